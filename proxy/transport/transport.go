@@ -1,0 +1,170 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cloudwego/netpoll"
+
+	"github.com/octomesh/octomesh/codec"
+)
+
+// Options bound what one connection may do.
+type Options struct {
+	// MaxFrameSize is the largest frame accepted, length prefix included.
+	MaxFrameSize int
+	// FrameTimeout is how long a frame whose first bytes have arrived may
+	// take to arrive whole; a half-sent frame closes the connection after it.
+	FrameTimeout time.Duration
+	// WriteTimeout bounds one blocked write.
+	WriteTimeout time.Duration
+}
+
+// Handler receives the frames of one connection. ServeFrame is called on
+// the connection's read goroutine, one frame at a time; frame is a view into
+// the read buffer that is valid only until ServeFrame returns, so whatever
+// must outlive the call (a write to another connection) has to finish
+// before it returns. Closed is called once, after the last ServeFrame, with
+// the reason (nil for a normal close by either side).
+type Handler interface {
+	ServeFrame(frame []byte)
+	Closed(reason error)
+}
+
+// Conn is one framed connection. Reads happen on netpoll's goroutine for
+// the connection; WriteFrame and Close may be called from any goroutine.
+type Conn struct {
+	nc       netpoll.Connection
+	opts     Options
+	stats    *Stats
+	handler  Handler
+	wmu      sync.Mutex
+	reason   atomic.Pointer[error]
+	closedCB atomic.Bool
+	local    string
+	remote   string
+}
+
+// newConn wraps nc and binds its handler before any callback can fire.
+func newConn(nc netpoll.Connection, opts Options, stats *Stats, newHandler func(*Conn) Handler) *Conn {
+	c := &Conn{nc: nc, opts: opts, stats: stats}
+	if a := nc.LocalAddr(); a != nil {
+		c.local = a.String()
+	}
+	if a := nc.RemoteAddr(); a != nil {
+		c.remote = a.String()
+	}
+	_ = nc.SetReadTimeout(opts.FrameTimeout)
+	_ = nc.SetWriteTimeout(opts.WriteTimeout)
+	c.handler = newHandler(c)
+	_ = nc.AddCloseCallback(c.onClose)
+	return c
+}
+
+// String names the connection for logs and errors.
+func (c *Conn) String() string { return c.local + "<->" + c.remote }
+
+// WriteFrame writes one whole frame and flushes it. When it returns, the
+// frame's memory is no longer referenced, so a caller may release the read
+// buffer it came from. Frames of up to 4 KiB are copied into netpoll's
+// pooled output buffer; larger ones are sent from frame itself.
+func (c *Conn) WriteFrame(frame []byte) error {
+	c.wmu.Lock()
+	_, err := c.nc.Writer().WriteBinary(frame)
+	if err == nil {
+		err = c.nc.Writer().Flush()
+	}
+	c.wmu.Unlock()
+	if err != nil {
+		c.CloseWithError(fmt.Errorf("%w: %v", ErrWrite, err))
+		return err
+	}
+	c.stats.FramesOut.Add(1)
+	c.stats.BytesOut.Add(uint64(len(frame)))
+	return nil
+}
+
+// Close closes the connection normally.
+func (c *Conn) Close() { c.CloseWithError(nil) }
+
+// CloseWithError closes the connection and records why; a protocol error is
+// counted by its kind. Only the first reason is kept.
+func (c *Conn) CloseWithError(reason error) {
+	if c.reason.CompareAndSwap(nil, &reason) && reason != nil {
+		c.stats.countError(reason)
+	}
+	_ = c.nc.Close()
+}
+
+// Active reports whether the connection is still open.
+func (c *Conn) Active() bool { return c.nc.IsActive() }
+
+func (c *Conn) onClose(netpoll.Connection) error {
+	if !c.closedCB.CompareAndSwap(false, true) {
+		return nil
+	}
+	c.stats.Closed.Add(1)
+	var reason error
+	if p := c.reason.Load(); p != nil {
+		reason = *p
+	}
+	c.handler.Closed(reason)
+	return nil
+}
+
+// onRequest reads exactly one frame, waiting (up to FrameTimeout) for the
+// rest of a frame whose start has arrived, hands it to the handler, and
+// releases it. It always consumes input or closes, so netpoll never spins.
+func (c *Conn) onRequest(_ context.Context, nc netpoll.Connection) error {
+	r := nc.Reader()
+	meta, err := r.Peek(codec.MetaSize)
+	if err != nil {
+		c.readFailed(err)
+		return nil
+	}
+	size, err := codec.FrameSize(meta, c.opts.MaxFrameSize)
+	if err != nil {
+		c.CloseWithError(err)
+		return nil
+	}
+	frame, err := r.Next(size)
+	if err != nil {
+		c.readFailed(err)
+		return nil
+	}
+	c.stats.FramesIn.Add(1)
+	c.stats.BytesIn.Add(uint64(size))
+	c.handler.ServeFrame(frame)
+	_ = r.Release()
+	return nil
+}
+
+// readFailed closes a connection whose frame did not arrive whole.
+func (c *Conn) readFailed(err error) {
+	if errors.Is(err, netpoll.ErrReadTimeout) {
+		c.CloseWithError(fmt.Errorf("%w: %d bytes of a frame after %v", ErrFrameTimeout, c.nc.Reader().Len(), c.opts.FrameTimeout))
+		return
+	}
+	// The peer went away, possibly mid-frame: not a protocol error.
+	c.Close()
+}
+
+// Dial opens a framed connection; newHandler is called once, before any
+// frame can arrive, to bind the connection's Handler.
+func Dial(network, address string, timeout time.Duration, opts Options, stats *Stats, newHandler func(*Conn) Handler) (*Conn, error) {
+	nc, err := netpoll.DialConnection(network, address, timeout)
+	if err != nil {
+		return nil, err
+	}
+	stats.Dialed.Add(1)
+	c := newConn(nc, opts, stats, newHandler)
+	if err := nc.SetOnRequest(c.onRequest); err != nil {
+		c.CloseWithError(err)
+		return nil, err
+	}
+	return c, nil
+}
