@@ -1,0 +1,342 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is one sidecar's static configuration.
+type Config struct {
+	Node      Node       `yaml:"node"`
+	Admin     Admin      `yaml:"admin"`
+	Limits    Limits     `yaml:"limits"`
+	Listeners []Listener `yaml:"listeners"`
+	Clusters  []Cluster  `yaml:"clusters"`
+
+	file  string
+	lines map[string]int
+}
+
+// Node says who this sidecar is.
+type Node struct {
+	ID   string `yaml:"id"`
+	App  string `yaml:"app"`
+	Zone string `yaml:"zone"`
+	Set  string `yaml:"set"`
+}
+
+// Admin is the admin HTTP endpoint.
+type Admin struct {
+	// Address is host:port; empty disables the endpoint.
+	Address string `yaml:"address"`
+}
+
+// Limits bound what the sidecar accepts.
+type Limits struct {
+	// MaxInflight bounds requests in flight in the whole sidecar.
+	MaxInflight int `yaml:"max_inflight"`
+	// MaxInflightPerConnection bounds requests in flight from one
+	// downstream connection.
+	MaxInflightPerConnection int `yaml:"max_inflight_per_connection"`
+	// MaxFrameSize is the largest frame accepted, length prefix included.
+	MaxFrameSize ByteSize `yaml:"max_frame_size"`
+	// FrameTimeout is how long a started frame may take to arrive whole.
+	FrameTimeout Duration `yaml:"frame_timeout"`
+	// WriteTimeout bounds one blocked write to any connection.
+	WriteTimeout Duration `yaml:"write_timeout"`
+}
+
+// Listener accepts requests and routes them to clusters.
+type Listener struct {
+	Name string `yaml:"name"`
+	// Address is unix:///path/to.sock, tcp://host:port or host:port.
+	Address string  `yaml:"address"`
+	Routes  []Route `yaml:"routes"`
+}
+
+// Route sends requests matching (service, method) to a cluster. "*" (the
+// default) matches anything; an exact match wins over "*".
+type Route struct {
+	Service string `yaml:"service"`
+	Method  string `yaml:"method"`
+	Cluster string `yaml:"cluster"`
+	// Timeout overrides the cluster's request timeout.
+	Timeout Duration `yaml:"timeout"`
+}
+
+// Cluster is a set of endpoints and how to reach them.
+type Cluster struct {
+	Name     string    `yaml:"name"`
+	Balancer string    `yaml:"balancer"`
+	Locality *Locality `yaml:"locality"`
+	// HashKey names the TTHeader string info key hashed by hash balancers.
+	HashKey                  string     `yaml:"hash_key"`
+	ConnectionsPerEndpoint   int        `yaml:"connections_per_endpoint"`
+	MaxRequestsPerConnection int        `yaml:"max_requests_per_connection"`
+	ConnectTimeout           Duration   `yaml:"connect_timeout"`
+	RequestTimeout           Duration   `yaml:"request_timeout"`
+	Endpoints                []Endpoint `yaml:"endpoints"`
+}
+
+// Locality prefers endpoints in the node's SET, then its zone.
+type Locality struct {
+	// PanicThreshold is the healthy share (0..1) of the local group below
+	// which requests spread to the wider set.
+	PanicThreshold float64 `yaml:"panic_threshold"`
+}
+
+// Endpoint is one instance of a cluster.
+type Endpoint struct {
+	Address  string            `yaml:"address"`
+	Weight   uint32            `yaml:"weight"`
+	Zone     string            `yaml:"zone"`
+	Set      string            `yaml:"set"`
+	Metadata map[string]string `yaml:"metadata"`
+}
+
+func (c *Config) setDefaults() {
+	c.Limits = Limits{
+		MaxInflight:              10000,
+		MaxInflightPerConnection: 1000,
+		MaxFrameSize:             4 << 20,
+		FrameTimeout:             Duration(5 * time.Second),
+		WriteTimeout:             Duration(5 * time.Second),
+	}
+}
+
+func (c *Cluster) setDefaults() {
+	*c = Cluster{
+		Balancer:                 "round_robin",
+		ConnectionsPerEndpoint:   2,
+		MaxRequestsPerConnection: 1000,
+		ConnectTimeout:           Duration(time.Second),
+		RequestTimeout:           Duration(3 * time.Second),
+	}
+}
+
+func (l *Locality) setDefaults() { l.PanicThreshold = 0.7 }
+
+func (e *Endpoint) setDefaults() { e.Weight = 1 }
+
+func (r *Route) setDefaults() { r.Service, r.Method = "*", "*" }
+
+// Load reads and validates a config file.
+func Load(file string) (*Config, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(file, data)
+}
+
+// Parse decodes and validates YAML; file names the source in errors.
+func Parse(file string, data []byte) (*Config, error) {
+	c := &Config{file: file}
+	var root yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, fmt.Errorf("%s:%d: more than one YAML document", file, extra.Line)
+	}
+	d := decoder{lines: map[string]int{}}
+	if err := d.decode(&root, reflect.ValueOf(c), ""); err != nil {
+		return nil, c.wrap(err)
+	}
+	c.lines = d.lines
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// File is the file the config came from.
+func (c *Config) File() string { return c.file }
+
+// Errorf reports a problem with the field at path ("clusters[0].balancer")
+// as "file:line: path: message", for checks made outside this package.
+func (c *Config) Errorf(path, format string, args ...any) error {
+	return &Error{File: c.file, Line: c.lines[path], Path: path, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Error is a problem at one place in a config file.
+type Error struct {
+	File string
+	Line int // 0 when unknown
+	Path string
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	loc := e.File
+	if e.Line > 0 {
+		loc = fmt.Sprintf("%s:%d", e.File, e.Line)
+	}
+	if e.Path == "" {
+		return loc + ": " + e.Msg
+	}
+	return loc + ": " + e.Path + ": " + e.Msg
+}
+
+func (c *Config) wrap(err error) error {
+	var pe *pathError
+	if errors.As(err, &pe) {
+		return &Error{File: c.file, Line: pe.line, Path: pe.path, Msg: pe.msg}
+	}
+	return fmt.Errorf("%s: %w", c.file, err)
+}
+
+func (c *Config) validate() error {
+	l := &c.Limits
+	switch {
+	case l.MaxInflight < 1:
+		return c.Errorf("limits.max_inflight", "must be at least 1")
+	case l.MaxInflightPerConnection < 1:
+		return c.Errorf("limits.max_inflight_per_connection", "must be at least 1")
+	case l.MaxFrameSize < 1024 || l.MaxFrameSize > 1<<30:
+		return c.Errorf("limits.max_frame_size", "must be between 1KiB and 1GiB")
+	case l.FrameTimeout <= 0:
+		return c.Errorf("limits.frame_timeout", "must be positive")
+	case l.WriteTimeout <= 0:
+		return c.Errorf("limits.write_timeout", "must be positive")
+	}
+	clusters := map[string]bool{}
+	for i := range c.Clusters {
+		cl := &c.Clusters[i]
+		p := fmt.Sprintf("clusters[%d]", i)
+		if err := c.validateCluster(cl, p); err != nil {
+			return err
+		}
+		if clusters[cl.Name] {
+			return c.Errorf(p+".name", "cluster %q defined twice", cl.Name)
+		}
+		clusters[cl.Name] = true
+	}
+	if len(c.Listeners) == 0 {
+		return c.Errorf("listeners", "at least one listener is needed")
+	}
+	names, addrs := map[string]bool{}, map[string]bool{}
+	for i := range c.Listeners {
+		ln := &c.Listeners[i]
+		p := fmt.Sprintf("listeners[%d]", i)
+		if ln.Name == "" {
+			return c.Errorf(p+".name", "missing")
+		}
+		if names[ln.Name] {
+			return c.Errorf(p+".name", "listener %q defined twice", ln.Name)
+		}
+		names[ln.Name] = true
+		if _, _, err := ParseAddress(ln.Address); err != nil {
+			return c.Errorf(p+".address", "%v", err)
+		}
+		if addrs[ln.Address] {
+			return c.Errorf(p+".address", "%s is used by another listener", ln.Address)
+		}
+		addrs[ln.Address] = true
+		if len(ln.Routes) == 0 {
+			return c.Errorf(p+".routes", "a listener needs at least one route")
+		}
+		matches := map[[2]string]bool{}
+		for j, r := range ln.Routes {
+			rp := fmt.Sprintf("%s.routes[%d]", p, j)
+			if !clusters[r.Cluster] {
+				return c.Errorf(rp+".cluster", "unknown cluster %q (known: %s)", r.Cluster, strings.Join(sortedSet(clusters), ", "))
+			}
+			if r.Service == "" || r.Method == "" {
+				return c.Errorf(rp, "service and method must not be empty (use \"*\" for any)")
+			}
+			if matches[[2]string{r.Service, r.Method}] {
+				return c.Errorf(rp, "another route already matches service %q method %q", r.Service, r.Method)
+			}
+			matches[[2]string{r.Service, r.Method}] = true
+			if r.Timeout < 0 {
+				return c.Errorf(rp+".timeout", "must not be negative")
+			}
+		}
+	}
+	return nil
+}
+
+func (c *Config) validateCluster(cl *Cluster, p string) error {
+	switch {
+	case cl.Name == "":
+		return c.Errorf(p+".name", "missing")
+	case cl.Balancer == "":
+		return c.Errorf(p+".balancer", "must not be empty")
+	case cl.ConnectionsPerEndpoint < 1 || cl.ConnectionsPerEndpoint > 64:
+		return c.Errorf(p+".connections_per_endpoint", "must be between 1 and 64")
+	case cl.MaxRequestsPerConnection < 1 || cl.MaxRequestsPerConnection > 1<<16:
+		return c.Errorf(p+".max_requests_per_connection", "must be between 1 and 65536")
+	case cl.ConnectTimeout <= 0:
+		return c.Errorf(p+".connect_timeout", "must be positive")
+	case cl.RequestTimeout <= 0:
+		return c.Errorf(p+".request_timeout", "must be positive")
+	case cl.Locality != nil && (cl.Locality.PanicThreshold < 0 || cl.Locality.PanicThreshold > 1):
+		return c.Errorf(p+".locality.panic_threshold", "must be between 0 and 1")
+	}
+	seen := map[string]bool{}
+	for j, e := range cl.Endpoints {
+		ep := fmt.Sprintf("%s.endpoints[%d]", p, j)
+		if _, _, err := ParseAddress(e.Address); err != nil {
+			return c.Errorf(ep+".address", "%v", err)
+		}
+		if seen[e.Address] {
+			return c.Errorf(ep+".address", "endpoint %s listed twice", e.Address)
+		}
+		seen[e.Address] = true
+	}
+	return nil
+}
+
+// ParseAddress splits "unix:///path", "unix:path", "tcp://host:port" or
+// "host:port" into a network and an address.
+func ParseAddress(s string) (network, address string, err error) {
+	switch {
+	case s == "":
+		return "", "", errors.New("address missing")
+	case strings.HasPrefix(s, "unix://"):
+		network, address = "unix", strings.TrimPrefix(s, "unix://")
+	case strings.HasPrefix(s, "unix:"):
+		network, address = "unix", strings.TrimPrefix(s, "unix:")
+	case strings.HasPrefix(s, "tcp://"):
+		network, address = "tcp", strings.TrimPrefix(s, "tcp://")
+	case strings.Contains(s, "://"):
+		return "", "", fmt.Errorf("address %q: unknown scheme (use unix:// or tcp://)", s)
+	default:
+		network, address = "tcp", s
+	}
+	if network == "unix" {
+		if address == "" {
+			return "", "", fmt.Errorf("address %q has no socket path", s)
+		}
+		if len(address) > 107 {
+			return "", "", fmt.Errorf("socket path %q is longer than the 107 bytes a Unix socket allows", address)
+		}
+		return network, address, nil
+	}
+	_, port, err := net.SplitHostPort(address)
+	if err != nil || port == "" || strings.Trim(port, "0123456789") != "" {
+		return "", "", fmt.Errorf("address %q is not host:port", s)
+	}
+	return network, address, nil
+}
+
+func sortedSet(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
