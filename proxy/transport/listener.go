@@ -12,8 +12,6 @@ import (
 	"github.com/cloudwego/netpoll"
 )
 
-type connKey struct{}
-
 // Listener accepts framed connections on one address with its own netpoll
 // event loop.
 type Listener struct {
@@ -44,16 +42,15 @@ func Listen(network, address string, opts Options, stats *Stats, newHandler func
 	if network == "tcp" {
 		l.address = ln.Addr().String() // resolve port 0
 	}
-	prepare := func(nc netpoll.Connection) context.Context {
+	// No OnRequest: each connection's own goroutine reads (see readLoop).
+	connect := func(ctx context.Context, nc netpoll.Connection) context.Context {
 		stats.Accepted.Add(1)
 		c := newConn(nc, opts, stats, newHandler)
 		l.track(c)
-		return context.WithValue(context.Background(), connKey{}, c)
+		go c.readLoop()
+		return ctx
 	}
-	onRequest := func(ctx context.Context, nc netpoll.Connection) error {
-		return ctx.Value(connKey{}).(*Conn).onRequest(ctx, nc)
-	}
-	l.loop, err = netpoll.NewEventLoop(onRequest, netpoll.WithOnPrepare(prepare))
+	l.loop, err = netpoll.NewEventLoop(nil, netpoll.WithOnConnect(connect))
 	if err != nil {
 		_ = ln.Close()
 		return nil, fmt.Errorf("transport: event loop for %s: %w", address, err)

@@ -1,7 +1,6 @@
 package transport
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -58,7 +57,6 @@ func newConn(nc netpoll.Connection, opts Options, stats *Stats, newHandler func(
 	if a := nc.RemoteAddr(); a != nil {
 		c.remote = a.String()
 	}
-	_ = nc.SetReadTimeout(opts.FrameTimeout)
 	_ = nc.SetWriteTimeout(opts.WriteTimeout)
 	c.handler = newHandler(c)
 	_ = nc.AddCloseCallback(c.onClose)
@@ -116,31 +114,41 @@ func (c *Conn) onClose(netpoll.Connection) error {
 	return nil
 }
 
-// onRequest reads exactly one frame, waiting (up to FrameTimeout) for the
-// rest of a frame whose start has arrived, hands it to the handler, and
-// releases it. It always consumes input or closes, so netpoll never spins.
-func (c *Conn) onRequest(_ context.Context, nc netpoll.Connection) error {
-	r := nc.Reader()
-	meta, err := r.Peek(codec.MetaSize)
-	if err != nil {
-		c.readFailed(err)
-		return nil
+// readLoop reads frames until the connection closes, one goroutine per
+// connection. netpoll's poller fills the input buffer and wakes this
+// goroutine when enough bytes have arrived; nothing is allocated per frame
+// (netpoll's OnRequest callback, by contrast, allocates a task for every
+// wake-up). A connection may wait for a frame's first byte forever; once a
+// frame has started, FrameTimeout bounds the rest.
+func (c *Conn) readLoop() {
+	r := c.nc.Reader()
+	for {
+		_ = c.nc.SetReadTimeout(0)
+		if _, err := r.Peek(1); err != nil {
+			c.Close()
+			return
+		}
+		_ = c.nc.SetReadTimeout(c.opts.FrameTimeout)
+		meta, err := r.Peek(codec.MetaSize)
+		if err != nil {
+			c.readFailed(err)
+			return
+		}
+		size, err := codec.FrameSize(meta, c.opts.MaxFrameSize)
+		if err != nil {
+			c.CloseWithError(err)
+			return
+		}
+		frame, err := r.Next(size)
+		if err != nil {
+			c.readFailed(err)
+			return
+		}
+		c.stats.FramesIn.Add(1)
+		c.stats.BytesIn.Add(uint64(size))
+		c.handler.ServeFrame(frame)
+		_ = r.Release()
 	}
-	size, err := codec.FrameSize(meta, c.opts.MaxFrameSize)
-	if err != nil {
-		c.CloseWithError(err)
-		return nil
-	}
-	frame, err := r.Next(size)
-	if err != nil {
-		c.readFailed(err)
-		return nil
-	}
-	c.stats.FramesIn.Add(1)
-	c.stats.BytesIn.Add(uint64(size))
-	c.handler.ServeFrame(frame)
-	_ = r.Release()
-	return nil
 }
 
 // readFailed closes a connection whose frame did not arrive whole.
@@ -162,9 +170,6 @@ func Dial(network, address string, timeout time.Duration, opts Options, stats *S
 	}
 	stats.Dialed.Add(1)
 	c := newConn(nc, opts, stats, newHandler)
-	if err := nc.SetOnRequest(c.onRequest); err != nil {
-		c.CloseWithError(err)
-		return nil, err
-	}
+	go c.readLoop()
 	return c, nil
 }
