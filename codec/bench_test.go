@@ -41,7 +41,7 @@ func BenchmarkErrorResponse(b *testing.B) {
 		buf := bytebufferpool.Get()
 		var start int
 		buf.B, start, _ = BeginFrame(buf.B[:0], &fh)
-		buf.B = AppendException(buf.B, PayloadThrift, nil, 1, ExceptionInternalError, "octomesh: upstream timeout")
+		buf.B = AppendException(buf.B, PayloadThrift, nil, 1, ExceptionInternalError, []byte("octomesh: upstream timeout"))
 		EndFrame(buf.B, start)
 		bytebufferpool.Put(buf)
 	}

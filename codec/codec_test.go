@@ -147,7 +147,7 @@ func TestEncodeReadByReference(t *testing.T) {
 		IntInfo: []IntKV{{ttheader.ToService, "echo"}, {ttheader.ToMethod, "Echo"}},
 		StrInfo: []StrKV{{"om-error", "timeout"}, {"x", strings.Repeat("y", 300)}},
 	}
-	payload := AppendException(nil, PayloadThrift, []byte("Echo"), 5, ExceptionInternalError, "octomesh: upstream timeout")
+	payload := AppendException(nil, PayloadThrift, []byte("Echo"), 5, ExceptionInternalError, []byte("octomesh: upstream timeout"))
 	b, start, err := BeginFrame([]byte("prefix"), &fh)
 	if err != nil {
 		t.Fatal(err)
@@ -175,7 +175,7 @@ func TestEncodeReadByReference(t *testing.T) {
 
 func TestExceptionPayloadReadByThrift(t *testing.T) {
 	for _, kind := range []PayloadKind{PayloadThrift, PayloadThriftFramed} {
-		p := AppendException(nil, kind, []byte("Echo"), 77, ExceptionInternalError, "octomesh: sidecar overloaded")
+		p := AppendException(nil, kind, []byte("Echo"), 77, ExceptionInternalError, []byte("octomesh: sidecar overloaded"))
 		if kind == PayloadThriftFramed {
 			if int(binary.BigEndian.Uint32(p))+4 != len(p) {
 				t.Fatalf("frame length of framed exception is wrong")
@@ -197,7 +197,7 @@ func TestExceptionPayloadReadByThrift(t *testing.T) {
 }
 
 func TestProtobufExceptionLayout(t *testing.T) {
-	p := AppendException(nil, PayloadProtobuf, []byte("Get"), 9, 6, "boom")
+	p := AppendException(nil, PayloadProtobuf, []byte("Get"), 9, 6, []byte("boom"))
 	var h Header
 	frame := refFrame(t, ttheader.EncodeParam{}, p)
 	if err := h.Decode(frame); err != nil || h.Payload != PayloadProtobuf || h.MessageType != MessageException || h.PayloadSeqID != 9 {

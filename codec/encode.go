@@ -77,6 +77,23 @@ func EndFrame(b []byte, start int) {
 	binary.BigEndian.PutUint32(b[start:], uint32(len(b)-start-4))
 }
 
+// String info keys the mesh itself reads and writes. Kitex and other
+// TTHeader peers ignore keys they do not know.
+const (
+	// KeyError marks a response the mesh generated instead of the callee;
+	// its value is the failure kind (ErrorNoRoute, ...).
+	KeyError = "om-error"
+)
+
+// Values of KeyError.
+const (
+	ErrorNoRoute     = "no_route"
+	ErrorOverloaded  = "overloaded"
+	ErrorUnreachable = "unreachable"
+	ErrorTimeout     = "timeout"
+	ErrorConnLost    = "connection_lost"
+)
+
 // Thrift TApplicationException types that the mesh uses.
 const (
 	ExceptionUnknown       = 0
@@ -88,7 +105,7 @@ const (
 // exception with the given type and message, in reply to a request with
 // payload seqID seq. Kitex checks neither method name nor seqID on an
 // exception, but both are echoed for other readers.
-func AppendException(dst []byte, kind PayloadKind, method []byte, seq int32, typeID int32, msg string) []byte {
+func AppendException(dst []byte, kind PayloadKind, method []byte, seq int32, typeID int32, msg []byte) []byte {
 	start := len(dst)
 	if kind == PayloadThriftFramed || kind == PayloadProtobuf {
 		dst = binary.BigEndian.AppendUint32(dst, 0) // frame length, set below

@@ -1,0 +1,262 @@
+package server
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/octomesh/octomesh/config"
+	"github.com/octomesh/octomesh/lb"
+	"github.com/octomesh/octomesh/proxy/admin"
+	"github.com/octomesh/octomesh/proxy/router"
+	"github.com/octomesh/octomesh/proxy/transport"
+	"github.com/octomesh/octomesh/proxy/upstream"
+)
+
+// sweepInterval is the resolution of request timeouts.
+const sweepInterval = 10 * time.Millisecond
+
+// Stats counts what the request path decided.
+type Stats struct {
+	Requests          atomic.Uint64
+	NoRoute           atomic.Uint64
+	OverloadedConn    atomic.Uint64
+	OverloadedSidecar atomic.Uint64
+	ErrorResponses    atomic.Uint64
+	OnewayDropped     atomic.Uint64
+}
+
+// Server is one sidecar: its listeners, clusters and admin endpoint, built
+// from one config.
+type Server struct {
+	cfg *config.Config
+	log *slog.Logger
+
+	stats     Stats
+	transport transport.Stats
+	upstream  upstream.Stats
+	inflight  atomic.Int64
+
+	clusters  map[string]*upstream.Cluster
+	listeners []*listener
+	admin     *admin.Server
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+	once sync.Once
+}
+
+type listener struct {
+	name   string
+	cfg    config.Listener
+	ln     *transport.Listener
+	router router.Router[*upstream.Cluster]
+}
+
+// New builds a sidecar from cfg; nothing listens until Start.
+func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
+	s := &Server{cfg: cfg, log: log, clusters: map[string]*upstream.Cluster{}, stop: make(chan struct{})}
+	topts := s.transportOptions()
+	for i, cc := range cfg.Clusters {
+		c, err := s.newCluster(i, cc, topts)
+		if err != nil {
+			s.closeClusters()
+			return nil, err
+		}
+		s.clusters[cc.Name] = c
+	}
+	for _, lc := range cfg.Listeners {
+		l := &listener{name: lc.Name, cfg: lc}
+		routes := make([]router.Route[*upstream.Cluster], 0, len(lc.Routes))
+		for _, r := range lc.Routes {
+			timeout := r.Timeout.Std()
+			if timeout == 0 {
+				timeout = clusterConfig(cfg, r.Cluster).RequestTimeout.Std()
+			}
+			routes = append(routes, router.Route[*upstream.Cluster]{Service: r.Service, Method: r.Method, Target: s.clusters[r.Cluster], Timeout: timeout})
+		}
+		t, err := router.NewTable(routes)
+		if err != nil { // config validation rules duplicates out
+			s.closeClusters()
+			return nil, fmt.Errorf("%s: listener %s: %w", cfg.File(), lc.Name, err)
+		}
+		l.router.Store(t)
+		s.listeners = append(s.listeners, l)
+	}
+	return s, nil
+}
+
+func clusterConfig(cfg *config.Config, name string) *config.Cluster {
+	for i := range cfg.Clusters {
+		if cfg.Clusters[i].Name == name {
+			return &cfg.Clusters[i]
+		}
+	}
+	return nil
+}
+
+func (s *Server) transportOptions() transport.Options {
+	l := s.cfg.Limits
+	return transport.Options{MaxFrameSize: int(l.MaxFrameSize), FrameTimeout: l.FrameTimeout.Std(), WriteTimeout: l.WriteTimeout.Std()}
+}
+
+func (s *Server) newCluster(i int, cc config.Cluster, topts transport.Options) (*upstream.Cluster, error) {
+	path := fmt.Sprintf("clusters[%d]", i)
+	bal, err := lb.Get(cc.Balancer)
+	if err != nil {
+		return nil, s.cfg.Errorf(path+".balancer", "%v", err)
+	}
+	opts := lb.Options{LocalZone: s.cfg.Node.Zone, LocalSet: s.cfg.Node.Set}
+	if cc.Locality != nil {
+		bal = lb.Locality(bal)
+		opts.PanicThreshold = cc.Locality.PanicThreshold
+	}
+	eps := make([]upstream.EndpointConfig, 0, len(cc.Endpoints))
+	for _, e := range cc.Endpoints {
+		network, address, _ := config.ParseAddress(e.Address) // validated by config
+		eps = append(eps, upstream.EndpointConfig{Network: network, Address: address, Weight: e.Weight, Zone: e.Zone, Set: e.Set, Metadata: e.Metadata})
+	}
+	c, err := upstream.NewCluster(upstream.ClusterConfig{
+		Name: cc.Name, Balancer: bal, LBOpts: opts, HashKey: cc.HashKey,
+		ConnsPerEndpoint: cc.ConnectionsPerEndpoint, MaxRequestsPerConn: cc.MaxRequestsPerConnection,
+		ConnectTimeout: cc.ConnectTimeout.Std(), Transport: topts,
+	}, eps, &s.upstream, &s.transport)
+	if err != nil {
+		return nil, s.cfg.Errorf(path, "%v", err)
+	}
+	return c, nil
+}
+
+// Start opens the listeners and the admin endpoint. On error everything
+// already started is closed again.
+func (s *Server) Start() error {
+	topts := s.transportOptions()
+	for _, l := range s.listeners {
+		network, address, _ := config.ParseAddress(l.cfg.Address)
+		ln, err := transport.Listen(network, address, topts, &s.transport, func(c *transport.Conn) transport.Handler {
+			return &downstream{s: s, l: l, c: c}
+		})
+		if err != nil {
+			s.Close()
+			return fmt.Errorf("listener %s: %w", l.name, err)
+		}
+		l.ln = ln
+		s.log.Info("listener ready", "name", l.name, "network", network, "address", ln.Addr())
+	}
+	if a := s.cfg.Admin.Address; a != "" {
+		s.admin = admin.New()
+		s.admin.Handle("GET /stats", http.HandlerFunc(s.serveStats))
+		if err := s.admin.Listen(a); err != nil {
+			s.Close()
+			return err
+		}
+		s.admin.SetReady(true)
+		s.log.Info("admin ready", "address", s.admin.Addr())
+	}
+	s.wg.Add(1)
+	go s.sweep()
+	return nil
+}
+
+// sweep times out requests on every cluster.
+func (s *Server) sweep() {
+	defer s.wg.Done()
+	t := time.NewTicker(sweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			for _, c := range s.clusters {
+				c.Sweep()
+			}
+		}
+	}
+}
+
+// ListenerAddr returns the address listener name is bound to, or "".
+func (s *Server) ListenerAddr(name string) string {
+	for _, l := range s.listeners {
+		if l.name == name && l.ln != nil {
+			return l.ln.Addr()
+		}
+	}
+	return ""
+}
+
+// Close stops accepting, closes every connection and stops the admin
+// endpoint. Requests in flight fail.
+func (s *Server) Close() {
+	s.once.Do(func() {
+		for _, l := range s.listeners {
+			if l.ln != nil {
+				_ = l.ln.Close()
+			}
+		}
+		s.closeClusters()
+		close(s.stop)
+		s.wg.Wait()
+		if s.admin != nil {
+			_ = s.admin.Close()
+		}
+	})
+}
+
+func (s *Server) closeClusters() {
+	for _, c := range s.clusters {
+		c.Close()
+	}
+}
+
+// serveStats writes every counter as "name value" lines, sorted.
+func (s *Server) serveStats(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	s.WriteStats(w)
+}
+
+// WriteStats writes every counter as "name value" lines, sorted by name.
+func (s *Server) WriteStats(w io.Writer) {
+	m := map[string]uint64{
+		"downstream.requests":           s.stats.Requests.Load(),
+		"downstream.no_route":           s.stats.NoRoute.Load(),
+		"downstream.overloaded_conn":    s.stats.OverloadedConn.Load(),
+		"downstream.overloaded_sidecar": s.stats.OverloadedSidecar.Load(),
+		"downstream.error_responses":    s.stats.ErrorResponses.Load(),
+		"downstream.oneway_dropped":     s.stats.OnewayDropped.Load(),
+		"downstream.inflight":           uint64(s.inflight.Load()),
+		"transport.accepted":            s.transport.Accepted.Load(),
+		"transport.dialed":              s.transport.Dialed.Load(),
+		"transport.closed":              s.transport.Closed.Load(),
+		"transport.frames_in":           s.transport.FramesIn.Load(),
+		"transport.frames_out":          s.transport.FramesOut.Load(),
+		"transport.bytes_in":            s.transport.BytesIn.Load(),
+		"transport.bytes_out":           s.transport.BytesOut.Load(),
+		"upstream.requests":             s.upstream.Requests.Load(),
+		"upstream.responses":            s.upstream.Responses.Load(),
+		"upstream.late_responses":       s.upstream.LateResponses.Load(),
+		"upstream.timeouts":             s.upstream.Timeouts.Load(),
+		"upstream.connection_lost":      s.upstream.ConnLost.Load(),
+		"upstream.overloaded":           s.upstream.Overloaded.Load(),
+		"upstream.unreachable":          s.upstream.Unreachable.Load(),
+		"upstream.write_errors":         s.upstream.WriteErrors.Load(),
+		"upstream.dial_failures":        s.upstream.DialFails.Load(),
+		"upstream.connections_open":     uint64(s.upstream.ConnsOpen.Load()),
+	}
+	for kind, n := range s.transport.ErrorCounts() {
+		m["transport.protocol_errors."+kind] = n
+	}
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "%s %d\n", n, m[n])
+	}
+}

@@ -1,0 +1,249 @@
+package upstream
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/octomesh/octomesh/lb"
+	"github.com/octomesh/octomesh/proxy/transport"
+)
+
+// ClusterConfig is the validated configuration of one cluster.
+type ClusterConfig struct {
+	Name     string
+	Balancer lb.Balancer
+	LBOpts   lb.Options
+	// HashKey names the TTHeader string info key whose value is the hash key.
+	HashKey string
+	// ConnsPerEndpoint is the fixed number of multiplexed connections per endpoint.
+	ConnsPerEndpoint int
+	// MaxRequestsPerConn bounds the requests in flight on one connection.
+	MaxRequestsPerConn int
+	ConnectTimeout     time.Duration
+	Transport          transport.Options
+}
+
+// EndpointConfig is one endpoint of a cluster.
+type EndpointConfig struct {
+	Network, Address string
+	Weight           uint32
+	Zone, Set        string
+	Metadata         map[string]string
+}
+
+// Cluster forwards requests to a set of endpoints. Its endpoint set and
+// picker form one immutable state that Update replaces atomically; Forward
+// reads it with one atomic load and takes no lock but a connection's.
+type Cluster struct {
+	name  string
+	cfg   ClusterConfig
+	stats *Stats
+	tstat *transport.Stats
+	state atomic.Pointer[clusterState]
+
+	mu       sync.Mutex // serialises Update, Sweep's draining list, Close
+	draining []*Endpoint
+	dead     bool
+}
+
+type clusterState struct {
+	endpoints []*Endpoint
+	picker    lb.Picker
+}
+
+// NewCluster validates cfg and endpoints and starts with no connection open;
+// connections are dialled on first use.
+func NewCluster(cfg ClusterConfig, endpoints []EndpointConfig, stats *Stats, tstat *transport.Stats) (*Cluster, error) {
+	if cfg.ConnsPerEndpoint < 1 || cfg.MaxRequestsPerConn < 1 {
+		return nil, fmt.Errorf("upstream: cluster %q: connections per endpoint and requests per connection must be positive", cfg.Name)
+	}
+	c := &Cluster{name: cfg.Name, cfg: cfg, stats: stats, tstat: tstat}
+	if err := c.Update(endpoints); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Name is the cluster's name.
+func (c *Cluster) Name() string { return c.name }
+
+// Update replaces the endpoint set. Endpoints whose address stays keep their
+// connections and load; removed ones take no new requests and are closed by
+// Sweep once their requests have finished or timed out.
+func (c *Cluster) Update(endpoints []EndpointConfig) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dead {
+		return fmt.Errorf("upstream: cluster %q is closed", c.name)
+	}
+	old := map[string]*Endpoint{}
+	if st := c.state.Load(); st != nil {
+		for _, ep := range st.endpoints {
+			old[ep.address] = ep
+		}
+	}
+	next := &clusterState{endpoints: make([]*Endpoint, 0, len(endpoints))}
+	lbEndpoints := make([]lb.Endpoint, 0, len(endpoints))
+	seen := map[string]bool{}
+	for _, e := range endpoints {
+		if seen[e.Address] {
+			return fmt.Errorf("upstream: cluster %q: endpoint %s listed twice", c.name, e.Address)
+		}
+		seen[e.Address] = true
+		ep := old[e.Address]
+		if ep == nil {
+			ep = newEndpoint(c, e)
+		}
+		delete(old, e.Address)
+		ep.weight.Store(e.Weight)
+		next.endpoints = append(next.endpoints, ep)
+		lbEndpoints = append(lbEndpoints, lb.Endpoint{
+			Address: e.Address, Weight: e.Weight, Zone: e.Zone, Set: e.Set,
+			Metadata: e.Metadata, Healthy: true, Load: &ep.load,
+		})
+	}
+	if len(lbEndpoints) > 0 {
+		p, err := c.cfg.Balancer.Build(lbEndpoints, c.cfg.LBOpts)
+		if err != nil && !errors.Is(err, lb.ErrNoEndpoints) {
+			return fmt.Errorf("upstream: cluster %q: %w", c.name, err)
+		}
+		next.picker = p
+	}
+	c.state.Store(next)
+	for _, ep := range old {
+		ep.retired.Store(true)
+		c.draining = append(c.draining, ep)
+	}
+	return nil
+}
+
+// Forward sends r to an endpoint. It never blocks on the network beyond one
+// write (and, for an endpoint with no connection yet, one dial), and always
+// completes r through r.Down.
+func (c *Cluster) Forward(r *Request) {
+	c.stats.Requests.Add(1)
+	st := c.state.Load()
+	if st.picker == nil {
+		c.stats.Unreachable.Add(1)
+		r.Down.Fail(originOf(r), Failure{Kind: ErrUnreachable, Cluster: c.name, Cause: errNoEndpoints})
+		return
+	}
+	var key []byte
+	if c.cfg.HashKey != "" {
+		key = r.Header.StrInfo(r.Frame, c.cfg.HashKey)
+	}
+	first := st.picker.Pick(key)
+	if first < 0 {
+		c.stats.Unreachable.Add(1)
+		r.Down.Fail(originOf(r), Failure{Kind: ErrUnreachable, Cluster: c.name, Cause: errNoEndpoints})
+		return
+	}
+	// The picked endpoint first; if it cannot take the request, the others
+	// in order, so one dead endpoint does not fail requests others can serve.
+	var lastErr error
+	var lastEP string
+	overloaded := false
+	n := len(st.endpoints)
+	for i := 0; i < n; i++ {
+		ep := st.endpoints[(first+i)%n]
+		if i > 0 && ep.weight.Load() == 0 {
+			continue
+		}
+		cn, err := ep.pick()
+		if err != nil {
+			lastErr, lastEP = err, ep.address
+			continue
+		}
+		if cn == nil {
+			overloaded = true
+			continue
+		}
+		if cn.send(r, now()) {
+			return
+		}
+		overloaded = true
+	}
+	if overloaded {
+		c.stats.Overloaded.Add(1)
+		r.Down.Fail(originOf(r), Failure{Kind: ErrOverloaded, Cluster: c.name, Limit: c.cfg.MaxRequestsPerConn})
+		return
+	}
+	c.stats.Unreachable.Add(1)
+	r.Down.Fail(originOf(r), Failure{Kind: ErrUnreachable, Cluster: c.name, Endpoint: lastEP, Cause: lastErr})
+}
+
+var errNoEndpoints = errors.New("no endpoint with positive weight")
+
+func originOf(r *Request) Origin {
+	h := r.Header
+	return Origin{SeqID: h.SeqID, PayloadSeqID: h.PayloadSeqID, Payload: h.Payload, ProtocolID: h.ProtocolID, MessageType: h.MessageType}
+}
+
+// Sweep times out the requests whose deadline has passed and closes removed
+// endpoints that have drained. The owner calls it periodically from one
+// goroutine; its period is the resolution of request timeouts.
+func (c *Cluster) Sweep() {
+	t := now()
+	for _, ep := range c.state.Load().endpoints {
+		ep.sweep(t)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	kept := c.draining[:0]
+	for _, ep := range c.draining {
+		ep.sweep(t)
+		if ep.load.Inflight() > 0 {
+			kept = append(kept, ep)
+			continue
+		}
+		ep.close()
+	}
+	clear(c.draining[len(kept):])
+	c.draining = kept
+}
+
+// Close closes every connection of the cluster; requests in flight fail.
+func (c *Cluster) Close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.dead = true
+	for _, ep := range c.state.Load().endpoints {
+		ep.close()
+	}
+	for _, ep := range c.draining {
+		ep.close()
+	}
+	c.draining = nil
+}
+
+// EndpointStatus is a snapshot of one endpoint for the admin endpoint.
+type EndpointStatus struct {
+	Address     string
+	Weight      uint32
+	Conns       int
+	Inflight    int64
+	LatencyEWMA time.Duration
+	LastError   string
+}
+
+// Endpoints returns a snapshot of the cluster's endpoints.
+func (c *Cluster) Endpoints() []EndpointStatus {
+	st := c.state.Load()
+	out := make([]EndpointStatus, 0, len(st.endpoints))
+	for _, ep := range st.endpoints {
+		s := EndpointStatus{Address: ep.address, Weight: ep.weight.Load(), Inflight: ep.load.Inflight(), LatencyEWMA: ep.load.Latency()}
+		for i := range ep.conns {
+			if cn := ep.conns[i].Load(); cn != nil {
+				s.Conns++
+			}
+		}
+		if e := ep.lastErr.Load(); e != nil {
+			s.LastError = (*e).Error()
+		}
+		out = append(out, s)
+	}
+	return out
+}

@@ -1,0 +1,200 @@
+package upstream
+
+import (
+	"math/bits"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/octomesh/octomesh/codec"
+	"github.com/octomesh/octomesh/proxy/transport"
+)
+
+// slot is one request in flight on a conn.
+type slot struct {
+	down     Downstream
+	origin   Origin
+	gen      uint32
+	inUse    bool
+	deadline time.Duration // since epoch
+	start    time.Duration
+}
+
+// conn is one multiplexed connection to an endpoint. Each request in flight
+// holds a slot; the seqID sent upstream encodes the slot index and a
+// generation, so a late response to a slot since reused is recognised and
+// dropped. Whoever takes a slot out of use (response, timeout, write
+// failure, connection loss) completes that request, exactly once.
+type conn struct {
+	ep *Endpoint
+	tc *transport.Conn
+
+	mu      sync.Mutex
+	slots   []slot
+	free    []uint32 // stack of free slot indexes
+	hi      int      // slots at or above hi have never been used
+	idxBits uint
+	idxMask uint32
+	genMask uint32 // the generation bits a seqID carries
+	closed  bool
+	expired []expiredSlot // reused by sweep; sweeper goroutine only
+
+	inflight atomic.Int32
+	hdr      codec.Header // read goroutine only
+}
+
+type expiredSlot struct {
+	down   Downstream
+	origin Origin
+}
+
+func newConn(ep *Endpoint, maxInflight int) *conn {
+	n := 1 << bits.Len(uint(maxInflight-1)) // power of two >= maxInflight
+	c := &conn{ep: ep, slots: make([]slot, n), free: make([]uint32, 0, maxInflight)}
+	c.idxBits = uint(bits.Len(uint(n - 1)))
+	c.idxMask = uint32(n - 1)
+	c.genMask = 0x7fffffff >> c.idxBits
+	for i := maxInflight - 1; i >= 0; i-- {
+		c.free = append(c.free, uint32(i))
+	}
+	return c
+}
+
+// seqID is what goes upstream for slot idx at generation gen: always
+// non-negative, so the generation keeps 31-idxBits bits.
+func (c *conn) seqID(idx, gen uint32) int32 {
+	return int32((gen&c.genMask)<<c.idxBits | idx)
+}
+
+// send forwards one request frame on c. It reports false when c has no free
+// slot; every other outcome completes the request through r.Down.
+func (c *conn) send(r *Request, now time.Duration) bool {
+	if r.Header.MessageType == codec.MessageOneway {
+		if err := c.tc.WriteFrame(r.Frame); err != nil {
+			c.ep.cluster.stats.WriteErrors.Add(1)
+		}
+		return true
+	}
+	c.mu.Lock()
+	if c.closed || len(c.free) == 0 {
+		c.mu.Unlock()
+		return false
+	}
+	idx := c.free[len(c.free)-1]
+	c.free = c.free[:len(c.free)-1]
+	if int(idx) >= c.hi {
+		c.hi = int(idx) + 1
+	}
+	s := &c.slots[idx]
+	s.gen++
+	gen := s.gen
+	s.inUse = true
+	s.down = r.Down
+	s.origin = originOf(r)
+	s.start = now
+	s.deadline = now + r.Timeout
+	c.mu.Unlock()
+	c.inflight.Add(1)
+	c.ep.load.Begin()
+
+	seq := c.seqID(idx, gen)
+	r.Header.SetSeqIDs(r.Frame, seq, seq)
+	if err := c.tc.WriteFrame(r.Frame); err != nil {
+		// The transport closes c; whoever takes the slot answers.
+		if s, ok := c.take(idx, gen); ok {
+			c.ep.cluster.stats.WriteErrors.Add(1)
+			c.finish(now, true)
+			s.down.Fail(s.origin, Failure{Kind: ErrConnLost, Cluster: c.ep.cluster.name, Endpoint: c.ep.address})
+		}
+	}
+	return true
+}
+
+// take removes from use slot idx if it still holds generation gen (as far
+// as the seqID carries it), and returns what the request needs to complete.
+func (c *conn) take(idx, gen uint32) (taken slot, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if int(idx) >= len(c.slots) {
+		return slot{}, false
+	}
+	s := &c.slots[idx]
+	if !s.inUse || s.gen&c.genMask != gen&c.genMask {
+		return slot{}, false
+	}
+	taken = *s
+	s.inUse, s.down = false, nil
+	c.free = append(c.free, idx)
+	return taken, true
+}
+
+func (c *conn) finish(start time.Duration, failed bool) {
+	c.inflight.Add(-1)
+	c.ep.load.End(now()-start, failed)
+}
+
+// ServeFrame handles a response from the endpoint.
+func (c *conn) ServeFrame(frame []byte) {
+	if err := c.hdr.Decode(frame); err != nil {
+		c.tc.CloseWithError(err)
+		return
+	}
+	seq := uint32(c.hdr.SeqID)
+	s, ok := c.take(seq&c.idxMask, seq>>c.idxBits)
+	if !ok {
+		c.ep.cluster.stats.LateResponses.Add(1)
+		return
+	}
+	c.hdr.SetSeqIDs(frame, s.origin.SeqID, s.origin.PayloadSeqID)
+	c.finish(s.start, false)
+	c.ep.cluster.stats.Responses.Add(1)
+	s.down.Respond(frame)
+}
+
+// Closed fails every request still in flight on c.
+func (c *conn) Closed(reason error) {
+	c.ep.dropConn(c)
+	var lost []expiredSlot
+	c.mu.Lock()
+	c.closed = true
+	for i := 0; i < c.hi; i++ {
+		s := &c.slots[i]
+		if s.inUse {
+			lost = append(lost, expiredSlot{s.down, s.origin})
+			s.inUse, s.down = false, nil
+			c.free = append(c.free, uint32(i))
+			c.inflight.Add(-1)
+			c.ep.load.End(0, true)
+		}
+	}
+	c.mu.Unlock()
+	for _, e := range lost {
+		c.ep.cluster.stats.ConnLost.Add(1)
+		e.down.Fail(e.origin, Failure{Kind: ErrConnLost, Cluster: c.ep.cluster.name, Endpoint: c.ep.address, Cause: reason})
+	}
+}
+
+// sweep fails the requests whose deadline has passed.
+func (c *conn) sweep(now time.Duration) {
+	if c.inflight.Load() == 0 {
+		return
+	}
+	c.mu.Lock()
+	expired := c.expired[:0]
+	for i := 0; i < c.hi; i++ {
+		s := &c.slots[i]
+		if s.inUse && s.deadline <= now {
+			expired = append(expired, expiredSlot{s.down, s.origin})
+			s.inUse, s.down = false, nil
+			c.free = append(c.free, uint32(i))
+			c.inflight.Add(-1)
+			c.ep.load.End(now-s.start, true)
+		}
+	}
+	c.expired = expired[:0]
+	c.mu.Unlock()
+	for _, e := range expired {
+		c.ep.cluster.stats.Timeouts.Add(1)
+		e.down.Fail(e.origin, Failure{Kind: ErrTimeout, Cluster: c.ep.cluster.name, Endpoint: c.ep.address})
+	}
+}

@@ -1,0 +1,19 @@
+// Package upstream forwards requests to clusters of endpoints over a small,
+// fixed number of multiplexed connections per endpoint.
+//
+// A Cluster holds an immutable state (endpoints and an lb.Picker) that
+// Update swaps atomically. Forward picks an endpoint, then the connection
+// with the fewest requests in flight, takes a slot in that connection's slot
+// table, rewrites the frame's TTHeader and payload seqIDs to one naming the
+// slot and its generation, and writes the frame. The response's seqID finds
+// the slot again; the original seqIDs are restored and the frame goes to the
+// request's Downstream. Each request is completed exactly once, through
+// Downstream.Respond or Downstream.Fail, by whoever takes its slot: the
+// response, Sweep (timeout), a failed write, or the connection closing.
+//
+// Bounds: MaxRequestsPerConn slots per connection (then ErrOverloaded),
+// dial backoff per endpoint (then ErrUnreachable), and a deadline per request
+// enforced by Sweep.
+//
+// Hot-path package: it must never import cp/... or proxy packages above it.
+package upstream

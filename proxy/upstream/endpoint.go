@@ -1,0 +1,150 @@
+package upstream
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/octomesh/octomesh/lb"
+	"github.com/octomesh/octomesh/proxy/transport"
+)
+
+// Backoff between failed dials to one endpoint.
+const (
+	minBackoff = 50 * time.Millisecond
+	maxBackoff = 2 * time.Second
+)
+
+// Endpoint is one upstream instance with a fixed number of connection slots.
+type Endpoint struct {
+	cluster          *Cluster
+	network, address string
+	weight           atomic.Uint32
+	load             lb.Load
+	conns            []atomic.Pointer[conn]
+
+	dialMu       sync.Mutex // one dial at a time
+	dialing      atomic.Bool
+	backoff      time.Duration       // guarded by dialMu
+	backoffUntil atomic.Int64        // monotonic nanos
+	lastErr      atomic.Pointer[error]
+	retired      atomic.Bool
+}
+
+func newEndpoint(c *Cluster, e EndpointConfig) *Endpoint {
+	return &Endpoint{cluster: c, network: e.Network, address: e.Address, conns: make([]atomic.Pointer[conn], c.cfg.ConnsPerEndpoint)}
+}
+
+// pick returns the connection with the fewest requests in flight that has
+// room for one more. With no open connection it dials one (unless the
+// endpoint is backing off after a failure, which is an error at once); with
+// some slots empty it fills them in the background. A nil conn and nil
+// error mean every connection is full.
+func (ep *Endpoint) pick() (*conn, error) {
+	var best *conn
+	empty := false
+	max := int32(ep.cluster.cfg.MaxRequestsPerConn)
+	for i := range ep.conns {
+		cn := ep.conns[i].Load()
+		if cn == nil {
+			empty = true
+			continue
+		}
+		if n := cn.inflight.Load(); n < max && (best == nil || n < best.inflight.Load()) {
+			best = cn
+		}
+	}
+	if best != nil {
+		if empty && ep.dialing.CompareAndSwap(false, true) {
+			go ep.fill()
+		}
+		return best, nil
+	}
+	if !empty {
+		return nil, nil
+	}
+	return ep.dialOne()
+}
+
+// dialOne opens a connection into the first empty slot, waiting for a dial
+// already under way instead of starting another.
+func (ep *Endpoint) dialOne() (*conn, error) {
+	ep.dialMu.Lock()
+	defer ep.dialMu.Unlock()
+	for i := range ep.conns {
+		if cn := ep.conns[i].Load(); cn != nil {
+			return cn, nil // another caller dialled while we waited
+		}
+	}
+	if time.Now().UnixNano() < ep.backoffUntil.Load() {
+		return nil, *ep.lastErr.Load()
+	}
+	return ep.dialSlotLocked(0)
+}
+
+// fill dials every empty slot; it runs in the background.
+func (ep *Endpoint) fill() {
+	defer ep.dialing.Store(false)
+	ep.dialMu.Lock()
+	defer ep.dialMu.Unlock()
+	for i := range ep.conns {
+		if ep.conns[i].Load() != nil || ep.retired.Load() {
+			continue
+		}
+		if time.Now().UnixNano() < ep.backoffUntil.Load() {
+			return
+		}
+		if _, err := ep.dialSlotLocked(i); err != nil {
+			return
+		}
+	}
+}
+
+func (ep *Endpoint) dialSlotLocked(i int) (*conn, error) {
+	cfg := &ep.cluster.cfg
+	cn := newConn(ep, cfg.MaxRequestsPerConn)
+	tc, err := transport.Dial(ep.network, ep.address, cfg.ConnectTimeout, cfg.Transport, ep.cluster.tstat,
+		func(*transport.Conn) transport.Handler { return cn })
+	if err != nil {
+		ep.cluster.stats.DialFails.Add(1)
+		ep.backoff = min(max(2*ep.backoff, minBackoff), maxBackoff)
+		ep.lastErr.Store(&err) // before backoffUntil: dialOne reads it during a backoff
+		ep.backoffUntil.Store(time.Now().Add(ep.backoff).UnixNano())
+		return nil, err
+	}
+	ep.backoff = 0
+	cn.tc = tc
+	ep.conns[i].Store(cn)
+	ep.cluster.stats.ConnsOpen.Add(1)
+	if ep.retired.Load() { // lost a race with retire
+		tc.Close()
+	}
+	return cn, nil
+}
+
+// dropConn empties the slot that holds cn, so the next pick redials.
+func (ep *Endpoint) dropConn(cn *conn) {
+	for i := range ep.conns {
+		if ep.conns[i].CompareAndSwap(cn, nil) {
+			ep.cluster.stats.ConnsOpen.Add(-1)
+			return
+		}
+	}
+}
+
+func (ep *Endpoint) sweep(now time.Duration) {
+	for i := range ep.conns {
+		if cn := ep.conns[i].Load(); cn != nil {
+			cn.sweep(now)
+		}
+	}
+}
+
+func (ep *Endpoint) close() {
+	ep.retired.Store(true)
+	for i := range ep.conns {
+		if cn := ep.conns[i].Load(); cn != nil {
+			cn.tc.Close()
+		}
+	}
+}
