@@ -25,8 +25,8 @@ type Endpoint struct {
 
 	dialMu       sync.Mutex // one dial at a time
 	dialing      atomic.Bool
-	backoff      time.Duration       // guarded by dialMu
-	backoffUntil atomic.Int64        // monotonic nanos
+	backoff      time.Duration // guarded by dialMu
+	backoffUntil atomic.Int64  // monotonic nanos
 	lastErr      atomic.Pointer[error]
 	retired      atomic.Bool
 }
