@@ -26,7 +26,7 @@ type Endpoint struct {
 	dialMu       sync.Mutex // one dial at a time
 	dialing      atomic.Bool
 	backoff      time.Duration // guarded by dialMu
-	backoffUntil atomic.Int64  // monotonic nanos
+	backoffUntil atomic.Int64  // unix nanos; no dial before
 	lastErr      atomic.Pointer[error]
 	retired      atomic.Bool
 }

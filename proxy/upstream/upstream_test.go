@@ -1,0 +1,272 @@
+package upstream
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cloudwego/gopkg/protocol/thrift"
+
+	"github.com/octomesh/octomesh/codec"
+	"github.com/octomesh/octomesh/lb"
+	"github.com/octomesh/octomesh/proxy/transport"
+)
+
+// recorder is a Downstream that records completions.
+type recorder struct {
+	mu       sync.Mutex
+	replies  []int32 // TTHeader seqIDs of responses
+	failures []Failure
+	done     chan struct{}
+}
+
+func newRecorder() *recorder { return &recorder{done: make(chan struct{}, 100)} }
+
+func (r *recorder) Respond(frame []byte) {
+	r.mu.Lock()
+	r.replies = append(r.replies, int32(binary.BigEndian.Uint32(frame[8:])))
+	r.mu.Unlock()
+	r.done <- struct{}{}
+}
+
+func (r *recorder) Fail(_ Origin, f Failure) {
+	r.mu.Lock()
+	r.failures = append(r.failures, f)
+	r.mu.Unlock()
+	r.done <- struct{}{}
+}
+
+func (r *recorder) wait(t *testing.T) {
+	t.Helper()
+	select {
+	case <-r.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("request not completed")
+	}
+}
+
+// peer is a Unix-socket endpoint that hands each received frame to the
+// test, which answers (or not) through reply.
+type peer struct {
+	addr   string
+	frames chan []byte
+	conns  chan net.Conn
+}
+
+func newPeer(t *testing.T, dir, name string) *peer {
+	p := &peer{addr: filepath.Join(dir, name), frames: make(chan []byte, 100), conns: make(chan net.Conn, 10)}
+	ln, err := net.Listen("unix", p.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.conns <- c
+			go func() {
+				for {
+					hdr := make([]byte, 4)
+					if _, err := io.ReadFull(c, hdr); err != nil {
+						return
+					}
+					f := make([]byte, 4+binary.BigEndian.Uint32(hdr))
+					copy(f, hdr)
+					if _, err := io.ReadFull(c, f[4:]); err != nil {
+						return
+					}
+					p.frames <- f
+				}
+			}()
+		}
+	}()
+	return p
+}
+
+// replyTo answers frame the way a Kitex server does: same frame, seqID
+// from the payload.
+func replyTo(t *testing.T, c net.Conn, frame []byte) {
+	var h codec.Header
+	if err := h.Decode(frame); err != nil {
+		t.Fatal(err)
+	}
+	binary.BigEndian.PutUint32(frame[8:], uint32(h.PayloadSeqID))
+	frame[h.PayloadStart()+3] = codec.MessageReply
+	if _, err := c.Write(frame); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func call(seq int32) []byte {
+	b, start, _ := codec.BeginFrame(nil, &codec.FrameHeader{SeqID: seq})
+	b = thrift.Binary.AppendMessageBegin(b, "M", thrift.CALL, seq)
+	b = thrift.Binary.AppendFieldStop(b)
+	codec.EndFrame(b, start)
+	return b
+}
+
+func forward(t *testing.T, c *Cluster, down Downstream, seq int32, timeout time.Duration) {
+	t.Helper()
+	f := call(seq)
+	var h codec.Header
+	if err := h.Decode(f); err != nil {
+		t.Fatal(err)
+	}
+	c.Forward(&Request{Frame: f, Header: &h, Down: down, Timeout: timeout})
+}
+
+func newTestCluster(t *testing.T, eps ...string) (*Cluster, *Stats) {
+	t.Helper()
+	bal, err := lb.Get("round_robin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats := &Stats{}
+	var cfgs []EndpointConfig
+	for _, a := range eps {
+		cfgs = append(cfgs, EndpointConfig{Network: "unix", Address: a, Weight: 1})
+	}
+	c, err := NewCluster(ClusterConfig{
+		Name: "c", Balancer: bal, ConnsPerEndpoint: 1, MaxRequestsPerConn: 4, ConnectTimeout: time.Second,
+		Transport: transport.Options{MaxFrameSize: 1 << 20, FrameTimeout: time.Second, WriteTimeout: time.Second},
+	}, cfgs, stats, &transport.Stats{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c, stats
+}
+
+func shortDir(t *testing.T) string {
+	d, err := os.MkdirTemp("", "up")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
+func TestLateResponseIsDroppedAndSlotReused(t *testing.T) {
+	p := newPeer(t, shortDir(t), "p.sock")
+	c, stats := newTestCluster(t, p.addr)
+	rec := newRecorder()
+	forward(t, c, rec, 41, 20*time.Millisecond)
+	first := <-p.frames
+	conn := <-p.conns
+	time.Sleep(30 * time.Millisecond) // past the deadline
+	c.Sweep()
+	rec.wait(t)
+	if len(rec.failures) != 1 || !errors.Is(rec.failures[0].Kind, ErrTimeout) {
+		t.Fatalf("failures %+v", rec.failures)
+	}
+	// The slot is free again; a new request takes it with a new generation.
+	forward(t, c, rec, 42, time.Second)
+	second := <-p.frames
+	if binary.BigEndian.Uint32(first[8:]) == binary.BigEndian.Uint32(second[8:]) {
+		t.Fatal("reused slot sent the same seqID")
+	}
+	replyTo(t, conn, first) // late: must be dropped
+	replyTo(t, conn, second)
+	rec.wait(t)
+	if len(rec.replies) != 1 || rec.replies[0] != 42 {
+		t.Fatalf("replies %v, want only 42", rec.replies)
+	}
+	if stats.LateResponses.Load() != 1 || stats.Timeouts.Load() != 1 {
+		t.Errorf("late %d timeouts %d", stats.LateResponses.Load(), stats.Timeouts.Load())
+	}
+}
+
+func TestFailoverPastDeadEndpoint(t *testing.T) {
+	dir := shortDir(t)
+	p := newPeer(t, dir, "live.sock")
+	c, stats := newTestCluster(t, filepath.Join(dir, "dead.sock"), p.addr)
+	rec := newRecorder()
+	var conn net.Conn
+	// Round robin picks the dead endpoint for every other request; each
+	// must still reach the live one.
+	for i := int32(1); i <= 4; i++ {
+		forward(t, c, rec, i, time.Second)
+		f := <-p.frames
+		if conn == nil {
+			conn = <-p.conns
+		}
+		replyTo(t, conn, f)
+		rec.wait(t)
+	}
+	if len(rec.replies) != 4 || len(rec.failures) != 0 {
+		t.Fatalf("replies %v failures %+v", rec.replies, rec.failures)
+	}
+	if stats.DialFails.Load() < 1 {
+		t.Errorf("the dead endpoint was never dialled")
+	}
+}
+
+func TestUnreachableWhenAllEndpointsDead(t *testing.T) {
+	dir := shortDir(t)
+	c, _ := newTestCluster(t, filepath.Join(dir, "a.sock"), filepath.Join(dir, "b.sock"))
+	rec := newRecorder()
+	forward(t, c, rec, 1, time.Second)
+	rec.wait(t)
+	if len(rec.failures) != 1 || !errors.Is(rec.failures[0].Kind, ErrUnreachable) || rec.failures[0].Cause == nil {
+		t.Fatalf("failures %+v", rec.failures)
+	}
+	msg := string(rec.failures[0].AppendMessage(nil))
+	if want := "octomesh: upstream unreachable: cluster c endpoint " + dir; len(msg) < len(want) || msg[:len(want)] != want {
+		t.Errorf("message %q", msg)
+	}
+}
+
+func TestUpdateKeepsConnectionsAndDrainsRemoved(t *testing.T) {
+	dir := shortDir(t)
+	a, b := newPeer(t, dir, "a.sock"), newPeer(t, dir, "b.sock")
+	c, stats := newTestCluster(t, a.addr)
+	rec := newRecorder()
+	forward(t, c, rec, 1, time.Second)
+	inflight := <-a.frames
+	connA := <-a.conns
+
+	// Replace a by b while a request is in flight on a.
+	if err := c.Update([]EndpointConfig{{Network: "unix", Address: b.addr, Weight: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	forward(t, c, rec, 2, time.Second)
+	replyTo(t, <-b.conns, <-b.frames)
+	rec.wait(t)
+	c.Sweep()
+	if stats.ConnsOpen.Load() != 2 {
+		t.Fatalf("%d connections open; the draining endpoint must keep its own", stats.ConnsOpen.Load())
+	}
+	replyTo(t, connA, inflight) // the in-flight request still completes
+	rec.wait(t)
+	if len(rec.replies) != 2 {
+		t.Fatalf("replies %v", rec.replies)
+	}
+	c.Sweep() // a has drained: closed now
+	deadline := time.Now().Add(5 * time.Second)
+	for stats.ConnsOpen.Load() != 1 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond) // the close callback runs on netpoll's goroutine
+	}
+	if n := stats.ConnsOpen.Load(); n != 1 {
+		t.Fatalf("%d connections open after drain, want 1", n)
+	}
+	// Re-adding b keeps its connection: no new dial.
+	dialed := stats.ConnsOpen.Load()
+	if err := c.Update([]EndpointConfig{{Network: "unix", Address: b.addr, Weight: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	if stats.ConnsOpen.Load() != dialed {
+		t.Errorf("update of a kept endpoint changed connections")
+	}
+	if err := c.Update([]EndpointConfig{{Network: "unix", Address: b.addr}, {Network: "unix", Address: b.addr}}); err == nil {
+		t.Error("duplicate endpoints accepted")
+	}
+}
