@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -178,6 +179,29 @@ func (s *Server) sweep() {
 			}
 		}
 	}
+}
+
+// ReadyInfo says where a started sidecar serves.
+type ReadyInfo struct {
+	PID int `json:"pid"`
+	// Listeners maps listener names to bound addresses, as config
+	// addresses ("unix:///path", "tcp://127.0.0.1:7001").
+	Listeners map[string]string `json:"listeners"`
+	Admin     string            `json:"admin,omitempty"`
+}
+
+// Ready describes the started server.
+func (s *Server) Ready() ReadyInfo {
+	r := ReadyInfo{PID: os.Getpid(), Listeners: map[string]string{}}
+	for _, l := range s.listeners {
+		if l.ln != nil {
+			r.Listeners[l.name] = l.ln.Network() + "://" + l.ln.Addr()
+		}
+	}
+	if s.admin != nil {
+		r.Admin = s.admin.Addr()
+	}
+	return r
 }
 
 // ListenerAddr returns the address listener name is bound to, or "".

@@ -1,0 +1,110 @@
+package archtest
+
+import (
+	"encoding/json"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const mod = "github.com/octomesh/octomesh/"
+
+type pkg struct {
+	ImportPath string
+	Imports    []string
+	Deps       []string
+}
+
+func listPackages(t *testing.T) map[string]pkg {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps=false", "-json", mod+"...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	pkgs := map[string]pkg{}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for {
+		var p pkg
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		pkgs[strings.TrimPrefix(p.ImportPath, mod)] = p
+	}
+	return pkgs
+}
+
+func ours(imports []string) []string {
+	var out []string
+	for _, i := range imports {
+		if strings.HasPrefix(i, mod) {
+			out = append(out, strings.TrimPrefix(i, mod))
+		}
+	}
+	return out
+}
+
+func TestPackageArrows(t *testing.T) {
+	pkgs := listPackages(t)
+	if len(pkgs) < 8 {
+		t.Fatalf("go list found only %d packages", len(pkgs))
+	}
+	// What each package may import of ours, directly. A package not listed
+	// here is above the rules (cmd, server, tests, examples).
+	allowed := map[string][]string{
+		"codec":           {},
+		"lb":              {},
+		"config":          {},
+		"proxy/router":    {},
+		"proxy/transport": {"codec"},
+		"proxy/upstream":  {"codec", "lb", "proxy/transport"},
+		"proxy/admin":     {},
+		"sdk":             {},
+	}
+	for name, ok := range allowed {
+		p, found := pkgs[name]
+		if !found {
+			t.Errorf("package %s is gone: update this test and docs/architecture.md", name)
+			continue
+		}
+		for _, imp := range ours(p.Imports) {
+			if !contains(ok, imp) {
+				t.Errorf("%s imports %s; it may import only %v of ours", name, imp, ok)
+			}
+		}
+	}
+	hotPath := []string{"codec", "lb", "proxy/router", "proxy/transport", "proxy/upstream", "proxy/filter"}
+	for name, p := range pkgs {
+		for _, imp := range p.Imports {
+			if imp == "github.com/cloudwego/netpoll" && name != "proxy/transport" {
+				t.Errorf("%s imports netpoll; only proxy/transport may", name)
+			}
+			if strings.HasPrefix(imp, mod+"cmd/") {
+				t.Errorf("%s imports %s", name, imp)
+			}
+		}
+		if !contains(hotPath, name) {
+			continue
+		}
+		deps, err := exec.Command("go", "list", "-deps", mod+name).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range strings.Fields(string(deps)) {
+			if strings.HasPrefix(d, mod+"cp/") || strings.HasPrefix(d, mod+"agent") {
+				t.Errorf("hot-path package %s depends on %s", name, d)
+			}
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
