@@ -100,9 +100,10 @@ func namesLocked() []string {
 // estimate. Safe for concurrent use; Begin and End allocate nothing.
 type Load struct {
 	inflight atomic.Int64
-	// ewmaNanos is a peak-EWMA of the round-trip latency.
+	// ewmaNanos is a peak-EWMA of the round-trip latency as of lastNanos;
+	// 0 means no sample yet.
 	ewmaNanos atomic.Int64
-	lastNanos atomic.Int64 // unix nanos of the last update
+	lastNanos atomic.Int64 // monotonic nanos (see monoNow) of the last update
 }
 
 // Begin records a request sent to the endpoint.
@@ -111,8 +112,14 @@ func (l *Load) Begin() { l.inflight.Add(1) }
 // End records the completion of a request begun with Begin, with its round
 // trip time; failed requests count as slow.
 func (l *Load) End(rtt time.Duration, failed bool) {
+	now := monoNow()
+	endClock.advance(now)
+	l.endAt(rtt, failed, now)
+}
+
+func (l *Load) endAt(rtt time.Duration, failed bool, now int64) {
 	l.inflight.Add(-1)
-	l.observe(rtt, failed)
+	l.observe(rtt, failed, now)
 }
 
 // Inflight is the number of requests begun and not yet ended.
@@ -124,28 +131,82 @@ const ewmaDecay = 10 * time.Second
 // failurePenalty is the latency charged for a failed request.
 const failurePenalty = time.Second
 
-// observe folds one round trip into the peak-EWMA: a sample above the estimate
-// replaces it at once (peak), a lower one decays it toward the sample.
-func (l *Load) observe(rtt time.Duration, failed bool) {
+// clockBase anchors monoNow: time.Since reads the monotonic clock, so a step
+// of the wall clock cannot make elapsed time negative or huge.
+var clockBase = time.Now()
+
+func monoNow() int64 { return int64(time.Since(clockBase)) }
+
+// endClock is the time of the latest End, to within endClockStep. Pickers
+// read it instead of the system clock, which costs more than the rest of a
+// p2c Pick; when no request ends, no estimate changes and nothing is lost.
+var endClock coarseClock
+
+const endClockStep = int64(time.Millisecond)
+
+type coarseClock struct{ nanos atomic.Int64 }
+
+// advance moves the clock to now if it is a step ahead. Stores are rare, so
+// the clock's cache line stays shared among cores.
+func (c *coarseClock) advance(now int64) {
+	if now-c.nanos.Load() >= endClockStep {
+		c.nanos.Store(now)
+	}
+}
+
+func (c *coarseClock) now() int64 { return c.nanos.Load() }
+
+// decay is the weight left to an estimate after elapsed nanoseconds.
+func decay(elapsed int64) float64 {
+	if elapsed <= 0 {
+		return 1
+	}
+	x := float64(elapsed) / float64(ewmaDecay)
+	if x < 1.0/1024 {
+		// Within 2e-11 of the exponential, at a fraction of its cost: the
+		// common case when an endpoint is in steady use.
+		return 1 - x + x*x/2
+	}
+	return math.Exp(-x)
+}
+
+// observe folds one round trip into the peak-EWMA. The estimate decays toward
+// zero with time (see latencyAt); a sample above the decayed estimate replaces
+// it at once (peak), a lower one is blended in with the weight time has given
+// it. Decaying toward zero lets an endpoint that was slow once, and so is no
+// longer picked, be tried again after a while instead of being shunned forever.
+func (l *Load) observe(rtt time.Duration, failed bool, now int64) {
 	if failed && rtt < failurePenalty {
 		rtt = failurePenalty
 	}
-	now := time.Now().UnixNano()
-	sample := int64(rtt)
+	sample := max(int64(rtt), 1) // 0 is reserved for "no sample"
 	for {
 		old := l.ewmaNanos.Load()
 		next := sample
-		if old != 0 && sample < old {
-			elapsed := now - l.lastNanos.Load()
-			w := math.Exp(-float64(elapsed) / float64(ewmaDecay))
-			next = int64(float64(old)*w + float64(sample)*(1-w))
+		if old != 0 {
+			w := decay(now - l.lastNanos.Load())
+			if cur := float64(old) * w; float64(sample) < cur {
+				next = int64(cur + float64(sample)*(1-w))
+			}
 		}
 		if l.ewmaNanos.CompareAndSwap(old, next) {
-			l.lastNanos.Store(now)
+			// A racing End may carry an earlier time: never move backwards.
+			if now > l.lastNanos.Load() {
+				l.lastNanos.Store(now)
+			}
 			return
 		}
 	}
 }
 
 // Latency is the current peak-EWMA latency estimate (0 before any sample).
-func (l *Load) Latency() time.Duration { return time.Duration(l.ewmaNanos.Load()) }
+func (l *Load) Latency() time.Duration { return time.Duration(l.latencyAt(monoNow())) }
+
+// latencyAt is the estimate decayed to now, in nanoseconds.
+func (l *Load) latencyAt(now int64) float64 {
+	e := l.ewmaNanos.Load()
+	if e == 0 {
+		return 0
+	}
+	return float64(e) * decay(now-l.lastNanos.Load())
+}
