@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -77,7 +78,7 @@ func Get(name string) (Balancer, error) {
 	if b, ok := registry[name]; ok {
 		return b, nil
 	}
-	return nil, fmt.Errorf("lb: unknown balancer %q (known: %v)", name, namesLocked())
+	return nil, fmt.Errorf("lb: unknown balancer %q (known: %s)", name, strings.Join(namesLocked(), ", "))
 }
 
 // Names lists the registered balancers, sorted.

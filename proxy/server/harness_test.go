@@ -35,8 +35,8 @@ func sockDir(t testing.TB) string {
 
 // request builds a TTHeader frame with a strict Thrift CALL whose body is
 // one binary field holding body; seq is used for both seqIDs, as Kitex does.
-func request(service, method string, seq int32, msgType thrift.TMessageType, body []byte) []byte {
-	fh := codec.FrameHeader{SeqID: seq}
+func request(service, method string, seq int32, msgType thrift.TMessageType, body []byte, strInfo ...codec.StrKV) []byte {
+	fh := codec.FrameHeader{SeqID: seq, StrInfo: strInfo}
 	if service != "" {
 		fh.IntInfo = []codec.IntKV{{Key: codec.IntKeyToService, Value: service}, {Key: codec.IntKeyToMethod, Value: method}}
 	}
@@ -104,13 +104,14 @@ func parseReply(t testing.TB, frame []byte) reply {
 // with a REPLY echoing the body, and puts the payload seqID in the TTHeader
 // seqID as Kitex does. hold, when set, decides to delay or drop a request.
 type backend struct {
-	t     testing.TB
-	ln    net.Listener
-	addr  string
-	calls atomic.Int64
-	hold  func(body []byte) (delay time.Duration, drop bool)
-	mu    sync.Mutex
-	conns []net.Conn
+	t      testing.TB
+	bodies sync.Map // body -> calls with it
+	ln     net.Listener
+	addr   string
+	calls  atomic.Int64
+	hold   func(body []byte) (delay time.Duration, drop bool)
+	mu     sync.Mutex
+	conns  []net.Conn
 }
 
 func newBackend(t testing.TB, dir string) *backend {
@@ -160,6 +161,8 @@ func (b *backend) serve(c net.Conn) {
 		p := frame[h.PayloadStart():]
 		_, _, _, n, _ := thrift.Binary.ReadMessageBegin(p)
 		body, _, _ := thrift.Binary.ReadBinary(p[n+3:])
+		v, _ := b.bodies.LoadOrStore(string(body), new(atomic.Int64))
+		v.(*atomic.Int64).Add(1)
 		respond := func(out []byte, body []byte, seq int32, method string) []byte {
 			fh := codec.FrameHeader{SeqID: seq}
 			o, start, _ := codec.BeginFrame(out[:0], &fh)
