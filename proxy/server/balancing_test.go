@@ -111,3 +111,23 @@ clusters:
 		t.Fatalf("error %v", err)
 	}
 }
+
+func TestLocalityKeepsTrafficInTheNodesZone(t *testing.T) {
+	near, far := twoBackends(t)
+	out := filepath.Join(sockDir(t), "o.sock")
+	sidecar(t, fmt.Sprintf(`
+node: {zone: z1}
+listeners: [{name: outbound, address: "unix://%s", routes: [{service: echo, cluster: app}]}]
+clusters:
+  - name: app
+    locality: {panic_threshold: 0.5}
+    endpoints: [{address: "unix://%s", zone: z2}, {address: "unix://%s", zone: z1}]
+`, out, far.addr, near.addr))
+	conn := dial(t, out)
+	for i := 0; i < 50; i++ {
+		call(t, conn, request("echo", "Echo", int32(i), thrift.CALL, []byte("x")))
+	}
+	if near.calls.Load() != 50 || far.calls.Load() != 0 {
+		t.Errorf("same zone got %d, other zone %d; want 50 and 0", near.calls.Load(), far.calls.Load())
+	}
+}
