@@ -125,6 +125,30 @@ func (c *Cluster) setDefaults() {
 
 func (l *Locality) setDefaults() { l.PanicThreshold = 0.7 }
 
+// NewCluster returns a cluster named name with every default set, for
+// configuration that does not come from a file (the control plane).
+func NewCluster(name string) Cluster {
+	var c Cluster
+	c.setDefaults()
+	c.Name = name
+	return c
+}
+
+// NewEndpoint returns an endpoint at address with the default weight.
+func NewEndpoint(address string) Endpoint {
+	e := Endpoint{Address: address}
+	e.setDefaults()
+	return e
+}
+
+// NewRoute returns a route of any service and method to cluster.
+func NewRoute(cluster string) Route {
+	var r Route
+	r.setDefaults()
+	r.Cluster = cluster
+	return r
+}
+
 func (e *Endpoint) setDefaults() { e.Weight = 1 }
 
 func (r *Route) setDefaults() { r.Service, r.Method = "*", "*" }
@@ -244,57 +268,82 @@ func (c *Config) validate() error {
 			return c.Errorf(p+".address", "%s is used by another listener", ln.Address)
 		}
 		addrs[ln.Address] = true
-		if len(ln.Routes) == 0 {
-			return c.Errorf(p+".routes", "a listener needs at least one route")
-		}
-		matches := map[[2]string]bool{}
-		for j, r := range ln.Routes {
-			rp := fmt.Sprintf("%s.routes[%d]", p, j)
-			if !clusters[r.Cluster] {
-				return c.Errorf(rp+".cluster", "unknown cluster %q (known: %s)", r.Cluster, strings.Join(sortedSet(clusters), ", "))
-			}
-			if r.Service == "" || r.Method == "" {
-				return c.Errorf(rp, "service and method must not be empty (use \"*\" for any)")
-			}
-			if matches[[2]string{r.Service, r.Method}] {
-				return c.Errorf(rp, "another route already matches service %q method %q", r.Service, r.Method)
-			}
-			matches[[2]string{r.Service, r.Method}] = true
-			if r.Timeout < 0 {
-				return c.Errorf(rp+".timeout", "must not be negative")
-			}
+		if fe := CheckRoutes(ln.Routes, clusters); fe != nil {
+			return c.Errorf(p+"."+fe.Field, "%s", fe.Msg)
 		}
 	}
 	return nil
 }
 
 func (c *Config) validateCluster(cl *Cluster, p string) error {
+	if fe := cl.Check(); fe != nil {
+		return c.Errorf(p+"."+fe.Field, "%s", fe.Msg)
+	}
+	return nil
+}
+
+// FieldError is a problem with one field of a config object, relative to
+// the object ("endpoints[1].address").
+type FieldError struct {
+	Field, Msg string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+// Check validates a cluster on its own.
+func (cl *Cluster) Check() *FieldError {
 	switch {
 	case cl.Name == "":
-		return c.Errorf(p+".name", "missing")
+		return &FieldError{"name", "missing"}
 	case cl.Balancer == "":
-		return c.Errorf(p+".balancer", "must not be empty")
+		return &FieldError{"balancer", "must not be empty"}
 	case cl.ConnectionsPerEndpoint < 1 || cl.ConnectionsPerEndpoint > 64:
-		return c.Errorf(p+".connections_per_endpoint", "must be between 1 and 64")
+		return &FieldError{"connections_per_endpoint", "must be between 1 and 64"}
 	case cl.MaxRequestsPerConnection < 1 || cl.MaxRequestsPerConnection > 1<<16:
-		return c.Errorf(p+".max_requests_per_connection", "must be between 1 and 65536")
+		return &FieldError{"max_requests_per_connection", "must be between 1 and 65536"}
 	case cl.ConnectTimeout <= 0:
-		return c.Errorf(p+".connect_timeout", "must be positive")
+		return &FieldError{"connect_timeout", "must be positive"}
 	case cl.RequestTimeout <= 0:
-		return c.Errorf(p+".request_timeout", "must be positive")
+		return &FieldError{"request_timeout", "must be positive"}
 	case cl.Locality != nil && (cl.Locality.PanicThreshold < 0 || cl.Locality.PanicThreshold > 1):
-		return c.Errorf(p+".locality.panic_threshold", "must be between 0 and 1")
+		return &FieldError{"locality.panic_threshold", "must be between 0 and 1"}
 	}
 	seen := map[string]bool{}
 	for j, e := range cl.Endpoints {
-		ep := fmt.Sprintf("%s.endpoints[%d]", p, j)
+		f := fmt.Sprintf("endpoints[%d].address", j)
 		if _, _, err := ParseAddress(e.Address); err != nil {
-			return c.Errorf(ep+".address", "%v", err)
+			return &FieldError{f, err.Error()}
 		}
 		if seen[e.Address] {
-			return c.Errorf(ep+".address", "endpoint %s listed twice", e.Address)
+			return &FieldError{f, "endpoint " + e.Address + " listed twice"}
 		}
 		seen[e.Address] = true
+	}
+	return nil
+}
+
+// CheckRoutes validates a listener's routes against the set of cluster
+// names they may use.
+func CheckRoutes(routes []Route, clusters map[string]bool) *FieldError {
+	if len(routes) == 0 {
+		return &FieldError{"routes", "a listener needs at least one route"}
+	}
+	matches := map[[2]string]bool{}
+	for j, r := range routes {
+		rp := fmt.Sprintf("routes[%d]", j)
+		if !clusters[r.Cluster] {
+			return &FieldError{rp + ".cluster", fmt.Sprintf("unknown cluster %q (known: %s)", r.Cluster, strings.Join(sortedSet(clusters), ", "))}
+		}
+		if r.Service == "" || r.Method == "" {
+			return &FieldError{rp, `service and method must not be empty (use "*" for any)`}
+		}
+		if matches[[2]string{r.Service, r.Method}] {
+			return &FieldError{rp, fmt.Sprintf("another route already matches service %q method %q", r.Service, r.Method)}
+		}
+		matches[[2]string{r.Service, r.Method}] = true
+		if r.Timeout < 0 {
+			return &FieldError{rp + ".timeout", "must not be negative"}
+		}
 	}
 	return nil
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/octomesh/octomesh/config"
-	"github.com/octomesh/octomesh/lb"
 	"github.com/octomesh/octomesh/proxy/admin"
 	"github.com/octomesh/octomesh/proxy/router"
 	"github.com/octomesh/octomesh/proxy/transport"
@@ -43,7 +42,10 @@ type Server struct {
 	upstream  upstream.Stats
 	inflight  atomic.Int64
 
-	clusters  map[string]*upstream.Cluster
+	applyMu  sync.Mutex // serialises config changes; guards retiring
+	clusters atomic.Pointer[clusterSet]
+	retiring []*upstream.Cluster
+
 	listeners []*listener
 	admin     *admin.Server
 
@@ -56,35 +58,31 @@ type listener struct {
 	name   string
 	cfg    config.Listener
 	ln     *transport.Listener
+	routes atomic.Pointer[[]config.Route] // what router was built from
 	router router.Router[*upstream.Cluster]
 }
 
 // New builds a sidecar from cfg; nothing listens until Start.
 func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
-	s := &Server{cfg: cfg, log: log, clusters: map[string]*upstream.Cluster{}, stop: make(chan struct{})}
-	topts := s.transportOptions()
+	s := &Server{cfg: cfg, log: log, stop: make(chan struct{})}
+	set := clusterSet{}
+	s.clusters.Store(&set)
 	for i, cc := range cfg.Clusters {
-		c, err := s.newCluster(i, cc, topts)
-		if err != nil {
+		c, fe := s.buildCluster(cc)
+		if fe != nil {
 			s.closeClusters()
-			return nil, err
+			return nil, s.fieldErrorf(fmt.Sprintf("clusters[%d]", i), fe)
 		}
-		s.clusters[cc.Name] = c
+		set[cc.Name] = &clusterEntry{cfg: cc, c: c}
 	}
-	for _, lc := range cfg.Listeners {
+	for i, lc := range cfg.Listeners {
 		l := &listener{name: lc.Name, cfg: lc}
-		routes := make([]router.Route[*upstream.Cluster], 0, len(lc.Routes))
-		for _, r := range lc.Routes {
-			timeout := r.Timeout.Std()
-			if timeout == 0 {
-				timeout = clusterConfig(cfg, r.Cluster).RequestTimeout.Std()
-			}
-			routes = append(routes, router.Route[*upstream.Cluster]{Service: r.Service, Method: r.Method, Target: s.clusters[r.Cluster], Timeout: timeout})
-		}
-		t, err := router.NewTable(routes)
-		if err != nil { // config validation rules duplicates out
+		routes := append([]config.Route(nil), lc.Routes...)
+		l.routes.Store(&routes)
+		t, err := routeTable(routes, set)
+		if err != nil { // config validation rules this out
 			s.closeClusters()
-			return nil, fmt.Errorf("%s: listener %s: %w", cfg.File(), lc.Name, err)
+			return nil, cfg.Errorf(fmt.Sprintf("listeners[%d].routes", i), "%v", err)
 		}
 		l.router.Store(t)
 		s.listeners = append(s.listeners, l)
@@ -92,45 +90,9 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	return s, nil
 }
 
-func clusterConfig(cfg *config.Config, name string) *config.Cluster {
-	for i := range cfg.Clusters {
-		if cfg.Clusters[i].Name == name {
-			return &cfg.Clusters[i]
-		}
-	}
-	return nil
-}
-
 func (s *Server) transportOptions() transport.Options {
 	l := s.cfg.Limits
 	return transport.Options{MaxFrameSize: int(l.MaxFrameSize), FrameTimeout: l.FrameTimeout.Std(), WriteTimeout: l.WriteTimeout.Std()}
-}
-
-func (s *Server) newCluster(i int, cc config.Cluster, topts transport.Options) (*upstream.Cluster, error) {
-	path := fmt.Sprintf("clusters[%d]", i)
-	bal, err := lb.Get(cc.Balancer)
-	if err != nil {
-		return nil, s.cfg.Errorf(path+".balancer", "%v", err)
-	}
-	opts := lb.Options{LocalZone: s.cfg.Node.Zone, LocalSet: s.cfg.Node.Set}
-	if cc.Locality != nil {
-		bal = lb.Locality(bal)
-		opts.PanicThreshold = cc.Locality.PanicThreshold
-	}
-	eps := make([]upstream.EndpointConfig, 0, len(cc.Endpoints))
-	for _, e := range cc.Endpoints {
-		network, address, _ := config.ParseAddress(e.Address) // validated by config
-		eps = append(eps, upstream.EndpointConfig{Network: network, Address: address, Weight: e.Weight, Zone: e.Zone, Set: e.Set, Metadata: e.Metadata})
-	}
-	c, err := upstream.NewCluster(upstream.ClusterConfig{
-		Name: cc.Name, Balancer: bal, LBOpts: opts, HashKey: cc.HashKey,
-		ConnsPerEndpoint: cc.ConnectionsPerEndpoint, MaxRequestsPerConn: cc.MaxRequestsPerConnection,
-		ConnectTimeout: cc.ConnectTimeout.Std(), Transport: topts,
-	}, eps, &s.upstream, &s.transport)
-	if err != nil {
-		return nil, s.cfg.Errorf(path, "%v", err)
-	}
-	return c, nil
 }
 
 // Start opens the listeners and the admin endpoint. On error everything
@@ -174,9 +136,7 @@ func (s *Server) sweep() {
 		case <-s.stop:
 			return
 		case <-t.C:
-			for _, c := range s.clusters {
-				c.Sweep()
-			}
+			s.sweepClusters()
 		}
 	}
 }
@@ -230,12 +190,6 @@ func (s *Server) Close() {
 			_ = s.admin.Close()
 		}
 	})
-}
-
-func (s *Server) closeClusters() {
-	for _, c := range s.clusters {
-		c.Close()
-	}
 }
 
 // serveStats writes every counter as "name value" lines, sorted.

@@ -205,6 +205,14 @@ func (c *Cluster) Sweep() {
 	c.draining = kept
 }
 
+// Drained reports whether a cluster emptied by Update(nil) has finished
+// every request and closed its connections.
+func (c *Cluster) Drained() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.state.Load().endpoints) == 0 && len(c.draining) == 0
+}
+
 // Close closes every connection of the cluster; requests in flight fail.
 func (c *Cluster) Close() {
 	c.mu.Lock()
