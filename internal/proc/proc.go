@@ -56,6 +56,9 @@ func StartSidecar(bin, file string, echo io.Writer, extraArgs ...string) (*Sidec
 	args := append([]string{"proxy", "--config", file, "--ready-fd", "3"}, extraArgs...)
 	s.cmd = exec.Command(bin, args...)
 	s.cmd.ExtraFiles = []*os.File{wr}
+	// Its own process group: a terminal's Ctrl-C reaches only the parent,
+	// which stops children in order. Pdeathsig: it never outlives us.
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	s.cmd.Stderr = s.logs
 	if echo != nil {
 		s.cmd.Stderr = io.MultiWriter(s.logs, echo)
