@@ -1,0 +1,215 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cloudwego/kitex/client/callopt"
+	"github.com/cloudwego/kitex/pkg/klog"
+
+	"github.com/octomesh/octomesh/examples/echo"
+	echogen "github.com/octomesh/octomesh/examples/echo/kitex_gen/echo"
+	"github.com/octomesh/octomesh/internal/proc"
+)
+
+// Options shape a demo run. The zero value runs until ctx is done.
+type Options struct {
+	// Bin is the octomesh binary that runs the sidecars.
+	Bin string
+	// Out receives the live report.
+	Out io.Writer
+	// Duration stops the demo after this long; 0 runs until ctx is done.
+	Duration time.Duration
+	// Callers is the number of concurrent callers (default 8).
+	Callers int
+	// PayloadSize is the echo payload in bytes (default 128).
+	PayloadSize int
+	// Interval between report lines (default 1s).
+	Interval time.Duration
+}
+
+// Summary is what a finished run did.
+type Summary struct {
+	Requests, Errors int64
+	Elapsed          time.Duration
+}
+
+// Run starts the mesh, sends traffic and reports until ctx is done or
+// Duration has passed, then stops everything it started.
+func Run(ctx context.Context, o Options) (Summary, error) {
+	if o.Callers <= 0 {
+		o.Callers = 8
+	}
+	if o.PayloadSize <= 0 {
+		o.PayloadSize = 128
+	}
+	if o.Interval <= 0 {
+		o.Interval = time.Second
+	}
+	if o.Duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.Duration)
+		defer cancel()
+	}
+	klog.SetLevel(klog.LevelWarn)                 // Kitex's info lines would drown the report
+	dir, err := os.MkdirTemp("", "octomesh-demo") // short: Unix socket paths are limited
+	if err != nil {
+		return Summary{}, err
+	}
+	defer os.RemoveAll(dir)
+
+	// The server app and its sidecar.
+	handler := echo.NewHandler("echo-1")
+	appSock := filepath.Join(dir, "server-app.sock")
+	svr, err := echo.NewServer(appSock, "echo-1", handler)
+	if err != nil {
+		return Summary{}, err
+	}
+	go svr.Run()
+	defer svr.Stop()
+
+	b, err := startSidecar(o.Bin, dir, "sidecar-b", fmt.Sprintf(`# sidecar B, beside the server app
+node: {id: echo-server-1, app: echo}
+admin: {address: "127.0.0.1:0"}
+listeners:
+  - {name: inbound, address: "127.0.0.1:0", routes: [{cluster: local-app}]}
+clusters:
+  - {name: local-app, connections_per_endpoint: 8, endpoints: [{address: "unix://%s"}]}
+`, appSock))
+	if err != nil {
+		return Summary{}, err
+	}
+	defer b.Stop()
+
+	clientSock := filepath.Join(dir, "client-sidecar.sock")
+	a, err := startSidecar(o.Bin, dir, "sidecar-a", fmt.Sprintf(`# sidecar A, beside the client app
+node: {id: echo-client-1, app: echo-client}
+admin: {address: "127.0.0.1:0"}
+listeners:
+  - {name: outbound, address: "unix://%s", routes: [{service: echo, cluster: echo}]}
+clusters:
+  - {name: echo, endpoints: [{address: "%s"}]}
+`, clientSock, b.Ready.Listeners["inbound"]))
+	if err != nil {
+		return Summary{}, err
+	}
+	defer a.Stop()
+
+	fmt.Fprintf(o.Out, "OctoMesh demo: echo client -> %s -> sidecar A (pid %d, admin http://%s) -> %s -> sidecar B (pid %d, admin http://%s) -> %s -> echo server\n",
+		a.Ready.Listeners["outbound"], a.PID(), a.Ready.Admin, b.Ready.Listeners["inbound"], b.PID(), b.Ready.Admin, "unix://"+appSock)
+	fmt.Fprintf(o.Out, "configs and sidecar logs in %s; %d callers, %d-byte payloads; Ctrl-C stops\n", dir, o.Callers, o.PayloadSize)
+
+	client, err := echo.NewClient(clientSock)
+	if err != nil {
+		return Summary{}, err
+	}
+	sum := drive(ctx, client, o)
+	fmt.Fprintf(o.Out, "stopped: %d requests in %.1fs, %d errors; the server handled %d\n",
+		sum.Requests, sum.Elapsed.Seconds(), sum.Errors, handler.Total())
+	for _, s := range []*proc.Sidecar{a, b} {
+		if err := s.Stop(); err != nil {
+			return sum, fmt.Errorf("sidecar %d: %v\n%s", s.PID(), err, s.Logs())
+		}
+	}
+	return sum, nil
+}
+
+func startSidecar(bin, dir, name, yaml string) (*proc.Sidecar, error) {
+	file := filepath.Join(dir, name+".yaml")
+	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+		return nil, err
+	}
+	logf, err := os.Create(filepath.Join(dir, name+".log"))
+	if err != nil {
+		return nil, err
+	}
+	return proc.StartSidecar(bin, file, logf)
+}
+
+type echoClient interface {
+	Echo(ctx context.Context, req *echogen.EchoRequest, opts ...callopt.Option) (*echogen.EchoResponse, error)
+}
+
+// drive runs the callers until ctx is done, printing one line per interval.
+func drive(ctx context.Context, c echoClient, o Options) Summary {
+	var (
+		mu        sync.Mutex
+		latencies []time.Duration // this interval's
+		total     atomic.Int64
+		errs      atomic.Int64
+		lastErr   atomic.Value
+		id        atomic.Int64
+		wg        sync.WaitGroup
+	)
+	start := time.Now()
+	for i := 0; i < o.Callers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			payload := make([]byte, o.PayloadSize)
+			for ctx.Err() == nil {
+				n := id.Add(1)
+				t0 := time.Now()
+				// Calls use their own context: stopping the demo
+				// lets calls in flight finish instead of failing them.
+				resp, err := c.Echo(context.Background(), &echogen.EchoRequest{Id: n, Payload: payload}, callopt.WithRPCTimeout(3*time.Second))
+				d := time.Since(t0)
+				if err == nil && resp.Id != n {
+					err = fmt.Errorf("request %d answered with id %d", n, resp.Id)
+				}
+				total.Add(1)
+				if err != nil {
+					errs.Add(1)
+					lastErr.Store(err.Error())
+					continue
+				}
+				mu.Lock()
+				latencies = append(latencies, d)
+				mu.Unlock()
+			}
+		}()
+	}
+	tick := time.NewTicker(o.Interval)
+	defer tick.Stop()
+	last := start
+	var lastErrs int64
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case now := <-tick.C:
+			mu.Lock()
+			window := latencies
+			latencies = make([]time.Duration, 0, len(window))
+			mu.Unlock()
+			e := errs.Load()
+			report(o.Out, now.Sub(start), now.Sub(last), window, e-lastErrs, lastErr.Load())
+			last, lastErrs = now, e
+		}
+	}
+	wg.Wait()
+	return Summary{Requests: total.Load(), Errors: errs.Load(), Elapsed: time.Since(start)}
+}
+
+func report(w io.Writer, at, window time.Duration, lat []time.Duration, errs int64, lastErr any) {
+	slices.Sort(lat)
+	p := func(q float64) string {
+		if len(lat) == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.2fms", float64(lat[int(q*float64(len(lat)-1))])/1e6)
+	}
+	line := fmt.Sprintf("[%5.1fs] %7.0f req/s  p50 %s  p90 %s  p99 %s  p99.9 %s  errors %d",
+		at.Seconds(), float64(len(lat))/window.Seconds(), p(0.5), p(0.9), p(0.99), p(0.999), errs)
+	if errs > 0 {
+		line += fmt.Sprintf(" (last: %v)", lastErr)
+	}
+	fmt.Fprintln(w, line)
+}
