@@ -3,7 +3,8 @@
 // of the sidecar sees Conn, Listener and Handler.
 //
 // A Listener runs one event loop; its poller reads sockets into netpoll's
-// buffers. Each connection has one reader goroutine that takes one whole
+// buffers. Each connection has one reader goroutine (for an accepted one,
+// the OnRequest task started by its first bytes) that takes one whole
 // frame at a time (codec.FrameSize rejects garbage and oversized frames from
 // the first 14 bytes; a frame that starts but does not finish within
 // FrameTimeout closes the connection), hands it to its Handler as a view

@@ -7,18 +7,24 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cloudwego/netpoll"
 )
 
+type connKey struct{}
+
 // Listener accepts framed connections on one address with its own netpoll
 // event loop.
 type Listener struct {
 	network, address string
+	goln             net.Listener // the socket, for File
 	ln               netpoll.Listener
 	loop             netpoll.EventLoop
 	served           chan error
+	stopped          atomic.Bool
+	handedOver       atomic.Bool
 
 	mu    sync.Mutex
 	conns map[*Conn]struct{}
@@ -34,28 +40,58 @@ func Listen(network, address string, opts Options, stats *Stats, newHandler func
 			return nil, err
 		}
 	}
-	ln, err := netpoll.CreateListener(network, address)
+	ln, err := net.Listen(network, address)
 	if err != nil {
 		return nil, fmt.Errorf("transport: listen %s %s: %w", network, address, err)
 	}
-	l := &Listener{network: network, address: address, ln: ln, served: make(chan error, 1), conns: map[*Conn]struct{}{}}
-	if network == "tcp" {
-		l.address = ln.Addr().String() // resolve port 0
+	return serve(ln, opts, stats, newHandler)
+}
+
+// ListenFile serves on a listening socket inherited as f (from a process
+// handing over, see File). f is not closed; the Listener holds a duplicate.
+func ListenFile(f *os.File, opts Options, stats *Stats, newHandler func(*Conn) Handler) (*Listener, error) {
+	ln, err := net.FileListener(f)
+	if err != nil {
+		return nil, fmt.Errorf("transport: inherited listener %s: %w", f.Name(), err)
 	}
-	// No OnRequest: each connection's own goroutine reads (see readLoop).
-	connect := func(ctx context.Context, nc netpoll.Connection) context.Context {
+	return serve(ln, opts, stats, newHandler)
+}
+
+func serve(ln net.Listener, opts Options, stats *Stats, newHandler func(*Conn) Handler) (*Listener, error) {
+	network, address := ln.Addr().Network(), ln.Addr().String()
+	if ul, ok := ln.(*net.UnixListener); ok {
+		// The path must outlive this listener when it is handed over;
+		// Close removes it otherwise.
+		ul.SetUnlinkOnClose(false)
+	}
+	l := &Listener{network: network, address: address, goln: ln, served: make(chan error, 1), conns: map[*Conn]struct{}{}}
+	nl, err := netpoll.ConvertListener(ln)
+	if err != nil {
+		_ = ln.Close()
+		return nil, fmt.Errorf("transport: listener %s: %w", address, err)
+	}
+	l.ln = nl
+	prepare := func(nc netpoll.Connection) context.Context {
 		stats.Accepted.Add(1)
 		c := newConn(nc, opts, stats, newHandler)
 		l.track(c)
-		go c.readLoop()
-		return ctx
+		return context.WithValue(context.Background(), connKey{}, c)
 	}
-	l.loop, err = netpoll.NewEventLoop(nil, netpoll.WithOnConnect(connect))
+	// OnRequest runs once, on a connection's first bytes, and returns only
+	// when the connection closes (see readLoop). netpoll thus considers the
+	// connection busy for its whole life, so Shutdown, which closes every
+	// connection it deems idle, stops accepting without cutting off
+	// connections that carry requests.
+	onRequest := func(ctx context.Context, _ netpoll.Connection) error {
+		ctx.Value(connKey{}).(*Conn).readLoop()
+		return nil
+	}
+	l.loop, err = netpoll.NewEventLoop(onRequest, netpoll.WithOnPrepare(prepare))
 	if err != nil {
-		_ = ln.Close()
+		_ = nl.Close()
 		return nil, fmt.Errorf("transport: event loop for %s: %w", address, err)
 	}
-	go func() { l.served <- l.loop.Serve(ln) }()
+	go func() { l.served <- l.loop.Serve(nl) }()
 	return l, nil
 }
 
@@ -84,11 +120,38 @@ func (l *Listener) Conns() int {
 	return len(l.conns)
 }
 
+// File returns a duplicate of the listening socket, to hand to another
+// process (which serves it with ListenFile). The caller closes it.
+func (l *Listener) File() (*os.File, error) {
+	type filer interface{ File() (*os.File, error) }
+	f, ok := l.goln.(filer)
+	if !ok {
+		return nil, fmt.Errorf("transport: listener %s cannot be handed over", l.address)
+	}
+	return f.File()
+}
+
+// StopAccepting stops taking new connections and keeps the open ones.
+// With handedOver, another process now accepts on the same socket, so a
+// Unix socket's path is left in place by Close.
+func (l *Listener) StopAccepting(handedOver bool) {
+	if handedOver {
+		l.handedOver.Store(true)
+	}
+	if !l.stopped.CompareAndSwap(false, true) {
+		return
+	}
+	// Shutdown detaches and closes this process's copy of the socket, and
+	// closes connections netpoll deems idle: only those that never sent a
+	// byte, since a serving connection stays inside its OnRequest.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_ = l.loop.Shutdown(ctx)
+}
+
 // Close stops accepting and closes every accepted connection.
 func (l *Listener) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	_ = l.loop.Shutdown(ctx) // closes the listening socket and idle conns
+	l.StopAccepting(false)
 	l.mu.Lock()
 	conns := make([]*Conn, 0, len(l.conns))
 	for c := range l.conns {
@@ -98,7 +161,7 @@ func (l *Listener) Close() error {
 	for _, c := range conns {
 		c.Close()
 	}
-	if l.network == "unix" {
+	if l.network == "unix" && !l.handedOver.Load() {
 		_ = os.Remove(l.address)
 	}
 	return nil

@@ -114,12 +114,12 @@ func (c *Conn) onClose(netpoll.Connection) error {
 	return nil
 }
 
-// readLoop reads frames until the connection closes, one goroutine per
+// readLoop reads frames until the connection closes, on one goroutine per
 // connection. netpoll's poller fills the input buffer and wakes this
 // goroutine when enough bytes have arrived; nothing is allocated per frame
-// (netpoll's OnRequest callback, by contrast, allocates a task for every
-// wake-up). A connection may wait for a frame's first byte forever; once a
-// frame has started, FrameTimeout bounds the rest.
+// (an OnRequest callback that returned after each frame would cost a task
+// allocation per wake-up). A connection may wait for a frame's first byte
+// forever; once a frame has started, FrameTimeout bounds the rest.
 func (c *Conn) readLoop() {
 	r := c.nc.Reader()
 	for {

@@ -22,11 +22,10 @@ type echoHandler struct {
 func (h *echoHandler) ServeFrame(frame []byte) { _ = h.c.WriteFrame(frame) }
 func (h *echoHandler) Closed(reason error)     { h.closed <- reason }
 
-func frameOf(t *testing.T, seq int32, payload int) []byte {
-	t.Helper()
+func frameOf(t testing.TB, seq int32, payload int) []byte {
 	b, err := ttheader.EncodeToBytes(context.Background(), ttheader.EncodeParam{SeqID: seq})
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
 	b = append(b, make([]byte, payload)...)
 	binary.BigEndian.PutUint32(b, uint32(len(b)-4))

@@ -1,0 +1,112 @@
+package transport
+
+import (
+	"io"
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// tagHandler answers every frame with one byte: its tag.
+type tagHandler struct {
+	c   *Conn
+	tag byte
+}
+
+func (h *tagHandler) ServeFrame([]byte) { _ = h.c.WriteFrame(frameOf(nil, int32(h.tag), 0)) }
+func (h *tagHandler) Closed(error)      {}
+
+func listenTagged(t *testing.T, tag byte, listen func(func(*Conn) Handler) (*Listener, error)) *Listener {
+	t.Helper()
+	l, err := listen(func(c *Conn) Handler { return &tagHandler{c: c, tag: tag} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+// ask sends a frame on c and returns the tag of the listener that answered.
+func ask(t *testing.T, c net.Conn) byte {
+	t.Helper()
+	if _, err := c.Write(frameOf(t, 1, 8)); err != nil {
+		t.Fatal(err)
+	}
+	resp := make([]byte, len(frameOf(t, 0, 0)))
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(c, resp); err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	return resp[11] // low byte of the seqID
+}
+
+var opts = Options{MaxFrameSize: 1 << 20, FrameTimeout: time.Second, WriteTimeout: time.Second}
+
+func TestHandOverKeepsOldConnectionsAndMovesNewOnes(t *testing.T) {
+	for _, network := range []string{"unix", "tcp"} {
+		t.Run(network, func(t *testing.T) {
+			addr := "127.0.0.1:0"
+			if network == "unix" {
+				addr = filepath.Join(t.TempDir(), "h.sock")
+			}
+			old := listenTagged(t, 1, func(h func(*Conn) Handler) (*Listener, error) { return Listen(network, addr, opts, &Stats{}, h) })
+			before, err := net.Dial(network, old.Addr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer before.Close()
+			if ask(t, before) != 1 {
+				t.Fatal("old listener did not answer")
+			}
+
+			f, err := old.File()
+			if err != nil {
+				t.Fatal(err)
+			}
+			next := listenTagged(t, 2, func(h func(*Conn) Handler) (*Listener, error) { return ListenFile(f, opts, &Stats{}, h) })
+			f.Close()
+			old.StopAccepting(true)
+
+			for i := 0; i < 5; i++ {
+				after, err := net.Dial(network, next.Addr())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := ask(t, after); got != 2 {
+					t.Fatalf("a new connection was served by listener %d, want the new one", got)
+				}
+				after.Close()
+			}
+			if ask(t, before) != 1 {
+				t.Fatal("the old connection stopped being served")
+			}
+			old.Close() // closes its connections; the socket stays for next
+			if c, err := net.Dial(network, next.Addr()); err != nil {
+				t.Fatalf("after the old listener closed: %v", err)
+			} else {
+				c.Close()
+			}
+		})
+	}
+}
+
+func TestStopAcceptingRefusesNewConnections(t *testing.T) {
+	l := listenTagged(t, 1, func(h func(*Conn) Handler) (*Listener, error) {
+		return Listen("unix", filepath.Join(t.TempDir(), "s.sock"), opts, &Stats{}, h)
+	})
+	kept, err := net.Dial("unix", l.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kept.Close()
+	ask(t, kept)
+	l.StopAccepting(false)
+	if c, err := net.Dial("unix", l.Addr()); err == nil {
+		c.Close()
+		t.Fatal("dial succeeded after StopAccepting")
+	}
+	if ask(t, kept) != 1 {
+		t.Fatal("open connection dropped by StopAccepting")
+	}
+}
