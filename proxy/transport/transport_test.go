@@ -78,6 +78,11 @@ func TestEchoFramesBothNetworks(t *testing.T) {
 					t.Fatalf("frame %d came back changed", i)
 				}
 			}
+			// FramesOut counts after the flush, which the peer can see first.
+			deadline := time.Now().Add(5 * time.Second)
+			for stats.FramesOut.Load() < 2 && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
 			if stats.FramesIn.Load() != 2 || stats.FramesOut.Load() != 2 {
 				t.Errorf("frames in %d out %d, want 2 2", stats.FramesIn.Load(), stats.FramesOut.Load())
 			}
