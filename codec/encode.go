@@ -92,13 +92,23 @@ const (
 	ErrorUnreachable = "unreachable"
 	ErrorTimeout     = "timeout"
 	ErrorConnLost    = "connection_lost"
+	// ErrorRestarting: the sidecar is being replaced and did not forward
+	// the request; retry it on a new connection (the new process).
+	ErrorRestarting = "restarting"
 )
+
+// KeyConnReset is Kitex's "connection ready to reset" key: a client that
+// sees it on a response closes that connection instead of pooling it.
+const KeyConnReset = "crrst"
 
 // Thrift TApplicationException types that the mesh uses.
 const (
 	ExceptionUnknown       = 0
 	ExceptionInternalError = 6
 	ExceptionProtocolError = 7
+	// ExceptionSidecarRestart marks the answer of a sidecar that is being
+	// replaced (ErrorRestarting); the sdk retries such a request once.
+	ExceptionSidecarRestart = 0x4f4d52 // "OMR"
 )
 
 // AppendException appends a payload of the given kind that carries an

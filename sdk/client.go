@@ -7,6 +7,7 @@ import (
 	"github.com/cloudwego/kitex/client"
 	"github.com/cloudwego/kitex/pkg/connpool"
 	"github.com/cloudwego/kitex/pkg/discovery"
+	remoteconnpool "github.com/cloudwego/kitex/pkg/remote/connpool"
 	"github.com/cloudwego/kitex/pkg/rpcinfo"
 	"github.com/cloudwego/kitex/pkg/transmeta"
 	"github.com/cloudwego/kitex/transport"
@@ -64,6 +65,9 @@ const (
 //     ToService (6) and ToMethod (9) int keys and the sidecar cannot route;
 //   - a long-connection pool (ClientMaxIdleConns, ClientMinIdleConns,
 //     ClientIdleTimeout) so calls reuse connections instead of dialing;
+//   - a middleware that retries, once, a call the sidecar answered with
+//     "restarting" (see restart.go): the sidecar is being replaced, did not
+//     forward the call, and a new connection reaches its successor;
 //   - a short connect timeout (ClientConnectTimeout). Kitex sends a
 //     connect timeout set this way in the header (int key ConnectTimeout,
 //     17); it describes the app-to-sidecar hop only.
@@ -79,17 +83,19 @@ const (
 // "retryable" in its resolve middleware); with one instance that is the same
 // sidecar socket each time.
 func ClientOptions(sidecarSocket string) []client.Option {
+	pool := remoteconnpool.NewLongPool("octomesh-sidecar", connpool.IdleConfig{
+		MinIdlePerAddress: ClientMinIdleConns,
+		MaxIdlePerAddress: ClientMaxIdleConns,
+		MaxIdleGlobal:     ClientMaxIdleConns,
+		MaxIdleTimeout:    ClientIdleTimeout,
+	})
 	return []client.Option{
 		client.WithResolver(newSidecarResolver(sidecarSocket)),
 		client.WithTransportProtocol(transport.TTHeaderFramed),
 		client.WithMetaHandler(transmeta.ClientTTHeaderHandler),
-		client.WithLongConnection(connpool.IdleConfig{
-			MinIdlePerAddress: ClientMinIdleConns,
-			MaxIdlePerAddress: ClientMaxIdleConns,
-			MaxIdleGlobal:     ClientMaxIdleConns,
-			MaxIdleTimeout:    ClientIdleTimeout,
-		}),
+		client.WithConnPool(pool),
 		client.WithConnectTimeout(ClientConnectTimeout),
+		client.WithMiddleware(retryOnRestart(pool, sidecarSocket)),
 	}
 }
 
