@@ -2,25 +2,40 @@ package admin
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
+	"net/netip"
+	"strings"
 	"sync/atomic"
 	"time"
 )
 
+// Options configure an admin endpoint.
+type Options struct {
+	// Token, when not empty, is what mutating endpoints require from every
+	// caller, loopback included, as "Authorization: Bearer <token>". When
+	// empty they accept only loopback callers.
+	Token string
+}
+
 // Server is the admin HTTP endpoint.
 type Server struct {
+	opts  Options
 	mux   *http.ServeMux
+	csrf  *http.CrossOriginProtection
 	srv   *http.Server
 	ln    net.Listener
 	ready atomic.Bool
 }
 
-// New returns an admin endpoint with /healthz and /ready; Listen starts it.
-func New() *Server {
-	s := &Server{mux: http.NewServeMux()}
+// New returns an admin endpoint with /healthz, /ready and /debug/pprof/;
+// Listen starts it.
+func New(opts Options) *Server {
+	s := &Server{opts: opts, mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection()}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	s.mux.HandleFunc("GET /ready", func(w http.ResponseWriter, _ *http.Request) {
 		if !s.ready.Load() {
@@ -29,17 +44,73 @@ func New() *Server {
 		}
 		fmt.Fprintln(w, "ready")
 	})
+	// The profiler, on this mux only (net/http/pprof also registers on
+	// http.DefaultServeMux, which OctoMesh never serves). Index serves the
+	// named profiles: heap, allocs, goroutine, block, mutex, threadcreate.
+	s.mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	s.mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	s.mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	s.mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	s.mux.HandleFunc("POST /debug/pprof/symbol", pprof.Symbol)
+	s.mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	return s
 }
 
-// Handle registers a handler; patterns follow net/http.ServeMux.
+// Handle registers a read-only handler; patterns follow net/http.ServeMux.
 func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// HandleMutating registers a handler that changes the sidecar. Callers are
+// authorized as Options.Token says, and browsers' cross-origin requests are
+// refused (a page on this host must not reach a loopback endpoint); both
+// get 403. Register mutating handlers for POST or PUT, never GET.
+func (s *Server) HandleMutating(pattern string, h http.Handler) {
+	s.mux.Handle(pattern, s.csrf.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.authorize(r); err != nil {
+			http.Error(w, "forbidden: "+err.Error(), http.StatusForbidden)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})))
+}
+
+func (s *Server) authorize(r *http.Request) error {
+	if s.opts.Token != "" {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.Token)) != 1 {
+			return errors.New("this endpoint needs the admin token (Authorization: Bearer <token>)")
+		}
+		return nil
+	}
+	if !isLoopback(r.RemoteAddr) {
+		return errors.New("this endpoint accepts only loopback callers (no admin token is configured)")
+	}
+	return nil
+}
+
+// isLoopback reports whether a RemoteAddr ("ip:port") is a loopback address.
+func isLoopback(remoteAddr string) bool {
+	ap, err := netip.ParseAddrPort(remoteAddr)
+	return err == nil && ap.Addr().Unmap().IsLoopback()
+}
+
+// ServeHTTP serves one request as the endpoint would, for tests and for
+// embedding the endpoint in another server.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 // SetReady sets what /ready answers.
 func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
 
-// Listen starts serving on addr (host:port; port 0 picks one).
+// Listen starts serving on addr (host:port; port 0 picks one). An empty
+// host means loopback (127.0.0.1), not every interface: serving elsewhere
+// takes an explicit address such as 0.0.0.0:9901.
 func (s *Server) Listen(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("admin: address %q: %w", addr, err)
+	}
+	if host == "" {
+		addr = net.JoinHostPort("127.0.0.1", port)
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("admin: listen %s: %w", addr, err)
@@ -57,12 +128,16 @@ func (s *Server) Listen(addr string) error {
 // Addr is the address served on, once listening.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
-// Close stops the endpoint.
+// Close stops the endpoint, giving requests in flight a second to finish
+// (a CPU profile being taken is cut short).
 func (s *Server) Close() error {
 	if s.srv == nil {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	return s.srv.Shutdown(ctx)
+	if err := s.srv.Shutdown(ctx); err != nil {
+		return s.srv.Close()
+	}
+	return nil
 }
