@@ -14,17 +14,9 @@ import (
 	"time"
 )
 
-// Options configure an admin endpoint.
-type Options struct {
-	// Token, when not empty, is what mutating endpoints require from every
-	// caller, loopback included, as "Authorization: Bearer <token>". When
-	// empty they accept only loopback callers.
-	Token string
-}
-
 // Server is the admin HTTP endpoint.
 type Server struct {
-	opts  Options
+	token string // see RequireToken
 	mux   *http.ServeMux
 	csrf  *http.CrossOriginProtection
 	srv   *http.Server
@@ -34,8 +26,8 @@ type Server struct {
 
 // New returns an admin endpoint with /healthz, /ready and /debug/pprof/;
 // Listen starts it.
-func New(opts Options) *Server {
-	s := &Server{opts: opts, mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection()}
+func New() *Server {
+	s := &Server{mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection()}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	s.mux.HandleFunc("GET /ready", func(w http.ResponseWriter, _ *http.Request) {
 		if !s.ready.Load() {
@@ -59,8 +51,13 @@ func New(opts Options) *Server {
 // Handle registers a read-only handler; patterns follow net/http.ServeMux.
 func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
+// RequireToken makes mutating endpoints require "Authorization: Bearer
+// <token>" from every caller, loopback included. Without a token they
+// accept only loopback callers. Call it before Listen.
+func (s *Server) RequireToken(token string) { s.token = token }
+
 // HandleMutating registers a handler that changes the sidecar. Callers are
-// authorized as Options.Token says, and browsers' cross-origin requests are
+// authorized as RequireToken says, and browsers' cross-origin requests are
 // refused (a page on this host must not reach a loopback endpoint); both
 // get 403. Register mutating handlers for POST or PUT, never GET.
 func (s *Server) HandleMutating(pattern string, h http.Handler) {
@@ -74,9 +71,9 @@ func (s *Server) HandleMutating(pattern string, h http.Handler) {
 }
 
 func (s *Server) authorize(r *http.Request) error {
-	if s.opts.Token != "" {
+	if s.token != "" {
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.Token)) != 1 {
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.token)) != 1 {
 			return errors.New("this endpoint needs the admin token (Authorization: Bearer <token>)")
 		}
 		return nil

@@ -13,9 +13,10 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-func mutating(t *testing.T, opts Options) *Server {
+func mutating(t *testing.T, token string) *Server {
 	t.Helper()
-	s := New(opts)
+	s := New()
+	s.RequireToken(token)
 	s.HandleMutating("POST /change", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "changed") }))
 	s.Handle("GET /change", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "read") }))
 	return s
@@ -65,7 +66,7 @@ func TestMutatingEndpointsAuthorization(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			w := serve(mutating(t, Options{Token: c.token}), c.method, c.remote, c.header)
+			w := serve(mutating(t, c.token), c.method, c.remote, c.header)
 			if w.Code != c.want {
 				t.Fatalf("%s from %s: status %d, want %d (%s)", c.method, c.remote, w.Code, c.want, w.Body)
 			}
@@ -77,7 +78,7 @@ func TestMutatingEndpointsAuthorization(t *testing.T) {
 }
 
 func TestEndpointListensOnLoopbackByDefault(t *testing.T) {
-	s := New(Options{})
+	s := New()
 	if err := s.Listen(":0"); err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +111,7 @@ func TestEndpointListensOnLoopbackByDefault(t *testing.T) {
 	if code, body := get("/debug/pprof/heap?debug=1"); code != 200 || !strings.Contains(body, "heap profile") {
 		t.Errorf("/debug/pprof/heap: %d %.60q", code, body)
 	}
-	if err := New(Options{}).Listen("no-port"); err == nil {
+	if err := New().Listen("no-port"); err == nil {
 		t.Error("an address without a port was accepted")
 	}
 }
