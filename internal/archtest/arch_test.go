@@ -58,8 +58,10 @@ func TestPackageArrows(t *testing.T) {
 		"lb":              {},
 		"config":          {},
 		"proxy/router":    {},
-		"proxy/transport": {"codec"},
-		"proxy/upstream":  {"codec", "lb", "proxy/transport"},
+		"stats":           {},
+		"perf":            {},
+		"proxy/transport": {"codec", "stats"},
+		"proxy/upstream":  {"codec", "lb", "proxy/transport", "stats"},
 		"proxy/admin":     {},
 		"sdk":             {"codec"},
 	}
@@ -75,7 +77,7 @@ func TestPackageArrows(t *testing.T) {
 			}
 		}
 	}
-	hotPath := []string{"codec", "lb", "proxy/router", "proxy/transport", "proxy/upstream", "proxy/filter"}
+	hotPath := []string{"codec", "lb", "stats", "proxy/router", "proxy/transport", "proxy/upstream", "proxy/filter"}
 	for name, p := range pkgs {
 		for _, imp := range p.Imports {
 			if imp == "github.com/cloudwego/netpoll" && name != "proxy/transport" {

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	"github.com/octomesh/octomesh/codec"
+	"github.com/octomesh/octomesh/stats"
 )
 
 // Reasons a connection is closed by the transport, for errors.Is.
@@ -55,12 +56,13 @@ func Kind(err error) ErrorKind {
 	return KindOther
 }
 
-// Stats counts what the transport saw. Fields are updated with atomics and
-// may be read at any time.
+// Stats counts what the transport saw; every field may be read at any
+// time. Per-frame counts are striped (stats.Counter); per-connection ones
+// are plain atomics.
 type Stats struct {
 	Accepted, Dialed, Closed atomic.Uint64
-	FramesIn, FramesOut      atomic.Uint64
-	BytesIn, BytesOut        atomic.Uint64
+	FramesIn, FramesOut      stats.Counter
+	BytesIn, BytesOut        stats.Counter
 	// ProtocolErrors counts connections closed for each ErrorKind.
 	ProtocolErrors [numKinds]atomic.Uint64
 }

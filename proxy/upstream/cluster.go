@@ -9,6 +9,7 @@ import (
 
 	"github.com/octomesh/octomesh/lb"
 	"github.com/octomesh/octomesh/proxy/transport"
+	"github.com/octomesh/octomesh/stats"
 )
 
 // ClusterConfig is the validated configuration of one cluster.
@@ -47,6 +48,8 @@ type Cluster struct {
 	mu       sync.Mutex // serialises Update, Sweep's draining list, Close
 	draining []*Endpoint
 	dead     bool
+
+	latency stats.Histogram // round trips of answered requests
 }
 
 type clusterState struct {
@@ -226,6 +229,10 @@ func (c *Cluster) Close() {
 	}
 	c.draining = nil
 }
+
+// Latency is the histogram of the cluster's round trips, from sending a
+// request to its response, for the requests that got one.
+func (c *Cluster) Latency() *stats.Histogram { return &c.latency }
 
 // EndpointStatus is a snapshot of one endpoint for the admin endpoint.
 type EndpointStatus struct {

@@ -128,9 +128,12 @@ func (c *conn) take(idx, gen uint32) (taken slot, ok bool) {
 	return taken, true
 }
 
-func (c *conn) finish(start time.Duration, failed bool) {
+// finish ends a request's accounting and returns its round trip.
+func (c *conn) finish(start time.Duration, failed bool) time.Duration {
+	rtt := now() - start
 	c.inflight.Add(-1)
-	c.ep.load.End(now()-start, failed)
+	c.ep.load.End(rtt, failed)
+	return rtt
 }
 
 // ServeFrame handles a response from the endpoint.
@@ -146,7 +149,7 @@ func (c *conn) ServeFrame(frame []byte) {
 		return
 	}
 	c.hdr.SetSeqIDs(frame, s.origin.SeqID, s.origin.PayloadSeqID)
-	c.finish(s.start, false)
+	c.ep.cluster.latency.Record(c.finish(s.start, false))
 	c.ep.cluster.stats.Responses.Add(1)
 	s.down.Respond(frame)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/octomesh/octomesh/codec"
+	"github.com/octomesh/octomesh/stats"
 )
 
 // Request is one request frame to forward. Frame is a view into the
@@ -82,12 +83,15 @@ func (f *Failure) AppendMessage(dst []byte) []byte {
 	return dst
 }
 
-// Stats counts what the clusters did.
+// Stats counts what the clusters did; every field may be read at any time.
+// Per-request counts are striped (stats.Counter); per-connection ones are
+// plain atomics. Round-trip latency is kept per cluster (Cluster.Latency).
 type Stats struct {
-	Requests, Responses, LateResponses  atomic.Uint64
-	Timeouts, ConnLost, Overloaded      atomic.Uint64
-	Unreachable, WriteErrors, DialFails atomic.Uint64
-	ConnsOpen                           atomic.Int64
+	Requests, Responses, LateResponses stats.Counter
+	Timeouts, ConnLost, Overloaded     stats.Counter
+	Unreachable, WriteErrors           stats.Counter
+	DialFails                          atomic.Uint64
+	ConnsOpen                          atomic.Int64
 }
 
 var epoch = time.Now()
