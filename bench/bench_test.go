@@ -1,0 +1,252 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/octomesh/octomesh/internal/proc"
+)
+
+func TestOpenLoop(t *testing.T) {
+	path := startServer(t)
+	var marks []string
+	res, err := RunLoad(context.Background(), LoadConfig{
+		Target: "unix://" + path, Payload: 128, Rate: 2000, Connections: 4,
+		Warmup: 100 * time.Millisecond, Duration: 500 * time.Millisecond,
+		Mark: func(name string, n int64) { marks = append(marks, fmt.Sprintf("%s %v", name, n > 0)) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(marks, ",") != "measure true,end true" {
+		t.Errorf("marks %v", marks)
+	}
+	// 2000/s for 0.5s: exactly 1000 requests were scheduled in the window.
+	if res.Errors != 0 || res.Measured != 1000 || math.Abs(res.Throughput-2000) > 200 {
+		t.Fatalf("errors %v, measured %d, throughput %.0f", res.ErrorKinds, res.Measured, res.Throughput)
+	}
+	l := res.Latency
+	if !(l.P50 > 0 && l.P50 <= l.P90 && l.P90 <= l.P99 && l.P99 <= l.P999 && l.P999 <= l.Max) {
+		t.Fatalf("latency %+v", l)
+	}
+	h, err := hdr.Decode([]byte(res.Histogram))
+	if err != nil || h.TotalCount() != res.Measured {
+		t.Fatalf("histogram: %v, %d values", err, h.TotalCount())
+	}
+	if res.SendLag == nil || res.FrameBytes <= 128 {
+		t.Fatalf("send lag %v, frame %d bytes", res.SendLag, res.FrameBytes)
+	}
+}
+
+func TestOpenLoopMaxRequests(t *testing.T) {
+	path := startServer(t)
+	res, err := RunLoad(context.Background(), LoadConfig{
+		Target: "unix://" + path, Payload: 16, Rate: 5000, Connections: 2,
+		Duration: 10 * time.Second, MaxRequests: 500,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The window shrinks to fit 500 requests at 5000/s: 0.1s.
+	if res.Measured != 500 || res.Window > 0.2 || res.Errors != 0 {
+		t.Fatalf("measured %d in %.2fs, errors %v", res.Measured, res.Window, res.ErrorKinds)
+	}
+}
+
+func TestClosedLoop(t *testing.T) {
+	path := startServer(t)
+	res, err := RunLoad(context.Background(), LoadConfig{
+		Target: "unix://" + path, Payload: 1024, Callers: 8,
+		Warmup: 50 * time.Millisecond, Duration: 300 * time.Millisecond, MaxRequests: 1_000_000,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Errors != 0 || res.Measured < 100 || res.Throughput < 100 || res.Connections != 8 || res.SendLag != nil {
+		t.Fatalf("errors %v, measured %d, throughput %.0f", res.ErrorKinds, res.Measured, res.Throughput)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	// Nothing listens: the dial fails and says so.
+	_, err := RunLoad(context.Background(), LoadConfig{Target: "unix:///nonexistent/x.sock", Rate: 10, Connections: 1, Duration: time.Second})
+	if err == nil || !strings.Contains(err.Error(), "connection 1 of 1") {
+		t.Fatalf("err = %v", err)
+	}
+	for _, cfg := range []LoadConfig{
+		{Target: "tcp://10.0.0.1:80", Rate: 10, Connections: 1, Duration: time.Second},
+		{Target: "unix:///x", Rate: 10, Callers: 2, Connections: 1, Duration: time.Second},
+		{Target: "/x", Rate: 10, Connections: 1, Duration: time.Second},
+	} {
+		if _, err := RunLoad(context.Background(), cfg); err == nil {
+			t.Errorf("%+v accepted", cfg)
+		}
+	}
+}
+
+func TestUpdateMarkdown(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "performance.md")
+	if err := UpdateMarkdown(file, "first"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(file)
+	if !strings.HasPrefix(string(b), "# Performance") || !strings.Contains(string(b), "first") {
+		t.Fatalf("new file:\n%s", b)
+	}
+	os.WriteFile(file, []byte("# Perf\n\nintro\n\n"+MarkdownBegin+"\nold\n"+MarkdownEnd+"\n\nafter\n"), 0o644)
+	if err := UpdateMarkdown(file, "second"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ = os.ReadFile(file)
+	want := "# Perf\n\nintro\n\n" + MarkdownBegin + "\n\nsecond\n\n" + MarkdownEnd + "\n\nafter\n"
+	if string(b) != want {
+		t.Fatalf("got\n%s\nwant\n%s", b, want)
+	}
+	os.WriteFile(file, []byte("text only\n"), 0o644)
+	UpdateMarkdown(file, "third")
+	if b, _ = os.ReadFile(file); !strings.HasPrefix(string(b), "text only\n\n"+MarkdownBegin) {
+		t.Fatalf("appended:\n%s", b)
+	}
+	os.WriteFile(file, []byte(MarkdownBegin+"\nno end\n"), 0o644)
+	if err := UpdateMarkdown(file, "x"); err == nil {
+		t.Fatal("a file with one marker was rewritten")
+	}
+}
+
+func TestMedian(t *testing.T) {
+	for _, tc := range []struct {
+		in   []float64
+		want float64
+	}{{nil, 0}, {[]float64{3}, 3}, {[]float64{5, 1, 3}, 3}, {[]float64{4, 1, 3, 2}, 2.5}} {
+		if got := median(tc.in); got != tc.want {
+			t.Errorf("median(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestQuick runs the mesh for real, every process separate: T0-UDS, T1 and
+// T2 (and T1-HAProxy when HAProxy is there or can be installed), one
+// second per run, and checks the report. It is the benchmark's CI test.
+func TestQuick(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts sidecar processes for about 20s")
+	}
+	dir := t.TempDir()
+	bin, err := proc.Build(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := QuickMatrix()
+	cfg.Binary = bin
+	cfg.Topologies = []string{T0UDS, T1, T2, T1HAProxy}
+	cfg.Payloads = []int{1024}
+	cfg.Rates = []float64{2000}
+	cfg.Closed = []int{8}
+	cfg.InstallHAProxy = true
+	cfg.Command = "go test ./bench -run TestQuick"
+	var log strings.Builder
+	cfg.Log = &log
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, cfg)
+	t.Log(log.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if rep.Baseline != T0UDS {
+		t.Errorf("baseline %q", rep.Baseline)
+	}
+	runs := map[string]int{}
+	for _, r := range rep.Runs {
+		runs[r.Topology]++
+		name := fmt.Sprintf("%s %s", r.Topology, r.Point)
+		if r.Errors != 0 {
+			t.Errorf("%s: errors %v", name, r.ErrorKinds)
+		}
+		l := r.Latency
+		if !(l.P50 > 0 && l.P50 <= l.P99 && l.P99 <= l.Max && l.Max < 10e6) {
+			t.Errorf("%s: latency %+v", name, l)
+		}
+		if r.Mode == "open" && math.Abs(r.Throughput-2000) > 300 {
+			t.Errorf("%s: throughput %.0f at 2000 req/s", name, r.Throughput)
+		}
+		if r.Mode == "closed" && r.Throughput < 200 {
+			t.Errorf("%s: closed-loop throughput %.0f", name, r.Throughput)
+		}
+		if r.LoadCPU <= 0 || r.ServerCPU < 0 {
+			t.Errorf("%s: load generator %.2f cores, server %.2f", name, r.LoadCPU, r.ServerCPU)
+		}
+		if r.Topology != T0UDS && r.Added == nil {
+			t.Errorf("%s: nothing compared with T0", name)
+		}
+		wantProcs := map[string]int{T0UDS: 0, T1: 1, T2: 2, T1HAProxy: 1}[r.Topology]
+		if len(r.Procs) != wantProcs {
+			t.Errorf("%s: %d proxies measured, want %d", name, len(r.Procs), wantProcs)
+		}
+		for _, p := range r.Procs {
+			// 10 ms ticks over a one-second window: CPU may round to 0.
+			if p.CPUPerRequest < 0 || p.CPUPerRequest > 5000 || p.RSSMiB < 1 || p.RSSMiB > 1024 ||
+				p.SyscallsPerRequest <= 0 || p.SyscallsPerRequest > 1000 {
+				t.Errorf("%s %s: %+v", name, p.Role, p)
+			}
+			if rep.Pinning.Enabled && !strings.HasPrefix(p.CPUs, fmt.Sprintf("CPU %d,", rep.Pinning.ProxyCPU)) {
+				t.Errorf("%s %s runs on %s, want CPU %d", name, p.Role, p.CPUs, rep.Pinning.ProxyCPU)
+			}
+			if err := syscall.Kill(p.PID, 0); err == nil {
+				t.Errorf("%s %s (pid %d) still runs after Run", name, p.Role, p.PID)
+			}
+		}
+	}
+	for _, topo := range []string{T0UDS, T1, T2} {
+		if runs[topo] != 2 {
+			t.Errorf("%s ran %d times, want 2", topo, runs[topo])
+		}
+	}
+	if len(rep.Summary) != len(rep.Runs) || len(rep.Targets) != 4 {
+		t.Errorf("%d summaries of %d runs, %d targets", len(rep.Summary), len(rep.Runs), len(rep.Targets))
+	}
+
+	// The three outputs.
+	if err := rep.WriteJSON(filepath.Join(dir, "r.json")); err != nil {
+		t.Fatal(err)
+	}
+	plot := filepath.Join(dir, "r.png")
+	if err := rep.WritePlot(plot); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(plot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(f)
+	f.Close()
+	if err != nil || img.Bounds().Dx() < 400 {
+		t.Fatalf("plot: %v", err)
+	}
+	md := rep.Markdown("r.png")
+	for _, want := range []string{"### 1 KiB payload", "| T2 | 2k req/s |", "| T1 | closed 8 |", "### Targets", "![latency by percentile](r.png)"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+
+	t.Run(T1HAProxy, func(t *testing.T) {
+		if why, skipped := rep.Skipped[T1HAProxy]; skipped {
+			t.Skipf("T1-HAProxy not run: %s", why)
+		}
+		if runs[T1HAProxy] != 2 {
+			t.Errorf("T1-HAProxy ran %d times, want 2", runs[T1HAProxy])
+		}
+	})
+}

@@ -1,0 +1,27 @@
+// Package bench measures the mesh the way users run it: every process
+// separate, real TTHeader frames with Thrift payloads, on loopback and Unix
+// sockets. It is `octomesh bench`.
+//
+// Three kinds of process take part, all started from the octomesh binary:
+//
+//   - the orchestrator (Run): starts the topologies, runs the load points
+//     against each, samples the proxies' /proc counters and perf syscall
+//     counts at the edges of each measured window, and writes the report
+//     (JSON, a Markdown section for docs/performance.md, a PNG plot);
+//   - the load generator (`octomesh bench load`, RunLoad), a child per run:
+//     open loop at a fixed rate, with latency taken from each request's
+//     intended send time into an HdrHistogram (no coordinated omission),
+//     requests pipelined on a few connections and matched by seqID; or
+//     closed loop with N callers for throughput;
+//   - the echo server (`octomesh bench server`, Server): an
+//     allocation-free TTHeader/Thrift server that answers like a Kitex
+//     server generated from examples/echo/echo.thrift.
+//
+// The topologies (T0-UDS, T0-TCP, T1, T2, T1-HAProxy) are described with
+// their constants. Sidecars are started with internal/proc, HAProxy from the
+// distribution (install-haproxy.sh installs it). Sidecars and HAProxy are
+// pinned to one CPU, the load generator and the server to another.
+//
+// bench is a leaf of the tree: it may import codec and internal/proc (and
+// through it the sidecar), and nothing on the request path may import it.
+package bench

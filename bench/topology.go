@@ -1,0 +1,613 @@
+package bench
+
+import (
+	"bufio"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/octomesh/octomesh/internal/proc"
+)
+
+// Topologies, each started and stopped by the benchmark, every process
+// separate. The load generator always dials a Unix socket except in T0-TCP.
+const (
+	// T0UDS: load generator -UDS-> server. The floor for everything else.
+	T0UDS = "T0-UDS"
+	// T0TCP: load generator -TCP (loopback)-> server.
+	T0TCP = "T0-TCP"
+	// T1: load generator -UDS-> sidecar -UDS-> server (the server side of
+	// the mesh: the app listens on a Unix socket).
+	T1 = "T1"
+	// T2: load generator -UDS-> sidecar A -TCP-> sidecar B -UDS-> server:
+	// the real mesh path.
+	T2 = "T2"
+	// T1HAProxy: load generator -UDS-> HAProxy (mode tcp) -UDS-> server: an
+	// L4 proxy from the distribution in T1's place, as a reference.
+	T1HAProxy = "T1-HAProxy"
+)
+
+// AllTopologies in report order.
+var AllTopologies = []string{T0UDS, T0TCP, T1, T2, T1HAProxy}
+
+//go:embed install-haproxy.sh
+var installHAProxyScript []byte
+
+// Pinning says which CPU each role runs on, and at what nice level.
+type Pinning struct {
+	Enabled bool `json:"enabled"`
+	// ProxyCPU runs the sidecars and HAProxy; LoadCPU the load generator
+	// and the echo server.
+	ProxyCPU int    `json:"proxy_cpu"`
+	LoadCPU  int    `json:"load_cpu"`
+	How      string `json:"how"`
+	// Realtime runs every process the benchmark starts under SCHED_FIFO,
+	// so that a shared machine's other work cannot delay them.
+	Realtime bool `json:"realtime"`
+	// Observed is, for each process, the CPUs its threads may run on and
+	// its scheduling policy, read back from /proc after it started.
+	Observed map[string]string `json:"observed"`
+}
+
+// choosePinning pins when this process may use at least two CPUs: the
+// last one for proxies, the first for the rest.
+func choosePinning(realtime bool) Pinning {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil || set.Count() < 2 {
+		return Pinning{How: "not pinned: fewer than two CPUs available", Realtime: realtime, Observed: map[string]string{}}
+	}
+	var cpus []int
+	for i := 0; i < 1024; i++ {
+		if set.IsSet(i) {
+			cpus = append(cpus, i)
+		}
+	}
+	return Pinning{
+		Enabled: true, LoadCPU: cpus[0], ProxyCPU: cpus[len(cpus)-1], Realtime: realtime,
+		How: "sched_setaffinity on the thread that forks each child, so the child starts pinned " +
+			"and its Go runtime sets GOMAXPROCS=1",
+		Observed: map[string]string{},
+	}
+}
+
+// startOn runs start (which forks a child) on a thread pinned to cpu and
+// with the children's scheduling, so the child inherits both from its first
+// instruction. The thread gets its own settings back before it returns to
+// the runtime's pool: it must live on, because a child started with
+// Pdeathsig (internal/proc's sidecars) is killed when the thread that
+// forked it exits.
+func (p Pinning) startOn(cpu int, start func() error) error {
+	if !p.Enabled && p.schedAttr() == nil {
+		return start()
+	}
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		restore, err := p.setThread(cpu)
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- err
+			return
+		}
+		err = start()
+		if rerr := restore(); rerr != nil {
+			// Keep the thread locked, and so out of the pool, for good.
+			errc <- errors.Join(err, rerr)
+			select {} // the thread must not exit: see above
+		}
+		runtime.UnlockOSThread()
+		errc <- err
+	}()
+	return <-errc
+}
+
+// setThread pins the calling thread to cpu and sets its scheduling (both
+// are per thread on Linux and inherited by a forked child), returning how
+// to undo it.
+func (p Pinning) setThread(cpu int) (restore func() error, err error) {
+	var own unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &own); err != nil {
+		return nil, fmt.Errorf("bench: reading CPU affinity: %w", err)
+	}
+	attr, err := unix.SchedGetAttr(0, 0)
+	if err != nil {
+		return nil, fmt.Errorf("bench: reading the scheduling policy: %w", err)
+	}
+	restore = func() error {
+		err1 := unix.SchedSetaffinity(0, &own)
+		err2 := unix.SchedSetAttr(0, attr, 0)
+		if err := errors.Join(err1, err2); err != nil {
+			return fmt.Errorf("bench: restoring the thread's CPU affinity and scheduling: %w", err)
+		}
+		return nil
+	}
+	if p.Enabled {
+		var set unix.CPUSet
+		set.Set(cpu)
+		if err := unix.SchedSetaffinity(0, &set); err != nil {
+			return nil, fmt.Errorf("bench: pinning to CPU %d: %w", cpu, err)
+		}
+	}
+	if want := p.schedAttr(); want != nil {
+		if err := unix.SchedSetAttr(0, want, 0); err != nil {
+			restore()
+			return nil, fmt.Errorf("bench: setting %s: %w", p.Scheduling(), err)
+		}
+	}
+	return restore, nil
+}
+
+// schedAttr is the scheduling the children get, nil to leave it alone.
+func (p Pinning) schedAttr() *unix.SchedAttr {
+	if p.Realtime {
+		return &unix.SchedAttr{Policy: unix.SCHED_FIFO, Priority: 1}
+	}
+	return nil
+}
+
+// Scheduling describes the children's scheduling for the report.
+func (p Pinning) Scheduling() string {
+	if p.Realtime {
+		return "SCHED_FIFO priority 1 (--realtime): other processes cannot delay the benchmark's, " +
+			"but two of them on one CPU no longer preempt each other on wake-up"
+	}
+	return "the default (SCHED_OTHER, nice 0): other processes on the machine share the CPUs"
+}
+
+func (p Pinning) observe(role string, pid int) {
+	p.Observed[role] = fmt.Sprintf("CPU %s, %s", cpusAllowed(pid), schedPolicy(pid))
+}
+
+// measured is a proxy process whose CPU, memory and syscalls are reported.
+type measured struct {
+	Role string
+	PID  int
+}
+
+// topology is one started topology.
+type topology struct {
+	name   string
+	target string // where the load generator connects
+	procs  []measured
+	stop   []func() // in reverse order of start
+}
+
+func (t *topology) close() {
+	for i := len(t.stop) - 1; i >= 0; i-- {
+		t.stop[i]()
+	}
+	t.stop = nil
+}
+
+// env is everything a benchmark started: the server, the topologies.
+type env struct {
+	bin      string
+	dir      string // short temporary directory for sockets and configs
+	pin      Pinning
+	log      io.Writer
+	server   *child
+	appUnix  string // the server's Unix socket path
+	appTCP   string // the server's TCP address, "" when it has none
+	topos    map[string]*topology
+	skipped  map[string]string // topology -> why it did not run
+	notes    []string
+	external bool // the server is --server-cmd
+}
+
+// child is a process of ours (echo server, load generator): it exits when
+// its stdin closes, so it cannot outlive the benchmark even if the
+// benchmark is killed.
+type child struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stdout *bufio.Reader
+	stderr *syncBuffer
+	done   chan struct{}
+	err    error
+}
+
+func startChild(pin Pinning, cpu int, name string, args ...string) (*child, error) {
+	c := &child{cmd: exec.Command(name, args...), stderr: &syncBuffer{}, done: make(chan struct{})}
+	var err error
+	if c.stdin, err = c.cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	out, err := c.cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	c.stdout = bufio.NewReader(out)
+	c.cmd.Stderr = c.stderr
+	if err := pin.startOn(cpu, c.cmd.Start); err != nil {
+		return nil, err
+	}
+	go func() { c.err = c.cmd.Wait(); close(c.done) }()
+	return c, nil
+}
+
+func (c *child) pid() int { return c.cmd.Process.Pid }
+
+// stop closes stdin, then signals, then kills, waiting at most a few
+// seconds in all.
+func (c *child) stop() error {
+	c.stdin.Close()
+	select {
+	case <-c.done:
+		return c.err
+	case <-time.After(2 * time.Second):
+	}
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.done:
+	case <-time.After(3 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-c.done
+	}
+	return c.err
+}
+
+// serverReady is the line `octomesh bench server` prints once it listens.
+type serverReady struct {
+	Unix string `json:"unix"`
+	TCP  string `json:"tcp,omitempty"`
+}
+
+func newEnv(cfg *Config) (*env, error) {
+	dir, err := os.MkdirTemp("", "omb")
+	if err != nil {
+		return nil, err
+	}
+	e := &env{bin: cfg.Binary, dir: dir, pin: choosePinning(cfg.Realtime), log: cfg.Log,
+		topos: map[string]*topology{}, skipped: map[string]string{}}
+	e.appUnix = filepath.Join(dir, "app.sock")
+	if len(e.appUnix) > 107 {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("bench: socket path %s is too long; set TMPDIR to a short directory", e.appUnix)
+	}
+	if cfg.ServerCmd != "" {
+		err = e.startExternalServer(cfg.ServerCmd)
+	} else {
+		err = e.startServer()
+	}
+	if err != nil {
+		e.close()
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *env) startServer() error {
+	c, err := startChild(e.pin, e.pin.LoadCPU, e.bin, "bench", "server", "--parent-pipe",
+		"--unix", e.appUnix, "--tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("bench: starting the echo server: %w", err)
+	}
+	e.server = c
+	line, err := readLineTimeout(c.stdout, 30*time.Second)
+	var r serverReady
+	if err == nil {
+		err = json.Unmarshal([]byte(line), &r)
+	}
+	if err != nil {
+		c.stop()
+		e.server = nil
+		return fmt.Errorf("bench: echo server did not start: %v\n%s", err, c.stderr.String())
+	}
+	e.appTCP = strings.TrimPrefix(r.TCP, "tcp://")
+	e.pin.observe("server", c.pid())
+	return nil
+}
+
+// startExternalServer runs the --server-cmd template with {socket}
+// replaced, and waits until the socket accepts connections.
+func (e *env) startExternalServer(tmpl string) error {
+	args := strings.Fields(strings.ReplaceAll(tmpl, "{socket}", e.appUnix))
+	if len(args) == 0 {
+		return errors.New("bench: --server-cmd is empty")
+	}
+	c, err := startChild(e.pin, e.pin.LoadCPU, args[0], args[1:]...)
+	if err != nil {
+		return fmt.Errorf("bench: starting %q: %w", tmpl, err)
+	}
+	e.server = c
+	e.external = true
+	go io.Copy(io.Discard, c.stdout)
+	if err := waitDial("unix", e.appUnix, 30*time.Second, c.done); err != nil {
+		return fmt.Errorf("bench: server %q: %v\n%s", tmpl, err, c.stderr.String())
+	}
+	e.pin.observe("server", c.pid())
+	e.notes = append(e.notes, "server: "+tmpl)
+	return nil
+}
+
+func (e *env) close() {
+	for _, t := range e.topos {
+		t.close()
+	}
+	if e.server != nil {
+		e.server.stop()
+	}
+	os.RemoveAll(e.dir)
+}
+
+// start brings up the named topology, or records why it cannot run.
+func (e *env) start(name string, installHAProxy bool) error {
+	t := &topology{name: name}
+	var err error
+	switch name {
+	case T0UDS:
+		t.target = "unix://" + e.appUnix
+	case T0TCP:
+		if e.appTCP == "" {
+			e.skipped[name] = "the server given with --server-cmd listens on a Unix socket only"
+			return nil
+		}
+		t.target = "tcp://" + e.appTCP
+	case T1:
+		err = e.startT1(t)
+	case T2:
+		err = e.startT2(t)
+	case T1HAProxy:
+		if why := findHAProxy(e.dir, installHAProxy, e.log); why != "" {
+			e.skipped[name] = why
+			return nil
+		}
+		err = e.startHAProxy(t)
+	default:
+		return fmt.Errorf("bench: unknown topology %q (known: %s)", name, strings.Join(AllTopologies, ", "))
+	}
+	if err != nil {
+		t.close()
+		return fmt.Errorf("bench: starting %s: %w", name, err)
+	}
+	e.topos[name] = t
+	return nil
+}
+
+// sidecar writes a config and starts `octomesh proxy` with it, pinned.
+func (e *env) sidecar(t *topology, role, yaml string) (*proc.Sidecar, error) {
+	file := filepath.Join(e.dir, role+".yaml")
+	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+		return nil, err
+	}
+	var s *proc.Sidecar
+	err := e.pin.startOn(e.pin.ProxyCPU, func() error {
+		var err error
+		s, err = proc.StartSidecar(e.bin, file, nil)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	t.stop = append(t.stop, func() {
+		if err := s.Stop(); err != nil {
+			fmt.Fprintf(e.log, "bench: sidecar %s exited: %v\n%s", role, err, s.Logs())
+		}
+	})
+	t.procs = append(t.procs, measured{Role: role, PID: s.PID()})
+	e.pin.observe(role, s.PID())
+	fmt.Fprintf(e.log, "bench: %s pid %d, admin %s\n", role, s.PID(), s.Ready.Admin)
+	return s, nil
+}
+
+// The sidecar configs follow examples/echo: the client side routes service
+// echo to a cluster of 2 connections per endpoint, the server side sends
+// everything to the app over 8 connections (a Kitex server answers the
+// requests of one connection in order).
+const t1Config = `# T1: load generator -UDS-> this sidecar -UDS-> echo server
+node: {id: bench-t1, app: bench}
+admin: {address: "127.0.0.1:0"}
+listeners:
+  - name: outbound
+    address: unix://%s
+    routes:
+      - {service: echo, cluster: local-app}
+clusters:
+  - name: local-app
+    connections_per_endpoint: 8
+    endpoints:
+      - {address: "unix://%s"}
+`
+
+const t2BConfig = `# T2 sidecar B, beside the server: TCP from sidecar A -> UDS to the echo server
+node: {id: bench-t2-b, app: echo}
+admin: {address: "127.0.0.1:0"}
+listeners:
+  - name: inbound
+    address: "127.0.0.1:0"
+    routes:
+      - {cluster: local-app}
+clusters:
+  - name: local-app
+    connections_per_endpoint: 8
+    endpoints:
+      - {address: "unix://%s"}
+`
+
+const t2AConfig = `# T2 sidecar A, beside the client: UDS from the load generator -> TCP to sidecar B
+node: {id: bench-t2-a, app: bench}
+admin: {address: "127.0.0.1:0"}
+listeners:
+  - name: outbound
+    address: unix://%s
+    routes:
+      - {service: echo, cluster: echo}
+clusters:
+  - name: echo
+    balancer: round_robin
+    connections_per_endpoint: 2
+    endpoints:
+      - {address: "%s"}
+`
+
+func (e *env) startT1(t *topology) error {
+	sock := filepath.Join(e.dir, "t1.sock")
+	if _, err := e.sidecar(t, "sidecar", fmt.Sprintf(t1Config, sock, e.appUnix)); err != nil {
+		return err
+	}
+	t.target = "unix://" + sock
+	return nil
+}
+
+func (e *env) startT2(t *topology) error {
+	b, err := e.sidecar(t, "sidecar-B", fmt.Sprintf(t2BConfig, e.appUnix))
+	if err != nil {
+		return err
+	}
+	inbound := b.Ready.Listeners["inbound"]
+	if inbound == "" {
+		return fmt.Errorf("sidecar B reported no inbound listener: %+v", b.Ready)
+	}
+	sock := filepath.Join(e.dir, "t2.sock")
+	if _, err := e.sidecar(t, "sidecar-A", fmt.Sprintf(t2AConfig, sock, inbound)); err != nil {
+		return err
+	}
+	// Report A first: it is the hop the client sees.
+	t.procs[0], t.procs[1] = t.procs[1], t.procs[0]
+	t.target = "unix://" + sock
+	return nil
+}
+
+// HAProxy in TCP mode, one thread, Unix sockets on both sides like T1. It
+// relays bytes: one server connection per client connection, no TTHeader.
+const haproxyConfig = `global
+    nbthread 1
+    maxconn 4000
+defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 1m
+    timeout server 1m
+frontend bench
+    bind unix@%s
+    default_backend app
+backend app
+    server app unix@%s
+`
+
+// findHAProxy returns "" when haproxy is on the PATH (installing it with
+// install-haproxy.sh first when allowed), else why T1-HAProxy cannot run.
+func findHAProxy(dir string, install bool, log io.Writer) string {
+	if _, err := exec.LookPath("haproxy"); err == nil {
+		return ""
+	}
+	if !install {
+		return "haproxy is not installed (bench/install-haproxy.sh installs it)"
+	}
+	script := filepath.Join(dir, "install-haproxy.sh")
+	if err := os.WriteFile(script, installHAProxyScript, 0o755); err != nil {
+		return err.Error()
+	}
+	fmt.Fprintln(log, "bench: haproxy is missing; running install-haproxy.sh")
+	cmd := exec.Command("bash", script)
+	cmd.Stdout, cmd.Stderr = log, log
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		return "installing haproxy: " + err.Error()
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return "haproxy could not be installed: " + err.Error()
+		}
+	case <-time.After(3 * time.Minute):
+		_ = cmd.Process.Kill()
+		<-done
+		return "installing haproxy took over 3 minutes"
+	}
+	if _, err := exec.LookPath("haproxy"); err != nil {
+		return "haproxy is still not on the PATH after install-haproxy.sh"
+	}
+	return ""
+}
+
+func (e *env) startHAProxy(t *topology) error {
+	sock := filepath.Join(e.dir, "hap.sock")
+	file := filepath.Join(e.dir, "haproxy.cfg")
+	if err := os.WriteFile(file, []byte(fmt.Sprintf(haproxyConfig, sock, e.appUnix)), 0o644); err != nil {
+		return err
+	}
+	cmd := exec.Command("haproxy", "-db", "-f", file)
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := e.pin.startOn(e.pin.ProxyCPU, cmd.Start); err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.stop = append(t.stop, func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	if err := waitDial("unix", sock, 10*time.Second, done); err != nil {
+		return fmt.Errorf("haproxy: %v\n%s", err, logs.String())
+	}
+	t.procs = append(t.procs, measured{Role: "haproxy", PID: cmd.Process.Pid})
+	e.pin.observe("haproxy", cmd.Process.Pid)
+	t.target = "unix://" + sock
+	out, _ := exec.Command("haproxy", "-v").Output()
+	if v, _, _ := strings.Cut(string(out), "\n"); v != "" {
+		e.notes = append(e.notes, "T1-HAProxy: "+strings.TrimSpace(v)+
+			", nbthread 1, mode tcp, Unix sockets on both sides like T1; unlike the sidecar it "+
+			"opens one server connection per client connection and does not parse TTHeader")
+	}
+	return nil
+}
+
+// waitDial waits until addr accepts a connection, or exited closes.
+func waitDial(network, addr string, limit time.Duration, exited <-chan struct{}) error {
+	deadline := time.Now().Add(limit)
+	for {
+		c, err := net.DialTimeout(network, addr, time.Second)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		select {
+		case <-exited:
+			return errors.New("exited before listening")
+		default:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not listening on %s after %s: %v", addr, limit, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// readLineTimeout reads one line from r, giving up after d.
+func readLineTimeout(r *bufio.Reader, d time.Duration) (string, error) {
+	type res struct {
+		s   string
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		s, err := r.ReadString('\n')
+		ch <- res{strings.TrimSpace(s), err}
+	}()
+	select {
+	case x := <-ch:
+		return x.s, x.err
+	case <-time.After(d):
+		return "", fmt.Errorf("no answer in %s", d)
+	}
+}
