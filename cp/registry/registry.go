@@ -1,0 +1,267 @@
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/octomesh/octomesh/config"
+)
+
+// Key layout in etcd. One prefix per service, so that a pilot watches
+// exactly the services its sidecars use.
+const (
+	keyRoot      = "/octomesh/v1/"
+	instancesDir = keyRoot + "instances/"
+	routesDir    = keyRoot + "routes/"
+)
+
+// ServicePrefix is the etcd key prefix of every instance of service.
+func ServicePrefix(service string) string { return instancesDir + service + "/" }
+
+// InstanceKey is the etcd key of one instance: one per (service, address).
+func InstanceKey(service, address string) string { return ServicePrefix(service) + address }
+
+// RoutesKey is the etcd key holding app's route rules.
+func RoutesKey(app string) string { return routesDir + app }
+
+// TTL bounds. etcd refuses leases much shorter than its election timeout.
+const (
+	MinTTL     = 2 * time.Second
+	MaxTTL     = 5 * time.Minute
+	DefaultTTL = 10 * time.Second
+)
+
+// Kinds of error, for errors.Is.
+var (
+	// ErrInvalid: a registration, route rule or name the registry refuses.
+	ErrInvalid = errors.New("registry: invalid")
+	// ErrLeaseNotFound: the lease expired or was revoked; register again.
+	ErrLeaseNotFound = errors.New("registry: lease not found")
+	// ErrUnavailable: the store could not be reached.
+	ErrUnavailable = errors.New("registry: unavailable")
+)
+
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+// Instance is one instance of a service, as registered. Address is where
+// peer sidecars reach it: its own sidecar's inbound TCP address.
+type Instance struct {
+	Service string `json:"service"`
+	App     string `json:"app"`
+	Address string `json:"address"`
+	// Weight is the instance's relative share; 0 keeps it registered but
+	// takes it out of balancing (draining).
+	Weight   uint32            `json:"weight"`
+	Zone     string            `json:"zone,omitempty"`
+	Set      string            `json:"set,omitempty"`
+	Metadata map[string]string `json:"metadata,omitempty"`
+}
+
+// Weight bound, as Envoy's load_balancing_weight sums must fit in 32 bits.
+const maxWeight = 1 << 20
+
+// Validate reports what is wrong with in, naming the field.
+func (in *Instance) Validate() error {
+	if err := config.CheckName(in.Service); err != nil {
+		return invalidf("service: %v", err)
+	}
+	if err := config.CheckName(in.App); err != nil {
+		return invalidf("app: %v", err)
+	}
+	if _, _, err := SplitAddress(in.Address); err != nil {
+		return invalidf("address: %v", err)
+	}
+	if in.Weight > maxWeight {
+		return invalidf("weight: %d is more than %d", in.Weight, maxWeight)
+	}
+	for f, v := range map[string]string{"zone": in.Zone, "set": in.Set} {
+		if v != "" {
+			if err := config.CheckName(v); err != nil {
+				return invalidf("%s: %v", f, err)
+			}
+		}
+	}
+	if len(in.Metadata) > 64 {
+		return invalidf("metadata: %d keys, at most 64", len(in.Metadata))
+	}
+	for k, v := range in.Metadata {
+		if k == "" || len(k) > 128 || len(v) > 1024 {
+			return invalidf("metadata: key %.40q: keys are 1-128 bytes, values at most 1024", k)
+		}
+	}
+	return nil
+}
+
+// SplitAddress splits an instance address, host:port or tcp://host:port
+// with a numeric port from 1 to 65535, into host and port.
+func SplitAddress(addr string) (host string, port uint32, err error) {
+	network, a, err := config.ParseAddress(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	if network != "tcp" {
+		return "", 0, fmt.Errorf("%q: an instance is reached over TCP (host:port)", addr)
+	}
+	host, p, _ := net.SplitHostPort(a) // ParseAddress checked the form
+	n, err := strconv.ParseUint(p, 10, 16)
+	if err != nil || n == 0 || host == "" {
+		return "", 0, fmt.Errorf("%q: want host:port with a port from 1 to 65535", addr)
+	}
+	return host, uint32(n), nil
+}
+
+// EncodeInstance is the value stored under InstanceKey.
+func EncodeInstance(in Instance) ([]byte, error) { return json.Marshal(in) }
+
+// DecodeInstance reads a stored instance and validates it: the store may
+// hold values written by other tools.
+func DecodeInstance(b []byte) (Instance, error) {
+	var in Instance
+	if err := json.Unmarshal(b, &in); err != nil {
+		return in, invalidf("instance: %v", err)
+	}
+	return in, in.Validate()
+}
+
+// RouteRule sends an app's calls matching (Service, Method) to the
+// instances of Cluster. It is an app's outbound routing policy; without
+// rules, a call to service S goes to the instances of S.
+type RouteRule struct {
+	// Service is the called service, or "*" for any.
+	Service string `json:"service"`
+	// Method is the called method, or "*" (the default) for any.
+	Method string `json:"method,omitempty"`
+	// Cluster is the service whose instances take the calls; it defaults
+	// to Service, and is required when Service is "*".
+	Cluster string `json:"cluster,omitempty"`
+	// Timeout overrides the default request timeout (a Go duration).
+	Timeout string `json:"timeout,omitempty"`
+}
+
+// AppRoutes is the value stored under RoutesKey.
+type AppRoutes struct {
+	Routes []RouteRule `json:"routes"`
+}
+
+// Normalize fills defaults; Validate expects normalized rules.
+func (r *RouteRule) Normalize() {
+	if r.Method == "" {
+		r.Method = "*"
+	}
+	if r.Cluster == "" && r.Service != "*" {
+		r.Cluster = r.Service
+	}
+}
+
+// TimeoutDuration parses Timeout ("" is 0).
+func (r *RouteRule) TimeoutDuration() (time.Duration, error) {
+	if r.Timeout == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(r.Timeout)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("timeout %q is not a non-negative duration", r.Timeout)
+	}
+	return d, nil
+}
+
+// Validate checks normalized rules as the pilot's API accepts them: names,
+// timeouts, and at most one rule per (service, method).
+func (a *AppRoutes) Validate() error {
+	if len(a.Routes) > 1000 {
+		return invalidf("routes: %d rules, at most 1000", len(a.Routes))
+	}
+	seen := map[[2]string]bool{}
+	for i, r := range a.Routes {
+		if r.Service != "*" {
+			if err := config.CheckName(r.Service); err != nil {
+				return invalidf("routes[%d].service: %v", i, err)
+			}
+		}
+		if r.Method != "*" {
+			if err := config.CheckName(r.Method); err != nil {
+				return invalidf("routes[%d].method: %v", i, err)
+			}
+		}
+		if err := config.CheckName(r.Cluster); err != nil {
+			return invalidf("routes[%d].cluster: %v", i, err)
+		}
+		if _, err := r.TimeoutDuration(); err != nil {
+			return invalidf("routes[%d]: %v", i, err)
+		}
+		k := [2]string{r.Service, r.Method}
+		if seen[k] {
+			return invalidf("routes[%d]: another rule already matches service %q method %q", i, r.Service, r.Method)
+		}
+		seen[k] = true
+	}
+	return nil
+}
+
+// DecodeRoutes reads stored rules and normalizes them. It does not
+// validate: the pilot passes on what the store holds, and a sidecar refuses
+// (NACKs) what it cannot apply.
+func DecodeRoutes(b []byte) (AppRoutes, error) {
+	var a AppRoutes
+	if err := json.Unmarshal(b, &a); err != nil {
+		return a, invalidf("routes: %v", err)
+	}
+	for i := range a.Routes {
+		a.Routes[i].Normalize()
+	}
+	return a, nil
+}
+
+// LeaseID names the lease an instance is registered with. It travels as
+// hex text, since etcd lease IDs do not fit a JSON number exactly.
+type LeaseID int64
+
+func (l LeaseID) String() string { return strconv.FormatInt(int64(l), 16) }
+
+// MarshalText writes l as hex.
+func (l LeaseID) MarshalText() ([]byte, error) { return []byte(l.String()), nil }
+
+// UnmarshalText reads hex.
+func (l *LeaseID) UnmarshalText(b []byte) error {
+	n, err := ParseLeaseID(string(b))
+	*l = n
+	return err
+}
+
+// ParseLeaseID reads a lease ID written by LeaseID.String.
+func ParseLeaseID(s string) (LeaseID, error) {
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 16, 64)
+	if err != nil || n <= 0 {
+		return 0, invalidf("lease %q is not a lease id", s)
+	}
+	return LeaseID(n), nil
+}
+
+// Store is the registry's backing store, as the registration API uses it.
+// The pilot's Diplomat implements it on etcd. Methods return errors that
+// match ErrLeaseNotFound, ErrInvalid or ErrUnavailable where they apply.
+type Store interface {
+	// Register stores in under a new lease of ttl.
+	Register(ctx context.Context, in Instance, ttl time.Duration) (LeaseID, error)
+	// Update stores in under an existing lease (a new weight, say).
+	Update(ctx context.Context, lease LeaseID, in Instance) error
+	// KeepAlive renews the lease and returns its TTL.
+	KeepAlive(ctx context.Context, lease LeaseID) (time.Duration, error)
+	// Revoke ends the lease, removing what was stored under it.
+	Revoke(ctx context.Context, lease LeaseID) error
+	// Instances lists service's instances, sorted by address.
+	Instances(ctx context.Context, service string) ([]Instance, error)
+	// Routes returns app's stored rules (nil when none).
+	Routes(ctx context.Context, app string) ([]byte, error)
+	// PutRoutes stores app's rules as given; DeleteRoutes removes them.
+	PutRoutes(ctx context.Context, app string, value []byte) error
+	DeleteRoutes(ctx context.Context, app string) error
+}

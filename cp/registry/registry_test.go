@@ -1,0 +1,267 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// memStore is a Store in memory; leases expire only when a test says so.
+type memStore struct {
+	mu        sync.Mutex
+	next      LeaseID
+	leases    map[LeaseID]string // lease -> instance key
+	instances map[string]Instance
+	routes    map[string][]byte
+	keepalive int
+}
+
+func newMemStore() *memStore {
+	return &memStore{leases: map[LeaseID]string{}, instances: map[string]Instance{}, routes: map[string][]byte{}}
+}
+
+func (m *memStore) Register(_ context.Context, in Instance, _ time.Duration) (LeaseID, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.next++
+	k := InstanceKey(in.Service, in.Address)
+	m.leases[m.next], m.instances[k] = k, in
+	return m.next, nil
+}
+
+func (m *memStore) Update(_ context.Context, l LeaseID, in Instance) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.leases[l]; !ok {
+		return ErrLeaseNotFound
+	}
+	m.instances[InstanceKey(in.Service, in.Address)] = in
+	return nil
+}
+
+func (m *memStore) KeepAlive(_ context.Context, l LeaseID) (time.Duration, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.keepalive++
+	if _, ok := m.leases[l]; !ok {
+		return 0, ErrLeaseNotFound
+	}
+	return 3 * time.Second, nil
+}
+
+func (m *memStore) Revoke(_ context.Context, l LeaseID) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k, ok := m.leases[l]
+	if !ok {
+		return ErrLeaseNotFound
+	}
+	delete(m.leases, l)
+	delete(m.instances, k)
+	return nil
+}
+
+// expire ends every lease, as etcd would after the TTL.
+func (m *memStore) expire() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for l, k := range m.leases {
+		delete(m.leases, l)
+		delete(m.instances, k)
+	}
+}
+
+func (m *memStore) Instances(_ context.Context, service string) ([]Instance, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Instance
+	for k, in := range m.instances {
+		if strings.HasPrefix(k, ServicePrefix(service)) {
+			out = append(out, in)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Address < out[j].Address })
+	return out, nil
+}
+
+func (m *memStore) Routes(_ context.Context, app string) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.routes[app], nil
+}
+
+func (m *memStore) PutRoutes(_ context.Context, app string, v []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.routes[app] = v
+	return nil
+}
+
+func (m *memStore) DeleteRoutes(_ context.Context, app string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.routes, app)
+	return nil
+}
+
+var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func newAPI(t *testing.T) (*memStore, *Client) {
+	t.Helper()
+	store := newMemStore()
+	srv := httptest.NewServer(Handler(store, discard))
+	t.Cleanup(srv.Close)
+	c, err := NewClient(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return store, c
+}
+
+var echo = Instance{Service: "echo", App: "echo", Address: "127.0.0.1:7102", Weight: 1, Zone: "z1", Metadata: map[string]string{"v": "2"}}
+
+func TestInstanceValidate(t *testing.T) {
+	cases := []struct {
+		change func(*Instance)
+		want   string
+	}{
+		{func(in *Instance) { in.Service = "" }, "service: name is empty"},
+		{func(in *Instance) { in.App = "a b" }, "app: name"},
+		{func(in *Instance) { in.Address = "unix:///x.sock" }, "reached over TCP"},
+		{func(in *Instance) { in.Address = "127.0.0.1:0" }, "port from 1 to 65535"},
+		{func(in *Instance) { in.Address = "127.0.0.1" }, "not host:port"},
+		{func(in *Instance) { in.Weight = 1 << 21 }, "weight"},
+		{func(in *Instance) { in.Set = "s/1" }, "set: name"},
+		{func(in *Instance) { in.Metadata = map[string]string{"": "x"} }, "metadata"},
+	}
+	for _, tc := range cases {
+		in := echo
+		tc.change(&in)
+		err := in.Validate()
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want %q", in, err, tc.want)
+		}
+	}
+	if err := echo.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestAPIRegisterUpdateRevoke(t *testing.T) {
+	store, c := newAPI(t)
+	ctx := context.Background()
+	lease, ttl, err := c.Register(ctx, echo, 5*time.Second)
+	if err != nil || ttl != 5*time.Second {
+		t.Fatalf("Register: %v %v", ttl, err)
+	}
+	in := echo
+	in.Weight = 7
+	if err := c.Update(ctx, lease, in); err != nil {
+		t.Fatal(err)
+	}
+	list, err := c.Instances(ctx, "echo")
+	if err != nil || len(list) != 1 || list[0].Weight != 7 || list[0].Metadata["v"] != "2" {
+		t.Fatalf("Instances: %+v %v", list, err)
+	}
+	if err := c.KeepAlive(ctx, lease); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Revoke(ctx, lease); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.KeepAlive(ctx, lease); !errors.Is(err, ErrLeaseNotFound) {
+		t.Fatalf("keepalive after revoke: %v", err)
+	}
+	if _, _, err := c.Register(ctx, echo, time.Second); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "ttl") {
+		t.Fatalf("ttl of 1s: %v", err)
+	}
+	if len(store.instances) != 0 {
+		t.Errorf("store %+v", store.instances)
+	}
+}
+
+func TestAPIRoutes(t *testing.T) {
+	store, c := newAPI(t)
+	ctx := context.Background()
+	if err := c.PutRoutes(ctx, "web", []RouteRule{{Service: "echo"}, {Service: "echo", Method: "Slow", Timeout: "10s"}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeRoutes(store.routes["web"])
+	if err != nil || len(got.Routes) != 2 || got.Routes[0].Method != "*" || got.Routes[1].Cluster != "echo" {
+		t.Fatalf("stored %s: %+v %v", store.routes["web"], got, err)
+	}
+	for _, bad := range [][]RouteRule{
+		{{Service: "echo"}, {Service: "echo", Method: "*"}},
+		{{Service: "*"}},
+		{{Service: "echo", Timeout: "soon"}},
+	} {
+		if err := c.PutRoutes(ctx, "web", bad); !errors.Is(err, ErrInvalid) {
+			t.Errorf("PutRoutes(%+v): %v", bad, err)
+		}
+	}
+}
+
+func TestRegistrationKeepsAliveAndRegistersAgain(t *testing.T) {
+	store, c := newAPI(t)
+	ctx := context.Background()
+	r, err := c.Keep(ctx, echo, MinTTL, discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := r.Lease()
+	waitFor(t, func() bool { store.mu.Lock(); defer store.mu.Unlock(); return store.keepalive >= 1 })
+	store.expire() // the pilot was away longer than the TTL
+	waitFor(t, func() bool { return r.Lease() != first && r.Lease() != 0 })
+	if list, _ := c.Instances(ctx, "echo"); len(list) != 1 {
+		t.Fatalf("after registering again: %+v", list)
+	}
+	if err := r.SetWeight(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := c.Instances(ctx, "echo"); list[0].Weight != 0 {
+		t.Fatalf("after SetWeight(0): %+v", list)
+	}
+	if err := r.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := c.Instances(ctx, "echo"); len(list) != 0 {
+		t.Fatalf("after Close: %+v", list)
+	}
+	if _, err := c.Keep(ctx, Instance{Service: "echo"}, 0, discard); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("Keep of an invalid instance: %v", err)
+	}
+}
+
+func TestLeaseIDText(t *testing.T) {
+	l := LeaseID(0x694d7a1b2c3d4e5f)
+	b, _ := l.MarshalText()
+	var back LeaseID
+	if err := back.UnmarshalText(b); err != nil || back != l || string(b) != "694d7a1b2c3d4e5f" {
+		t.Fatalf("%s -> %v %v", b, back, err)
+	}
+	if _, err := ParseLeaseID("zz"); !errors.Is(err, ErrInvalid) {
+		t.Fatal(err)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
