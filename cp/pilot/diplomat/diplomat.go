@@ -1,0 +1,316 @@
+// Package diplomat is the pilot's only contact with systems outside it:
+// today the registry's etcd. It implements registry.Store for the
+// registration API (leases, puts, revokes) and the watches the pilot's Data
+// Cache holds: one etcd watch per service that some sidecar uses, and one
+// per app whose route rules some sidecar uses.
+//
+// diplomat is the only package of OctoMesh that imports the etcd client
+// (internal/archtest holds this). It must never import proxy/....
+package diplomat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/octomesh/octomesh/cp/registry"
+)
+
+// Stats counts what the Diplomat saw.
+type Stats struct {
+	// Watches is the number of etcd watches open now.
+	Watches atomic.Int64
+	// Events counts changes received from etcd watches.
+	Events atomic.Uint64
+	// BadValues counts stored values that did not decode and were skipped.
+	BadValues atomic.Uint64
+	// Resyncs counts watches restarted after an error or a compaction.
+	Resyncs atomic.Uint64
+}
+
+// Diplomat talks to etcd for the pilot.
+type Diplomat struct {
+	cli   *clientv3.Client
+	log   *slog.Logger
+	Stats Stats
+}
+
+// Dial connects to the etcd endpoints (host:port, http://host:port or
+// unix:///path). The connection is lazy: an unreachable etcd shows up as
+// errors on calls and retries in watches, not here.
+func Dial(endpoints []string, log *slog.Logger) (*Diplomat, error) {
+	cli, err := clientv3.New(clientv3.Config{
+		Endpoints:            endpoints,
+		DialTimeout:          5 * time.Second,
+		DialKeepAliveTime:    10 * time.Second,
+		DialKeepAliveTimeout: 5 * time.Second,
+		Logger:               zap.NewNop(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("diplomat: etcd %v: %w", endpoints, err)
+	}
+	return &Diplomat{cli: cli, log: log}, nil
+}
+
+// Close closes the etcd client; watches end.
+func (d *Diplomat) Close() error { return d.cli.Close() }
+
+// storeError maps etcd errors to the registry's kinds.
+func storeError(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, rpctypes.ErrLeaseNotFound):
+		return fmt.Errorf("%w: %s", registry.ErrLeaseNotFound, op)
+	case errors.Is(err, context.Canceled):
+		return err
+	}
+	return fmt.Errorf("%w: %s: %v", registry.ErrUnavailable, op, err)
+}
+
+// Register implements registry.Store.
+func (d *Diplomat) Register(ctx context.Context, in registry.Instance, ttl time.Duration) (registry.LeaseID, error) {
+	val, err := registry.EncodeInstance(in)
+	if err != nil {
+		return 0, err
+	}
+	secs := int64((ttl + time.Second - 1) / time.Second)
+	g, err := d.cli.Grant(ctx, secs)
+	if err != nil {
+		return 0, storeError("grant lease", err)
+	}
+	if _, err := d.cli.Put(ctx, registry.InstanceKey(in.Service, in.Address), string(val), clientv3.WithLease(g.ID)); err != nil {
+		_, _ = d.cli.Revoke(context.WithoutCancel(ctx), g.ID)
+		return 0, storeError("put instance", err)
+	}
+	return registry.LeaseID(g.ID), nil
+}
+
+// Update implements registry.Store.
+func (d *Diplomat) Update(ctx context.Context, lease registry.LeaseID, in registry.Instance) error {
+	val, err := registry.EncodeInstance(in)
+	if err != nil {
+		return err
+	}
+	_, err = d.cli.Put(ctx, registry.InstanceKey(in.Service, in.Address), string(val), clientv3.WithLease(clientv3.LeaseID(lease)))
+	return storeError("put instance", err)
+}
+
+// KeepAlive implements registry.Store.
+func (d *Diplomat) KeepAlive(ctx context.Context, lease registry.LeaseID) (time.Duration, error) {
+	r, err := d.cli.KeepAliveOnce(ctx, clientv3.LeaseID(lease))
+	if err != nil {
+		return 0, storeError("keep lease alive", err)
+	}
+	return time.Duration(r.TTL) * time.Second, nil
+}
+
+// Revoke implements registry.Store.
+func (d *Diplomat) Revoke(ctx context.Context, lease registry.LeaseID) error {
+	_, err := d.cli.Revoke(ctx, clientv3.LeaseID(lease))
+	return storeError("revoke lease", err)
+}
+
+// Instances implements registry.Store.
+func (d *Diplomat) Instances(ctx context.Context, service string) ([]registry.Instance, error) {
+	resp, err := d.cli.Get(ctx, registry.ServicePrefix(service), clientv3.WithPrefix())
+	if err != nil {
+		return nil, storeError("list instances", err)
+	}
+	state := map[string]registry.Instance{}
+	for _, kv := range resp.Kvs {
+		d.decodeInto(state, kv.Key, kv.Value)
+	}
+	return sorted(state), nil
+}
+
+// Routes implements registry.Store.
+func (d *Diplomat) Routes(ctx context.Context, app string) ([]byte, error) {
+	resp, err := d.cli.Get(ctx, registry.RoutesKey(app))
+	if err != nil {
+		return nil, storeError("get routes", err)
+	}
+	if len(resp.Kvs) == 0 {
+		return nil, nil
+	}
+	return resp.Kvs[0].Value, nil
+}
+
+// PutRoutes implements registry.Store.
+func (d *Diplomat) PutRoutes(ctx context.Context, app string, value []byte) error {
+	_, err := d.cli.Put(ctx, registry.RoutesKey(app), string(value))
+	return storeError("put routes", err)
+}
+
+// DeleteRoutes implements registry.Store.
+func (d *Diplomat) DeleteRoutes(ctx context.Context, app string) error {
+	_, err := d.cli.Delete(ctx, registry.RoutesKey(app))
+	return storeError("delete routes", err)
+}
+
+func (d *Diplomat) decodeInto(state map[string]registry.Instance, key, value []byte) {
+	in, err := registry.DecodeInstance(value)
+	if err != nil {
+		d.Stats.BadValues.Add(1)
+		d.log.Warn("diplomat: skipping a bad instance in the registry", "key", string(key), "err", err)
+		delete(state, string(key))
+		return
+	}
+	state[string(key)] = in
+}
+
+func sorted(state map[string]registry.Instance) []registry.Instance {
+	list := make([]registry.Instance, 0, len(state))
+	for _, in := range state {
+		list = append(list, in)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].Address < list[j].Address })
+	return list
+}
+
+// WatchService calls update with service's instances (sorted by address)
+// now and after every change; it returns when ctx ends, so run it in a
+// goroutine of its own. Calls are serialised and
+// each gets a list of its own. Errors (etcd away, history compacted) are
+// retried with backoff, and the next call after one carries the whole
+// current state again.
+func (d *Diplomat) WatchService(ctx context.Context, service string, update func([]registry.Instance)) {
+	prefix := registry.ServicePrefix(service)
+	state := map[string]registry.Instance{}
+	d.watch(ctx, prefix, true, func(kvs []*kvEvent, reset bool) {
+		if reset {
+			clear(state)
+		}
+		for _, ev := range kvs {
+			if ev.deleted {
+				delete(state, ev.key)
+				continue
+			}
+			d.decodeInto(state, []byte(ev.key), ev.value)
+		}
+		update(sorted(state))
+	})
+}
+
+// WatchRoutes calls update with app's stored route rules (nil when there
+// are none) now and after every change, until ctx ends (like WatchService,
+// it blocks). A value that does
+// not decode is logged and skipped: the last good rules stay.
+func (d *Diplomat) WatchRoutes(ctx context.Context, app string, update func(*registry.AppRoutes)) {
+	key := registry.RoutesKey(app)
+	d.watch(ctx, key, false, func(kvs []*kvEvent, reset bool) {
+		var cur []byte
+		found := false
+		for _, ev := range kvs {
+			if ev.key != key {
+				continue
+			}
+			found = true
+			if !ev.deleted {
+				cur = ev.value
+			} else {
+				cur = nil
+			}
+		}
+		if !found && !reset {
+			return
+		}
+		if cur == nil {
+			update(nil)
+			return
+		}
+		routes, err := registry.DecodeRoutes(cur)
+		if err != nil {
+			d.Stats.BadValues.Add(1)
+			d.log.Warn("diplomat: skipping bad route rules in the registry", "app", app, "err", err)
+			return
+		}
+		update(&routes)
+	})
+}
+
+type kvEvent struct {
+	key     string
+	value   []byte
+	deleted bool
+}
+
+// watch runs a get-then-watch loop on key (a prefix if prefix is set) and
+// hands each batch to apply: reset is true for a full reload.
+func (d *Diplomat) watch(ctx context.Context, key string, prefix bool, apply func(batch []*kvEvent, reset bool)) {
+	d.Stats.Watches.Add(1)
+	defer d.Stats.Watches.Add(-1)
+	opts := []clientv3.OpOption{}
+	if prefix {
+		opts = append(opts, clientv3.WithPrefix())
+	}
+	backoff := 50 * time.Millisecond
+	for ctx.Err() == nil {
+		resp, err := d.cli.Get(ctx, key, opts...)
+		if err != nil {
+			if ctx.Err() == nil {
+				d.log.Warn("diplomat: registry read failed; retrying", "key", key, "err", err, "in", backoff)
+			}
+			if !sleep(ctx, backoff) {
+				return
+			}
+			backoff = min(2*backoff, 5*time.Second)
+			continue
+		}
+		batch := make([]*kvEvent, 0, len(resp.Kvs))
+		for _, kv := range resp.Kvs {
+			batch = append(batch, &kvEvent{key: string(kv.Key), value: kv.Value})
+		}
+		apply(batch, true)
+		backoff = 50 * time.Millisecond
+		wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+		wch := d.cli.Watch(wctx, key, append(opts, clientv3.WithRev(resp.Header.Revision+1))...)
+		for wr := range wch {
+			if err := wr.Err(); err != nil {
+				if ctx.Err() == nil {
+					d.log.Info("diplomat: watch ended; reading again", "key", key, "err", err)
+				}
+				break
+			}
+			batch = batch[:0]
+			for _, ev := range wr.Events {
+				d.Stats.Events.Add(1)
+				batch = append(batch, &kvEvent{key: string(ev.Kv.Key), value: ev.Kv.Value, deleted: ev.Type == clientv3.EventTypeDelete})
+			}
+			if len(batch) > 0 {
+				apply(batch, false)
+			}
+		}
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		d.Stats.Resyncs.Add(1)
+		if !sleep(ctx, backoff) {
+			return
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// Endpoints lists the etcd endpoints, for logs.
+func (d *Diplomat) Endpoints() string { return strings.Join(d.cli.Endpoints(), ",") }

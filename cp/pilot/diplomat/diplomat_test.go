@@ -1,0 +1,123 @@
+package diplomat
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/octomesh/octomesh/cp/registry"
+	"github.com/octomesh/octomesh/cp/registry/embedded"
+)
+
+func startEtcd(t *testing.T) *Diplomat {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "om-etcd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	e, err := embedded.Start(embedded.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close(context.Background()) })
+	d, err := Dial([]string{e.Endpoint()}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+func TestRegisterWatchAndLeaseExpiry(t *testing.T) {
+	d := startEtcd(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	updates := make(chan []registry.Instance, 16)
+	go d.WatchService(ctx, "echo", func(l []registry.Instance) { updates <- l })
+	next := func(want int) []registry.Instance {
+		t.Helper()
+		for {
+			select {
+			case l := <-updates:
+				if len(l) == want {
+					return l
+				}
+			case <-ctx.Done():
+				t.Fatalf("no update with %d instances", want)
+			}
+		}
+	}
+	next(0)
+	a := registry.Instance{Service: "echo", App: "echo", Address: "127.0.0.1:7001", Weight: 1, Zone: "z1"}
+	la, err := d.Register(ctx, a, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := a
+	b.Address = "127.0.0.1:7002"
+	lb, err := d.Register(ctx, b, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := next(2); l[0].Address != a.Address || l[1].Zone != "z1" {
+		t.Fatalf("instances %+v", l)
+	}
+	b.Weight = 5
+	if err := d.Update(ctx, lb, b); err != nil {
+		t.Fatal(err)
+	}
+	if l := next(2); l[1].Weight != 5 {
+		t.Fatalf("after the weight change %+v", l)
+	}
+	// a's lease is not kept alive: it expires and a leaves.
+	start := time.Now()
+	if l := next(1); l[0].Address != b.Address {
+		t.Fatalf("after expiry %+v", l)
+	}
+	t.Logf("lease of 2s expired after %v", time.Since(start).Round(10*time.Millisecond))
+	if _, err := d.KeepAlive(ctx, la); !errors.Is(err, registry.ErrLeaseNotFound) {
+		t.Fatalf("keepalive of an expired lease: %v", err)
+	}
+	if err := d.Revoke(ctx, lb); err != nil {
+		t.Fatal(err)
+	}
+	next(0)
+	list, err := d.Instances(ctx, "echo")
+	if err != nil || len(list) != 0 {
+		t.Fatalf("Instances = %v, %v", list, err)
+	}
+}
+
+func TestWatchRoutes(t *testing.T) {
+	d := startEtcd(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	got := make(chan *registry.AppRoutes, 8)
+	go d.WatchRoutes(ctx, "web", func(r *registry.AppRoutes) { got <- r })
+	if r := <-got; r != nil {
+		t.Fatalf("initial routes %+v", r)
+	}
+	if err := d.PutRoutes(ctx, "web", []byte(`{"routes":[{"service":"echo","timeout":"1s"}]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-got; r == nil || r.Routes[0].Cluster != "echo" || r.Routes[0].Method != "*" {
+		t.Fatalf("routes %+v", r)
+	}
+	if err := d.PutRoutes(ctx, "web", []byte(`not json`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.DeleteRoutes(ctx, "web"); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-got; r != nil {
+		t.Fatalf("after delete %+v", r)
+	}
+	if d.Stats.BadValues.Load() != 1 {
+		t.Errorf("bad values %d, want 1", d.Stats.BadValues.Load())
+	}
+}
