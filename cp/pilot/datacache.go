@@ -1,0 +1,184 @@
+package pilot
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/octomesh/octomesh/cp/registry"
+)
+
+// Source is where the Data Cache gets raw data: the registry, through the
+// Diplomat (or a fake in tests and benchmarks). Both methods block until
+// ctx ends, calling update with the whole current value at once and after
+// every change, one call at a time.
+type Source interface {
+	// WatchService reports service's instances.
+	WatchService(ctx context.Context, service string, update func([]registry.Instance))
+	// WatchRoutes reports app's route rules; nil means none.
+	WatchRoutes(ctx context.Context, app string, update func(*registry.AppRoutes))
+}
+
+// dataCache is the first layer of the Snapshot: the raw data of every
+// service (and app) some session cares about, and its resources, each
+// encoded once per version. It holds exactly one Source watch per service
+// however many sessions use it, opened when the first session subscribes
+// and closed when the last one leaves.
+type dataCache struct {
+	src   Source
+	log   *slog.Logger
+	ctx   context.Context
+	stats *Stats
+	// changed is called after an entry's resources of kind k changed
+	// (published with an atomic store): the Ability Manager pushes them.
+	changed func(k kind, name string)
+
+	mu       sync.RWMutex
+	services map[string]*entry
+	apps     map[string]*entry
+}
+
+// entry is one service's (or app's) data. Its resources are replaced
+// whole, with atomic stores; readers never lock an entry.
+type entry struct {
+	name   string
+	refs   int // (kind, name) pairs with a session; guarded by dataCache.mu
+	cancel context.CancelFunc
+	loaded atomic.Bool // the first value has arrived
+	res    [numKinds]atomic.Pointer[encoded]
+}
+
+func newDataCache(ctx context.Context, src Source, log *slog.Logger, stats *Stats, changed func(kind, string)) *dataCache {
+	return &dataCache{src: src, log: log, ctx: ctx, stats: stats, changed: changed,
+		services: map[string]*entry{}, apps: map[string]*entry{}}
+}
+
+func (dc *dataCache) table(k kind) map[string]*entry {
+	if k.byApp() {
+		return dc.apps
+	}
+	return dc.services
+}
+
+// lookup returns the current resource of kind k named name, and whether
+// the data behind it has loaded (a nil resource that has loaded does not
+// exist).
+func (dc *dataCache) lookup(k kind, name string) (*encoded, bool) {
+	dc.mu.RLock()
+	e := dc.table(k)[name]
+	dc.mu.RUnlock()
+	if e == nil {
+		return nil, false
+	}
+	return e.res[k].Load(), e.loaded.Load()
+}
+
+// acquire notes one more (kind, name) interest and opens the watch on the
+// first one. The caller (the Ability Manager) serialises acquire and
+// release.
+func (dc *dataCache) acquire(k kind, name string) {
+	dc.mu.Lock()
+	defer dc.mu.Unlock()
+	t := dc.table(k)
+	e := t[name]
+	if e == nil {
+		e = &entry{name: name}
+		t[name] = e
+		ctx, cancel := context.WithCancel(dc.ctx)
+		e.cancel = cancel
+		dc.stats.Watches.Add(1)
+		if k.byApp() {
+			go dc.src.WatchRoutes(ctx, name, func(r *registry.AppRoutes) { dc.updateRoutes(e, r) })
+		} else {
+			go dc.src.WatchService(ctx, name, func(list []registry.Instance) { dc.updateService(e, list) })
+		}
+	}
+	e.refs++
+}
+
+// release drops one interest and closes the watch after the last.
+func (dc *dataCache) release(k kind, name string) {
+	dc.mu.Lock()
+	defer dc.mu.Unlock()
+	t := dc.table(k)
+	e := t[name]
+	if e == nil {
+		return
+	}
+	if e.refs--; e.refs == 0 {
+		e.cancel()
+		delete(t, name)
+		dc.stats.Watches.Add(-1)
+	}
+}
+
+// updateService rebuilds a service's resources from its instances. A
+// service exists while it has at least one instance; its Cluster and
+// Listener only change when it appears or goes, its assignment with every
+// change of an instance.
+func (dc *dataCache) updateService(e *entry, instances []registry.Instance) {
+	var next [numKinds]*encoded
+	if len(instances) > 0 {
+		var err error
+		next[kindCluster], next[kindListener] = e.res[kindCluster].Load(), e.res[kindListener].Load()
+		if next[kindCluster] == nil { // they depend on the name only
+			next[kindCluster], err = encode(e.name, buildCluster(e.name))
+			if err == nil {
+				l, lerr := buildListener(e.name)
+				if err = lerr; err == nil {
+					next[kindListener], err = encode(e.name, l)
+				}
+			}
+		}
+		if err == nil {
+			next[kindEndpoint], err = encode(e.name, buildAssignment(e.name, instances))
+		}
+		if err != nil {
+			dc.log.Error("pilot: cannot encode service resources; keeping the last", "service", e.name, "err", err)
+			return
+		}
+	}
+	dc.publish(e, []kind{kindCluster, kindEndpoint, kindListener}, next)
+}
+
+// updateRoutes rebuilds an app's RouteConfiguration (none without rules).
+func (dc *dataCache) updateRoutes(e *entry, routes *registry.AppRoutes) {
+	var next [numKinds]*encoded
+	if routes != nil {
+		rc, err := encode(e.name, buildRoutes(e.name, routes.Routes))
+		if err != nil {
+			dc.log.Error("pilot: cannot encode routes; keeping the last", "app", e.name, "err", err)
+			return
+		}
+		next[kindRoute] = rc
+	}
+	dc.publish(e, []kind{kindRoute}, next)
+}
+
+// publish stores the kinds whose version changed and pushes them; on the
+// first load every kind is pushed, so that waiting sessions learn that a
+// resource does not exist.
+func (dc *dataCache) publish(e *entry, kinds []kind, next [numKinds]*encoded) {
+	first := !e.loaded.Load()
+	var changed []kind
+	for _, k := range kinds {
+		old := e.res[k].Load()
+		if old == nil && next[k] == nil || old != nil && next[k] != nil && old.version == next[k].version {
+			if first {
+				changed = append(changed, k)
+			}
+			continue
+		}
+		if next[k] != nil {
+			dc.stats.Versions.Add(1)
+		}
+		e.res[k].Store(next[k])
+		changed = append(changed, k)
+	}
+	e.loaded.Store(true)
+	for _, k := range changed {
+		dc.stats.Changes.Add(1)
+		dc.changed(k, e.name)
+	}
+}

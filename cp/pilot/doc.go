@@ -1,0 +1,29 @@
+// Package pilot is OctoMesh's xDS control plane: it serves sidecars their
+// clusters, endpoints and route rules over delta ADS (and proxyless gRPC
+// clients over state-of-the-world ADS), from the registry in etcd.
+//
+// Resources, all standard Envoy types:
+//
+//	Cluster                named by service   EDS over ADS, round robin, zone/SET-aware
+//	ClusterLoadAssignment  named by service   one locality per (zone, SET); weight 0 is DRAINING
+//	Listener               named by service   an API listener for proxyless gRPC (xds:///service)
+//	RouteConfiguration     named by app       the app's outbound route rules, if it has any
+//
+// A service exists while it has at least one registered instance.
+//
+// Inside, in the order a change travels:
+//
+//	Diplomat (diplomat)         the only package that talks to etcd: one watch per service / app
+//	Data Cache (dataCache)      raw data and resources, each encoded once per version
+//	Ability Manager (abilityMgr) index (kind, name) -> subscribed sessions
+//	Node Snapshot (Snapshot)    per node: what it lacks, from its subscriptions and last response
+//	SessionMgr (SessionMgr)     one Session per stream: node, subscriptions, ACK/NACK state
+//
+// go-control-plane's server runs the streams; Snapshot is its cache and
+// SessionMgr its callbacks. A NACK is counted and logged, and the session
+// stays on its last acknowledged version: the rejected version is not
+// sent again, and the next change is. See docs/control-plane.md.
+//
+// The pilot must never import proxy/...; only its diplomat package imports
+// the etcd client.
+package pilot

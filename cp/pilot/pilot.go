@@ -1,0 +1,208 @@
+package pilot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
+
+	"github.com/octomesh/octomesh/config"
+	"github.com/octomesh/octomesh/cp/pilot/diplomat"
+	"github.com/octomesh/octomesh/cp/registry"
+	"github.com/octomesh/octomesh/cp/registry/embedded"
+)
+
+// Options configure a pilot process.
+type Options struct {
+	// XDSAddress is where sidecars connect (gRPC, ADS): host:port (port 0
+	// picks one) or unix:///path.
+	XDSAddress string
+	// HTTPAddress serves the registration API and debug pages.
+	HTTPAddress string
+	// EtcdEndpoints are an external etcd cluster's endpoints; empty starts
+	// an embedded etcd in DataDir.
+	EtcdEndpoints []string
+	// DataDir is the embedded etcd's data directory.
+	DataDir string
+	// EtcdClientAddress is where the embedded etcd serves clients
+	// (host:port); default 127.0.0.1:0.
+	EtcdClientAddress string
+	Log               *slog.Logger
+}
+
+// Addrs says where a started pilot serves.
+type Addrs struct {
+	// XDS and HTTP are in config address form: tcp://host:port or
+	// unix:///path.
+	XDS  string `json:"xds"`
+	HTTP string `json:"http"`
+	// Etcd is the etcd endpoint the pilot uses.
+	Etcd string `json:"etcd"`
+}
+
+// Pilot is a running pilot: its etcd (embedded or not), Diplomat, xDS
+// server and HTTP API.
+type Pilot struct {
+	XDS      *Server
+	Diplomat *diplomat.Diplomat
+
+	log    *slog.Logger
+	cancel context.CancelFunc
+	etcd   *embedded.Server
+	grpc   *grpc.Server
+	http   *http.Server
+	xdsLn  net.Listener
+	httpLn net.Listener
+	addrs  Addrs
+	done   chan struct{}
+}
+
+// Start starts a pilot. On error, whatever had started is stopped again.
+func Start(opts Options) (_ *Pilot, err error) {
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &Pilot{log: log, cancel: cancel, done: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			p.Close()
+		}
+	}()
+	endpoints := opts.EtcdEndpoints
+	if len(endpoints) == 0 {
+		if opts.DataDir == "" {
+			return nil, errors.New("pilot: give etcd endpoints or a data directory for the embedded etcd")
+		}
+		if p.etcd, err = embedded.Start(embedded.Options{Dir: opts.DataDir, ClientAddress: opts.EtcdClientAddress}); err != nil {
+			return nil, err
+		}
+		endpoints = []string{p.etcd.Endpoint()}
+		log.Info("embedded etcd ready", "dir", opts.DataDir, "endpoint", p.etcd.Endpoint())
+	}
+	if p.Diplomat, err = diplomat.Dial(endpoints, log); err != nil {
+		return nil, err
+	}
+	p.addrs.Etcd = strings.Join(endpoints, ",")
+	p.XDS = NewServer(ctx, p.Diplomat, log)
+
+	if p.xdsLn, p.addrs.XDS, err = listen(opts.XDSAddress); err != nil {
+		return nil, fmt.Errorf("pilot: xds address: %w", err)
+	}
+	p.grpc = grpc.NewServer(
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
+	)
+	p.XDS.Register(p.grpc)
+	if p.httpLn, p.addrs.HTTP, err = listen(opts.HTTPAddress); err != nil {
+		return nil, fmt.Errorf("pilot: http address: %w", err)
+	}
+	p.http = &http.Server{Handler: p.httpHandler(), ReadHeaderTimeout: 5 * time.Second}
+	grpcDone := make(chan struct{})
+	go func() {
+		defer close(grpcDone)
+		if err := p.grpc.Serve(p.xdsLn); err != nil {
+			log.Error("pilot: xds server stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer close(p.done)
+		if err := p.http.Serve(p.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("pilot: http server stopped", "err", err)
+		}
+		<-grpcDone
+	}()
+	log.Info("pilot ready", "xds", p.addrs.XDS, "http", p.addrs.HTTP, "etcd", p.addrs.Etcd)
+	return p, nil
+}
+
+// listen opens a config-style address and returns it with the port chosen.
+func listen(addr string) (net.Listener, string, error) {
+	network, address, err := config.ParseAddress(addr)
+	if err != nil {
+		return nil, "", err
+	}
+	if network == "unix" {
+		if c, err := net.DialTimeout("unix", address, 100*time.Millisecond); err == nil {
+			c.Close()
+			return nil, "", fmt.Errorf("%s is in use by a live process", address)
+		}
+		_ = os.Remove(address) // a socket left by a pilot that died
+	}
+	ln, err := net.Listen(network, address)
+	if err != nil {
+		return nil, "", err
+	}
+	return ln, network + "://" + ln.Addr().String(), nil
+}
+
+// Addrs says where the pilot serves.
+func (p *Pilot) Addrs() Addrs { return p.addrs }
+
+// Close stops serving (streams end, sidecars keep their configuration and
+// reconnect), closes the Diplomat and stops the embedded etcd.
+func (p *Pilot) Close() {
+	p.cancel()
+	if p.grpc != nil {
+		p.grpc.Stop()
+	}
+	if p.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = p.http.Shutdown(ctx)
+		cancel()
+		<-p.done
+	}
+	for _, ln := range []net.Listener{p.xdsLn, p.httpLn} {
+		if ln != nil {
+			_ = ln.Close()
+		}
+	}
+	if p.Diplomat != nil {
+		_ = p.Diplomat.Close()
+	}
+	if p.etcd != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		p.etcd.Close(ctx)
+		cancel()
+	}
+}
+
+// httpHandler serves the registration API (see registry.Handler) and:
+//
+//	GET /debug/sessions   every xDS session: node, subscriptions, ACKed versions, NACKs
+//	GET /stats            counters, "name value" lines
+//	GET /healthz
+func (p *Pilot) httpHandler() http.Handler {
+	mux := http.NewServeMux()
+	api := registry.Handler(p.Diplomat, p.log)
+	mux.Handle("/v1/", api)
+	mux.HandleFunc("GET /debug/sessions", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(p.XDS.Sessions())
+	})
+	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		p.XDS.WriteStats(w)
+		d := &p.Diplomat.Stats
+		writeSorted(w, map[string]uint64{
+			"diplomat.watches":    uint64(d.Watches.Load()),
+			"diplomat.events":     d.Events.Load(),
+			"diplomat.bad_values": d.BadValues.Load(),
+			"diplomat.resyncs":    d.Resyncs.Load(),
+		})
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	return mux
+}

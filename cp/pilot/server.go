@@ -1,0 +1,113 @@
+package pilot
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"sync/atomic"
+
+	discoverygrpc "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	gcplog "github.com/envoyproxy/go-control-plane/pkg/log"
+	"github.com/envoyproxy/go-control-plane/pkg/server/config"
+	"github.com/envoyproxy/go-control-plane/pkg/server/sotw/v3"
+	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
+	"google.golang.org/grpc"
+)
+
+// Stats counts what the xDS server did.
+type Stats struct {
+	// Sessions is the number of xDS streams open now.
+	Sessions atomic.Int64
+	// Watches is the number of Data Cache entries, each one registry watch.
+	Watches atomic.Int64
+	// Changes counts resource changes (kind, name) pushed to sessions.
+	Changes atomic.Uint64
+	// Versions counts new resource versions encoded.
+	Versions atomic.Uint64
+	// Pushes counts responses sent; ResourcesSent the resources in them
+	// (updated and removed).
+	Pushes, ResourcesSent atomic.Uint64
+	// Acks and Nacks count the clients' answers to responses.
+	Acks, Nacks atomic.Uint64
+}
+
+// Server is the pilot's xDS server: delta ADS for sidecars, and
+// state-of-the-world ADS for proxyless gRPC clients, both served by
+// go-control-plane's stream handling over the Snapshot.
+type Server struct {
+	Stats    Stats
+	sessions *SessionMgr
+	snapshot *Snapshot
+	xds      serverv3.Server
+}
+
+// NewServer returns an xDS server whose data comes from src. ctx bounds
+// its life: when it ends, streams and Source watches end.
+func NewServer(ctx context.Context, src Source, log *slog.Logger) *Server {
+	s := &Server{}
+	p := &Snapshot{log: log, stats: &s.Stats}
+	p.dc = newDataCache(ctx, src, log, &s.Stats, p.push)
+	p.ability = newAbilityMgr(p.dc)
+	p.sessions = newSessionMgr(log, &s.Stats, p.ability)
+	s.sessions, s.snapshot = p.sessions, p
+	s.xds = serverv3.NewServer(ctx, p, p.sessions, config.DeactivateLegacyWildcard(), withLogger(log))
+	return s
+}
+
+// Register serves ADS (delta and state of the world) on g.
+func (s *Server) Register(g *grpc.Server) {
+	discoverygrpc.RegisterAggregatedDiscoveryServiceServer(g, s.xds)
+}
+
+// DeltaAggregatedResources serves one delta ADS stream (gRPC calls it; so
+// can an in-process client).
+func (s *Server) DeltaAggregatedResources(stream discoverygrpc.AggregatedDiscoveryService_DeltaAggregatedResourcesServer) error {
+	return s.xds.DeltaAggregatedResources(stream)
+}
+
+// Sessions describes the connected clients.
+func (s *Server) Sessions() []SessionInfo { return s.sessions.Sessions() }
+
+// Subscribers is the number of sessions subscribed to service's endpoints.
+func (s *Server) Subscribers(service string) int {
+	return s.snapshot.ability.count(kindEndpoint, service)
+}
+
+// WriteStats writes the counters as "name value" lines, sorted.
+func (s *Server) WriteStats(w io.Writer) {
+	m := map[string]uint64{
+		"pilot.sessions":       uint64(s.Stats.Sessions.Load()),
+		"pilot.watches":        uint64(s.Stats.Watches.Load()),
+		"pilot.changes":        s.Stats.Changes.Load(),
+		"pilot.versions":       s.Stats.Versions.Load(),
+		"pilot.pushes":         s.Stats.Pushes.Load(),
+		"pilot.resources_sent": s.Stats.ResourcesSent.Load(),
+		"pilot.acks":           s.Stats.Acks.Load(),
+		"pilot.nacks":          s.Stats.Nacks.Load(),
+	}
+	writeSorted(w, m)
+}
+
+func writeSorted(w io.Writer, m map[string]uint64) {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "%s %d\n", n, m[n])
+	}
+}
+
+// withLogger sends go-control-plane's own log lines to log: its chatter
+// at debug level, its warnings and errors as such.
+func withLogger(l *slog.Logger) config.XDSOption {
+	return sotw.WithLogger(gcplog.LoggerFuncs{
+		DebugFunc: func(f string, a ...any) { l.Debug("go-control-plane: " + fmt.Sprintf(f, a...)) },
+		InfoFunc:  func(f string, a ...any) { l.Debug("go-control-plane: " + fmt.Sprintf(f, a...)) },
+		WarnFunc:  func(f string, a ...any) { l.Warn("go-control-plane: " + fmt.Sprintf(f, a...)) },
+		ErrorFunc: func(f string, a ...any) { l.Error("go-control-plane: " + fmt.Sprintf(f, a...)) },
+	})
+}

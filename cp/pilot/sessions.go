@@ -1,0 +1,283 @@
+package pilot
+
+import (
+	"context"
+	"log/slog"
+	"maps"
+	"sort"
+	"sync"
+	"time"
+
+	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	"github.com/envoyproxy/go-control-plane/pkg/cache/v3"
+)
+
+// Session is one connected xDS client (a sidecar, or a proxyless gRPC
+// client) for the life of its stream: who it is, what it subscribes to, the
+// watch the stream has open per resource kind, and what it acknowledged.
+type Session struct {
+	id     int64
+	delta  bool
+	opened time.Time
+
+	mu     sync.Mutex
+	nodeID string
+	app    string
+	subs   [numKinds]map[string]struct{} // mirrored in the Ability Manager
+	watch  [numKinds]*watch              // nil: no watch open (a response awaits its ACK)
+	sent   [numKinds]sentResponse        // the last response of each kind
+	acked  [numKinds]map[string]string   // name -> version the client has ACKed
+	nacks  uint64
+	nacked string // the last NACK's error message
+	// pending is the request the stream is about to make a watch for
+	// (see SessionMgr.forRequest).
+	pending any
+	// sotwSent marks kinds a state-of-the-world response was sent for.
+	sotwSent [numKinds]bool
+}
+
+// watch is one open go-control-plane watch: the cache answers it at most
+// once, then the stream opens a new one with the client's next request.
+type watch struct {
+	deltaReq *discovery.DeltaDiscoveryRequest
+	sotwReq  *discovery.DiscoveryRequest
+	sub      cache.Subscription
+	deltaCh  chan cache.DeltaResponse
+	sotwCh   chan cache.Response
+}
+
+type sentResponse struct {
+	nonce     string
+	resources []*discovery.Resource // updated (shared, read-only)
+	removed   []string
+}
+
+// SessionMgr keeps one Session per stream. It implements go-control-plane's
+// server callbacks: streams opening and closing, requests (subscriptions,
+// ACKs and NACKs) and responses (what was sent under which nonce).
+type SessionMgr struct {
+	log     *slog.Logger
+	stats   *Stats
+	ability *abilityMgr
+
+	mu       sync.Mutex
+	sessions map[int64]*Session
+	// byRequest finds the session of a request: go-control-plane calls
+	// OnStream(Delta)Request(streamID, req) and then
+	// Create(Delta)Watch(req, ...) with the same request but no stream ID.
+	byRequest map[any]*Session
+}
+
+func newSessionMgr(log *slog.Logger, stats *Stats, ability *abilityMgr) *SessionMgr {
+	return &SessionMgr{log: log, stats: stats, ability: ability, sessions: map[int64]*Session{}, byRequest: map[any]*Session{}}
+}
+
+func (m *SessionMgr) open(id int64, delta bool) {
+	s := &Session{id: id, delta: delta, opened: time.Now()}
+	m.mu.Lock()
+	m.sessions[id] = s
+	m.mu.Unlock()
+	m.stats.Sessions.Add(1)
+}
+
+func (m *SessionMgr) closed(id int64) {
+	m.mu.Lock()
+	s := m.sessions[id]
+	delete(m.sessions, id)
+	if s != nil {
+		s.mu.Lock()
+		delete(m.byRequest, s.pending)
+		s.mu.Unlock()
+	}
+	m.mu.Unlock()
+	if s == nil {
+		return
+	}
+	m.ability.forget(s)
+	m.stats.Sessions.Add(-1)
+	m.log.Debug("pilot: session closed", "session", id, "node", s.nodeID)
+}
+
+// request records a request: the node on the first one, then ACK or NACK
+// of the response it answers, and makes it findable by forRequest.
+func (m *SessionMgr) request(id int64, req any, node *core.Node, typeURL, nonce string, nack *string) {
+	m.mu.Lock()
+	s := m.sessions[id]
+	if s == nil {
+		m.mu.Unlock()
+		return
+	}
+	s.mu.Lock()
+	delete(m.byRequest, s.pending)
+	s.pending = req
+	m.byRequest[req] = s
+	m.mu.Unlock()
+	defer s.mu.Unlock()
+	if s.nodeID == "" && node != nil {
+		s.nodeID, s.app = node.GetId(), node.GetCluster()
+		m.log.Info("pilot: session opened", "session", id, "node", s.nodeID, "app", s.app, "delta", s.delta)
+	}
+	k, ok := kindOf(typeURL)
+	if !ok || nonce == "" || nonce != s.sent[k].nonce {
+		return // a subscription change, or a stale nonce
+	}
+	sent := s.sent[k]
+	s.sent[k].nonce = "" // answered
+	if nack != nil {
+		s.nacks++
+		s.nacked = *nack
+		m.stats.Nacks.Add(1)
+		rejected := make([]string, 0, len(sent.resources))
+		for _, r := range sent.resources {
+			rejected = append(rejected, r.GetName()+"@"+r.GetVersion())
+		}
+		m.log.Warn("pilot: NACK; the session stays on its last acknowledged version",
+			"node", s.nodeID, "type", k.String(), "nonce", nonce, "rejected", rejected, "removed", sent.removed, "error", *nack)
+		return
+	}
+	m.stats.Acks.Add(1)
+	if s.acked[k] == nil {
+		s.acked[k] = map[string]string{}
+	}
+	for _, r := range sent.resources {
+		s.acked[k][r.GetName()] = r.GetVersion()
+	}
+	for _, name := range sent.removed {
+		delete(s.acked[k], name)
+	}
+}
+
+// forRequest returns (and forgets) the session of a request just recorded.
+func (m *SessionMgr) forRequest(req any) *Session {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.byRequest[req]
+	delete(m.byRequest, req)
+	return s
+}
+
+// response records what is about to be sent on a stream.
+func (m *SessionMgr) response(id int64, typeURL, nonce string, resources []*discovery.Resource, removed []string) {
+	m.mu.Lock()
+	s := m.sessions[id]
+	m.mu.Unlock()
+	k, ok := kindOf(typeURL)
+	if s == nil || !ok {
+		return
+	}
+	s.mu.Lock()
+	s.sent[k] = sentResponse{nonce: nonce, resources: resources, removed: removed}
+	s.mu.Unlock()
+	m.stats.Pushes.Add(1)
+	m.stats.ResourcesSent.Add(uint64(len(resources) + len(removed)))
+}
+
+// go-control-plane callbacks (server/v3.Callbacks).
+
+// OnStreamOpen is called for a state-of-the-world stream.
+func (m *SessionMgr) OnStreamOpen(_ context.Context, id int64, _ string) error {
+	m.open(id, false)
+	return nil
+}
+
+// OnStreamClosed ends the session.
+func (m *SessionMgr) OnStreamClosed(id int64, _ *core.Node) { m.closed(id) }
+
+// OnDeltaStreamOpen is called for a delta stream.
+func (m *SessionMgr) OnDeltaStreamOpen(_ context.Context, id int64, _ string) error {
+	m.open(id, true)
+	return nil
+}
+
+// OnDeltaStreamClosed ends the session.
+func (m *SessionMgr) OnDeltaStreamClosed(id int64, _ *core.Node) { m.closed(id) }
+
+// OnStreamRequest records a state-of-the-world request.
+func (m *SessionMgr) OnStreamRequest(id int64, req *discovery.DiscoveryRequest) error {
+	m.request(id, req, req.GetNode(), req.GetTypeUrl(), req.GetResponseNonce(), errorMessage(req.GetErrorDetail().GetMessage(), req.GetErrorDetail() != nil))
+	return nil
+}
+
+// OnStreamResponse records a state-of-the-world response.
+func (m *SessionMgr) OnStreamResponse(_ context.Context, id int64, _ *discovery.DiscoveryRequest, resp *discovery.DiscoveryResponse) {
+	// State of the world: the whole response has one version.
+	m.response(id, resp.GetTypeUrl(), resp.GetNonce(), []*discovery.Resource{{Name: "*", Version: resp.GetVersionInfo()}}, nil)
+}
+
+// OnStreamDeltaRequest records a delta request.
+func (m *SessionMgr) OnStreamDeltaRequest(id int64, req *discovery.DeltaDiscoveryRequest) error {
+	m.request(id, req, req.GetNode(), req.GetTypeUrl(), req.GetResponseNonce(), errorMessage(req.GetErrorDetail().GetMessage(), req.GetErrorDetail() != nil))
+	return nil
+}
+
+// OnStreamDeltaResponse records a delta response.
+func (m *SessionMgr) OnStreamDeltaResponse(id int64, _ *discovery.DeltaDiscoveryRequest, resp *discovery.DeltaDiscoveryResponse) {
+	m.response(id, resp.GetTypeUrl(), resp.GetNonce(), resp.GetResources(), resp.GetRemovedResources())
+}
+
+// OnFetchRequest refuses REST fetches: the pilot serves streams only.
+func (m *SessionMgr) OnFetchRequest(context.Context, *discovery.DiscoveryRequest) error {
+	return errNoFetch
+}
+
+// OnFetchResponse is never called.
+func (m *SessionMgr) OnFetchResponse(*discovery.DiscoveryRequest, *discovery.DiscoveryResponse) {}
+
+func errorMessage(msg string, present bool) *string {
+	if !present {
+		return nil
+	}
+	return &msg
+}
+
+// SessionInfo describes a session for the debug API.
+type SessionInfo struct {
+	ID            int64                        `json:"id"`
+	Node          string                       `json:"node"`
+	App           string                       `json:"app"`
+	Delta         bool                         `json:"delta"`
+	Opened        time.Time                    `json:"opened"`
+	Subscriptions map[string][]string          `json:"subscriptions"`
+	Acked         map[string]map[string]string `json:"acked"`
+	Nacks         uint64                       `json:"nacks"`
+	LastNack      string                       `json:"last_nack,omitempty"`
+}
+
+// Sessions describes every session, sorted by node.
+func (m *SessionMgr) Sessions() []SessionInfo {
+	m.mu.Lock()
+	list := make([]*Session, 0, len(m.sessions))
+	for _, s := range m.sessions {
+		list = append(list, s)
+	}
+	m.mu.Unlock()
+	out := make([]SessionInfo, 0, len(list))
+	for _, s := range list {
+		s.mu.Lock()
+		info := SessionInfo{ID: s.id, Node: s.nodeID, App: s.app, Delta: s.delta, Opened: s.opened,
+			Subscriptions: map[string][]string{}, Acked: map[string]map[string]string{}, Nacks: s.nacks, LastNack: s.nacked}
+		for k := range numKinds {
+			if len(s.subs[k]) > 0 {
+				names := make([]string, 0, len(s.subs[k]))
+				for n := range s.subs[k] {
+					names = append(names, n)
+				}
+				sort.Strings(names)
+				info.Subscriptions[k.String()] = names
+			}
+			if len(s.acked[k]) > 0 {
+				info.Acked[k.String()] = maps.Clone(s.acked[k])
+			}
+		}
+		s.mu.Unlock()
+		out = append(out, info)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Node != out[j].Node {
+			return out[i].Node < out[j].Node
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
