@@ -338,12 +338,18 @@ func (e *env) runOne(ctx context.Context, cfg *Config, t *topology, size int, p 
 	var startResp, endResp int64
 	var loadRes *LoadResult
 	lines := make(chan string)
+	quit := make(chan struct{})
+	defer close(quit)
 	go func() {
 		defer close(lines)
 		for {
 			s, err := load.stdout.ReadString('\n')
 			if s != "" {
-				lines <- strings.TrimSpace(s)
+				select {
+				case lines <- strings.TrimSpace(s):
+				case <-quit:
+					return
+				}
 			}
 			if err != nil {
 				return
@@ -398,7 +404,9 @@ func (e *env) runOne(ctx context.Context, cfg *Config, t *topology, size int, p 
 		case "result":
 			loadRes = &LoadResult{}
 			if err := json.Unmarshal([]byte(rest), loadRes); err != nil {
-				return res, nil, fmt.Errorf("load generator result: %v", err)
+				<-load.done
+				return res, nil, fmt.Errorf("load generator result (%d bytes): %v; it exited: %v\n%s",
+					len(rest), err, load.err, load.stderr.String())
 			}
 		}
 	}

@@ -45,7 +45,7 @@ var AllTopologies = []string{T0UDS, T0TCP, T1, T2, T1HAProxy}
 //go:embed install-haproxy.sh
 var installHAProxyScript []byte
 
-// Pinning says which CPU each role runs on, and at what nice level.
+// Pinning says which CPU each role runs on, and how it is scheduled.
 type Pinning struct {
 	Enabled bool `json:"enabled"`
 	// ProxyCPU runs the sidecars and HAProxy; LoadCPU the load generator
@@ -212,7 +212,8 @@ type env struct {
 type child struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
-	stdout *bufio.Reader
+	stdout *bufio.Reader // everything the child wrote, then EOF
+	out    *os.File
 	stderr *syncBuffer
 	done   chan struct{}
 	err    error
@@ -224,13 +225,18 @@ func startChild(pin Pinning, cpu int, name string, args ...string) (*child, erro
 	if c.stdin, err = c.cmd.StdinPipe(); err != nil {
 		return nil, err
 	}
-	out, err := c.cmd.StdoutPipe()
+	// A pipe of our own, not StdoutPipe: Wait closes that one as soon as
+	// the child exits, losing what it wrote last but we had not read yet.
+	rd, wr, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
-	c.stdout = bufio.NewReader(out)
+	c.cmd.Stdout, c.out, c.stdout = wr, rd, bufio.NewReader(rd)
 	c.cmd.Stderr = c.stderr
-	if err := pin.startOn(cpu, c.cmd.Start); err != nil {
+	err = pin.startOn(cpu, c.cmd.Start)
+	wr.Close() // the child has its own copy
+	if err != nil {
+		rd.Close()
 		return nil, err
 	}
 	go func() { c.err = c.cmd.Wait(); close(c.done) }()
@@ -242,6 +248,7 @@ func (c *child) pid() int { return c.cmd.Process.Pid }
 // stop closes stdin, then signals, then kills, waiting at most a few
 // seconds in all.
 func (c *child) stop() error {
+	defer c.out.Close()
 	c.stdin.Close()
 	select {
 	case <-c.done:
