@@ -226,8 +226,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 						return nil, fmt.Errorf("bench: %s, %d B, %s, repetition %d: %w", name, size, p, r, err)
 					}
 					pending = append(pending, collecting{len(rep.Runs), collect})
-					fmt.Fprintf(cfg.Log, "bench: [%d/%d] rep %d %-10s %5d B %-13s p50 %7.1fµs p99 %8.1fµs %9.0f req/s  errors %d%s\n",
-						n, total, r, name, size, p, res.Latency.P50, res.Latency.P99, res.Throughput, res.Errors, procLine(res))
+					fmt.Fprintf(cfg.Log, "bench: [%d/%d %s] rep %d %-10s %5d B %-13s p50 %7.1fµs p99 %8.1fµs %9.0f req/s  errors %d%s\n",
+						n, total, time.Since(started).Round(time.Second), r, name, size, p,
+						res.Latency.P50, res.Latency.P99, res.Throughput, res.Errors, procLine(res))
 					rep.Runs = append(rep.Runs, res)
 					if err := flush(1); err != nil {
 						return nil, err
