@@ -36,8 +36,13 @@ type Node struct {
 
 // Admin is the admin HTTP endpoint.
 type Admin struct {
-	// Address is host:port; empty disables the endpoint.
+	// Address is host:port; empty disables the endpoint. An empty host
+	// (":9901") means 127.0.0.1.
 	Address string `yaml:"address"`
+	// TokenFile names a file holding the admin token. When set, endpoints
+	// that change the sidecar require "Authorization: Bearer <token>" from
+	// every caller; when empty they accept only loopback callers.
+	TokenFile string `yaml:"token_file"`
 }
 
 // Limits bound what the sidecar accepts.
