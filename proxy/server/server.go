@@ -16,19 +16,21 @@ import (
 	"github.com/octomesh/octomesh/proxy/router"
 	"github.com/octomesh/octomesh/proxy/transport"
 	"github.com/octomesh/octomesh/proxy/upstream"
+	"github.com/octomesh/octomesh/stats"
 )
 
 // sweepInterval is the resolution of request timeouts.
 const sweepInterval = 10 * time.Millisecond
 
-// Stats counts what the request path decided.
+// Stats counts what the request path decided, striped (stats.Counter):
+// every field is updated once per request at most, from any goroutine.
 type Stats struct {
-	Requests          atomic.Uint64
-	NoRoute           atomic.Uint64
-	OverloadedConn    atomic.Uint64
-	OverloadedSidecar atomic.Uint64
-	ErrorResponses    atomic.Uint64
-	OnewayDropped     atomic.Uint64
+	Requests          stats.Counter
+	NoRoute           stats.Counter
+	OverloadedConn    stats.Counter
+	OverloadedSidecar stats.Counter
+	ErrorResponses    stats.Counter
+	OnewayDropped     stats.Counter
 }
 
 // Server is one sidecar: its listeners, clusters and admin endpoint, built
@@ -48,6 +50,8 @@ type Server struct {
 
 	listeners []*listener
 	admin     *admin.Server
+	levelVar  atomic.Pointer[slog.LevelVar] // what /logging changes; nil: fixed
+	version   atomic.Pointer[string]        // the active config's version
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -65,6 +69,7 @@ type listener struct {
 // New builds a sidecar from cfg; nothing listens until Start.
 func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, stop: make(chan struct{})}
+	s.SetConfigVersion("static")
 	set := clusterSet{}
 	s.clusters.Store(&set)
 	for i, cc := range cfg.Clusters {
@@ -111,15 +116,9 @@ func (s *Server) Start() error {
 		l.ln = ln
 		s.log.Info("listener ready", "name", l.name, "network", network, "address", ln.Addr())
 	}
-	if a := s.cfg.Admin.Address; a != "" {
-		s.admin = admin.New()
-		s.admin.Handle("GET /stats", http.HandlerFunc(s.serveStats))
-		if err := s.admin.Listen(a); err != nil {
-			s.Close()
-			return err
-		}
-		s.admin.SetReady(true)
-		s.log.Info("admin ready", "address", s.admin.Addr())
+	if err := s.startAdmin(); err != nil {
+		s.Close()
+		return err
 	}
 	s.wg.Add(1)
 	go s.sweep()
@@ -198,7 +197,9 @@ func (s *Server) serveStats(w http.ResponseWriter, _ *http.Request) {
 	s.WriteStats(w)
 }
 
-// WriteStats writes every counter as "name value" lines, sorted by name.
+// WriteStats writes every counter and gauge as "name value" lines, sorted
+// by name, with each live cluster's round-trip latency in microseconds
+// (cluster.<name>.latency.p50_us and so on).
 func (s *Server) WriteStats(w io.Writer) {
 	m := map[string]uint64{
 		"downstream.requests":           s.stats.Requests.Load(),
@@ -228,6 +229,14 @@ func (s *Server) WriteStats(w io.Writer) {
 	}
 	for kind, n := range s.transport.ErrorCounts() {
 		m["transport.protocol_errors."+kind] = n
+	}
+	for name, e := range *s.clusters.Load() {
+		h := e.c.Latency().Snapshot()
+		p := "cluster." + name + ".latency."
+		m[p+"count"] = h.Count()
+		for _, q := range latencyQuantiles {
+			m[p+q.name+"_us"] = uint64(h.Quantile(q.q) / time.Microsecond)
+		}
 	}
 	names := make([]string, 0, len(m))
 	for n := range m {
