@@ -18,6 +18,7 @@ type command struct {
 
 var commands = map[string]command{
 	"proxy": {"run a sidecar from a config file", runProxy},
+	"perf":  {"profile a running sidecar through its admin endpoint", runPerf},
 	"bench": {"measure the mesh: topologies, load generator, report", runBench},
 	"demo":  {"run two sidecars and echo apps on this machine, with live traffic", runDemo},
 }
@@ -52,11 +53,12 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun 'octomesh <command> -h' for the command's flags.")
 }
 
-// newLogger returns a text logger on stderr at the named level.
-func newLogger(level string) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
-		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+// newLogger returns a text logger on stderr at the named level, and the
+// variable holding that level, which can change it while the logger runs.
+func newLogger(level string) (*slog.Logger, *slog.LevelVar, error) {
+	lv := new(slog.LevelVar)
+	if err := lv.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
+		return nil, nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv})), lv, nil
 }

@@ -24,11 +24,15 @@ func runProxy(args []string) error {
 	if *file == "" {
 		return errors.New("--config is required")
 	}
-	log, err := newLogger(*level)
+	log, levelVar, err := newLogger(*level)
 	if err != nil {
 		return err
 	}
-	cfg, err := config.Load(*file)
+	data, err := os.ReadFile(*file)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	cfg, err := config.Parse(*file, data)
 	if err != nil {
 		return err
 	}
@@ -36,6 +40,8 @@ func runProxy(args []string) error {
 	if err != nil {
 		return err
 	}
+	s.SetLevelVar(levelVar)
+	s.SetConfigVersion(server.StaticConfigVersion(data))
 	if err := s.Start(); err != nil {
 		return err
 	}
