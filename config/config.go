@@ -21,6 +21,8 @@ type Config struct {
 	Limits    Limits     `yaml:"limits"`
 	Listeners []Listener `yaml:"listeners"`
 	Clusters  []Cluster  `yaml:"clusters"`
+	// XDS, when set, connects the sidecar to a pilot (see XDS).
+	XDS *XDS `yaml:"xds"`
 
 	file  string
 	lines map[string]int
@@ -255,6 +257,9 @@ func (c *Config) validate() error {
 	if len(c.Listeners) == 0 {
 		return c.Errorf("listeners", "at least one listener is needed")
 	}
+	if err := c.validateXDS(); err != nil {
+		return err
+	}
 	names, addrs := map[string]bool{}, map[string]bool{}
 	for i := range c.Listeners {
 		ln := &c.Listeners[i]
@@ -273,6 +278,9 @@ func (c *Config) validate() error {
 			return c.Errorf(p+".address", "%s is used by another listener", ln.Address)
 		}
 		addrs[ln.Address] = true
+		if len(ln.Routes) == 0 && (c.XDS == nil || c.XDS.Listener != ln.Name) {
+			return c.Errorf(p+".routes", "a listener needs at least one route (only the listener named by xds.listener may start with none)")
+		}
 		if fe := CheckRoutes(ln.Routes, clusters); fe != nil {
 			return c.Errorf(p+"."+fe.Field, "%s", fe.Msg)
 		}
@@ -328,11 +336,10 @@ func (cl *Cluster) Check() *FieldError {
 }
 
 // CheckRoutes validates a listener's routes against the set of cluster
-// names they may use.
+// names they may use. An empty list is valid here (a listener whose routes
+// all come from the control plane may have none yet); a static listener's
+// need for at least one route is checked by Parse.
 func CheckRoutes(routes []Route, clusters map[string]bool) *FieldError {
-	if len(routes) == 0 {
-		return &FieldError{"routes", "a listener needs at least one route"}
-	}
 	matches := map[[2]string]bool{}
 	for j, r := range routes {
 		rp := fmt.Sprintf("routes[%d]", j)
