@@ -1,0 +1,22 @@
+// Package xds is the sidecar's delta ADS client. It subscribes to services
+// on demand (Subscribe, Await), receives their Clusters and
+// ClusterLoadAssignments and the app's RouteConfiguration from the pilot,
+// translates them into config.Cluster and config.Route values, and applies
+// them to its Target (the sidecar, *server.Server) in an order that never
+// leaves a route without its cluster: new and changed clusters, then
+// routes, then removals. The Target builds new tables and swaps them in
+// atomically, so the request path never locks.
+//
+// An update that does not translate or apply is NACKed with the reason and
+// the last good configuration keeps serving. While the pilot is away the
+// client keeps the last good configuration, reconnects with backoff, and on
+// reconnecting tells the pilot which versions it holds, so that only what
+// changed is sent.
+//
+// Subscriptions are kept in a file and subscribed again at start (preload),
+// before the app asks.
+//
+// xds imports config and nothing else of OctoMesh: it must never import
+// proxy/server (the server is the fan-in and imports xds), the hot-path
+// packages, or cp/....
+package xds
