@@ -40,9 +40,11 @@ func (d *downstream) ServeFrame(frame []byte) {
 	d.s.stats.Requests.Add(1)
 	route := d.l.router.Load().Lookup(h.Service, h.Method)
 	if route == nil {
-		d.s.stats.NoRoute.Add(1)
-		d.failNow(codec.ErrorNoRoute, appendNoRoute)
-		return
+		if route = d.routeOnDemand(); route == nil { // xds.go
+			d.s.stats.NoRoute.Add(1)
+			d.failNow(codec.ErrorNoRoute, appendNoRoute)
+			return
+		}
 	}
 	oneway := h.MessageType == codec.MessageOneway
 	if !oneway {

@@ -53,6 +53,8 @@ type Server struct {
 	levelVar  atomic.Pointer[slog.LevelVar] // what /logging changes; nil: fixed
 	version   atomic.Pointer[string]        // the active config's version
 
+	xds *xdsLink // nil without an xds section (xds.go)
+
 	stop chan struct{}
 	wg   sync.WaitGroup
 	once sync.Once
@@ -92,6 +94,10 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		l.router.Store(t)
 		s.listeners = append(s.listeners, l)
 	}
+	if err := s.initXDS(); err != nil {
+		s.closeClusters()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -120,6 +126,7 @@ func (s *Server) Start() error {
 		s.Close()
 		return err
 	}
+	s.startXDS()
 	s.wg.Add(1)
 	go s.sweep()
 	return nil
@@ -177,6 +184,7 @@ func (s *Server) ListenerAddr(name string) string {
 // endpoint. Requests in flight fail.
 func (s *Server) Close() {
 	s.once.Do(func() {
+		s.closeXDS()
 		for _, l := range s.listeners {
 			if l.ln != nil {
 				_ = l.ln.Close()

@@ -1,0 +1,143 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/octomesh/octomesh/config"
+	"github.com/octomesh/octomesh/proxy/router"
+	"github.com/octomesh/octomesh/proxy/upstream"
+	"github.com/octomesh/octomesh/proxy/xds"
+)
+
+// xdsLink is the sidecar's link to the control plane, when the config has
+// an xds section: the client that applies the pilot's clusters and routes
+// to this Server, and the listener whose routes it manages.
+type xdsLink struct {
+	client   *xds.Client
+	listener *listener
+}
+
+// initXDS builds the xDS client (New calls it); it connects in startXDS.
+func (s *Server) initXDS() error {
+	if s.cfg.XDS == nil {
+		return nil
+	}
+	c, err := xds.New(xds.FromConfig(s.cfg, s.log), s)
+	if err != nil {
+		return s.cfg.Errorf("xds.pilot", "%v", err)
+	}
+	s.xds = &xdsLink{client: c, listener: s.listener(s.cfg.XDS.Listener)}
+	return nil
+}
+
+// startXDS serves the xDS admin endpoints and connects to the pilot (Start
+// calls it once the admin endpoint is up):
+//
+//	POST /subscribe   services the app calls: a JSON list ["a","b"], or a
+//	                  form with one "service" value per service
+//	GET  /xds         the client's state: subscriptions, versions, what it applied
+func (s *Server) startXDS() {
+	if s.xds == nil {
+		return
+	}
+	if s.admin != nil {
+		s.admin.HandleMutating("POST /subscribe", http.HandlerFunc(s.serveSubscribe))
+		s.admin.Handle("GET /xds", http.HandlerFunc(s.serveXDS))
+	}
+	s.xds.client.Start()
+}
+
+// closeXDS stops the client (Close calls it first, so that no update
+// arrives while the sidecar shuts down).
+func (s *Server) closeXDS() {
+	if s.xds != nil {
+		s.xds.client.Close()
+	}
+}
+
+// XDS is the sidecar's xDS client, nil without an xds section.
+func (s *Server) XDS() *xds.Client {
+	if s.xds == nil {
+		return nil
+	}
+	return s.xds.client
+}
+
+// routeOnDemand is the no-route branch's second chance: on the listener xDS
+// manages, a request for a service not subscribed yet subscribes to it and
+// waits (at most xds.subscribe_wait, holding this connection's reader) for
+// the pilot's answer, then looks the route up again. It returns nil when
+// there is still no route. Only requests without a route pay for it.
+func (d *downstream) routeOnDemand() *router.Route[*upstream.Cluster] {
+	x := d.s.xds
+	if x == nil || d.l != x.listener || len(d.hdr.Service) == 0 {
+		return nil
+	}
+	if !x.client.Await(string(d.hdr.Service)) {
+		return nil
+	}
+	return d.l.router.Load().Lookup(d.hdr.Service, d.hdr.Method)
+}
+
+// maxSubscribeBody bounds a /subscribe request.
+const maxSubscribeBody = 64 << 10
+
+func (s *Server) serveSubscribe(w http.ResponseWriter, r *http.Request) {
+	services, err := parseSubscribe(r)
+	if err == nil {
+		err = s.xds.client.Subscribe(services...)
+	}
+	if err != nil {
+		http.Error(w, "subscribe: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string][]string{"subscribed": services})
+}
+
+// parseSubscribe reads the services of a /subscribe request and validates
+// their names.
+func parseSubscribe(r *http.Request) ([]string, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxSubscribeBody+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(body) > maxSubscribeBody {
+		return nil, fmt.Errorf("body larger than %d bytes", maxSubscribeBody)
+	}
+	var services []string
+	ct := r.Header.Get("Content-Type")
+	switch {
+	case strings.HasPrefix(ct, "application/x-www-form-urlencoded"):
+		r.Body = io.NopCloser(strings.NewReader(string(body)))
+		if err := r.ParseForm(); err != nil {
+			return nil, fmt.Errorf("form: %v", err)
+		}
+		services = r.PostForm["service"]
+	default:
+		if err := json.Unmarshal(body, &services); err != nil {
+			return nil, errors.New(`body: want a JSON list of service names, like ["echo","user"], or a form with service=echo&service=user`)
+		}
+	}
+	if len(services) == 0 {
+		return nil, errors.New("no services given")
+	}
+	for i, name := range services {
+		if err := config.CheckName(name); err != nil {
+			return nil, fmt.Errorf("services[%d]: %v", i, err)
+		}
+	}
+	return services, nil
+}
+
+func (s *Server) serveXDS(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(s.xds.client.Status())
+}
