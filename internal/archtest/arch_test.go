@@ -63,7 +63,14 @@ func TestPackageArrows(t *testing.T) {
 		"proxy/transport": {"codec", "stats"},
 		"proxy/upstream":  {"codec", "lb", "proxy/transport", "stats"},
 		"proxy/admin":     {},
-		"sdk":             {"codec"},
+		"proxy/xds":       {"config"},
+		"sdk":             {"codec", "cp/registry"},
+		// The control plane: the registry model the sdk links is a leaf
+		// over config; only the pilot wires the rest together.
+		"cp/registry":          {"config"},
+		"cp/registry/embedded": {},
+		"cp/pilot/diplomat":    {"cp/registry"},
+		"cp/pilot":             {"config", "cp/pilot/diplomat", "cp/registry", "cp/registry/embedded"},
 	}
 	for name, ok := range allowed {
 		p, found := pkgs[name]
@@ -86,6 +93,24 @@ func TestPackageArrows(t *testing.T) {
 			if strings.HasPrefix(imp, mod+"cmd/") {
 				t.Errorf("%s imports %s", name, imp)
 			}
+			if isEtcdClient(imp) && name != "cp/pilot/diplomat" {
+				t.Errorf("%s imports the etcd client %s; only cp/pilot/diplomat may", name, imp)
+			}
+			if strings.HasPrefix(name, "cp/") && strings.HasPrefix(imp, mod+"proxy/") {
+				t.Errorf("control-plane package %s imports %s", name, imp)
+			}
+		}
+		if name == "sdk" || name == "cp/registry" {
+			// Linked into apps: no etcd, gRPC or Envoy API behind them.
+			deps, err := exec.Command("go", "list", "-deps", mod+name).Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range strings.Fields(string(deps)) {
+				if strings.HasPrefix(d, "go.etcd.io/") || strings.HasPrefix(d, "google.golang.org/grpc") || strings.HasPrefix(d, "github.com/envoyproxy/") {
+					t.Errorf("%s depends on %s; apps must not carry it", name, d)
+				}
+			}
 		}
 		if !contains(hotPath, name) {
 			continue
@@ -100,6 +125,12 @@ func TestPackageArrows(t *testing.T) {
 			}
 		}
 	}
+}
+
+// isEtcdClient reports whether an import path is etcd's client (v3 and its
+// subpackages, or the older v2 client).
+func isEtcdClient(path string) bool {
+	return path == "go.etcd.io/etcd/client/v3" || strings.HasPrefix(path, "go.etcd.io/etcd/client/v3/") || path == "go.etcd.io/etcd/client/v2"
 }
 
 func contains(list []string, s string) bool {
