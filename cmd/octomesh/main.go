@@ -18,6 +18,7 @@ type command struct {
 
 var commands = map[string]command{
 	"proxy": {"run a sidecar from a config file", runProxy},
+	"pilot": {"run the control plane: xDS server, registration API, embedded etcd", runPilot},
 	"perf":  {"profile a running sidecar through its admin endpoint", runPerf},
 	"bench": {"measure the mesh: topologies, load generator, report", runBench},
 	"demo":  {"run two sidecars and echo apps on this machine, with live traffic", runDemo},

@@ -59,8 +59,8 @@ func runProxy(args []string) error {
 	return nil
 }
 
-// writeReady reports readiness on an inherited descriptor.
-func writeReady(fd int, r server.ReadyInfo) error {
+// writeReady reports readiness (r as JSON) on an inherited descriptor.
+func writeReady(fd int, r any) error {
 	f := os.NewFile(uintptr(fd), "ready-fd")
 	if f == nil {
 		return fmt.Errorf("--ready-fd %d is not an open descriptor", fd)
