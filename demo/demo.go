@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +15,8 @@ import (
 	"github.com/cloudwego/kitex/client/callopt"
 	"github.com/cloudwego/kitex/pkg/klog"
 
+	"github.com/octomesh/octomesh/cp/pilot"
+	"github.com/octomesh/octomesh/cp/registry"
 	"github.com/octomesh/octomesh/examples/echo"
 	echogen "github.com/octomesh/octomesh/examples/echo/kitex_gen/echo"
 	"github.com/octomesh/octomesh/internal/proc"
@@ -65,55 +68,96 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	}
 	defer os.RemoveAll(dir)
 
-	// The server app and its sidecar.
-	handler := echo.NewHandler("echo-1")
-	appSock := filepath.Join(dir, "server-app.sock")
-	svr, err := echo.NewServer(appSock, "echo-1", handler)
+	// The control plane: a pilot with its registry in an embedded etcd.
+	p, err := pilot.Start(pilot.Options{XDSAddress: "127.0.0.1:0", HTTPAddress: "127.0.0.1:0", DataDir: filepath.Join(dir, "etcd"),
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		return Summary{}, err
 	}
-	go svr.Run()
-	defer svr.Stop()
+	defer p.Close()
+	addrs := p.Addrs()
+	fmt.Fprintf(o.Out, "pilot: xDS %s, registry API and /debug/sessions %s, embedded etcd %s\n", addrs.XDS, addrs.HTTP, addrs.Etcd)
 
-	b, err := startSidecar(o.Bin, dir, "sidecar-b", fmt.Sprintf(`# sidecar B, beside the server app
-node: {id: echo-server-1, app: echo}
-admin: {address: "127.0.0.1:0"}
-listeners:
-  - {name: inbound, address: "127.0.0.1:0", routes: [{cluster: local-app}]}
-clusters:
-  - {name: local-app, connections_per_endpoint: 8, endpoints: [{address: "unix://%s"}]}
-`, appSock))
+	// Two server instances, each a Kitex echo app behind its own sidecar,
+	// registered in the registry under its sidecar's inbound address.
+	var servers []*serverInstance
+	defer func() {
+		for _, si := range servers {
+			si.stop()
+		}
+	}()
+	for _, name := range []string{"echo-1", "echo-2"} {
+		si, err := startServerInstance(o.Bin, dir, name)
+		if err != nil {
+			return Summary{}, err
+		}
+		servers = append(servers, si)
+	}
+	api, err := registry.NewClient(addrs.HTTP)
 	if err != nil {
 		return Summary{}, err
 	}
-	defer b.Stop()
+	defer api.Close()
+	// echo-1 registers as an app would: the sdk's Kitex option, lease kept
+	// alive while it serves, revoked when it stops.
+	if err := servers[0].serveRegistered(addrs.HTTP); err != nil {
+		return Summary{}, err
+	}
+	// echo-2 registers through the same API by hand, so that the demo can
+	// let its lease lapse.
+	lease, _, err := api.Register(ctx, servers[1].instance(), leaseTTL)
+	if err != nil {
+		return Summary{}, err
+	}
+	lapse, lastRenewal := keepAlive(api, lease)
+	defer lapse()
+	if err := servers[1].serve(); err != nil {
+		return Summary{}, err
+	}
+	if err := waitInstances(ctx, api, 2); err != nil {
+		return Summary{}, err
+	}
 
+	// The client side: sidecar A in xDS mode, no static routes.
 	clientSock := filepath.Join(dir, "client-sidecar.sock")
-	a, err := startSidecar(o.Bin, dir, "sidecar-a", fmt.Sprintf(`# sidecar A, beside the client app
+	a, err := startSidecar(o.Bin, dir, "sidecar-a", fmt.Sprintf(`# sidecar A, beside the client app: routes come from the pilot
 node: {id: echo-client-1, app: echo-client}
 admin: {address: "127.0.0.1:0"}
 listeners:
-  - {name: outbound, address: "unix://%s", routes: [{service: echo, cluster: echo}]}
-clusters:
-  - {name: echo, endpoints: [{address: "%s"}]}
-`, clientSock, b.Ready.Listeners["inbound"]))
+  - {name: outbound, address: "unix://%s"}
+xds:
+  pilot: "%s"
+  subscriptions_file: %s
+  subscribe_wait: 3s
+`, clientSock, addrs.XDS, filepath.Join(dir, "sidecar-a.subscriptions.json")))
 	if err != nil {
 		return Summary{}, err
 	}
 	defer a.Stop()
 
-	fmt.Fprintf(o.Out, "OctoMesh demo: echo client -> %s -> sidecar A (pid %d, admin http://%s) -> %s -> sidecar B (pid %d, admin http://%s) -> %s -> echo server\n",
-		a.Ready.Listeners["outbound"], a.PID(), a.Ready.Admin, b.Ready.Listeners["inbound"], b.PID(), b.Ready.Admin, "unix://"+appSock)
+	fmt.Fprintf(o.Out, "OctoMesh demo: echo client -> %s -> sidecar A (pid %d, admin http://%s, xDS from the pilot) -> {%s, %s} -> echo-1, echo-2\n",
+		a.Ready.Listeners["outbound"], a.PID(), a.Ready.Admin, servers[0].describe(), servers[1].describe())
 	fmt.Fprintf(o.Out, "configs and sidecar logs in %s; %d callers, %d-byte payloads; Ctrl-C stops\n", dir, o.Callers, o.PayloadSize)
 
 	client, err := echo.NewClient(clientSock)
 	if err != nil {
 		return Summary{}, err
 	}
+	// Watch sidecar A's endpoints of "echo" appear and leave, and let
+	// echo-2's lease lapse a while in.
+	names := map[string]string{servers[0].address: "echo-1", servers[1].address: "echo-2"}
+	watchDone := make(chan struct{})
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	go func() {
+		defer close(watchDone)
+		watchEndpoints(watchCtx, o.Out, a.Ready.Admin, names, servers[1], lapse, lastRenewal, lapseAfter(o.Duration))
+	}()
 	sum := drive(ctx, client, o)
-	fmt.Fprintf(o.Out, "stopped: %d requests in %.1fs, %d errors; the server handled %d\n",
-		sum.Requests, sum.Elapsed.Seconds(), sum.Errors, handler.Total())
-	for _, s := range []*proc.Sidecar{a, b} {
+	stopWatch()
+	<-watchDone
+	fmt.Fprintf(o.Out, "stopped: %d requests in %.1fs, %d errors; echo-1 handled %d, echo-2 handled %d\n",
+		sum.Requests, sum.Elapsed.Seconds(), sum.Errors, servers[0].handler.Total(), servers[1].handler.Total())
+	for _, s := range []*proc.Sidecar{a, servers[0].sidecar, servers[1].sidecar} {
 		if err := s.Stop(); err != nil {
 			return sum, fmt.Errorf("sidecar %d: %v\n%s", s.PID(), err, s.Logs())
 		}
