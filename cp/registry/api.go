@@ -145,9 +145,8 @@ func (h *handler) revoke(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) instances(w http.ResponseWriter, r *http.Request) {
-	service := r.PathValue("service")
-	if err := config.CheckName(service); err != nil {
-		writeError(w, invalidf("service: %v", err))
+	service, ok := pathName(w, r, "service")
+	if !ok {
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
@@ -164,9 +163,8 @@ func (h *handler) instances(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) getRoutes(w http.ResponseWriter, r *http.Request) {
-	app := r.PathValue("app")
-	if err := config.CheckName(app); err != nil {
-		writeError(w, invalidf("app: %v", err))
+	app, ok := pathName(w, r, "app")
+	if !ok {
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
@@ -187,9 +185,8 @@ func (h *handler) getRoutes(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) putRoutes(w http.ResponseWriter, r *http.Request) {
-	app := r.PathValue("app")
-	if err := config.CheckName(app); err != nil {
-		writeError(w, invalidf("app: %v", err))
+	app, ok := pathName(w, r, "app")
+	if !ok {
 		return
 	}
 	var routes AppRoutes
@@ -216,9 +213,8 @@ func (h *handler) putRoutes(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) deleteRoutes(w http.ResponseWriter, r *http.Request) {
-	app := r.PathValue("app")
-	if err := config.CheckName(app); err != nil {
-		writeError(w, invalidf("app: %v", err))
+	app, ok := pathName(w, r, "app")
+	if !ok {
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
@@ -228,6 +224,17 @@ func (h *handler) deleteRoutes(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// pathName reads the name in the path's {key} and checks it; if it is
+// bad, it answers 400 and returns false.
+func pathName(w http.ResponseWriter, r *http.Request, key string) (string, bool) {
+	name := r.PathValue(key)
+	if err := config.CheckName(name); err != nil {
+		writeError(w, invalidf("%s: %v", key, err))
+		return "", false
+	}
+	return name, true
 }
 
 func readJSON(r *http.Request, v any) error {
