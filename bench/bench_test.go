@@ -217,9 +217,16 @@ func TestQuick(t *testing.T) {
 		t.Errorf("%d summaries of %d runs, %d targets", len(rep.Summary), len(rep.Runs), len(rep.Targets))
 	}
 
-	// The three outputs.
+	// The three outputs, and the report read back from its JSON.
 	if err := rep.WriteJSON(filepath.Join(dir, "r.json")); err != nil {
 		t.Fatal(err)
+	}
+	back, err := ReadReport(filepath.Join(dir, "r.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := rep.Markdown("r.png"), back.Markdown("r.png"); a != b {
+		t.Errorf("the report read back renders differently:\n%s\n---\n%s", a, b)
 	}
 	plot := filepath.Join(dir, "r.png")
 	if err := rep.WritePlot(plot); err != nil {

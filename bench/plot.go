@@ -128,20 +128,22 @@ func (r *Report) panel(size int, pt string) (*plot.Plot, error) {
 }
 
 // percentileCurve samples h at percentiles spaced evenly on the
-// 1/(1-p) axis, up to the last one the sample count resolves. X is
-// 1/(1-p); Y is latency in µs.
+// 1/(1-p) axis, up to the last one the sample count resolves, and ends at
+// the maximum. X is 1/(1-p); Y is latency in µs.
 func percentileCurve(h *hdr.Histogram) plotter.XYs {
-	n := float64(h.TotalCount())
+	// The axis ends at 99.999%: further out, one sample is the whole tail.
+	end := math.Min(float64(h.TotalCount()), 1e5)
 	var xys plotter.XYs
 	for i := 0; ; i++ {
 		x := math.Pow(10, float64(i)/20) // 20 samples per decade of 1/(1-p)
-		if x > n {
+		if x >= end {
 			break
 		}
 		q := 100 * (1 - 1/x)
 		xys = append(xys, plotter.XY{X: x, Y: math.Max(float64(h.ValueAtQuantile(q))/1e3, 1)})
 	}
-	xys = append(xys, plotter.XY{X: math.Max(n, 1.01), Y: math.Max(float64(h.Max())/1e3, 1)})
+	// The last point is the maximum.
+	xys = append(xys, plotter.XY{X: math.Max(end, 1.01), Y: math.Max(float64(h.Max())/1e3, 1)})
 	return xys
 }
 

@@ -62,6 +62,7 @@ flags:
 	serverCmd := fs.String("server-cmd", "", "run this server instead of the built-in echo server; {socket} is replaced by the Unix socket it must listen on (T0-TCP is then skipped)")
 	install := fs.Bool("install-haproxy", true, "for T1-HAProxy, run bench/install-haproxy.sh when haproxy is missing")
 	realtime := fs.Bool("realtime", false, "run every process the benchmark starts under SCHED_FIFO (root only): a shared machine's other work then cannot delay them, but gets little CPU while a run saturates one")
+	fromJSON := fs.String("from-json", "", "instead of running, render the report of an earlier run from its --json file (with --markdown, --plot)")
 	bin := fs.String("bin", "", "the octomesh binary for sidecars, server and load generator (default: this one)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -121,15 +122,22 @@ flags:
 			return err
 		}
 	}
-	fmt.Fprintf(os.Stderr, "bench: %d topologies x %d payloads x %d load points x %d repetitions, %s + %s each: about %s in all\n",
-		len(cfg.Topologies), len(cfg.Payloads), len(cfg.Rates)+len(cfg.Closed), cfg.Repetitions,
-		cfg.Warmup, cfg.Duration, cfg.Estimate().Round(time.Second))
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	rep, err := bench.Run(ctx, cfg)
-	if err != nil {
-		return err
+	var rep *bench.Report
+	if *fromJSON != "" {
+		if rep, err = bench.ReadReport(*fromJSON); err != nil {
+			return err
+		}
+		rep.Rendered = cfg.Command
+	} else {
+		fmt.Fprintf(os.Stderr, "bench: %d topologies x %d payloads x %d load points x %d repetitions, %s + %s each: about %s in all\n",
+			len(cfg.Topologies), len(cfg.Payloads), len(cfg.Rates)+len(cfg.Closed), cfg.Repetitions,
+			cfg.Warmup, cfg.Duration, cfg.Estimate().Round(time.Second))
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		if rep, err = bench.Run(ctx, cfg); err != nil {
+			return err
+		}
 	}
 	if *jsonOut != "" {
 		if err := rep.WriteJSON(*jsonOut); err != nil {
