@@ -170,12 +170,6 @@ func schedPolicy(pid int) string {
 	return "policy " + policy
 }
 
-// Syscall counting methods, in order of preference.
-const (
-	syscallsPerf   = "perf"    // perf stat on the raw_syscalls:sys_enter tracepoint
-	syscallsProcIO = "proc-io" // /proc/PID/io syscr+syscw: read/write-type calls only, a lower bound
-)
-
 // syscallNames are the calls perf counts one by one, besides the total;
 // the rest are "other". A name the kernel has no tracepoint for is dropped.
 var syscallNames = []string{

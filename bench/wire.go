@@ -34,11 +34,9 @@ const (
 // in place for each send: both seqIDs (Kitex uses the same one in the
 // TTHeader and the payload) and the request id.
 type request struct {
-	frame         []byte
-	payloadSeqAt  int // offset of the payload seqID
-	idAt          int // offset of EchoRequest.id
-	payloadBytes  int
-	frameOverhead int // frame size minus payload size
+	frame        []byte
+	payloadSeqAt int // offset of the payload seqID
+	idAt         int // offset of EchoRequest.id
 }
 
 // newRequest builds the request frame for a payload of size bytes.
@@ -51,7 +49,7 @@ func newRequest(size int) *request {
 	if err != nil {
 		panic(err) // a fixed, small header: cannot fail
 	}
-	r := &request{payloadBytes: size}
+	r := &request{}
 	b = thrift.Binary.AppendMessageBegin(b, MethodName, thrift.CALL, 0)
 	r.payloadSeqAt = len(b) - 4
 	b = thrift.Binary.AppendFieldBegin(b, thrift.STRUCT, 1) // req
@@ -67,7 +65,6 @@ func newRequest(size int) *request {
 	b = thrift.Binary.AppendFieldStop(b) // end of the arguments
 	codec.EndFrame(b, start)
 	r.frame = b
-	r.frameOverhead = len(b) - size
 	return r
 }
 
