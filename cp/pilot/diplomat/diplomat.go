@@ -186,7 +186,7 @@ func sorted(state map[string]registry.Instance) []registry.Instance {
 func (d *Diplomat) WatchService(ctx context.Context, service string, update func([]registry.Instance)) {
 	prefix := registry.ServicePrefix(service)
 	state := map[string]registry.Instance{}
-	d.watch(ctx, prefix, true, func(kvs []*kvEvent, reset bool) {
+	d.watch(ctx, prefix, true, func(kvs []*kvEvent, reset bool, _ int64) {
 		if reset {
 			clear(state)
 		}
@@ -207,7 +207,7 @@ func (d *Diplomat) WatchService(ctx context.Context, service string, update func
 // not decode is logged and skipped: the last good rules stay.
 func (d *Diplomat) WatchRoutes(ctx context.Context, app string, update func(*registry.AppRoutes)) {
 	key := registry.RoutesKey(app)
-	d.watch(ctx, key, false, func(kvs []*kvEvent, reset bool) {
+	d.watch(ctx, key, false, func(kvs []*kvEvent, reset bool, _ int64) {
 		var cur []byte
 		found := false
 		for _, ev := range kvs {
@@ -245,8 +245,9 @@ type kvEvent struct {
 }
 
 // watch runs a get-then-watch loop on key (a prefix if prefix is set) and
-// hands each batch to apply: reset is true for a full reload.
-func (d *Diplomat) watch(ctx context.Context, key string, prefix bool, apply func(batch []*kvEvent, reset bool)) {
+// hands each batch to apply: reset is true for a full reload; rev is the
+// store's revision the batch brings the caller to.
+func (d *Diplomat) watch(ctx context.Context, key string, prefix bool, apply func(batch []*kvEvent, reset bool, rev int64)) {
 	d.Stats.Watches.Add(1)
 	defer d.Stats.Watches.Add(-1)
 	opts := []clientv3.OpOption{}
@@ -270,7 +271,7 @@ func (d *Diplomat) watch(ctx context.Context, key string, prefix bool, apply fun
 		for _, kv := range resp.Kvs {
 			batch = append(batch, &kvEvent{key: string(kv.Key), value: kv.Value})
 		}
-		apply(batch, true)
+		apply(batch, true, resp.Header.Revision)
 		backoff = 50 * time.Millisecond
 		wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 		wch := d.cli.Watch(wctx, key, append(opts, clientv3.WithRev(resp.Header.Revision+1))...)
@@ -287,7 +288,7 @@ func (d *Diplomat) watch(ctx context.Context, key string, prefix bool, apply fun
 				batch = append(batch, &kvEvent{key: string(ev.Kv.Key), value: ev.Kv.Value, deleted: ev.Type == clientv3.EventTypeDelete})
 			}
 			if len(batch) > 0 {
-				apply(batch, false)
+				apply(batch, false, wr.Header.Revision)
 			}
 		}
 		cancel()
