@@ -1,0 +1,289 @@
+package meta
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/octomesh/octomesh/config"
+	"github.com/octomesh/octomesh/cp/pilot/diplomat"
+	"github.com/octomesh/octomesh/cp/registry"
+	"github.com/octomesh/octomesh/cp/registry/embedded"
+)
+
+// Options configure a Meta Server.
+type Options struct {
+	// HTTPAddress serves the owner look-ups, the assignment and the
+	// registration API: host:port (port 0 picks one) or unix:///path.
+	HTTPAddress string
+	// EtcdEndpoints are the registry's etcd; empty starts an embedded etcd
+	// in DataDir (for a single-machine setup).
+	EtcdEndpoints []string
+	DataDir       string
+	// EtcdClientAddress is where an embedded etcd serves clients.
+	EtcdClientAddress string
+	Log               *slog.Logger
+}
+
+// Addrs says where a started Meta serves.
+type Addrs struct {
+	HTTP string `json:"http"`
+	Etcd string `json:"etcd"`
+}
+
+// Stats counts what Meta answered.
+type Stats struct {
+	Lookups, Waits, AppsCreated, NoPilot atomic.Uint64
+}
+
+// Server is a running Meta Server.
+type Server struct {
+	Stats Stats
+	View  *View
+
+	log    *slog.Logger
+	cancel context.CancelFunc
+	etcd   *embedded.Server
+	dip    *diplomat.Diplomat
+	http   *http.Server
+	ln     net.Listener
+	addrs  Addrs
+	done   chan struct{}
+}
+
+// Start starts Meta and waits (up to 30s) until its view of etcd has loaded.
+func Start(opts Options) (_ *Server, err error) {
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{log: log, cancel: cancel, done: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	endpoints := opts.EtcdEndpoints
+	if len(endpoints) == 0 {
+		if opts.DataDir == "" {
+			return nil, errors.New("meta: give etcd endpoints or a data directory for an embedded etcd")
+		}
+		if s.etcd, err = embedded.Start(embedded.Options{Dir: opts.DataDir, ClientAddress: opts.EtcdClientAddress}); err != nil {
+			return nil, err
+		}
+		endpoints = []string{s.etcd.Endpoint()}
+	}
+	s.addrs.Etcd = strings.Join(endpoints, ",")
+	if s.dip, err = diplomat.Dial(endpoints, log); err != nil {
+		return nil, err
+	}
+	s.View = NewView(ctx, s.dip, log)
+	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	err = s.View.Ready(wctx)
+	wcancel()
+	if err != nil {
+		return nil, fmt.Errorf("meta: etcd at %s: no state after 30s", s.addrs.Etcd)
+	}
+	network, address, err := config.ParseAddress(opts.HTTPAddress)
+	if err != nil {
+		return nil, fmt.Errorf("meta: http address: %w", err)
+	}
+	if network == "unix" {
+		_ = os.Remove(address)
+	}
+	if s.ln, err = net.Listen(network, address); err != nil {
+		return nil, fmt.Errorf("meta: http address: %w", err)
+	}
+	s.addrs.HTTP = network + "://" + s.ln.Addr().String()
+	s.http = &http.Server{Handler: s.Handler(registry.Handler(s.dip, log)), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		defer close(s.done)
+		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("meta: http server stopped", "err", err)
+		}
+	}()
+	log.Info("meta ready", "http", s.addrs.HTTP, "etcd", s.addrs.Etcd)
+	return s, nil
+}
+
+// Addrs says where Meta serves.
+func (s *Server) Addrs() Addrs { return s.addrs }
+
+// Close stops Meta (and its embedded etcd).
+func (s *Server) Close() {
+	s.cancel()
+	if s.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = s.http.Shutdown(ctx)
+		cancel()
+		<-s.done
+	}
+	if s.dip != nil {
+		_ = s.dip.Close()
+	}
+	if s.etcd != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		s.etcd.Close(ctx)
+		cancel()
+	}
+}
+
+// OwnerResponse answers GET /v1/owner.
+type OwnerResponse struct {
+	App   string    `json:"app"`
+	Pilot PilotInfo `json:"pilot"`
+}
+
+// MaxWait bounds the wait= of a look-up.
+const MaxWait = time.Minute
+
+// Handler serves Meta's API; api (the registration API) gets the other
+// /v1/ paths, if not nil:
+//
+//	GET /v1/owner?app=A[&avoid=P&wait=D]  the pilot serving A: OwnerResponse.
+//	    With avoid, if P owns A, wait (at most D) until another does; the
+//	    answer may still name P if nothing changed by then. An unknown app
+//	    is added to the apps (and so assigned) first.
+//	GET /v1/assignment                    pilots, their loads, every app's owner
+//	GET /stats, GET /healthz
+//
+// Errors are {"error": "..."}: 400 (bad app name or wait), 503 (no pilot).
+func (s *Server) Handler(api http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	if api != nil {
+		mux.Handle("/v1/", api)
+	}
+	mux.HandleFunc("GET /v1/owner", s.owner)
+	mux.HandleFunc("GET /v1/assignment", s.assignment)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, _ *http.Request) {
+		a := s.View.Current()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintf(w, "meta.apps %d\nmeta.apps_created %d\nmeta.assignments %d\nmeta.lookups %d\nmeta.moves %d\nmeta.no_pilot %d\nmeta.pilots %d\nmeta.waits %d\n",
+			len(a.Apps), s.Stats.AppsCreated.Load(), s.View.Stats.Assignments.Load(), s.Stats.Lookups.Load(),
+			s.View.Stats.Moves.Load(), s.Stats.NoPilot.Load(), len(a.Pilots), s.Stats.Waits.Load())
+	})
+	return mux
+}
+
+func (s *Server) owner(w http.ResponseWriter, r *http.Request) {
+	s.Stats.Lookups.Add(1)
+	q := r.URL.Query()
+	app, avoid := q.Get("app"), q.Get("avoid")
+	if err := config.CheckName(app); err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("app: %v", err))
+		return
+	}
+	var wait time.Duration
+	if v := q.Get("wait"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > MaxWait {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("wait %q: want a duration up to %s", v, MaxWait))
+			return
+		}
+		wait = d
+	}
+	ctx := r.Context()
+	if _, ok := s.View.Current().Apps[app]; !ok {
+		if err := s.addApp(ctx, app); err != nil {
+			writeError(w, http.StatusServiceUnavailable, err.Error())
+			return
+		}
+	}
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		ch := s.View.Changed()
+		p, ok := s.View.Current().OwnerOf(app)
+		if ok && (avoid == "" || p.ID != avoid) {
+			writeJSON(w, OwnerResponse{App: app, Pilot: p})
+			return
+		}
+		if wait == 0 {
+			if ok {
+				writeJSON(w, OwnerResponse{App: app, Pilot: p})
+				return
+			}
+			s.Stats.NoPilot.Add(1)
+			writeError(w, http.StatusServiceUnavailable, "meta: no pilot is alive")
+			return
+		}
+		s.Stats.Waits.Add(1)
+		select {
+		case <-ch:
+		case <-deadline.C:
+			wait = 0
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// addApp creates app's record (if no one has) and waits until the view
+// has it, so that the answer is the assignment every pilot computes.
+func (s *Server) addApp(ctx context.Context, app string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, created, err := s.dip.PutIfAbsent(ctx, AppKey(app), []byte(`{"services":[]}`))
+	if err != nil {
+		return fmt.Errorf("meta: add app %s: %v", app, err)
+	}
+	if created {
+		s.Stats.AppsCreated.Add(1)
+		s.log.Info("meta: new app", "app", app)
+	}
+	if !s.View.WaitApp(ctx, app) {
+		return fmt.Errorf("meta: app %s was added but has not been seen in 5s", app)
+	}
+	return nil
+}
+
+// AssignmentInfo answers GET /v1/assignment.
+type AssignmentInfo struct {
+	Pilots []PilotLoad       `json:"pilots"`
+	Apps   map[string]string `json:"apps"`
+	// Capacity is the most apps a pilot may own.
+	Capacity int `json:"capacity"`
+}
+
+// PilotLoad is one pilot and the number of apps it owns.
+type PilotLoad struct {
+	PilotInfo
+	Apps int `json:"apps"`
+}
+
+// Info describes an assignment.
+func (a *Assignment) Info() AssignmentInfo {
+	out := AssignmentInfo{Apps: a.Owner, Capacity: Capacity(len(a.Apps), len(a.Pilots))}
+	loads := a.Loads()
+	for id, p := range a.Pilots {
+		out.Pilots = append(out.Pilots, PilotLoad{PilotInfo: p, Apps: loads[id]})
+	}
+	sort.Slice(out.Pilots, func(i, j int) bool { return out.Pilots[i].ID < out.Pilots[j].ID })
+	return out
+}
+
+func (s *Server) assignment(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, s.View.Current().Info())
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}
