@@ -88,6 +88,7 @@ func (dc *dataCache) acquire(k kind, name string) {
 		ctx, cancel := context.WithCancel(dc.ctx)
 		e.cancel = cancel
 		dc.stats.Watches.Add(1)
+		dc.watchCount(k).Add(1)
 		if k.byApp() {
 			go dc.src.WatchRoutes(ctx, name, func(r *registry.AppRoutes) { dc.updateRoutes(e, r) })
 		} else {
@@ -110,7 +111,15 @@ func (dc *dataCache) release(k kind, name string) {
 		e.cancel()
 		delete(t, name)
 		dc.stats.Watches.Add(-1)
+		dc.watchCount(k).Add(-1)
 	}
+}
+
+func (dc *dataCache) watchCount(k kind) *atomic.Int64 {
+	if k.byApp() {
+		return &dc.stats.RouteWatches
+	}
+	return &dc.stats.ServiceWatches
 }
 
 // updateService rebuilds a service's resources from its instances. A

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/octomesh/octomesh/config"
+	"github.com/octomesh/octomesh/cp/meta"
 	"github.com/octomesh/octomesh/cp/pilot/diplomat"
 	"github.com/octomesh/octomesh/cp/registry"
 	"github.com/octomesh/octomesh/cp/registry/embedded"
@@ -36,7 +37,11 @@ type Options struct {
 	// EtcdClientAddress is where the embedded etcd serves clients
 	// (host:port); default 127.0.0.1:0.
 	EtcdClientAddress string
-	Log               *slog.Logger
+	// Shard, when set, makes the pilot one shard of a sharded control
+	// plane: it joins the shard map in etcd and serves only the apps
+	// assigned to it (see cp/meta). Without it the pilot serves every app.
+	Shard *ShardOptions
+	Log   *slog.Logger
 }
 
 // Addrs says where a started pilot serves.
@@ -64,6 +69,7 @@ type Pilot struct {
 	httpLn net.Listener
 	addrs  Addrs
 	done   chan struct{}
+	shard  *shard
 }
 
 // Start starts a pilot. On error, whatever had started is stopped again.
@@ -107,6 +113,11 @@ func Start(opts Options) (_ *Pilot, err error) {
 	if p.httpLn, p.addrs.HTTP, err = listen(opts.HTTPAddress); err != nil {
 		return nil, fmt.Errorf("pilot: http address: %w", err)
 	}
+	if opts.Shard != nil {
+		if err := p.startShard(ctx, *opts.Shard); err != nil {
+			return nil, err
+		}
+	}
 	p.http = &http.Server{Handler: p.httpHandler(), ReadHeaderTimeout: 5 * time.Second}
 	grpcDone := make(chan struct{})
 	go func() {
@@ -146,6 +157,46 @@ func listen(addr string) (net.Listener, string, error) {
 	return ln, network + "://" + ln.Addr().String(), nil
 }
 
+// startShard makes the pilot a shard: it follows the shard map, then
+// joins it (once the xDS listener is open, so that sidecars sent here
+// find it).
+func (p *Pilot) startShard(ctx context.Context, o ShardOptions) error {
+	if err := config.CheckName(o.ID); err != nil {
+		return fmt.Errorf("pilot: shard id: %v", err)
+	}
+	if o.LeaseTTL == 0 {
+		o.LeaseTTL = 5 * time.Second
+	}
+	if o.Advertise == "" {
+		o.Advertise = p.addrs.XDS
+	}
+	if _, _, err := config.ParseAddress(o.Advertise); err != nil {
+		return fmt.Errorf("pilot: advertised xds address: %v", err)
+	}
+	self := meta.PilotInfo{ID: o.ID, XDS: o.Advertise, HTTP: "", Started: time.Now().UTC()}
+	if p.httpLn != nil {
+		self.HTTP = p.addrs.HTTP
+	}
+	p.shard = newShard(ctx, self, o.LeaseTTL, p.Diplomat, p.XDS, p.log)
+	p.XDS.snapshot.shard = p.shard
+	p.XDS.sessions.gate = p.shard
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	return p.shard.start(wctx)
+}
+
+// Drain takes a shard pilot out of the shard map: its apps move to their
+// successors at once and its sessions are redirected there. It waits (at
+// most until ctx ends) until the pilot's own view has seen it leave. A
+// pilot that is not a shard has nothing to drain.
+func (p *Pilot) Drain(ctx context.Context) error {
+	if p.shard == nil {
+		return nil
+	}
+	p.log.Info("pilot: draining", "id", p.shard.self.ID)
+	return p.shard.leave(ctx)
+}
+
 // Addrs says where the pilot serves.
 func (p *Pilot) Addrs() Addrs { return p.addrs }
 
@@ -166,6 +217,9 @@ func (p *Pilot) Close() {
 		if ln != nil {
 			_ = ln.Close()
 		}
+	}
+	if p.shard != nil && p.shard.member != nil {
+		p.shard.member.Abandon() // a pilot that did not drain leaves when its lease runs out
 	}
 	if p.Diplomat != nil {
 		_ = p.Diplomat.Close()
@@ -203,6 +257,18 @@ func (p *Pilot) httpHandler() http.Handler {
 			"diplomat.resyncs":    d.Resyncs.Load(),
 		})
 	})
+	mux.HandleFunc("GET /debug/shard", func(w http.ResponseWriter, _ *http.Request) {
+		if p.shard == nil {
+			http.Error(w, "this pilot is not a shard: it serves every app", http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(p.shard.info())
+	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	return mux
 }
+
+func jsonOf(v any) ([]byte, error) { return json.Marshal(v) }

@@ -20,8 +20,9 @@ import (
 type Stats struct {
 	// Sessions is the number of xDS streams open now.
 	Sessions atomic.Int64
-	// Watches is the number of Data Cache entries, each one registry watch.
-	Watches atomic.Int64
+	// Watches is the number of Data Cache entries, each one registry watch:
+	// ServiceWatches of services, RouteWatches of apps' route rules.
+	Watches, ServiceWatches, RouteWatches atomic.Int64
 	// Changes counts resource changes (kind, name) pushed to sessions.
 	Changes atomic.Uint64
 	// Versions counts new resource versions encoded.
@@ -37,7 +38,9 @@ type Stats struct {
 // state-of-the-world ADS for proxyless gRPC clients, both served by
 // go-control-plane's stream handling over the Snapshot.
 type Server struct {
-	Stats    Stats
+	Stats Stats
+	// Shard counts the sharding work of a pilot that is a shard.
+	Shard    ShardStats
 	sessions *SessionMgr
 	snapshot *Snapshot
 	xds      serverv3.Server
@@ -78,14 +81,25 @@ func (s *Server) Subscribers(service string) int {
 // WriteStats writes the counters as "name value" lines, sorted.
 func (s *Server) WriteStats(w io.Writer) {
 	m := map[string]uint64{
-		"pilot.sessions":       uint64(s.Stats.Sessions.Load()),
-		"pilot.watches":        uint64(s.Stats.Watches.Load()),
-		"pilot.changes":        s.Stats.Changes.Load(),
-		"pilot.versions":       s.Stats.Versions.Load(),
-		"pilot.pushes":         s.Stats.Pushes.Load(),
-		"pilot.resources_sent": s.Stats.ResourcesSent.Load(),
-		"pilot.acks":           s.Stats.Acks.Load(),
-		"pilot.nacks":          s.Stats.Nacks.Load(),
+		"pilot.sessions":         uint64(s.Stats.Sessions.Load()),
+		"pilot.watches":          uint64(s.Stats.Watches.Load()),
+		"pilot.watches.services": uint64(s.Stats.ServiceWatches.Load()),
+		"pilot.watches.routes":   uint64(s.Stats.RouteWatches.Load()),
+		"pilot.changes":          s.Stats.Changes.Load(),
+		"pilot.versions":         s.Stats.Versions.Load(),
+		"pilot.pushes":           s.Stats.Pushes.Load(),
+		"pilot.resources_sent":   s.Stats.ResourcesSent.Load(),
+		"pilot.acks":             s.Stats.Acks.Load(),
+		"pilot.nacks":            s.Stats.Nacks.Load(),
+	}
+	if s.snapshot.shard != nil {
+		m["shard.owned"] = uint64(s.Shard.Owned.Load())
+		m["shard.preloaded"] = uint64(s.Shard.Preloaded.Load())
+		m["shard.redirects"] = s.Shard.Redirects.Load()
+		m["shard.moved"] = s.Shard.Moved.Load()
+		m["shard.app_writes"] = s.Shard.AppWrites.Load()
+		m["shard.gained"] = s.Shard.Gained.Load()
+		m["shard.lost"] = s.Shard.Lost.Load()
 	}
 	writeSorted(w, m)
 }

@@ -11,6 +11,7 @@ import (
 	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/v3"
+	"google.golang.org/grpc/metadata"
 )
 
 // Session is one connected xDS client (a sidecar, or a proxyless gRPC
@@ -35,6 +36,12 @@ type Session struct {
 	pending any
 	// sotwSent marks kinds a state-of-the-world response was sent for.
 	sotwSent [numKinds]bool
+	// deltaCh and sotwCh are the stream's response channel (one per
+	// stream, shared by its watches), kept to end the stream from the
+	// pilot's side (SessionMgr.end).
+	deltaCh chan cache.DeltaResponse
+	sotwCh  chan cache.Response
+	ended   bool
 }
 
 // watch is one open go-control-plane watch: the cache answers it at most
@@ -61,8 +68,14 @@ type SessionMgr struct {
 	stats   *Stats
 	ability *abilityMgr
 
+	// gate decides which apps this pilot serves; nil serves all.
+	gate gate
+
 	mu       sync.Mutex
 	sessions map[int64]*Session
+	// byApp indexes sessions by their node's app, to move an app's
+	// sessions to another pilot.
+	byApp map[string]map[*Session]struct{}
 	// byRequest finds the session of a request: go-control-plane calls
 	// OnStream(Delta)Request(streamID, req) and then
 	// Create(Delta)Watch(req, ...) with the same request but no stream ID.
@@ -70,15 +83,32 @@ type SessionMgr struct {
 }
 
 func newSessionMgr(log *slog.Logger, stats *Stats, ability *abilityMgr) *SessionMgr {
-	return &SessionMgr{log: log, stats: stats, ability: ability, sessions: map[int64]*Session{}, byRequest: map[any]*Session{}}
+	return &SessionMgr{log: log, stats: stats, ability: ability, sessions: map[int64]*Session{}, byRequest: map[any]*Session{},
+		byApp: map[string]map[*Session]struct{}{}}
 }
 
-func (m *SessionMgr) open(id int64, delta bool) {
+// AppHeader is the gRPC metadata key in which a sidecar names its app when
+// it opens a stream, so that a pilot that does not serve the app redirects
+// it before it sends anything (the node's cluster in the first request is
+// checked too, for clients that do not send it).
+const AppHeader = "x-octomesh-app"
+
+func (m *SessionMgr) open(ctx context.Context, id int64, delta bool) error {
+	if m.gate != nil {
+		if md, ok := metadata.FromIncomingContext(ctx); ok {
+			if apps := md.Get(AppHeader); len(apps) > 0 {
+				if err := m.gate.admit(apps[0]); err != nil {
+					return err
+				}
+			}
+		}
+	}
 	s := &Session{id: id, delta: delta, opened: time.Now()}
 	m.mu.Lock()
 	m.sessions[id] = s
 	m.mu.Unlock()
 	m.stats.Sessions.Add(1)
+	return nil
 }
 
 func (m *SessionMgr) closed(id int64) {
@@ -88,6 +118,12 @@ func (m *SessionMgr) closed(id int64) {
 	if s != nil {
 		s.mu.Lock()
 		delete(m.byRequest, s.pending)
+		if set := m.byApp[s.app]; set != nil {
+			delete(set, s)
+			if len(set) == 0 {
+				delete(m.byApp, s.app)
+			}
+		}
 		s.mu.Unlock()
 	}
 	m.mu.Unlock()
@@ -100,27 +136,47 @@ func (m *SessionMgr) closed(id int64) {
 }
 
 // request records a request: the node on the first one, then ACK or NACK
-// of the response it answers, and makes it findable by forRequest.
-func (m *SessionMgr) request(id int64, req any, node *core.Node, typeURL, nonce string, nack *string) {
+// of the response it answers, and makes it findable by forRequest. The
+// first request names the node and its app: if this pilot does not serve
+// the app, the error (a redirect) ends the stream.
+func (m *SessionMgr) request(id int64, req any, node *core.Node, typeURL, nonce string, nack *string) error {
 	m.mu.Lock()
 	s := m.sessions[id]
 	if s == nil {
 		m.mu.Unlock()
-		return
+		return nil
+	}
+	s.mu.Lock()
+	first := s.nodeID == "" && node != nil
+	s.mu.Unlock()
+	if first && m.gate != nil {
+		m.mu.Unlock()
+		if err := m.gate.admit(node.GetCluster()); err != nil {
+			return err
+		}
+		m.mu.Lock()
 	}
 	s.mu.Lock()
 	delete(m.byRequest, s.pending)
 	s.pending = req
 	m.byRequest[req] = s
+	if first {
+		s.nodeID, s.app = node.GetId(), node.GetCluster()
+		set := m.byApp[s.app]
+		if set == nil {
+			set = map[*Session]struct{}{}
+			m.byApp[s.app] = set
+		}
+		set[s] = struct{}{}
+	}
 	m.mu.Unlock()
 	defer s.mu.Unlock()
-	if s.nodeID == "" && node != nil {
-		s.nodeID, s.app = node.GetId(), node.GetCluster()
-		m.log.Info("pilot: session opened", "session", id, "node", s.nodeID, "app", s.app, "delta", s.delta)
+	if first {
+		m.log.Debug("pilot: session opened", "session", id, "node", s.nodeID, "app", s.app, "delta", s.delta)
 	}
 	k, ok := kindOf(typeURL)
 	if !ok || nonce == "" || nonce != s.sent[k].nonce {
-		return // a subscription change, or a stale nonce
+		return nil // a subscription change, or a stale nonce
 	}
 	sent := s.sent[k]
 	s.sent[k].nonce = "" // answered
@@ -134,7 +190,7 @@ func (m *SessionMgr) request(id int64, req any, node *core.Node, typeURL, nonce 
 		}
 		m.log.Warn("pilot: NACK; the session stays on its last acknowledged version",
 			"node", s.nodeID, "type", k.String(), "nonce", nonce, "rejected", rejected, "removed", sent.removed, "error", *nack)
-		return
+		return nil
 	}
 	m.stats.Acks.Add(1)
 	if s.acked[k] == nil {
@@ -146,7 +202,76 @@ func (m *SessionMgr) request(id int64, req any, node *core.Node, typeURL, nonce 
 	for _, name := range sent.removed {
 		delete(s.acked[k], name)
 	}
+	return nil
 }
+
+// endApp ends the streams of every session of app with err (a redirect):
+// the stream's next step reads a response that fails with it. It returns
+// the number of sessions ended.
+func (m *SessionMgr) endApp(app string, err func() error) int {
+	m.mu.Lock()
+	list := make([]*Session, 0, len(m.byApp[app]))
+	for s := range m.byApp[app] {
+		list = append(list, s)
+	}
+	m.mu.Unlock()
+	n := 0
+	for _, s := range list {
+		if s.end(err()) {
+			n++
+		}
+	}
+	return n
+}
+
+// end puts a response that fails with err on the session's stream, once:
+// go-control-plane ends the stream with that error when it reads it. The
+// stream's channel has room for one response per type and one more.
+func (s *Session) end(err error) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ended {
+		return false
+	}
+	switch {
+	case s.deltaCh != nil:
+		select {
+		case s.deltaCh <- &failedDelta{err: err}:
+		default:
+			return false
+		}
+	case s.sotwCh != nil:
+		select {
+		case s.sotwCh <- &failedSotw{err: err}:
+		default:
+			return false
+		}
+	default:
+		return false
+	}
+	s.ended = true
+	return true
+}
+
+// failedDelta and failedSotw are responses that fail to build: the way to
+// end a go-control-plane stream from the cache's side.
+type failedDelta struct {
+	cache.DeltaResponse
+	err error
+}
+
+func (r *failedDelta) GetDeltaDiscoveryResponse() (*discovery.DeltaDiscoveryResponse, error) {
+	return nil, r.err
+}
+func (r *failedDelta) GetDeltaRequest() *discovery.DeltaDiscoveryRequest { return nil }
+
+type failedSotw struct {
+	cache.Response
+	err error
+}
+
+func (r *failedSotw) GetDiscoveryResponse() (*discovery.DiscoveryResponse, error) { return nil, r.err }
+func (r *failedSotw) GetRequest() *discovery.DiscoveryRequest                     { return nil }
 
 // forRequest returns (and forgets) the session of a request just recorded.
 func (m *SessionMgr) forRequest(req any) *Session {
@@ -176,18 +301,16 @@ func (m *SessionMgr) response(id int64, typeURL, nonce string, resources []*disc
 // go-control-plane callbacks (server/v3.Callbacks).
 
 // OnStreamOpen is called for a state-of-the-world stream.
-func (m *SessionMgr) OnStreamOpen(_ context.Context, id int64, _ string) error {
-	m.open(id, false)
-	return nil
+func (m *SessionMgr) OnStreamOpen(ctx context.Context, id int64, _ string) error {
+	return m.open(ctx, id, false)
 }
 
 // OnStreamClosed ends the session.
 func (m *SessionMgr) OnStreamClosed(id int64, _ *core.Node) { m.closed(id) }
 
 // OnDeltaStreamOpen is called for a delta stream.
-func (m *SessionMgr) OnDeltaStreamOpen(_ context.Context, id int64, _ string) error {
-	m.open(id, true)
-	return nil
+func (m *SessionMgr) OnDeltaStreamOpen(ctx context.Context, id int64, _ string) error {
+	return m.open(ctx, id, true)
 }
 
 // OnDeltaStreamClosed ends the session.
@@ -195,8 +318,7 @@ func (m *SessionMgr) OnDeltaStreamClosed(id int64, _ *core.Node) { m.closed(id) 
 
 // OnStreamRequest records a state-of-the-world request.
 func (m *SessionMgr) OnStreamRequest(id int64, req *discovery.DiscoveryRequest) error {
-	m.request(id, req, req.GetNode(), req.GetTypeUrl(), req.GetResponseNonce(), errorMessage(req.GetErrorDetail().GetMessage(), req.GetErrorDetail() != nil))
-	return nil
+	return m.request(id, req, req.GetNode(), req.GetTypeUrl(), req.GetResponseNonce(), errorMessage(req.GetErrorDetail().GetMessage(), req.GetErrorDetail() != nil))
 }
 
 // OnStreamResponse records a state-of-the-world response.
@@ -207,8 +329,7 @@ func (m *SessionMgr) OnStreamResponse(_ context.Context, id int64, _ *discovery.
 
 // OnStreamDeltaRequest records a delta request.
 func (m *SessionMgr) OnStreamDeltaRequest(id int64, req *discovery.DeltaDiscoveryRequest) error {
-	m.request(id, req, req.GetNode(), req.GetTypeUrl(), req.GetResponseNonce(), errorMessage(req.GetErrorDetail().GetMessage(), req.GetErrorDetail() != nil))
-	return nil
+	return m.request(id, req, req.GetNode(), req.GetTypeUrl(), req.GetResponseNonce(), errorMessage(req.GetErrorDetail().GetMessage(), req.GetErrorDetail() != nil))
 }
 
 // OnStreamDeltaResponse records a delta response.

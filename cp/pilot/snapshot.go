@@ -40,6 +40,8 @@ type Snapshot struct {
 	log      *slog.Logger
 	stats    *Stats
 	version  atomic.Uint64
+	// shard is set on a pilot that is one shard of several.
+	shard *shard
 }
 
 // CreateDeltaWatch implements cache.ConfigWatcher for delta streams: it
@@ -57,6 +59,12 @@ func (p *Snapshot) CreateDeltaWatch(req *cache.DeltaRequest, sub cache.Subscript
 	}
 	if len(req.GetResourceNamesSubscribe())+len(req.GetResourceNamesUnsubscribe()) > 0 {
 		p.ability.update(s, k, sub.SubscribedResources())
+		if p.shard != nil && len(req.GetResourceNamesSubscribe()) > 0 && (k == kindCluster || k == kindEndpoint) {
+			s.mu.Lock()
+			app := s.app
+			s.mu.Unlock()
+			p.shard.learn(app, sub.SubscribedResources())
+		}
 	}
 	return p.open(s, k, &watch{deltaReq: req, sub: sub, deltaCh: ch}), nil
 }
@@ -97,6 +105,11 @@ func (p *Snapshot) Fetch(context.Context, *cache.Request) (cache.Response, error
 func (p *Snapshot) open(s *Session, k kind, w *watch) func() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if w.deltaCh != nil {
+		s.deltaCh = w.deltaCh
+	} else {
+		s.sotwCh = w.sotwCh
+	}
 	if p.answer(s, k, w) {
 		return func() {}
 	}

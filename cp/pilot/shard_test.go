@@ -1,0 +1,197 @@
+package pilot
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"testing"
+	"time"
+
+	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/octomesh/octomesh/config"
+	"github.com/octomesh/octomesh/cp/meta"
+	"github.com/octomesh/octomesh/cp/registry"
+)
+
+type shardEnv struct {
+	t    *testing.T
+	meta *meta.Server
+	etcd string
+}
+
+func startShardEnv(t *testing.T) *shardEnv {
+	dir, err := os.MkdirTemp("", "om-shard")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	m, err := meta.Start(meta.Options{HTTPAddress: "127.0.0.1:0", DataDir: dir, Log: quietLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Close)
+	return &shardEnv{t: t, meta: m, etcd: m.Addrs().Etcd}
+}
+
+func (e *shardEnv) pilot(id string) *Pilot {
+	p, err := Start(Options{XDSAddress: "127.0.0.1:0", HTTPAddress: "127.0.0.1:0", EtcdEndpoints: []string{e.etcd},
+		Shard: &ShardOptions{ID: id, LeaseTTL: 2 * time.Second}, Log: quietLog})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return p
+}
+
+// eventually polls cond for up to 15s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// openADS opens a delta stream to a pilot as a sidecar of app.
+func openADS(t *testing.T, addr, app string) discovery.AggregatedDiscoveryService_DeltaAggregatedResourcesClient {
+	_, a, err := config.ParseAddress(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := grpc.NewClient("passthrough:///"+a, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	ctx, cancel := context.WithCancel(metadata.AppendToOutgoingContext(context.Background(), AppHeader, app))
+	t.Cleanup(cancel)
+	s, err := discovery.NewAggregatedDiscoveryServiceClient(conn).DeltaAggregatedResources(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// redirectTo returns the pilot a stream's error redirects to.
+func redirectTo(err error) (string, bool) {
+	st, ok := status.FromError(err)
+	if !ok || st.Code() != codes.FailedPrecondition {
+		return "", false
+	}
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.Reason == RedirectReason {
+			return info.Metadata["pilot"], true
+		}
+	}
+	return "", false
+}
+
+func TestShardRedirectPreloadDrainAndReturn(t *testing.T) {
+	e := startShardEnv(t)
+	p1, p2 := e.pilot("p1"), e.pilot("p2")
+	defer p2.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := p1.Diplomat.Register(ctx, registry.Instance{Service: "echo", App: "echo", Address: "127.0.0.1:7001", Weight: 1}, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	mc, err := meta.NewClient(e.meta.Addrs().HTTP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "both pilots in Meta's view", func() bool { return len(e.meta.View.Current().Pilots) == 2 })
+	owner, err := mc.Owner(ctx, "web", "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pilots := map[string]*Pilot{"p1": p1, "p2": p2}
+	other := map[string]string{"p1": "p2", "p2": "p1"}
+	own, notOwn := pilots[owner.ID], pilots[other[owner.ID]]
+	if owner.XDS != own.Addrs().XDS {
+		t.Fatalf("meta says %s is at %s; it serves at %s", owner.ID, owner.XDS, own.Addrs().XDS)
+	}
+
+	// The pilot that does not own web redirects at once, before any request.
+	s := openADS(t, notOwn.Addrs().XDS, "web")
+	if _, err := s.Recv(); err == nil {
+		t.Fatal("the other pilot served web")
+	} else if to, ok := redirectTo(err); !ok || to != owner.ID {
+		t.Fatalf("want a redirect to %s, got %v", owner.ID, err)
+	}
+
+	// The owner serves it, and learns that web calls echo.
+	s = openADS(t, own.Addrs().XDS, "web")
+	node := &core.Node{Id: "web-1", Cluster: "web"}
+	for _, k := range []kind{kindCluster, kindEndpoint} {
+		if err := s.Send(&discovery.DeltaDiscoveryRequest{Node: node, TypeUrl: typeURLs[k], ResourceNamesSubscribe: []string{"echo"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 {
+		r, err := s.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Resources) != 1 {
+			t.Fatalf("response %v", r)
+		}
+		_ = s.Send(&discovery.DeltaDiscoveryRequest{TypeUrl: r.TypeUrl, ResponseNonce: r.Nonce})
+	}
+	eventually(t, "web's record lists echo", func() bool {
+		svcs := e.meta.View.Current().Apps["web"].Services
+		return len(svcs) == 1 && svcs[0] == "echo"
+	})
+	if n := notOwn.XDS.Stats.ServiceWatches.Load(); n != 0 && len(e.meta.View.Current().Owned(other[owner.ID])) == 0 {
+		t.Fatalf("the other pilot watches %d services for no app", n)
+	}
+
+	// The owner drains: the stream ends with a redirect to the other
+	// pilot, which has preloaded echo before the sidecar arrives.
+	dctx, dcancel := context.WithTimeout(ctx, 10*time.Second)
+	if err := own.Drain(dctx); err != nil {
+		t.Fatal(err)
+	}
+	dcancel()
+	_, err = s.Recv()
+	if to, ok := redirectTo(err); !ok || to != other[owner.ID] {
+		t.Fatalf("after the drain: want a redirect to %s, got %v", other[owner.ID], err)
+	}
+	eventually(t, "the successor preloads echo", func() bool { return notOwn.XDS.Subscribers("echo") == 0 && notOwn.XDS.Stats.ServiceWatches.Load() >= 1 })
+	own.Close()
+
+	// It returns under the same id: web moves back, and the successor
+	// redirects its session there.
+	s = openADS(t, notOwn.Addrs().XDS, "web")
+	if err := s.Send(&discovery.DeltaDiscoveryRequest{Node: node, TypeUrl: typeURLs[kindEndpoint], ResourceNamesSubscribe: []string{"echo"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Recv(); err != nil {
+		t.Fatal(err)
+	}
+	back := e.pilot(owner.ID)
+	defer back.Close()
+	for {
+		_, err = s.Recv()
+		if err != nil {
+			break
+		}
+	}
+	if to, ok := redirectTo(err); !ok || to != owner.ID {
+		t.Fatalf("after the return: want a redirect to %s, got %v", owner.ID, err)
+	}
+	if errors.Is(err, io.EOF) {
+		t.Fatal("EOF")
+	}
+	eventually(t, "the successor releases echo", func() bool { return notOwn.XDS.Stats.ServiceWatches.Load() == 0 })
+}
