@@ -12,8 +12,13 @@ import (
 // rules for one listener; static clusters and routes from the file stay.
 type XDS struct {
 	// Pilot is the pilot's xDS address: host:port, tcp://host:port or
-	// unix:///path.
+	// unix:///path. Give Pilot (one pilot serves every app) or Meta.
 	Pilot string `yaml:"pilot"`
+	// Meta is a Meta Server's address (host:port or unix:///path): with a
+	// sharded control plane the sidecar asks Meta which pilot serves its
+	// app, follows that pilot's redirects, and asks Meta again when it
+	// loses its pilot.
+	Meta string `yaml:"meta"`
 	// Listener names the listener whose routes xDS manages (the app's
 	// outbound side). It may have no static routes.
 	Listener string `yaml:"listener"`
@@ -51,8 +56,10 @@ func (c *Config) validateXDS() error {
 		listeners[l.Name] = true
 	}
 	switch {
-	case x.Pilot == "":
-		return c.Errorf("xds.pilot", "missing (the pilot's xDS address, like 127.0.0.1:15010 or unix:///run/pilot.sock)")
+	case x.Pilot == "" && x.Meta == "":
+		return c.Errorf("xds.pilot", "missing (the pilot's xDS address, like 127.0.0.1:15010 or unix:///run/pilot.sock; or xds.meta, a Meta Server's address)")
+	case x.Pilot != "" && x.Meta != "":
+		return c.Errorf("xds.meta", "give xds.pilot or xds.meta, not both: with Meta, Meta says which pilot to use")
 	case x.SubscribeWait <= 0 || x.SubscribeWait.Std() > time.Minute:
 		return c.Errorf("xds.subscribe_wait", "must be between 1ns and 1m")
 	case x.MaxSubscriptions < 1 || x.MaxSubscriptions > 100000:
@@ -60,8 +67,15 @@ func (c *Config) validateXDS() error {
 	case x.ReconnectMax.Std() < 10*time.Millisecond || x.ReconnectMax.Std() > 10*time.Minute:
 		return c.Errorf("xds.reconnect_max", "must be between 10ms and 10m")
 	}
-	if _, _, err := ParseAddress(x.Pilot); err != nil {
-		return c.Errorf("xds.pilot", "%v", err)
+	if x.Pilot != "" {
+		if _, _, err := ParseAddress(x.Pilot); err != nil {
+			return c.Errorf("xds.pilot", "%v", err)
+		}
+	}
+	if x.Meta != "" {
+		if _, _, err := ParseAddress(x.Meta); err != nil {
+			return c.Errorf("xds.meta", "%v", err)
+		}
 	}
 	if !listeners[x.Listener] {
 		return c.Errorf("xds.listener", "no listener named %q (known: %s)", x.Listener, strings.Join(sortedSet(listeners), ", "))

@@ -18,11 +18,14 @@ import (
 	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/metadata"
+	grpcstatus "google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/octomesh/octomesh/config"
@@ -44,8 +47,13 @@ type Target interface {
 
 // Options configure a Client.
 type Options struct {
-	// Pilot is the pilot's xDS address (config address form).
+	// Pilot is the pilot's xDS address (config address form). Give Pilot
+	// or Meta.
 	Pilot string
+	// Meta is a Meta Server's address: the client asks it which pilot
+	// serves App, follows redirects, and asks again when it loses the
+	// pilot (see run).
+	Meta string
 	// NodeID, App, Zone and Set describe this sidecar to the pilot; App
 	// also names the RouteConfiguration subscribed to.
 	NodeID, App, Zone, Set string
@@ -69,7 +77,7 @@ type Options struct {
 func FromConfig(cfg *config.Config, log *slog.Logger) Options {
 	x := cfg.XDS
 	o := Options{
-		Pilot: x.Pilot, NodeID: cfg.Node.ID, App: cfg.Node.App, Zone: cfg.Node.Zone, Set: cfg.Node.Set,
+		Pilot: x.Pilot, Meta: x.Meta, NodeID: cfg.Node.ID, App: cfg.Node.App, Zone: cfg.Node.Zone, Set: cfg.Node.Set,
 		Listener: x.Listener, Services: x.Services, SubscriptionsFile: x.SubscriptionsFile,
 		SubscribeWait: x.SubscribeWait.Std(), MaxSubscriptions: x.MaxSubscriptions, ReconnectMax: x.ReconnectMax.Std(),
 		StaticClusters: cfg.Clusters, Log: log,
@@ -92,6 +100,9 @@ type Stats struct {
 	// OnDemand counts subscriptions made by a request's first call;
 	// AwaitTimeouts the waits for one that ran out.
 	OnDemand, AwaitTimeouts atomic.Uint64
+	// Lookups counts questions to Meta; Redirects the pilots' answers
+	// naming another pilot.
+	Lookups, Redirects atomic.Uint64
 }
 
 // kinds of resources the client subscribes to, in the order of initial
@@ -116,7 +127,11 @@ type Client struct {
 	cancel  context.CancelFunc
 	started atomic.Bool
 	done    chan struct{}
-	conn    *grpc.ClientConn
+	// conn is the connection to the current pilot (target); only run
+	// uses it, and Close after run ended.
+	conn   *grpc.ClientConn
+	connTo pilotTarget
+	meta   *metaClient
 
 	fileMu sync.Mutex // serialises writes of the subscriptions file
 	sendMu sync.Mutex // serialises Send on the stream
@@ -129,6 +144,7 @@ type Client struct {
 	waiters   map[string]chan struct{}
 	connected bool
 	lastErr   string
+	pilot     pilotTarget // the pilot of the current (or last) stream
 }
 
 // state is what the pilot sent that the sidecar applied.
@@ -168,15 +184,17 @@ func New(opts Options, target Target) (*Client, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	network, address, err := config.ParseAddress(opts.Pilot)
-	if err != nil {
+	var meta *metaClient
+	if opts.Meta != "" {
+		m, err := newMetaClient(opts.Meta)
+		if err != nil {
+			return nil, err
+		}
+		meta = m
+	} else if _, _, err := config.ParseAddress(opts.Pilot); err != nil {
 		return nil, fmt.Errorf("xds: pilot: %w", err)
 	}
-	grpcTarget := "passthrough:///" + address
-	if network == "unix" {
-		grpcTarget = "unix://" + address
-	}
-	c := &Client{opts: opts, target: target, log: opts.Log, done: make(chan struct{}),
+	c := &Client{meta: meta, opts: opts, target: target, log: opts.Log, done: make(chan struct{}),
 		subs: map[string]bool{}, routed: map[string]bool{}, waiters: map[string]chan struct{}{}}
 	c.st = state{clusters: map[string]config.Cluster{}, endpoints: map[string][]config.Endpoint{}, absent: map[string]bool{}}
 	for k := range c.st.versions {
@@ -192,13 +210,6 @@ func New(opts Options, target Target) (*Client, error) {
 		if config.CheckName(s) == nil && len(c.subs) < opts.MaxSubscriptions {
 			c.subs[s] = true
 		}
-	}
-	c.conn, err = grpc.NewClient(grpcTarget,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true}),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("xds: pilot %s: %w", opts.Pilot, err)
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	return c, nil
@@ -225,41 +236,199 @@ func (c *Client) Close() {
 	if c.started.Load() {
 		<-c.done
 	}
-	_ = c.conn.Close()
+	if c.conn != nil {
+		_ = c.conn.Close()
+	}
+	if c.meta != nil {
+		c.meta.close()
+	}
+}
+
+// Finding the pilot. Without Meta it is always Options.Pilot. With Meta:
+//
+//   - ask Meta which pilot serves the app, and open the stream there;
+//   - a pilot that does not serve the app ends the stream with a redirect
+//     naming the one that does: go there at once (at most maxRedirects in
+//     a row, then back off and ask Meta again);
+//   - when the stream to a pilot fails otherwise (the pilot died, drained
+//     without a redirect, or cannot be reached), back off (with jitter) and
+//     ask Meta again, naming the lost pilot as one to avoid: Meta answers
+//     as soon as the app has another owner (when the lost pilot's lease
+//     runs out), or after metaWait with whatever owner it has;
+//   - never a pilot that neither Meta nor a redirect named.
+const (
+	maxRedirects = 3
+	metaWait     = 15 * time.Second
+	// moveJitter spreads the sidecars of a lost pilot over this long
+	// before they connect to the app's new owner, all at once otherwise.
+	moveJitter = 500 * time.Millisecond
+)
+
+// pilotTarget is a pilot to open a stream to.
+type pilotTarget struct {
+	ID  string `json:"id,omitempty"`
+	XDS string `json:"xds"`
 }
 
 func (c *Client) run() {
 	defer close(c.done)
 	backoff := 100 * time.Millisecond
+	var next pilotTarget // named by a redirect
+	avoid := ""
+	redirects := 0
 	for c.ctx.Err() == nil {
+		target := next
+		next = pilotTarget{}
+		if target.XDS == "" {
+			var err error
+			if target, err = c.findPilot(avoid); err != nil {
+				if c.ctx.Err() != nil {
+					return
+				}
+				c.mu.Lock()
+				c.connected, c.lastErr = false, err.Error()
+				c.mu.Unlock()
+				wait := backoff/2 + rand.N(backoff/2+1)
+				c.log.Warn("xds: cannot find the pilot; retrying", "meta", c.opts.Meta, "err", err, "in", wait)
+				if !c.sleep(wait) {
+					return
+				}
+				backoff = min(2*backoff, c.opts.ReconnectMax)
+				continue
+			}
+			if avoid != "" && target.ID != avoid && !c.sleep(rand.N(moveJitter)) {
+				return
+			}
+		}
 		start := time.Now()
-		err := c.session()
+		err := c.session(target)
 		if c.ctx.Err() != nil {
 			return
 		}
 		c.mu.Lock()
 		c.connected, c.lastErr = false, err.Error()
 		c.mu.Unlock()
+		if to, ok := redirectOf(err); ok && c.meta != nil && redirects < maxRedirects {
+			redirects++
+			c.Stats.Redirects.Add(1)
+			c.log.Info("xds: redirected", "from", target.ID, "to", to.ID, "xds", to.XDS)
+			next, avoid = to, ""
+			continue
+		}
+		redirects = 0
+		avoid = ""
+		if _, ok := redirectOf(err); !ok {
+			avoid = target.ID // lost: do not come back unless Meta says so
+		}
 		if time.Since(start) > 10*time.Second {
 			backoff = 100 * time.Millisecond // it had been working
 		}
 		wait := backoff/2 + rand.N(backoff/2+1)
-		c.log.Warn("xds: pilot stream ended; serving the last good configuration and reconnecting", "pilot", c.opts.Pilot, "err", err, "in", wait)
-		select {
-		case <-c.ctx.Done():
+		c.log.Warn("xds: pilot stream ended; serving the last good configuration and reconnecting", "pilot", target.XDS, "err", err, "in", wait)
+		if !c.sleep(wait) {
 			return
-		case <-time.After(wait):
 		}
 		backoff = min(2*backoff, c.opts.ReconnectMax)
 	}
 }
 
+func (c *Client) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-c.ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// findPilot returns the pilot to use: Options.Pilot, or Meta's answer.
+func (c *Client) findPilot(avoid string) (pilotTarget, error) {
+	if c.meta == nil {
+		return pilotTarget{XDS: c.opts.Pilot}, nil
+	}
+	c.Stats.Lookups.Add(1)
+	ctx, cancel := context.WithTimeout(c.ctx, metaWait+5*time.Second)
+	defer cancel()
+	wait := time.Duration(0)
+	if avoid != "" {
+		wait = metaWait
+	}
+	return c.meta.owner(ctx, c.opts.App, avoid, wait)
+}
+
+// redirectOf reads a pilot's redirect from a stream's error: gRPC status
+// FAILED_PRECONDITION with a google.rpc.ErrorInfo detail (reason
+// OCTOMESH_WRONG_PILOT) naming the owner's id and xDS address.
+func redirectOf(err error) (pilotTarget, bool) {
+	st, ok := grpcstatus.FromError(err)
+	if !ok || st.Code() != codes.FailedPrecondition {
+		return pilotTarget{}, false
+	}
+	for _, d := range st.Details() {
+		info, ok := d.(*errdetails.ErrorInfo)
+		if !ok || info.GetReason() != redirectReason {
+			continue
+		}
+		t := pilotTarget{ID: info.GetMetadata()["pilot"], XDS: info.GetMetadata()["xds"]}
+		if _, _, err := config.ParseAddress(t.XDS); err != nil || t.ID == "" {
+			return pilotTarget{}, false
+		}
+		return t, true
+	}
+	return pilotTarget{}, false
+}
+
+// The pilot's side of these (cp/pilot), repeated here since xds imports
+// nothing of the control plane.
+const (
+	redirectReason = "OCTOMESH_WRONG_PILOT"
+	appHeader      = "x-octomesh-app"
+)
+
+// dial returns a connection to the target pilot, reusing the last one if
+// it is the same pilot.
+func (c *Client) dial(t pilotTarget) (*grpc.ClientConn, error) {
+	if c.conn != nil && c.connTo.XDS == t.XDS {
+		return c.conn, nil
+	}
+	if c.conn != nil {
+		_ = c.conn.Close()
+		c.conn = nil
+	}
+	network, address, err := config.ParseAddress(t.XDS)
+	if err != nil {
+		return nil, fmt.Errorf("xds: pilot %q: %w", t.XDS, err)
+	}
+	grpcTarget := "passthrough:///" + address
+	if network == "unix" {
+		grpcTarget = "unix://" + address
+	}
+	conn, err := grpc.NewClient(grpcTarget,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("xds: pilot %s: %w", t.XDS, err)
+	}
+	c.conn, c.connTo = conn, t
+	return conn, nil
+}
+
 // session runs one ADS stream: initial requests carrying the versions the
 // sidecar holds, then responses, each ACKed or NACKed, until it breaks.
-func (c *Client) session() error {
-	ctx, cancel := context.WithCancel(c.ctx)
+func (c *Client) session(target pilotTarget) error {
+	conn, err := c.dial(target)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.pilot = target
+	c.mu.Unlock()
+	ctx, cancel := context.WithCancel(metadata.AppendToOutgoingContext(c.ctx, appHeader, c.opts.App))
 	defer cancel()
-	stream, err := discovery.NewAggregatedDiscoveryServiceClient(c.conn).DeltaAggregatedResources(ctx)
+	stream, err := discovery.NewAggregatedDiscoveryServiceClient(conn).DeltaAggregatedResources(ctx)
 	if err != nil {
 		return err
 	}
@@ -293,7 +462,7 @@ func (c *Client) session() error {
 		c.sendMu.Unlock()
 	}()
 	c.Stats.Connects.Add(1)
-	c.log.Info("xds: connected to the pilot", "pilot", c.opts.Pilot, "services", len(subs))
+	c.log.Info("xds: connected to the pilot", "pilot", target.XDS, "id", target.ID, "services", len(subs))
 	for {
 		resp, err := stream.Recv()
 		if err != nil {
@@ -689,7 +858,10 @@ func (c *Client) Await(service string) bool {
 
 // Status describes the client for the admin endpoint.
 type Status struct {
-	Pilot         string            `json:"pilot"`
+	Pilot string `json:"pilot"`
+	// PilotID names the pilot (with Meta).
+	PilotID       string            `json:"pilot_id,omitempty"`
+	Meta          string            `json:"meta,omitempty"`
 	Connected     bool              `json:"connected"`
 	LastError     string            `json:"last_error,omitempty"`
 	Subscriptions []string          `json:"subscriptions"`
@@ -711,12 +883,13 @@ type AppliedStatus struct {
 func (c *Client) Status() Status {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	st := Status{Pilot: c.opts.Pilot, Connected: c.connected && c.stream != nil, LastError: c.lastErr,
+	st := Status{Pilot: c.pilot.XDS, PilotID: c.pilot.ID, Meta: c.opts.Meta, Connected: c.connected && c.stream != nil, LastError: c.lastErr,
 		Subscriptions: c.subscriptionList(),
 		Clusters:      cloneMap(c.st.versions[kCluster]), Endpoints: cloneMap(c.st.versions[kEndpoint]), Routes: cloneMap(c.st.versions[kRoute]),
 		Applied: AppliedStatus{Clusters: map[string][]string{}},
 		Stats: map[string]uint64{"connects": c.Stats.Connects.Load(), "responses": c.Stats.Responses.Load(), "acks": c.Stats.Acks.Load(),
-			"nacks": c.Stats.Nacks.Load(), "on_demand": c.Stats.OnDemand.Load(), "await_timeouts": c.Stats.AwaitTimeouts.Load()}}
+			"nacks": c.Stats.Nacks.Load(), "on_demand": c.Stats.OnDemand.Load(), "await_timeouts": c.Stats.AwaitTimeouts.Load(),
+			"meta_lookups": c.Stats.Lookups.Load(), "redirects": c.Stats.Redirects.Load()}}
 	for name := range c.st.absent {
 		st.Absent = append(st.Absent, name)
 	}
