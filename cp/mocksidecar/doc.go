@@ -1,0 +1,24 @@
+// Package mocksidecar runs simulated sidecars against the control plane:
+// the control plane's regression suite (testdata/*.yaml, run by go test)
+// and its load test (octomesh mocksidecar).
+//
+// Each simulated sidecar speaks real delta ADS (go-control-plane's
+// types) to the pilot that Meta names for its app, and executes a Script:
+// a list of steps (connect, subscribe, unsubscribe, expect, quiet, ack,
+// nack, sleep, disconnect, reconnect, repeat, barrier, assert, register,
+// deregister, control) read from strict YAML, with variables such as
+// ${i} (the sidecar's index) and ${app}. The engine is the mechanism; the
+// script is the policy. A run reports per-step latency percentiles,
+// failures, counters and the moves between pilots.
+//
+// Like a real sidecar, a simulated one whose stream breaks (not by a
+// disconnect step) reconnects by itself: it follows a pilot's redirect,
+// or asks Meta again naming the lost pilot, with backoff and jitter, and
+// sends the versions it holds; it never connects to a pilot that neither
+// Meta nor a redirect named. The logic repeats proxy/xds's (a cp package
+// may not import proxy/...).
+//
+// mocksidecar imports config, cp/meta (the look-up client) and
+// cp/registry (the registration API's client); never proxy/... or
+// cp/pilot.
+package mocksidecar

@@ -1,0 +1,578 @@
+package mocksidecar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"slices"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	cluster "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	endpoint "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	listener "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/metadata"
+	grpcstatus "google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/octomesh/octomesh/config"
+)
+
+// Resource types, by index.
+const (
+	tCluster = iota
+	tEndpoint
+	tRoute
+	tListener
+	numTypes
+)
+
+var typeURLs = [numTypes]string{resource.ClusterType, resource.EndpointType, resource.RouteType, resource.ListenerType}
+var typeNames = map[string]int{"cluster": tCluster, "endpoint": tEndpoint, "route": tRoute, "listener": tListener}
+
+func typeOf(url string) int {
+	for i, u := range typeURLs {
+		if u == url {
+			return i
+		}
+	}
+	return -1
+}
+
+// The pilot's redirect and app header (cp/pilot), repeated: mocksidecar
+// does not import the pilot.
+const (
+	redirectReason = "OCTOMESH_WRONG_PILOT"
+	appHeader      = "x-octomesh-app"
+	maxRedirects   = 3
+	metaWait       = 15 * time.Second
+	moveJitter     = 500 * time.Millisecond
+	reconnectMax   = 2 * time.Second
+)
+
+// counterNames are the sidecar counters assert can check.
+var counterNames = map[string]bool{"connects": true, "redirects": true, "lookups": true, "losses": true, "moves": true,
+	"responses": true, "acks": true, "nacks": true, "resources": true, "removed": true}
+
+// held is what the sidecar knows of one resource.
+type held struct {
+	version   string
+	exists    bool // false: the pilot said it does not exist
+	endpoints []string
+	weights   map[string]uint32
+	metadata  map[string]string // endpoint metadata, merged (newest value of each key wins)
+	at        time.Time         // when it arrived
+}
+
+type pendingResponse struct {
+	resp *discovery.DeltaDiscoveryResponse
+	at   time.Time
+}
+
+// target is a pilot to open a stream to.
+type target struct{ id, xds string }
+
+// sidecar is one simulated sidecar.
+type sidecar struct {
+	e         *engine
+	index     int
+	id, app   string
+	appHeader bool
+	zone      string
+	set       string
+
+	sendMu sync.Mutex
+
+	mu        sync.Mutex
+	autoAck   bool
+	state     [numTypes]map[string]*held
+	acked     [numTypes]map[string]string // versions ACKed: sent again on reconnecting
+	subs      [numTypes]map[string]bool
+	pending   []pendingResponse
+	perType   [numTypes]int // responses received, per type
+	stream    discovery.AggregatedDiscoveryService_DeltaAggregatedResourcesClient
+	pilot     target
+	connected bool // a response arrived on the current stream
+	// streamStart is when the current stream opened.
+	streamStart time.Time
+	changed     chan struct{}
+	counts      map[string]int
+	moveFrom    string    // the pilot the sidecar is moving away from
+	moveStart   time.Time // when that stream ended
+	moveSeq     int
+	override    map[string]map[string]string // reconnect versions for the next stream
+
+	loopCancel context.CancelFunc
+	loopDone   chan struct{}
+	conn       *grpc.ClientConn
+	connTo     string
+}
+
+func newSidecar(e *engine, index int, id, app, zone, set string, autoAck bool) *sidecar {
+	s := &sidecar{e: e, index: index, id: id, app: app, zone: zone, set: set, autoAck: autoAck,
+		changed: make(chan struct{}), counts: map[string]int{}}
+	for t := range numTypes {
+		s.state[t], s.acked[t], s.subs[t] = map[string]*held{}, map[string]string{}, map[string]bool{}
+	}
+	s.subs[tRoute][app] = true // like a sidecar: its app's route rules
+	return s
+}
+
+func (s *sidecar) notifyLocked() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// wait calls cond under s.mu until it holds or ctx ends.
+func (s *sidecar) wait(ctx context.Context, cond func() bool) bool {
+	for {
+		s.mu.Lock()
+		ok := cond()
+		ch := s.changed
+		s.mu.Unlock()
+		if ok {
+			return true
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// start runs the connection loop: find the pilot, stream, and on losing
+// the stream find it again, until stop.
+func (s *sidecar) start(direct string, versions map[string]map[string]string) {
+	ctx, cancel := context.WithCancel(s.e.ctx)
+	s.mu.Lock()
+	s.loopCancel, s.loopDone = cancel, make(chan struct{})
+	s.override = versions
+	s.connected = false
+	s.mu.Unlock()
+	go s.loop(ctx, direct)
+}
+
+func (s *sidecar) stop() {
+	s.mu.Lock()
+	cancel, done := s.loopCancel, s.loopDone
+	s.loopCancel, s.loopDone = nil, nil
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+}
+
+func (s *sidecar) close() {
+	s.stop()
+	if s.conn != nil {
+		_ = s.conn.Close()
+	}
+}
+
+func (s *sidecar) count(name string) {
+	s.mu.Lock()
+	s.counts[name]++
+	s.mu.Unlock()
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+func (s *sidecar) loop(ctx context.Context, direct string) {
+	s.mu.Lock()
+	done := s.loopDone
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.connected, s.stream = false, nil
+		s.notifyLocked()
+		s.mu.Unlock()
+		close(done)
+	}()
+	backoff := 100 * time.Millisecond
+	var next target
+	avoid := ""
+	redirects := 0
+	for ctx.Err() == nil {
+		t := next
+		next = target{}
+		if t.xds == "" {
+			switch {
+			case direct != "":
+				t = target{xds: direct}
+			case s.e.meta == nil:
+				t = target{xds: s.e.opts.Pilot}
+			default:
+				s.count("lookups")
+				wait := time.Duration(0)
+				if avoid != "" {
+					wait = metaWait
+				}
+				lctx, cancel := context.WithTimeout(ctx, wait+10*time.Second)
+				p, err := s.e.meta.Owner(lctx, s.app, avoid, wait)
+				cancel()
+				if err != nil {
+					if ctx.Err() == nil {
+						s.e.log.Debug("mocksidecar: meta look-up failed", "sidecar", s.id, "err", err)
+					}
+					if !sleepCtx(ctx, backoff/2+rand.N(backoff/2+1)) {
+						return
+					}
+					backoff = min(2*backoff, reconnectMax)
+					continue
+				}
+				t = target{id: p.ID, xds: p.XDS}
+				if avoid != "" && t.id != avoid && !sleepCtx(ctx, rand.N(moveJitter)) {
+					return
+				}
+			}
+		}
+		started := time.Now()
+		err := s.session(ctx, t)
+		if ctx.Err() != nil {
+			return
+		}
+		s.mu.Lock()
+		wasConnected := s.connected
+		s.connected, s.stream = false, nil
+		if wasConnected && s.moveFrom == "" {
+			s.moveFrom, s.moveStart = t.id, time.Now()
+		}
+		s.notifyLocked()
+		s.mu.Unlock()
+		if to, ok := redirectOf(err); ok && redirects < maxRedirects {
+			redirects++
+			s.count("redirects")
+			next, avoid = to, ""
+			continue
+		}
+		redirects = 0
+		avoid = ""
+		if _, ok := redirectOf(err); !ok {
+			avoid = t.id
+			if wasConnected {
+				s.count("losses")
+			}
+		}
+		if time.Since(started) > 10*time.Second {
+			backoff = 100 * time.Millisecond
+		}
+		s.e.log.Debug("mocksidecar: stream ended", "sidecar", s.id, "pilot", t.id, "err", err)
+		if !sleepCtx(ctx, backoff/2+rand.N(backoff/2+1)) {
+			return
+		}
+		backoff = min(2*backoff, reconnectMax)
+	}
+}
+
+func redirectOf(err error) (target, bool) {
+	st, ok := grpcstatus.FromError(err)
+	if !ok || st.Code() != codes.FailedPrecondition {
+		return target{}, false
+	}
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetReason() == redirectReason {
+			t := target{id: info.GetMetadata()["pilot"], xds: info.GetMetadata()["xds"]}
+			if _, _, err := config.ParseAddress(t.xds); err == nil && t.id != "" {
+				return t, true
+			}
+		}
+	}
+	return target{}, false
+}
+
+func (s *sidecar) dial(t target) (*grpc.ClientConn, error) {
+	if s.conn != nil && s.connTo == t.xds {
+		return s.conn, nil
+	}
+	if s.conn != nil {
+		_ = s.conn.Close()
+		s.conn = nil
+	}
+	network, address, err := config.ParseAddress(t.xds)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := grpc.NewClient("passthrough:///"+address,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, address)
+		}),
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true}),
+		// Small buffers: thousands of simulated sidecars share a process.
+		grpc.WithReadBufferSize(4<<10), grpc.WithWriteBufferSize(4<<10),
+		grpc.WithInitialWindowSize(64<<10), grpc.WithInitialConnWindowSize(64<<10),
+	)
+	if err != nil {
+		return nil, err
+	}
+	s.conn, s.connTo = conn, t.xds
+	return conn, nil
+}
+
+// session runs one stream: initial requests (the node, the
+// subscriptions, the versions held), then responses until it breaks.
+func (s *sidecar) session(ctx context.Context, t target) error {
+	conn, err := s.dial(t)
+	if err != nil {
+		return err
+	}
+	if s.appHeader {
+		ctx = metadata.AppendToOutgoingContext(ctx, appHeader, s.app)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := discovery.NewAggregatedDiscoveryServiceClient(conn).DeltaAggregatedResources(sctx)
+	if err != nil {
+		return err
+	}
+	s.sendMu.Lock()
+	s.mu.Lock()
+	s.pilot = t
+	s.stream = stream
+	s.streamStart = time.Now()
+	s.pending = nil
+	override := s.override
+	s.override = nil
+	var reqs []*discovery.DeltaDiscoveryRequest
+	for ty := range numTypes {
+		if len(s.subs[ty]) == 0 {
+			continue
+		}
+		names := make([]string, 0, len(s.subs[ty]))
+		for n := range s.subs[ty] {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		versions := maps(s.acked[ty])
+		if override != nil {
+			versions = override[typeNamesOf[ty]]
+		}
+		reqs = append(reqs, &discovery.DeltaDiscoveryRequest{TypeUrl: typeURLs[ty], ResourceNamesSubscribe: names, InitialResourceVersions: versions})
+	}
+	s.mu.Unlock()
+	reqs[0].Node = &core.Node{Id: s.id, Cluster: s.app, Locality: &core.Locality{Zone: s.zone, SubZone: s.set}, UserAgentName: "octomesh-mocksidecar"}
+	for _, r := range reqs {
+		if err := stream.Send(r); err != nil {
+			s.sendMu.Unlock()
+			_, err = stream.Recv() // the status says why
+			return err
+		}
+	}
+	s.sendMu.Unlock()
+	for {
+		resp, err := stream.Recv()
+		if err != nil {
+			return err
+		}
+		if err := s.receive(stream, t, resp); err != nil {
+			return err
+		}
+	}
+}
+
+var typeNamesOf = [numTypes]string{"cluster", "endpoint", "route", "listener"}
+
+func maps(m map[string]string) map[string]string {
+	c := make(map[string]string, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+// receive applies a response to what the sidecar knows, and ACKs it if
+// auto_ack is on.
+func (s *sidecar) receive(stream discovery.AggregatedDiscoveryService_DeltaAggregatedResourcesClient, t target, resp *discovery.DeltaDiscoveryResponse) error {
+	now := time.Now()
+	ty := typeOf(resp.GetTypeUrl())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.counts["responses"]++
+	if !s.connected {
+		s.connected = true
+		s.counts["connects"]++
+	}
+	if ty < 0 {
+		s.notifyLocked()
+		return nil
+	}
+	s.perType[ty]++
+	for _, r := range resp.GetResources() {
+		h, err := decode(ty, r)
+		if err != nil {
+			s.e.fail("receive", fmt.Sprintf("sidecar %s: %v", s.id, err))
+			continue
+		}
+		h.at = now
+		s.state[ty][r.GetName()] = h
+		s.counts["resources"]++
+	}
+	for _, name := range resp.GetRemovedResources() {
+		s.state[ty][name] = &held{exists: false, at: now}
+		s.counts["removed"]++
+	}
+	if s.autoAck {
+		s.ackLocked(resp)
+		if err := s.sendLocked(stream, &discovery.DeltaDiscoveryRequest{TypeUrl: resp.GetTypeUrl(), ResponseNonce: resp.GetNonce()}); err != nil {
+			return err
+		}
+		s.movedLocked(t)
+	} else {
+		s.pending = append(s.pending, pendingResponse{resp: resp, at: now})
+	}
+	s.notifyLocked()
+	return nil
+}
+
+// sendLocked sends on the stream; s.mu is held, and sendMu is taken
+// (the lock order is sendMu then mu elsewhere, so it is only tried).
+func (s *sidecar) sendLocked(stream discovery.AggregatedDiscoveryService_DeltaAggregatedResourcesClient, r *discovery.DeltaDiscoveryRequest) error {
+	s.mu.Unlock()
+	defer s.mu.Lock()
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	return stream.Send(r)
+}
+
+// ackLocked records the versions of an ACKed response.
+func (s *sidecar) ackLocked(resp *discovery.DeltaDiscoveryResponse) {
+	ty := typeOf(resp.GetTypeUrl())
+	s.counts["acks"]++
+	for _, r := range resp.GetResources() {
+		s.acked[ty][r.GetName()] = r.GetVersion()
+	}
+	for _, name := range resp.GetRemovedResources() {
+		delete(s.acked[ty], name)
+	}
+}
+
+// movedLocked completes a move when the first response on a new pilot
+// is ACKed.
+func (s *sidecar) movedLocked(t target) {
+	if s.moveFrom == "" {
+		return
+	}
+	if t.id != s.moveFrom {
+		s.counts["moves"]++
+		s.moveSeq++
+		s.e.moved(time.Since(s.moveStart), time.Now())
+	}
+	s.moveFrom = ""
+}
+
+// send sends a request on the current stream (if there is one).
+func (s *sidecar) send(r *discovery.DeltaDiscoveryRequest) error {
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	s.mu.Lock()
+	stream := s.stream
+	s.mu.Unlock()
+	if stream == nil {
+		return nil // the next stream sends the subscriptions
+	}
+	return stream.Send(r)
+}
+
+// answer ACKs or NACKs the oldest unanswered response of type ty (-1:
+// any), waiting for one until ctx ends.
+func (s *sidecar) answer(ctx context.Context, ty int, nack string) error {
+	var p pendingResponse
+	ok := s.wait(ctx, func() bool {
+		for i, q := range s.pending {
+			if ty < 0 || typeOf(q.resp.GetTypeUrl()) == ty {
+				p = q
+				s.pending = slices.Delete(s.pending, i, i+1)
+				return true
+			}
+		}
+		return false
+	})
+	if !ok {
+		return errors.New("no response to answer")
+	}
+	req := &discovery.DeltaDiscoveryRequest{TypeUrl: p.resp.GetTypeUrl(), ResponseNonce: p.resp.GetNonce()}
+	s.mu.Lock()
+	if nack != "" {
+		req.ErrorDetail = &status.Status{Code: int32(codes.InvalidArgument), Message: nack}
+		s.counts["nacks"]++
+	} else {
+		s.ackLocked(p.resp)
+		s.movedLocked(s.pilot)
+	}
+	s.mu.Unlock()
+	return s.send(req)
+}
+
+// decode reads a resource into what expect checks.
+func decode(ty int, r *discovery.Resource) (*held, error) {
+	h := &held{version: r.GetVersion(), exists: true}
+	if r.GetResource() == nil {
+		return nil, fmt.Errorf("resource %q has no body", r.GetName())
+	}
+	var m proto.Message
+	switch ty {
+	case tCluster:
+		m = &cluster.Cluster{}
+	case tEndpoint:
+		m = &endpoint.ClusterLoadAssignment{}
+	case tRoute:
+		m = &route.RouteConfiguration{}
+	case tListener:
+		m = &listener.Listener{}
+	}
+	if err := r.GetResource().UnmarshalTo(m); err != nil {
+		return nil, fmt.Errorf("resource %q: %v", r.GetName(), err)
+	}
+	if cla, ok := m.(*endpoint.ClusterLoadAssignment); ok {
+		h.weights = map[string]uint32{}
+		h.metadata = map[string]string{}
+		for _, loc := range cla.GetEndpoints() {
+			for _, e := range loc.GetLbEndpoints() {
+				sa := e.GetEndpoint().GetAddress().GetSocketAddress()
+				addr := net.JoinHostPort(sa.GetAddress(), strconv.FormatUint(uint64(sa.GetPortValue()), 10))
+				h.endpoints = append(h.endpoints, addr)
+				h.weights[addr] = e.GetLoadBalancingWeight().GetValue()
+				for k, v := range e.GetMetadata().GetFilterMetadata()["octomesh"].GetFields() {
+					if cur, ok := h.metadata[k]; !ok || v.GetStringValue() > cur {
+						h.metadata[k] = v.GetStringValue()
+					}
+				}
+			}
+		}
+		sort.Strings(h.endpoints)
+	}
+	return h, nil
+}
+
+// pilotTarget is what the sidecar's stream is open to, for reports.
+func (s *sidecar) current() (target, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pilot, s.connected
+}

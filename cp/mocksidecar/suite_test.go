@@ -1,0 +1,162 @@
+package mocksidecar_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/octomesh/octomesh/cp/meta"
+	"github.com/octomesh/octomesh/cp/mocksidecar"
+	"github.com/octomesh/octomesh/cp/pilot"
+)
+
+// cluster is the control plane the suite runs against, in this process:
+// Meta with an embedded etcd, and three shard pilots (lease TTL 2s).
+type cluster struct {
+	t      *testing.T
+	meta   *meta.Server
+	mu     sync.Mutex
+	pilots map[string]*pilot.Pilot
+}
+
+func startCluster(t *testing.T, n int) *cluster {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "om-mock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	m, err := meta.Start(meta.Options{HTTPAddress: "127.0.0.1:0", DataDir: dir, Log: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &cluster{t: t, meta: m, pilots: map[string]*pilot.Pilot{}}
+	t.Cleanup(func() {
+		c.mu.Lock()
+		for _, p := range c.pilots {
+			p.Close()
+		}
+		c.mu.Unlock()
+		m.Close()
+	})
+	for i := range n {
+		if _, err := c.start(fmt.Sprintf("p%d", i+1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(m.View.Current().Pilots) < n {
+		if time.Now().After(deadline) {
+			t.Fatal("the pilots did not all join")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return c
+}
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func (c *cluster) start(id string) (*pilot.Pilot, error) {
+	p, err := pilot.Start(pilot.Options{XDSAddress: "127.0.0.1:0", HTTPAddress: "127.0.0.1:0", EtcdEndpoints: []string{c.meta.Addrs().Etcd},
+		Shard: &pilot.ShardOptions{ID: id, LeaseTTL: 2 * time.Second}, Log: quiet})
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.pilots[id] = p
+	c.mu.Unlock()
+	return p, nil
+}
+
+// take removes the pilot that owns app from the cluster.
+func (c *cluster) take(app string) (string, *pilot.Pilot, error) {
+	id, ok := c.meta.View.Current().Owner[app]
+	if !ok {
+		return "", nil, fmt.Errorf("no owner for %s", app)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := c.pilots[id]
+	delete(c.pilots, id)
+	if p == nil {
+		return "", nil, fmt.Errorf("pilot %s is not running", id)
+	}
+	return id, p, nil
+}
+
+func (c *cluster) controls() map[string]mocksidecar.Control {
+	return map[string]mocksidecar.Control{
+		// kill-owner {app}: the app's pilot stops without draining (its
+		// lease runs out); returns {killed: id}.
+		"kill-owner": func(_ context.Context, args map[string]string) (map[string]string, error) {
+			id, p, err := c.take(args["app"])
+			if err != nil {
+				return nil, err
+			}
+			p.Close()
+			return map[string]string{"killed": id}, nil
+		},
+		// drain-owner {app}: the app's pilot drains and stops; returns
+		// {drained: id}.
+		"drain-owner": func(ctx context.Context, args map[string]string) (map[string]string, error) {
+			id, p, err := c.take(args["app"])
+			if err != nil {
+				return nil, err
+			}
+			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			err = p.Drain(dctx)
+			p.Close()
+			return map[string]string{"drained": id}, err
+		},
+		// start-pilot {pilot}: a pilot with that id starts.
+		"start-pilot": func(_ context.Context, args map[string]string) (map[string]string, error) {
+			_, err := c.start(args["pilot"])
+			return nil, err
+		},
+	}
+}
+
+// TestRegressionSuite runs every script in testdata against a fresh
+// control plane.
+func TestRegressionSuite(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no scripts: %v", err)
+	}
+	sort.Strings(files)
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".yaml"), func(t *testing.T) {
+			script, err := mocksidecar.Load(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := startCluster(t, 3)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			c.mu.Lock()
+			first := c.pilots["p1"].Addrs().XDS
+			c.mu.Unlock()
+			rep, err := mocksidecar.Run(ctx, script, mocksidecar.Options{Meta: c.meta.Addrs().HTTP, Count: script.Count,
+				Controls: c.controls(), Vars: map[string]string{"first_pilot": first}, Log: quiet})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			rep.Write(&out)
+			t.Log("\n" + out.String())
+			if !rep.OK() {
+				t.Fatal("the script failed")
+			}
+		})
+	}
+}
