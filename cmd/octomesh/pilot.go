@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/octomesh/octomesh/cp/pilot"
 )
@@ -18,6 +20,9 @@ func runPilot(args []string) error {
 	dataDir := fs.String("data-dir", "octomesh-pilot.etcd", "the embedded etcd's data directory")
 	etcdClient := fs.String("etcd-client-address", "127.0.0.1:0", "where the embedded etcd serves clients (host:port; port 0 picks one)")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
+	shardID := fs.String("shard-id", "", "join a sharded control plane under this id: serve only the apps Meta assigns to this pilot (the pilots and Meta share the registry's etcd)")
+	leaseTTL := fs.Duration("shard-lease-ttl", 5*time.Second, "with --shard-id: how long the pilot's apps stay with it after it dies (at least 2s)")
+	advertise := fs.String("shard-advertise", "", "with --shard-id: the xDS address sidecars are sent to; default --xds-address as bound")
 	readyFD := fs.Int("ready-fd", 0, "once serving, write the bound addresses as JSON to this inherited file descriptor and close it (for supervisors and tests)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -29,6 +34,9 @@ func runPilot(args []string) error {
 	opts := pilot.Options{XDSAddress: *xdsAddr, HTTPAddress: *httpAddr, DataDir: *dataDir, EtcdClientAddress: *etcdClient, Log: log}
 	if *endpoints != "" {
 		opts.EtcdEndpoints = strings.Split(*endpoints, ",")
+	}
+	if *shardID != "" {
+		opts.Shard = &pilot.ShardOptions{ID: *shardID, LeaseTTL: *leaseTTL, Advertise: *advertise}
 	}
 	p, err := pilot.Start(opts)
 	if err != nil {
@@ -44,6 +52,11 @@ func runPilot(args []string) error {
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	got := <-sig
 	log.Info("stopping", "signal", got.String())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	if err := p.Drain(ctx); err != nil {
+		log.Warn("drain", "err", err)
+	}
+	cancel()
 	p.Close()
 	return nil
 }
