@@ -70,7 +70,13 @@ func TestPackageArrows(t *testing.T) {
 		"cp/registry":          {"config"},
 		"cp/registry/embedded": {},
 		"cp/pilot/diplomat":    {"cp/registry"},
-		"cp/pilot":             {"config", "cp/pilot/diplomat", "cp/registry", "cp/registry/embedded"},
+		"cp/pilot":             {"config", "cp/meta", "cp/pilot/diplomat", "cp/registry", "cp/registry/embedded"},
+		// Meta computes the shard map the pilots also compute (the pilot
+		// imports meta, never the reverse) and reaches etcd through the
+		// Diplomat. The mock sidecar is a client: it asks Meta and speaks
+		// xDS, and changes the registry through its API.
+		"cp/meta":        {"config", "cp/pilot/diplomat", "cp/registry", "cp/registry/embedded"},
+		"cp/mocksidecar": {"config", "cp/meta", "cp/registry"},
 	}
 	for name, ok := range allowed {
 		p, found := pkgs[name]
