@@ -187,14 +187,27 @@ func (p *Pilot) startShard(ctx context.Context, o ShardOptions) error {
 
 // Drain takes a shard pilot out of the shard map: its apps move to their
 // successors at once and its sessions are redirected there. It waits (at
-// most until ctx ends) until the pilot's own view has seen it leave. A
-// pilot that is not a shard has nothing to drain.
+// most until ctx ends) until the pilot's own view has seen it leave and
+// every session's stream has ended with its redirect. A pilot that is not
+// a shard has nothing to drain.
 func (p *Pilot) Drain(ctx context.Context) error {
 	if p.shard == nil {
 		return nil
 	}
 	p.log.Info("pilot: draining", "id", p.shard.self.ID)
-	return p.shard.leave(ctx)
+	if err := p.shard.leave(ctx); err != nil {
+		return err
+	}
+	// Every session was sent its redirect; wait until their streams have
+	// carried it, so that closing the pilot does not cut one short.
+	for p.XDS.Stats.Sessions.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("pilot: %d sessions still open after the drain: %w", p.XDS.Stats.Sessions.Load(), ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return nil
 }
 
 // Addrs says where the pilot serves.
