@@ -272,7 +272,7 @@ func (s *sidecar) loop(ctx context.Context, direct string) {
 		}
 		redirects = 0
 		avoid = ""
-		if _, ok := redirectOf(err); !ok {
+		if _, ok := redirectOf(err); !ok && grpcstatus.Code(err) != codes.Aborted {
 			avoid = t.id
 			if wasConnected {
 				s.count("losses")

@@ -28,7 +28,9 @@ type gate interface {
 // app: the stream ends with gRPC status FAILED_PRECONDITION, whose details
 // hold a google.rpc.ErrorInfo with this reason and domain, and metadata
 // "app", "pilot" (the owner's id) and "xds" (its address). A client that
-// does not know it sees a failed stream and asks Meta again.
+// does not know it sees a failed stream and asks Meta again. A pilot that
+// cannot tell the owner yet ends the stream with ABORTED: ask Meta again
+// (without avoiding this pilot).
 const (
 	RedirectReason = "OCTOMESH_WRONG_PILOT"
 	RedirectDomain = "octomesh.io"
@@ -138,22 +140,20 @@ func (sh *shard) leave(ctx context.Context) error {
 }
 
 // admit implements gate. A sidecar usually comes because Meta sent it, so
-// a pilot whose view says otherwise may be behind Meta: it waits up to a
-// second for its view to agree before redirecting. An app without a record
-// (a sidecar that came straight to this pilot) is added first.
+// a pilot whose view says otherwise may be behind Meta: it waits up to two
+// seconds for its view to agree before redirecting. An app without a
+// record (a sidecar that came straight to this pilot) is added first.
 func (sh *shard) admit(app string) error {
-	ctx, cancel := context.WithTimeout(sh.ctx, time.Second)
+	ctx, cancel := context.WithTimeout(sh.ctx, 2*time.Second)
 	defer cancel()
 	if _, ok := sh.view.Current().Apps[app]; !ok {
 		if _, _, err := sh.dip.PutIfAbsent(ctx, meta.AppKey(app), []byte(`{"services":[]}`)); err != nil {
-			return status.Errorf(codes.Unavailable, "octomesh pilot %s: cannot add app %s: %v", sh.self.ID, app, err)
+			return status.Errorf(codes.Aborted, "octomesh pilot %s: cannot add app %s: %v; ask Meta again", sh.self.ID, app, err)
 		}
 	}
 	for {
 		ch := sh.view.Changed()
-		a := sh.view.Current()
-		owner, ok := a.OwnerOf(app)
-		if ok && owner.ID == sh.self.ID {
+		if owner, ok := sh.view.Current().OwnerOf(app); ok && owner.ID == sh.self.ID {
 			return nil
 		}
 		select {
@@ -162,7 +162,7 @@ func (sh *shard) admit(app string) error {
 		case <-ctx.Done():
 		}
 		sh.stats.Redirects.Add(1)
-		return sh.redirect(app, a)
+		return sh.redirect(app, sh.view.Current())
 	}
 }
 
@@ -170,7 +170,7 @@ func (sh *shard) admit(app string) error {
 func (sh *shard) redirect(app string, a *meta.Assignment) error {
 	owner, ok := a.OwnerOf(app)
 	if !ok {
-		return status.Errorf(codes.Unavailable, "octomesh pilot %s: app %s has no pilot yet; ask Meta again", sh.self.ID, app)
+		return status.Errorf(codes.Aborted, "octomesh pilot %s: app %s has no pilot yet; ask Meta again", sh.self.ID, app)
 	}
 	st := status.New(codes.FailedPrecondition, fmt.Sprintf("octomesh pilot %s: app %s is served by pilot %s at %s", sh.self.ID, app, owner.ID, owner.XDS))
 	if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: RedirectReason, Domain: RedirectDomain,

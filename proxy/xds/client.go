@@ -317,7 +317,7 @@ func (c *Client) run() {
 		}
 		redirects = 0
 		avoid = ""
-		if _, ok := redirectOf(err); !ok {
+		if _, ok := redirectOf(err); !ok && grpcstatus.Code(err) != codes.Aborted {
 			avoid = target.ID // lost: do not come back unless Meta says so
 		}
 		if time.Since(start) > 10*time.Second {
