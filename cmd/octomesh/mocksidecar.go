@@ -60,7 +60,8 @@ func runMockSidecar(args []string) error {
 	if n == 0 {
 		n = max(script.Count, 1)
 	}
-	opts := mocksidecar.Options{Meta: *metaAddr, Pilot: *pilotAddr, Registry: *registry, Count: n, First: *first, Ramp: *ramp, Vars: vars, Log: log}
+	opts := mocksidecar.Options{Meta: *metaAddr, Pilot: *pilotAddr, Registry: *registry, Count: n, First: *first, Ramp: *ramp, Vars: vars,
+		Controls: mocksidecar.FileControls(), Log: log}
 	if *pilotAddr != "" {
 		opts.Meta = ""
 	}

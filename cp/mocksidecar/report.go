@@ -25,6 +25,9 @@ type Report struct {
 	Moves LatencyReport `json:"moves"`
 	// LastMove is when the last move completed (Unix ns; 0: none).
 	LastMove int64 `json:"last_move_unix_ns"`
+	// Samples are every latency of every step (and "moves"), in ns, for
+	// merging the reports of several processes.
+	Samples map[string][]int64 `json:"samples_ns,omitempty"`
 }
 
 // StepReport is one step label's latencies and failures.
@@ -78,6 +81,11 @@ func (e *engine) report(sidecars []*sidecar, failed []bool, elapsed time.Duratio
 		r.Steps = append(r.Steps, StepReport{Step: label, Failures: e.failures[label], Errors: e.errors[label], LatencyReport: summarise(e.lat[label])})
 	}
 	r.Moves = summarise(e.moves)
+	r.Samples = map[string][]int64{}
+	for label, d := range e.lat {
+		r.Samples[label] = nanos(d)
+	}
+	r.Samples["moves"] = nanos(e.moves)
 	if !e.lastMove.IsZero() {
 		r.LastMove = e.lastMove.UnixNano()
 	}
@@ -147,5 +155,13 @@ func sortedNames(m map[string]bool) []string {
 		out = append(out, k)
 	}
 	sort.Strings(out)
+	return out
+}
+
+func nanos(d []time.Duration) []int64 {
+	out := make([]int64, len(d))
+	for i, x := range d {
+		out[i] = int64(x)
+	}
 	return out
 }

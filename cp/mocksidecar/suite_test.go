@@ -160,3 +160,16 @@ func TestRegressionSuite(t *testing.T) {
 		})
 	}
 }
+
+// The scale run's scripts parse (the run itself is cp/mocksidecar/scale/run.sh).
+func TestScaleScriptsParse(t *testing.T) {
+	files, _ := filepath.Glob("scale/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no scale scripts")
+	}
+	for _, f := range files {
+		if _, err := mocksidecar.Load(f); err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# The control plane's scale run (docs/performance.md, "Control plane at
+# scale"): the registry's etcd, Meta, 4 pilots and the simulated sidecars
+# as separate processes on this machine, all on loopback.
+#
+#   cp/mocksidecar/scale/run.sh [SIDECARS [MOCK_PROCESSES]]
+#
+# Steps: start etcd (embedded in a standalone `octomesh pilot` that no
+# sidecar uses), Meta and pilots p1-p4; register the services; start the
+# sidecars (ramped); when every session is open, sample memory and
+# watches; change one endpoint of "common" (every sidecar's) and let the
+# sidecars time its arrival; kill -9 p2 and time until its sidecars are
+# ACKed by their successors, sampling CPU meanwhile; stop and merge the
+# reports. Bounded: every wait has a limit, the whole run a deadline.
+set -euo pipefail
+
+N=${1:-50000}
+PROCS=${2:-5}
+RAMP=${RAMP:-600}          # sidecars started per second, per mock process
+DEADLINE=${DEADLINE:-2400} # seconds for the whole run
+OUT=${OUT:-$(mktemp -d /tmp/om-scale.XXXXXX)}
+BASE=${BASE:-27000}
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../../.." && pwd)
+mkdir -p "$OUT"
+echo "scale run: $N sidecars in $PROCS processes, output in $OUT"
+ulimit -n "$(ulimit -Hn)"
+
+BIN=${OCTOMESH_BIN:-$OUT/octomesh}
+if [ -z "${OCTOMESH_BIN:-}" ]; then (cd "$ROOT" && go build -o "$BIN" ./cmd/octomesh); fi
+
+ETCD=127.0.0.1:$((BASE + 379))
+META=127.0.0.1:$((BASE + 20))
+PIDS=()
+declare -A PID
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+}
+trap cleanup EXIT
+START=$(date +%s)
+left() { echo $((DEADLINE - ($(date +%s) - START))); }
+
+start() { # name, args...
+	local name=$1
+	shift
+	"$BIN" "$@" >"$OUT/$name.log" 2>&1 &
+	PIDS+=($!)
+	PID[$name]=$!
+}
+await_http() { # url
+	for _ in $(seq 1 300); do
+		curl -fsS "$1" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "no answer from $1" >&2
+	exit 1
+}
+pstat() { # http addr, name
+	curl -fsS "http://$1/stats" | awk -v n="$2" '$1 == n {print $2}'
+}
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+start etcd pilot --data-dir "$OUT/etcd" --etcd-client-address "$ETCD" --xds-address 127.0.0.1:0 --http-address 127.0.0.1:0 --log-level warn
+for _ in $(seq 1 300); do curl -fsS "http://$ETCD/health" >/dev/null 2>&1 && break; sleep 0.1; done
+start meta meta --etcd-endpoints "$ETCD" --http-address "$META" --log-level warn
+await_http "http://$META/healthz"
+for k in 1 2 3 4; do
+	start "p$k" pilot --etcd-endpoints "$ETCD" --shard-id "p$k" --xds-address "127.0.0.1:$((BASE + 30 + k))" \
+		--http-address "127.0.0.1:$((BASE + 40 + k))" --log-level warn
+done
+for k in 1 2 3 4; do await_http "http://127.0.0.1:$((BASE + 40 + k))/healthz"; done
+sleep 2
+declare -A RSS0
+for k in 1 2 3 4; do RSS0[p$k]=$(rss_kb "${PID[p$k]}"); done
+
+start driver mocksidecar --script "$HERE/driver.yaml" --count 1 --meta "$META" --var "dir=$OUT" --timeout "${DEADLINE}s" --json "$OUT/driver.json"
+for _ in $(seq 1 600); do [ -e "$OUT/registered" ] && break; sleep 0.1; done
+[ -e "$OUT/registered" ] || { echo "the driver did not register"; exit 1; }
+
+per=$((N / PROCS))
+for k in $(seq 0 $((PROCS - 1))); do
+	start "mock$k" mocksidecar --script "$HERE/sidecars.yaml" --count "$per" --first $((k * per)) --ramp "$RAMP" \
+		--meta "$META" --var "dir=$OUT" --var killed=p2 --timeout "${DEADLINE}s" --json "$OUT/mock$k.json"
+done
+N=$((per * PROCS))
+
+sessions() {
+	local s=0
+	for k in "$@"; do s=$((s + $(pstat "127.0.0.1:$((BASE + 40 + k))" pilot.sessions))); done
+	echo $s
+}
+t0=$(date +%s)
+while :; do
+	s=$(sessions 1 2 3 4)
+	echo "$(($(date +%s) - t0))s: $s sessions"
+	[ "$s" -ge "$N" ] && break
+	[ "$(left)" -gt 300 ] || { echo "not all sessions open before the deadline"; exit 1; }
+	sleep 5
+done
+echo "all $N sessions open after $(($(date +%s) - t0))s"
+sleep 15 # initial responses ACKed, memory settled
+
+{
+	echo "# steady state, $N sessions"
+	printf "%-8s %10s %10s %12s %12s %14s %16s %14s %12s\n" process sessions apps svc.used watch.svc watch.routes diplomat.watches rss_MiB KiB/session
+	for k in 1 2 3 4; do
+		a=127.0.0.1:$((BASE + 40 + k))
+		s=$(pstat $a pilot.sessions)
+		r=$(rss_kb "${PID[p$k]}")
+		used=$(curl -fsS "http://$a/debug/shard" | python3 -c 'import json,sys; print(len({s for v in json.load(sys.stdin)["owned"].values() for s in v}))')
+		printf "%-8s %10s %10s %12s %12s %14s %16s %14s %12s\n" "p$k" "$s" "$(pstat $a shard.owned)" "$used" "$(pstat $a pilot.watches.services)" \
+			"$(pstat $a pilot.watches.routes)" "$(pstat $a diplomat.watches)" $((r / 1024)) $(((r - ${RSS0[p$k]}) / (s > 0 ? s : 1)))
+	done
+	for p in etcd meta driver $(seq -f "mock%g" 0 $((PROCS - 1))); do
+		printf "%-8s %71s %14s\n" "$p" "" $(($(rss_kb "${PID[$p]}") / 1024))
+	done
+	curl -fsS "http://$META/v1/assignment" | python3 -c 'import json,sys; a=json.load(sys.stdin); print("apps per pilot:", {p["id"]: p["apps"] for p in a["pilots"]}, "capacity", a["capacity"])'
+} | tee "$OUT/steady.txt"
+
+echo "changing one endpoint of common"
+touch "$OUT/change"
+sleep 30
+
+# Failover: CPU of the registry, Meta and the surviving pilots, sampled
+# every second while p2's sidecars move.
+HZ=$(getconf CLK_TCK)
+sample() {
+	local prev=() names=(etcd meta p1 p3 p4) i
+	for i in "${!names[@]}"; do prev[$i]=$(cpu_ticks "${PID[${names[$i]}]}"); done
+	echo "t_s ${names[*]} (CPU %)  sessions(p1,p3,p4)" >"$OUT/failover-cpu.txt"
+	local t=0
+	while [ ! -e "$OUT/moved" ] && [ $t -lt 300 ]; do
+		sleep 1
+		t=$((t + 1))
+		local line="$t"
+		for i in "${!names[@]}"; do
+			local c
+			c=$(cpu_ticks "${PID[${names[$i]}]}")
+			line="$line $(((c - prev[i]) * 100 / HZ))"
+			prev[$i]=$c
+		done
+		echo "$line $(sessions 1 3 4)" >>"$OUT/failover-cpu.txt"
+	done
+}
+sample &
+SAMPLER=$!
+before=$(pstat 127.0.0.1:$((BASE + 42)) pilot.sessions)
+KILL_NS=$(date +%s%N)
+kill -9 "${PID[p2]}"
+echo "killed p2 ($before sessions) at $KILL_NS"
+while :; do
+	s=$(sessions 1 3 4)
+	[ "$s" -ge "$N" ] && break
+	[ $(($(date +%s%N) - KILL_NS)) -lt 300000000000 ] || { echo "p2's sidecars did not all move within 5 minutes"; break; }
+	sleep 0.5
+done
+echo "all sessions back after $((($(date +%s%N) - KILL_NS) / 1000000)) ms (polled)"
+sleep 5
+touch "$OUT/moved"
+wait $SAMPLER || true
+for k in 1 3 4; do
+	a=127.0.0.1:$((BASE + 40 + k))
+	echo "p$k after: sessions $(pstat $a pilot.sessions) apps $(pstat $a shard.owned) watch.svc $(pstat $a pilot.watches.services) rss_MiB $(($(rss_kb "${PID[p$k]}") / 1024))"
+done | tee -a "$OUT/steady.txt"
+
+touch "$OUT/stop"
+fail=0
+for k in $(seq 0 $((PROCS - 1))); do wait "${PID[mock$k]}" || fail=1; done
+wait "${PID[driver]}" || fail=1
+python3 "$HERE/merge.py" "$KILL_NS" "$OUT"/mock*.json "$OUT/driver.json" | tee "$OUT/summary.txt"
+cat "$OUT/failover-cpu.txt"
+echo "output in $OUT; failed: $fail"
+exit $fail
