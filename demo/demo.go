@@ -47,6 +47,7 @@ type Summary struct {
 // Run starts the mesh, sends traffic and reports until ctx is done or
 // Duration has passed, then stops everything it started.
 func Run(ctx context.Context, o Options) (Summary, error) {
+	o.Out = &lockedWriter{w: o.Out} // the report and the endpoint watcher both print
 	if o.Callers <= 0 {
 		o.Callers = 8
 	}
@@ -256,4 +257,16 @@ func report(w io.Writer, at, window time.Duration, lat []time.Duration, errs int
 		line += fmt.Sprintf(" (last: %v)", lastErr)
 	}
 	fmt.Fprintln(w, line)
+}
+
+// lockedWriter serialises writes from the demo's goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
