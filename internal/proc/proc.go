@@ -59,15 +59,26 @@ func StartSidecar(bin, file string, echo io.Writer, extraArgs ...string) (*Sidec
 	// Its own process group: a terminal's Ctrl-C reaches only the parent,
 	// which stops children in order. Pdeathsig: it never outlives us.
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	s.cmd.Stderr = s.logs
-	if echo != nil {
-		s.cmd.Stderr = io.MultiWriter(s.logs, echo)
-	}
-	if err := s.cmd.Start(); err != nil {
+	// Stderr is a pipe of our own, not an io.Writer: exec.Cmd.Wait would
+	// then also wait for every holder of the pipe, and a sidecar's hot
+	// restart successor inherits it. Done must mean this process exited.
+	logR, logW, err := os.Pipe()
+	if err != nil {
 		wr.Close()
 		return nil, err
 	}
-	wr.Close() // the child holds the only write end now
+	s.cmd.Stderr = logW
+	var sink io.Writer = s.logs
+	if echo != nil {
+		sink = io.MultiWriter(s.logs, echo)
+	}
+	go func() { _, _ = io.Copy(sink, logR); logR.Close() }()
+	err = s.cmd.Start()
+	logW.Close()
+	wr.Close() // the child holds the only write ends now
+	if err != nil {
+		return nil, err
+	}
 	go func() { s.err = s.cmd.Wait(); close(s.done) }()
 
 	type result struct {
