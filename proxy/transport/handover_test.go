@@ -3,6 +3,7 @@ package transport
 import (
 	"io"
 	"net"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -108,5 +109,30 @@ func TestStopAcceptingRefusesNewConnections(t *testing.T) {
 	}
 	if ask(t, kept) != 1 {
 		t.Fatal("open connection dropped by StopAccepting")
+	}
+}
+
+// TestAcceptedConnectionsDoNotLeakIntoChildren: a program started while a
+// connection is open must not inherit it, or closing it here would not
+// close it for the peer.
+func TestAcceptedConnectionsDoNotLeakIntoChildren(t *testing.T) {
+	l := listenTagged(t, 1, func(h func(*Conn) Handler) (*Listener, error) {
+		return Listen("unix", filepath.Join(t.TempDir(), "c.sock"), opts, &Stats{}, h)
+	})
+	c, err := net.Dial("unix", l.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ask(t, c) // accepted and served
+	child := exec.Command("sleep", "30")
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { child.Process.Kill(); child.Wait() }()
+	l.Close()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("after the listener closed the connection the peer read %v, want EOF (a child holds it?)", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/cloudwego/netpoll"
@@ -24,7 +25,9 @@ type Listener struct {
 	loop             netpoll.EventLoop
 	served           chan error
 	stopped          atomic.Bool
-	handedOver       atomic.Bool
+	// ownsPath: Close removes a Unix socket's path. True when this process
+	// bound it; false while inherited (until Own) or once handed over.
+	ownsPath atomic.Bool
 
 	mu    sync.Mutex
 	conns map[*Conn]struct{}
@@ -44,11 +47,17 @@ func Listen(network, address string, opts Options, stats *Stats, newHandler func
 	if err != nil {
 		return nil, fmt.Errorf("transport: listen %s %s: %w", network, address, err)
 	}
-	return serve(ln, opts, stats, newHandler)
+	l, err := serve(ln, opts, stats, newHandler)
+	if err == nil {
+		l.ownsPath.Store(true)
+	}
+	return l, err
 }
 
 // ListenFile serves on a listening socket inherited as f (from a process
 // handing over, see File). f is not closed; the Listener holds a duplicate.
+// Until Own is called, Close leaves a Unix socket's path in place: the
+// process that bound it may still be serving (a failed hand-over).
 func ListenFile(f *os.File, opts Options, stats *Stats, newHandler func(*Conn) Handler) (*Listener, error) {
 	ln, err := net.FileListener(f)
 	if err != nil {
@@ -72,6 +81,12 @@ func serve(ln net.Listener, opts Options, stats *Stats, newHandler func(*Conn) H
 	}
 	l.ln = nl
 	prepare := func(nc netpoll.Connection) context.Context {
+		// netpoll accepts without SOCK_CLOEXEC: a program this process
+		// starts (a hot-restart successor) would inherit the connection and
+		// keep it open, half alive, after we close it.
+		if f, ok := nc.(interface{ Fd() int }); ok {
+			syscall.CloseOnExec(f.Fd())
+		}
 		stats.Accepted.Add(1)
 		c := newConn(nc, opts, stats, newHandler)
 		l.track(c)
@@ -113,6 +128,19 @@ func (l *Listener) track(c *Conn) {
 	})
 }
 
+// Each calls fn for every open accepted connection.
+func (l *Listener) Each(fn func(*Conn)) {
+	l.mu.Lock()
+	conns := make([]*Conn, 0, len(l.conns))
+	for c := range l.conns {
+		conns = append(conns, c)
+	}
+	l.mu.Unlock()
+	for _, c := range conns {
+		fn(c)
+	}
+}
+
 // Conns returns the number of open accepted connections.
 func (l *Listener) Conns() int {
 	l.mu.Lock()
@@ -131,12 +159,15 @@ func (l *Listener) File() (*os.File, error) {
 	return f.File()
 }
 
+// Own makes an inherited listener this process's: Close removes its path.
+func (l *Listener) Own() { l.ownsPath.Store(true) }
+
 // StopAccepting stops taking new connections and keeps the open ones.
 // With handedOver, another process now accepts on the same socket, so a
 // Unix socket's path is left in place by Close.
 func (l *Listener) StopAccepting(handedOver bool) {
 	if handedOver {
-		l.handedOver.Store(true)
+		l.ownsPath.Store(false)
 	}
 	if !l.stopped.CompareAndSwap(false, true) {
 		return
@@ -152,16 +183,8 @@ func (l *Listener) StopAccepting(handedOver bool) {
 // Close stops accepting and closes every accepted connection.
 func (l *Listener) Close() error {
 	l.StopAccepting(false)
-	l.mu.Lock()
-	conns := make([]*Conn, 0, len(l.conns))
-	for c := range l.conns {
-		conns = append(conns, c)
-	}
-	l.mu.Unlock()
-	for _, c := range conns {
-		c.Close()
-	}
-	if l.network == "unix" && !l.handedOver.Load() {
+	l.Each((*Conn).Close)
+	if l.network == "unix" && l.ownsPath.Load() {
 		_ = os.Remove(l.address)
 	}
 	return nil
