@@ -43,6 +43,9 @@ var ErrNoPeer = errors.New("hotrestart: no running process to take over from")
 // Control is the old process's end: the hand-over socket it listens on.
 type Control struct {
 	ln *net.UnixListener
+	// owned: Close may remove the path. False for an inherited socket
+	// until Own: the process that bound it may still be serving.
+	owned bool
 }
 
 // Listen opens the hand-over socket at path, replacing a stale file.
@@ -57,7 +60,7 @@ func Listen(path string) (*Control, error) {
 		return nil, fmt.Errorf("hotrestart: %w", err)
 	}
 	ln.SetUnlinkOnClose(false) // the path outlives us when handed over
-	return &Control{ln: ln}, nil
+	return &Control{ln: ln, owned: true}, nil
 }
 
 // FromFile serves a hand-over socket inherited in an Offer.
@@ -81,10 +84,14 @@ func (c *Control) Path() string { return c.ln.Addr().String() }
 // File duplicates the socket, to hand it over with the listeners.
 func (c *Control) File() (*os.File, error) { return c.ln.File() }
 
-// Close stops listening; with remove, the path goes too.
+// Own makes an inherited socket this process's, once the hand-over that
+// brought it has completed.
+func (c *Control) Own() { c.owned = true }
+
+// Close stops listening; with remove, the path goes too, if it is ours.
 func (c *Control) Close(remove bool) error {
 	err := c.ln.Close()
-	if remove {
+	if remove && c.owned {
 		_ = os.Remove(c.Path())
 	}
 	return err
