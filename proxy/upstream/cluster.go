@@ -155,19 +155,23 @@ func (c *Cluster) Forward(r *Request) {
 		if i > 0 && ep.weight.Load() == 0 {
 			continue
 		}
-		cn, err := ep.pick()
-		if err != nil {
-			lastErr, lastEP = err, ep.address
-			continue
-		}
-		if cn == nil {
+		// A second pick covers a connection that filled up or started
+		// draining (ProxyRestart) between pick and send.
+		for attempt := 0; attempt < 2; attempt++ {
+			cn, err := ep.pick()
+			if err != nil {
+				lastErr, lastEP = err, ep.address
+				break
+			}
+			if cn == nil {
+				overloaded = true
+				break
+			}
+			if cn.send(r, now()) {
+				return
+			}
 			overloaded = true
-			continue
 		}
-		if cn.send(r, now()) {
-			return
-		}
-		overloaded = true
 	}
 	if overloaded {
 		c.stats.Overloaded.Add(1)

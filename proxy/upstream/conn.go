@@ -37,7 +37,10 @@ type conn struct {
 	idxMask uint32
 	genMask uint32 // the generation bits a seqID carries
 	closed  bool
-	expired []expiredSlot // reused by sweep; sweeper goroutine only
+	// draining: the peer sent ProxyRestart; no new request, close when
+	// the last slot is free.
+	draining bool
+	expired  []expiredSlot // reused by sweep; sweeper goroutine only
 
 	inflight atomic.Int32
 	hdr      codec.Header // read goroutine only
@@ -76,7 +79,7 @@ func (c *conn) send(r *Request, now time.Duration) bool {
 		return true
 	}
 	c.mu.Lock()
-	if c.closed || len(c.free) == 0 {
+	if c.closed || c.draining || len(c.free) == 0 {
 		c.mu.Unlock()
 		return false
 	}
@@ -101,7 +104,7 @@ func (c *conn) send(r *Request, now time.Duration) bool {
 	r.Header.SetSeqIDs(r.Frame, seq, seq)
 	if err := c.tc.WriteFrame(r.Frame); err != nil {
 		// The transport closes c; whoever takes the slot answers.
-		if s, ok := c.take(idx, gen); ok {
+		if s, ok, _ := c.take(idx, gen); ok {
 			c.ep.cluster.stats.WriteErrors.Add(1)
 			c.finish(now, true)
 			s.down.Fail(s.origin, Failure{Kind: ErrConnLost, Cluster: c.ep.cluster.name, Endpoint: c.ep.address})
@@ -112,20 +115,48 @@ func (c *conn) send(r *Request, now time.Duration) bool {
 
 // take removes from use slot idx if it still holds generation gen (as far
 // as the seqID carries it), and returns what the request needs to complete.
-func (c *conn) take(idx, gen uint32) (taken slot, ok bool) {
+// drained reports that c was draining and this was its last request: the
+// caller closes c once it no longer needs the frame it is handling.
+func (c *conn) take(idx, gen uint32) (taken slot, ok, drained bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if int(idx) >= len(c.slots) {
-		return slot{}, false
+		return slot{}, false, false
 	}
 	s := &c.slots[idx]
 	if !s.inUse || s.gen&c.genMask != gen&c.genMask {
-		return slot{}, false
+		return slot{}, false, false
 	}
 	taken = *s
 	s.inUse, s.down = false, nil
 	c.free = append(c.free, idx)
-	return taken, true
+	return taken, true, c.drainedLocked()
+}
+
+// drainedLocked reports, once, that a draining c has nothing in flight.
+func (c *conn) drainedLocked() bool {
+	if c.draining && !c.closed && len(c.free) == cap(c.free) {
+		c.closed = true
+		return true
+	}
+	return false
+}
+
+// control handles a control frame from the endpoint (a frame without
+// payload). Kinds this version does not know are ignored.
+func (c *conn) control(frame []byte) {
+	if string(c.hdr.StrInfo(frame, codec.KeyControl)) != codec.ControlProxyRestart {
+		return
+	}
+	c.ep.cluster.stats.ProxyRestarts.Add(1)
+	c.ep.retireConn(c) // new requests dial a new connection: the new process
+	c.mu.Lock()
+	c.draining = true
+	drained := c.drainedLocked()
+	c.mu.Unlock()
+	if drained {
+		c.tc.Close()
+	}
 }
 
 // finish ends a request's accounting and returns its round trip.
@@ -142,8 +173,12 @@ func (c *conn) ServeFrame(frame []byte) {
 		c.tc.CloseWithError(err)
 		return
 	}
+	if c.hdr.Payload == codec.PayloadNone {
+		c.control(frame)
+		return
+	}
 	seq := uint32(c.hdr.SeqID)
-	s, ok := c.take(seq&c.idxMask, seq>>c.idxBits)
+	s, ok, drained := c.take(seq&c.idxMask, seq>>c.idxBits)
 	if !ok {
 		c.ep.cluster.stats.LateResponses.Add(1)
 		return
@@ -152,6 +187,9 @@ func (c *conn) ServeFrame(frame []byte) {
 	c.ep.cluster.latency.Record(c.finish(s.start, false))
 	c.ep.cluster.stats.Responses.Add(1)
 	s.down.Respond(frame)
+	if drained {
+		c.tc.Close() // after Respond: closing may release the frame's buffer
+	}
 }
 
 // Closed fails every request still in flight on c.
@@ -195,7 +233,11 @@ func (c *conn) sweep(now time.Duration) {
 		}
 	}
 	c.expired = expired[:0]
+	drained := c.drainedLocked()
 	c.mu.Unlock()
+	if drained {
+		c.tc.Close()
+	}
 	for _, e := range expired {
 		c.ep.cluster.stats.Timeouts.Add(1)
 		e.down.Fail(e.origin, Failure{Kind: ErrTimeout, Cluster: c.ep.cluster.name, Endpoint: c.ep.address})

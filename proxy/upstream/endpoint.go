@@ -29,6 +29,9 @@ type Endpoint struct {
 	backoffUntil atomic.Int64  // unix nanos; no dial before
 	lastErr      atomic.Pointer[error]
 	retired      atomic.Bool
+
+	drainMu  sync.Mutex
+	draining []*conn // out of the pool after ProxyRestart, still swept
 }
 
 func newEndpoint(c *Cluster, e EndpointConfig) *Endpoint {
@@ -132,12 +135,32 @@ func (ep *Endpoint) dropConn(cn *conn) {
 	}
 }
 
+// retireConn takes cn out of the pool (picks dial anew) but keeps sweeping
+// it until it closes.
+func (ep *Endpoint) retireConn(cn *conn) {
+	ep.dropConn(cn)
+	ep.drainMu.Lock()
+	ep.draining = append(ep.draining, cn)
+	ep.drainMu.Unlock()
+}
+
 func (ep *Endpoint) sweep(now time.Duration) {
 	for i := range ep.conns {
 		if cn := ep.conns[i].Load(); cn != nil {
 			cn.sweep(now)
 		}
 	}
+	ep.drainMu.Lock()
+	kept := ep.draining[:0]
+	for _, cn := range ep.draining {
+		cn.sweep(now)
+		if cn.tc.Active() {
+			kept = append(kept, cn)
+		}
+	}
+	clear(ep.draining[len(kept):])
+	ep.draining = kept
+	ep.drainMu.Unlock()
 }
 
 func (ep *Endpoint) close() {
@@ -147,4 +170,10 @@ func (ep *Endpoint) close() {
 			cn.tc.Close()
 		}
 	}
+	ep.drainMu.Lock()
+	for _, cn := range ep.draining {
+		cn.tc.Close()
+	}
+	ep.draining = nil
+	ep.drainMu.Unlock()
 }

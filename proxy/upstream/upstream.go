@@ -90,6 +90,7 @@ type Stats struct {
 	Requests, Responses, LateResponses stats.Counter
 	Timeouts, ConnLost, Overloaded     stats.Counter
 	Unreachable, WriteErrors           stats.Counter
+	ProxyRestarts                      stats.Counter // ProxyRestart frames received
 	DialFails                          atomic.Uint64
 	ConnsOpen                          atomic.Int64
 }

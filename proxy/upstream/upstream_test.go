@@ -270,3 +270,43 @@ func TestUpdateKeepsConnectionsAndDrainsRemoved(t *testing.T) {
 		t.Error("duplicate endpoints accepted")
 	}
 }
+
+func TestProxyRestartMovesNewRequestsAndDrainsTheOldConnection(t *testing.T) {
+	p := newPeer(t, shortDir(t), "p.sock")
+	c, stats := newTestCluster(t, p.addr)
+	rec := newRecorder()
+	forward(t, c, rec, 1, 5*time.Second)
+	inflight := <-p.frames
+	old := <-p.conns
+
+	// The peer is being replaced: it tells us, with request 1 in flight.
+	if _, err := old.Write(codec.AppendControlFrame(nil, codec.ControlProxyRestart)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for stats.ProxyRestarts.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if stats.ProxyRestarts.Load() != 1 {
+		t.Fatal("ProxyRestart not seen")
+	}
+	forward(t, c, rec, 2, 5*time.Second)
+	var fresh net.Conn
+	select {
+	case fresh = <-p.conns:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a request after ProxyRestart did not open a new connection")
+	}
+	replyTo(t, fresh, <-p.frames)
+	rec.wait(t)
+	replyTo(t, old, inflight) // the request in flight on the old one completes
+	rec.wait(t)
+	if len(rec.replies) != 2 || len(rec.failures) != 0 {
+		t.Fatalf("replies %v failures %+v", rec.replies, rec.failures)
+	}
+	// With nothing left in flight, the old connection is closed.
+	old.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := old.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("old connection still open after draining: %v", err)
+	}
+}
