@@ -97,6 +97,23 @@ const (
 	ErrorRestarting = "restarting"
 )
 
+// KeyControl marks a control frame (no payload) the mesh sends between
+// sidecars; its value says what it is.
+const KeyControl = "om-ctrl"
+
+// ControlProxyRestart: the sending sidecar is being replaced. The receiver
+// sends no new request on this connection, dials a new one (which reaches
+// the new process) and closes this one once its responses are in.
+const ControlProxyRestart = "proxy-restart"
+
+// AppendControlFrame appends a control frame of the given kind.
+func AppendControlFrame(dst []byte, kind string) []byte {
+	kv := [1]StrKV{{Key: KeyControl, Value: kind}}
+	b, start, _ := BeginFrame(dst, &FrameHeader{StrInfo: kv[:]}) // small and fixed: cannot fail
+	EndFrame(b, start)
+	return b
+}
+
 // KeyConnReset is Kitex's "connection ready to reset" key: a client that
 // sees it on a response closes that connection instead of pooling it.
 const KeyConnReset = "crrst"

@@ -20,7 +20,9 @@ type Config struct {
 	Admin     Admin      `yaml:"admin"`
 	Limits    Limits     `yaml:"limits"`
 	Listeners []Listener `yaml:"listeners"`
-	Clusters  []Cluster  `yaml:"clusters"`
+	// HotRestart enables replacing the process without losing requests.
+	HotRestart HotRestart `yaml:"hot_restart"`
+	Clusters   []Cluster  `yaml:"clusters"`
 	// XDS, when set, connects the sidecar to a pilot (see XDS).
 	XDS *XDS `yaml:"xds"`
 
@@ -60,6 +62,20 @@ type Limits struct {
 	FrameTimeout Duration `yaml:"frame_timeout"`
 	// WriteTimeout bounds one blocked write to any connection.
 	WriteTimeout Duration `yaml:"write_timeout"`
+}
+
+// HotRestart configures hand-over to a new process and draining.
+type HotRestart struct {
+	// Socket is the Unix socket a new process (octomesh proxy
+	// --hot-restart) connects to for this one's listening sockets; empty
+	// disables hot restart.
+	Socket string `yaml:"socket"`
+	// DrainTime bounds how long a process that handed over (or got
+	// SIGTERM, or POST /drain) keeps serving its open connections.
+	DrainTime Duration `yaml:"drain_time"`
+	// ReadyTimeout bounds how long the old process waits for the new one
+	// to serve before it gives up and keeps serving (rollback).
+	ReadyTimeout Duration `yaml:"ready_timeout"`
 }
 
 // Listener accepts requests and routes them to clusters.
@@ -111,6 +127,7 @@ type Endpoint struct {
 }
 
 func (c *Config) setDefaults() {
+	c.HotRestart = HotRestart{DrainTime: Duration(10 * time.Second), ReadyTimeout: Duration(10 * time.Second)}
 	c.Limits = Limits{
 		MaxInflight:              10000,
 		MaxInflightPerConnection: 1000,
@@ -241,6 +258,14 @@ func (c *Config) validate() error {
 		return c.Errorf("limits.frame_timeout", "must be positive")
 	case l.WriteTimeout <= 0:
 		return c.Errorf("limits.write_timeout", "must be positive")
+	}
+	switch h := c.HotRestart; {
+	case len(h.Socket) > 107:
+		return c.Errorf("hot_restart.socket", "path is longer than the 107 bytes a Unix socket allows")
+	case h.DrainTime <= 0:
+		return c.Errorf("hot_restart.drain_time", "must be positive")
+	case h.ReadyTimeout <= 0:
+		return c.Errorf("hot_restart.ready_timeout", "must be positive")
 	}
 	clusters := map[string]bool{}
 	for i := range c.Clusters {

@@ -17,6 +17,7 @@ func runProxy(args []string) error {
 	fs := flag.NewFlagSet("proxy", flag.ContinueOnError)
 	file := fs.String("config", "", "sidecar config file (YAML, see docs/config.md)")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
+	hot := fs.Bool("hot-restart", false, "take the listening sockets over from the sidecar now running this config (hot_restart.socket) instead of binding them; it drains and exits once this one serves")
 	readyFD := fs.Int("ready-fd", 0, "once serving, write the bound addresses as JSON to this inherited file descriptor and close it (for supervisors and tests)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -42,7 +43,11 @@ func runProxy(args []string) error {
 	}
 	s.SetLevelVar(levelVar)
 	s.SetConfigVersion(server.StaticConfigVersion(data))
-	if err := s.Start(); err != nil {
+	start := s.Start
+	if *hot {
+		start = s.TakeOver
+	}
+	if err := start(); err != nil {
 		return err
 	}
 	if *readyFD > 0 {
@@ -51,11 +56,23 @@ func runProxy(args []string) error {
 			return err
 		}
 	}
-	sig := make(chan os.Signal, 1)
+	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	got := <-sig
-	log.Info("stopping", "signal", got.String())
-	s.Close()
+	select {
+	case got := <-sig:
+		// Drain: stop accepting, let calls in flight finish (at most
+		// hot_restart.drain_time). A second signal stops at once.
+		log.Info("draining", "signal", got.String(), "drain_time", cfg.HotRestart.DrainTime.Std())
+		s.Drain()
+		select {
+		case <-s.Done():
+		case got := <-sig:
+			log.Info("stopping now", "signal", got.String())
+			s.Close()
+		}
+	case <-s.Done(): // handed over to a new process, or POST /drain
+	}
+	log.Info("stopped")
 	return nil
 }
 

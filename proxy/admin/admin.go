@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"net/netip"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -112,6 +113,13 @@ func (s *Server) Listen(addr string) error {
 	if err != nil {
 		return fmt.Errorf("admin: listen %s: %w", addr, err)
 	}
+	s.Serve(ln)
+	return nil
+}
+
+// Serve starts serving on ln (for example one inherited from the process
+// this one replaces).
+func (s *Server) Serve(ln net.Listener) {
 	s.ln = ln
 	s.srv = &http.Server{Handler: s.mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
@@ -119,7 +127,15 @@ func (s *Server) Listen(addr string) error {
 			_ = ln.Close()
 		}
 	}()
-	return nil
+}
+
+// File duplicates the listening socket, to hand it to another process.
+func (s *Server) File() (*os.File, error) {
+	f, ok := s.ln.(interface{ File() (*os.File, error) })
+	if !ok {
+		return nil, fmt.Errorf("admin: listener %T cannot be handed over", s.ln)
+	}
+	return f.File()
 }
 
 // Addr is the address served on, once listening.

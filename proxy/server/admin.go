@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"reflect"
@@ -47,8 +48,9 @@ func (s *Server) ConfigVersion() string { return *s.version.Load() }
 // one, /logging answers 501. Safe to call at any time.
 func (s *Server) SetLevelVar(v *slog.LevelVar) { s.levelVar.Store(v) }
 
-// startAdmin opens the admin endpoint if the config asks for one.
-func (s *Server) startAdmin() error {
+// startAdmin opens the admin endpoint if the config asks for one, on
+// inherited when a process hands its admin socket over.
+func (s *Server) startAdmin(inherited net.Listener) error {
 	a := s.cfg.Admin
 	if a.Address == "" {
 		return nil
@@ -72,7 +74,10 @@ func (s *Server) startAdmin() error {
 	s.admin.Handle("GET /logging", http.HandlerFunc(s.serveLogging))
 	s.admin.HandleMutating("POST /logging", http.HandlerFunc(s.serveLogging))
 	s.admin.HandleMutating("PUT /logging", http.HandlerFunc(s.serveLogging))
-	if err := s.admin.Listen(a.Address); err != nil {
+	s.admin.HandleMutating("POST /drain", http.HandlerFunc(s.serveDrain))
+	if inherited != nil {
+		s.admin.Serve(inherited)
+	} else if err := s.admin.Listen(a.Address); err != nil {
 		return err
 	}
 	s.admin.SetReady(true)

@@ -38,6 +38,11 @@ func (d *downstream) ServeFrame(frame []byte) {
 		return
 	}
 	d.s.stats.Requests.Add(1)
+	if d.l.restarting.Load() { // restart.go: a new process serves this socket now
+		d.s.stats.RestartAnswers.Add(1)
+		d.failNow(codec.ErrorRestarting, appendRestarting)
+		return
+	}
 	route := d.l.router.Load().Lookup(h.Service, h.Method)
 	if route == nil {
 		if route = d.routeOnDemand(); route == nil { // xds.go
@@ -109,14 +114,20 @@ func (d *downstream) failNow(kind string, appendMsg func(*downstream, []byte) []
 }
 
 // writeError writes a TTHeader response carrying an exception with msg,
-// marked with the om-error key, built in a pooled buffer.
+// marked with the om-error key, built in a pooled buffer. The "restarting"
+// answer also carries Kitex's crrst, so the client drops the connection,
+// and its own exception type, which the sdk retries.
 func (d *downstream) writeError(o upstream.Origin, kind string, msg []byte) {
 	d.s.stats.ErrorResponses.Add(1)
 	buf := bytebufferpool.Get()
-	kv := [1]codec.StrKV{{Key: codec.KeyError, Value: kind}}
-	fh := codec.FrameHeader{SeqID: o.SeqID, ProtocolID: o.ProtocolID, StrInfo: kv[:]}
+	kv := [2]codec.StrKV{{Key: codec.KeyError, Value: kind}, {Key: codec.KeyConnReset, Value: "1"}}
+	fh := codec.FrameHeader{SeqID: o.SeqID, ProtocolID: o.ProtocolID, StrInfo: kv[:1]}
+	typeID := int32(codec.ExceptionInternalError)
+	if kind == codec.ErrorRestarting {
+		fh.StrInfo, typeID = kv[:], codec.ExceptionSidecarRestart
+	}
 	b, start, _ := codec.BeginFrame(buf.B[:0], &fh) // fails only on oversized info, which ours is not
-	b = codec.AppendException(b, o.Payload, nil, o.PayloadSeqID, codec.ExceptionInternalError, msg)
+	b = codec.AppendException(b, o.Payload, nil, o.PayloadSeqID, typeID, msg)
 	codec.EndFrame(b, start)
 	_ = d.c.WriteFrame(b)
 	buf.B = b
@@ -134,6 +145,10 @@ func appendNoRoute(d *downstream, b []byte) []byte {
 		b = append(b, " (the request names no to-service: a Kitex client sets it with transmeta.ClientTTHeaderHandler)"...)
 	}
 	return b
+}
+
+func appendRestarting(_ *downstream, b []byte) []byte {
+	return append(b, "octomesh: sidecar restarting: the call was not forwarded; retry it on a new connection (the sdk does)"...)
 }
 
 func appendConnOverload(d *downstream, b []byte) []byte {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/octomesh/octomesh/config"
 	"github.com/octomesh/octomesh/proxy/admin"
+	"github.com/octomesh/octomesh/proxy/hotrestart"
 	"github.com/octomesh/octomesh/proxy/router"
 	"github.com/octomesh/octomesh/proxy/transport"
 	"github.com/octomesh/octomesh/proxy/upstream"
@@ -31,6 +32,10 @@ type Stats struct {
 	OverloadedSidecar stats.Counter
 	ErrorResponses    stats.Counter
 	OnewayDropped     stats.Counter
+	// Hot restart and draining.
+	RestartAnswers     stats.Counter // calls answered "restarting" while handing over
+	ProxyRestartsSent  stats.Counter
+	HotRestartFailures stats.Counter // hand-overs that failed (this process served on)
 }
 
 // Server is one sidecar: its listeners, clusters and admin endpoint, built
@@ -55,22 +60,33 @@ type Server struct {
 
 	xds *xdsLink // nil without an xds section (xds.go)
 
+	// Hot restart (restart.go).
+	control   *hotrestart.Control // nil without hot_restart.socket
+	handovers chan handoverResult
+	restartMu sync.Mutex // one POST /hotrestart at a time
+	draining  atomic.Bool
+
 	stop chan struct{}
+	done chan struct{} // closed when Close has finished
 	wg   sync.WaitGroup
 	once sync.Once
 }
 
 type listener struct {
-	name   string
-	cfg    config.Listener
-	ln     *transport.Listener
-	routes atomic.Pointer[[]config.Route] // what router was built from
-	router router.Router[*upstream.Cluster]
+	name string
+	cfg  config.Listener
+	// appFacing: a Unix socket, where the local app calls in; otherwise a
+	// TCP port where peer sidecars call in. They drain differently.
+	appFacing  bool
+	restarting atomic.Bool // answer new calls "restarting" (hand-over under way)
+	ln         *transport.Listener
+	routes     atomic.Pointer[[]config.Route] // what router was built from
+	router     router.Router[*upstream.Cluster]
 }
 
 // New builds a sidecar from cfg; nothing listens until Start.
 func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
-	s := &Server{cfg: cfg, log: log, stop: make(chan struct{})}
+	s := &Server{cfg: cfg, log: log, stop: make(chan struct{}), done: make(chan struct{}), handovers: make(chan handoverResult, 1)}
 	s.SetConfigVersion("static")
 	set := clusterSet{}
 	s.clusters.Store(&set)
@@ -83,7 +99,8 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		set[cc.Name] = &clusterEntry{cfg: cc, c: c}
 	}
 	for i, lc := range cfg.Listeners {
-		l := &listener{name: lc.Name, cfg: lc}
+		network, _, _ := config.ParseAddress(lc.Address) // checked by config
+		l := &listener{name: lc.Name, cfg: lc, appFacing: network == "unix"}
 		routes := append([]config.Route(nil), lc.Routes...)
 		l.routes.Store(&routes)
 		t, err := routeTable(routes, set)
@@ -108,13 +125,14 @@ func (s *Server) transportOptions() transport.Options {
 
 // Start opens the listeners and the admin endpoint. On error everything
 // already started is closed again.
-func (s *Server) Start() error {
+func (s *Server) Start() error { return s.start(nil) }
+
+// start serves on fresh sockets, or on those an old process offers.
+func (s *Server) start(offer *hotrestart.Offer) error {
 	topts := s.transportOptions()
 	for _, l := range s.listeners {
 		network, address, _ := config.ParseAddress(l.cfg.Address)
-		ln, err := transport.Listen(network, address, topts, &s.transport, func(c *transport.Conn) transport.Handler {
-			return &downstream{s: s, l: l, c: c}
-		})
+		ln, err := s.listen(l, network, address, offer, topts)
 		if err != nil {
 			s.Close()
 			return fmt.Errorf("listener %s: %w", l.name, err)
@@ -122,9 +140,18 @@ func (s *Server) Start() error {
 		l.ln = ln
 		s.log.Info("listener ready", "name", l.name, "network", network, "address", ln.Addr())
 	}
-	if err := s.startAdmin(); err != nil {
+	if err := s.startAdmin(adminListener(offer)); err != nil {
 		s.Close()
 		return err
+	}
+	if err := s.startHandovers(offer); err != nil {
+		s.Close()
+		return err
+	}
+	if offer != nil && s.xds != nil && len(offer.State.Subscriptions) > 0 {
+		if err := s.xds.client.Subscribe(offer.State.Subscriptions...); err != nil {
+			s.log.Warn("hot restart: subscriptions not carried over", "err", err)
+		}
 	}
 	s.startXDS()
 	s.wg.Add(1)
@@ -181,9 +208,13 @@ func (s *Server) ListenerAddr(name string) string {
 }
 
 // Close stops accepting, closes every connection and stops the admin
-// endpoint. Requests in flight fail.
+// endpoint. Requests in flight fail; Drain lets them finish first.
 func (s *Server) Close() {
 	s.once.Do(func() {
+		defer close(s.done)
+		if s.control != nil && !s.draining.Load() {
+			_ = s.control.Close(true)
+		}
 		s.closeXDS()
 		for _, l := range s.listeners {
 			if l.ln != nil {
@@ -210,30 +241,34 @@ func (s *Server) serveStats(w http.ResponseWriter, _ *http.Request) {
 // (cluster.<name>.latency.p50_us and so on).
 func (s *Server) WriteStats(w io.Writer) {
 	m := map[string]uint64{
-		"downstream.requests":           s.stats.Requests.Load(),
-		"downstream.no_route":           s.stats.NoRoute.Load(),
-		"downstream.overloaded_conn":    s.stats.OverloadedConn.Load(),
-		"downstream.overloaded_sidecar": s.stats.OverloadedSidecar.Load(),
-		"downstream.error_responses":    s.stats.ErrorResponses.Load(),
-		"downstream.oneway_dropped":     s.stats.OnewayDropped.Load(),
-		"downstream.inflight":           uint64(s.inflight.Load()),
-		"transport.accepted":            s.transport.Accepted.Load(),
-		"transport.dialed":              s.transport.Dialed.Load(),
-		"transport.closed":              s.transport.Closed.Load(),
-		"transport.frames_in":           s.transport.FramesIn.Load(),
-		"transport.frames_out":          s.transport.FramesOut.Load(),
-		"transport.bytes_in":            s.transport.BytesIn.Load(),
-		"transport.bytes_out":           s.transport.BytesOut.Load(),
-		"upstream.requests":             s.upstream.Requests.Load(),
-		"upstream.responses":            s.upstream.Responses.Load(),
-		"upstream.late_responses":       s.upstream.LateResponses.Load(),
-		"upstream.timeouts":             s.upstream.Timeouts.Load(),
-		"upstream.connection_lost":      s.upstream.ConnLost.Load(),
-		"upstream.overloaded":           s.upstream.Overloaded.Load(),
-		"upstream.unreachable":          s.upstream.Unreachable.Load(),
-		"upstream.write_errors":         s.upstream.WriteErrors.Load(),
-		"upstream.dial_failures":        s.upstream.DialFails.Load(),
-		"upstream.connections_open":     uint64(s.upstream.ConnsOpen.Load()),
+		"downstream.requests":            s.stats.Requests.Load(),
+		"downstream.no_route":            s.stats.NoRoute.Load(),
+		"downstream.overloaded_conn":     s.stats.OverloadedConn.Load(),
+		"downstream.overloaded_sidecar":  s.stats.OverloadedSidecar.Load(),
+		"downstream.error_responses":     s.stats.ErrorResponses.Load(),
+		"downstream.oneway_dropped":      s.stats.OnewayDropped.Load(),
+		"hotrestart.restart_answers":     s.stats.RestartAnswers.Load(),
+		"hotrestart.proxy_restarts_sent": s.stats.ProxyRestartsSent.Load(),
+		"hotrestart.failures":            s.stats.HotRestartFailures.Load(),
+		"upstream.proxy_restarts":        s.upstream.ProxyRestarts.Load(),
+		"downstream.inflight":            uint64(s.inflight.Load()),
+		"transport.accepted":             s.transport.Accepted.Load(),
+		"transport.dialed":               s.transport.Dialed.Load(),
+		"transport.closed":               s.transport.Closed.Load(),
+		"transport.frames_in":            s.transport.FramesIn.Load(),
+		"transport.frames_out":           s.transport.FramesOut.Load(),
+		"transport.bytes_in":             s.transport.BytesIn.Load(),
+		"transport.bytes_out":            s.transport.BytesOut.Load(),
+		"upstream.requests":              s.upstream.Requests.Load(),
+		"upstream.responses":             s.upstream.Responses.Load(),
+		"upstream.late_responses":        s.upstream.LateResponses.Load(),
+		"upstream.timeouts":              s.upstream.Timeouts.Load(),
+		"upstream.connection_lost":       s.upstream.ConnLost.Load(),
+		"upstream.overloaded":            s.upstream.Overloaded.Load(),
+		"upstream.unreachable":           s.upstream.Unreachable.Load(),
+		"upstream.write_errors":          s.upstream.WriteErrors.Load(),
+		"upstream.dial_failures":         s.upstream.DialFails.Load(),
+		"upstream.connections_open":      uint64(s.upstream.ConnsOpen.Load()),
 	}
 	for kind, n := range s.transport.ErrorCounts() {
 		m["transport.protocol_errors."+kind] = n
