@@ -9,6 +9,7 @@ import (
 	"github.com/cloudwego/kitex/pkg/discovery"
 	remoteconnpool "github.com/cloudwego/kitex/pkg/remote/connpool"
 	"github.com/cloudwego/kitex/pkg/rpcinfo"
+	"github.com/cloudwego/kitex/pkg/stats"
 	"github.com/cloudwego/kitex/pkg/transmeta"
 	"github.com/cloudwego/kitex/transport"
 )
@@ -67,7 +68,9 @@ const (
 //     ClientIdleTimeout) so calls reuse connections instead of dialing;
 //   - a middleware that retries, once, a call the sidecar answered with
 //     "restarting" (see restart.go): the sidecar is being replaced, did not
-//     forward the call, and a new connection reaches its successor;
+//     forward the call, and a new connection reaches its successor; or a
+//     call that was never written because its pooled connection had just
+//     been closed. Detailed stats are on, so the middleware can tell;
 //   - a short connect timeout (ClientConnectTimeout). Kitex sends a
 //     connect timeout set this way in the header (int key ConnectTimeout,
 //     17); it describes the app-to-sidecar hop only.
@@ -83,12 +86,12 @@ const (
 // "retryable" in its resolve middleware); with one instance that is the same
 // sidecar socket each time.
 func ClientOptions(sidecarSocket string) []client.Option {
-	pool := remoteconnpool.NewLongPool("octomesh-sidecar", connpool.IdleConfig{
+	pool := newRestartPool(remoteconnpool.NewLongPool("octomesh-sidecar", connpool.IdleConfig{
 		MinIdlePerAddress: ClientMinIdleConns,
 		MaxIdlePerAddress: ClientMaxIdleConns,
 		MaxIdleGlobal:     ClientMaxIdleConns,
 		MaxIdleTimeout:    ClientIdleTimeout,
-	})
+	}))
 	return []client.Option{
 		client.WithResolver(newSidecarResolver(sidecarSocket)),
 		client.WithTransportProtocol(transport.TTHeaderFramed),
@@ -96,6 +99,10 @@ func ClientOptions(sidecarSocket string) []client.Option {
 		client.WithConnPool(pool),
 		client.WithConnectTimeout(ClientConnectTimeout),
 		client.WithMiddleware(retryOnRestart(pool, sidecarSocket)),
+		// The retry needs to know whether a failed call was written
+		// (stats.WriteFinish); recording Kitex's detailed events costs
+		// about ten timestamps a call.
+		client.WithStatsLevel(stats.LevelDetailed),
 	}
 }
 
