@@ -36,12 +36,11 @@ type Session struct {
 	pending any
 	// sotwSent marks kinds a state-of-the-world response was sent for.
 	sotwSent [numKinds]bool
-	// deltaCh and sotwCh are the stream's response channel (one per
-	// stream, shared by its watches), kept to end the stream from the
-	// pilot's side (SessionMgr.end).
-	deltaCh chan cache.DeltaResponse
-	sotwCh  chan cache.Response
-	ended   bool
+	// endErr, once set, ends the stream (a redirect): it is delivered as
+	// the answer to an open watch, now or when the stream opens its next
+	// one (Session.end); endSent once it was.
+	endErr  error
+	endSent bool
 }
 
 // watch is one open go-control-plane watch: the cache answers it at most
@@ -148,6 +147,13 @@ func (m *SessionMgr) request(id int64, req any, node *core.Node, typeURL, nonce 
 	}
 	s.mu.Lock()
 	first := s.nodeID == "" && node != nil
+	if s.endErr != nil && !s.endSent { // ended while no watch was open
+		s.endSent = true
+		err := s.endErr
+		s.mu.Unlock()
+		m.mu.Unlock()
+		return err
+	}
 	s.mu.Unlock()
 	if first && m.gate != nil {
 		m.mu.Unlock()
@@ -224,32 +230,49 @@ func (m *SessionMgr) endApp(app string, err func() error) int {
 	return n
 }
 
-// end puts a response that fails with err on the session's stream, once:
-// go-control-plane ends the stream with that error when it reads it. The
-// stream's channel has room for one response per type and one more.
+// end ends the session's stream with err: a response that fails to
+// build, given as the answer to one of its open watches, makes
+// go-control-plane end the stream with that error. If no watch is open
+// (every kind awaits an ACK), the stream's next request (the ACK) is
+// refused with err, which ends it the same way. Never sent to the stream's
+// channel outside a watch: go-control-plane closes it when the stream
+// ends, after cancelling the open watches (which clear s.watch under
+// s.mu), so only an open watch's channel is safe to send on.
 func (s *Session) end(err error) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ended {
+	if s.endErr != nil {
 		return false
 	}
-	switch {
-	case s.deltaCh != nil:
+	s.endErr = err
+	for k, w := range s.watch {
+		if w != nil && s.deliverEndLocked(w) {
+			s.watch[k] = nil
+			break
+		}
+	}
+	return true
+}
+
+// deliverEndLocked answers w with the session's end, once.
+func (s *Session) deliverEndLocked(w *watch) bool {
+	if s.endSent {
+		return false
+	}
+	if w.deltaCh != nil {
 		select {
-		case s.deltaCh <- &failedDelta{err: err}:
+		case w.deltaCh <- &failedDelta{err: s.endErr}:
 		default:
 			return false
 		}
-	case s.sotwCh != nil:
+	} else {
 		select {
-		case s.sotwCh <- &failedSotw{err: err}:
+		case w.sotwCh <- &failedSotw{err: s.endErr}:
 		default:
 			return false
 		}
-	default:
-		return false
 	}
-	s.ended = true
+	s.endSent = true
 	return true
 }
 

@@ -176,16 +176,14 @@ func TestShardRedirectPreloadDrainAndReturn(t *testing.T) {
 	if err := s.Send(&discovery.DeltaDiscoveryRequest{Node: node, TypeUrl: typeURLs[kindEndpoint], ResourceNamesSubscribe: []string{"echo"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Recv(); err != nil {
-		t.Fatal(err)
-	}
 	back := e.pilot(owner.ID)
 	defer back.Close()
-	for {
-		_, err = s.Recv()
-		if err != nil {
+	for { // ACK everything until the stream ends
+		var r *discovery.DeltaDiscoveryResponse
+		if r, err = s.Recv(); err != nil {
 			break
 		}
+		_ = s.Send(&discovery.DeltaDiscoveryRequest{TypeUrl: r.TypeUrl, ResponseNonce: r.Nonce})
 	}
 	if to, ok := redirectTo(err); !ok || to != owner.ID {
 		t.Fatalf("after the return: want a redirect to %s, got %v", owner.ID, err)

@@ -105,10 +105,9 @@ func (p *Snapshot) Fetch(context.Context, *cache.Request) (cache.Response, error
 func (p *Snapshot) open(s *Session, k kind, w *watch) func() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if w.deltaCh != nil {
-		s.deltaCh = w.deltaCh
-	} else {
-		s.sotwCh = w.sotwCh
+	if s.endErr != nil { // the stream is being ended (Session.end)
+		s.deliverEndLocked(w)
+		return func() {}
 	}
 	if p.answer(s, k, w) {
 		return func() {}
