@@ -24,7 +24,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
 mkdir -p "$OUT"
 echo "scale run: $N sidecars in $PROCS processes, output in $OUT"
-ulimit -n "$(ulimit -Hn)"
+ulimit -n "$(ulimit -Hn)" # 20000 here: a pilot holds one descriptor per session
 
 BIN=${OCTOMESH_BIN:-$OUT/octomesh}
 if [ -z "${OCTOMESH_BIN:-}" ]; then (cd "$ROOT" && go build -o "$BIN" ./cmd/octomesh); fi
@@ -56,11 +56,13 @@ await_http() { # url
 	echo "no answer from $1" >&2
 	exit 1
 }
-pstat() { # http addr, name
-	curl -fsS "http://$1/stats" | awk -v n="$2" '$1 == n {print $2}'
+pstat() { # http addr, name: the stat's value, 0 if the process does not answer
+	local v
+	v=$(curl -fsS "http://$1/stats" 2>/dev/null | awk -v n="$2" '$1 == n {print $2}') || true
+	echo "${v:-0}"
 }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
 start etcd pilot --data-dir "$OUT/etcd" --etcd-client-address "$ETCD" --xds-address 127.0.0.1:0 --http-address 127.0.0.1:0 --log-level warn
 for _ in $(seq 1 300); do curl -fsS "http://$ETCD/health" >/dev/null 2>&1 && break; sleep 0.1; done
