@@ -19,6 +19,14 @@
 //	Node Snapshot (Snapshot)    per node: what it lacks, from its subscriptions and last response
 //	SessionMgr (SessionMgr)     one Session per stream: node, subscriptions, ACK/NACK state
 //
+// A pilot started with ShardOptions is one shard of several (shard.go):
+// it holds a leased membership key, follows the assignment of apps to
+// pilots (cp/meta), admits only sessions of the apps it owns and
+// redirects the others (gRPC FAILED_PRECONDITION with a
+// google.rpc.ErrorInfo naming the owner), preloads an app's services when
+// the app is assigned to it, and releases them and redirects the app's
+// sessions when it moves away.
+//
 // go-control-plane's server runs the streams; Snapshot is its cache and
 // SessionMgr its callbacks. A NACK is counted and logged, and the session
 // stays on its last acknowledged version: the rejected version is not
