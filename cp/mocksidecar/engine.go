@@ -141,6 +141,7 @@ func Run(ctx context.Context, script *Script, opts Options) (*Report, error) {
 		}
 		s := newSidecar(e, i, id, app, expand(script.Sidecar.Zone, v), expand(script.Sidecar.Set, v), *script.Sidecar.AutoAck)
 		s.appHeader = *script.Sidecar.AppHeader
+		s.moveJitter = script.Sidecar.MoveJitter.Std()
 		sidecars[n] = s
 		wg.Add(1)
 		go func() {

@@ -46,6 +46,10 @@ type SidecarSpec struct {
 	// AppHeader sends the app in the stream's metadata (default true);
 	// false plays an older sidecar that names it only in its node.
 	AppHeader *bool `yaml:"app_header"`
+	// MoveJitter: a sidecar that lost its pilot waits a random time up to
+	// this long before connecting to the new owner Meta names (default
+	// 500ms, as a sidecar does), so that they do not all arrive at once.
+	MoveJitter *Duration `yaml:"move_jitter"`
 }
 
 // Step is one step: exactly one of the kinds, plus Name (for reports) and
@@ -251,6 +255,10 @@ func Parse(file string, data []byte) (*Script, error) {
 	}
 	if s.Sidecar.AppHeader == nil {
 		s.Sidecar.AppHeader = &t
+	}
+	if s.Sidecar.MoveJitter == nil {
+		j := Duration(500 * time.Millisecond)
+		s.Sidecar.MoveJitter = &j
 	}
 	if s.Count < 0 {
 		return nil, fmt.Errorf("%s: count: must not be negative", file)

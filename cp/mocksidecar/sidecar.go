@@ -60,7 +60,6 @@ const (
 	appHeader      = "x-octomesh-app"
 	maxRedirects   = 3
 	metaWait       = 15 * time.Second
-	moveJitter     = 500 * time.Millisecond
 	reconnectMax   = 2 * time.Second
 )
 
@@ -92,8 +91,11 @@ type sidecar struct {
 	index     int
 	id, app   string
 	appHeader bool
-	zone      string
-	set       string
+	// moveJitter spreads the sidecars of a lost pilot over this long
+	// before they connect to the app's new owner.
+	moveJitter time.Duration
+	zone       string
+	set        string
 
 	sendMu sync.Mutex
 
@@ -246,7 +248,7 @@ func (s *sidecar) loop(ctx context.Context, direct string) {
 					continue
 				}
 				t = target{id: p.ID, xds: p.XDS}
-				if avoid != "" && t.id != avoid && !sleepCtx(ctx, rand.N(moveJitter)) {
+				if avoid != "" && t.id != avoid && s.moveJitter > 0 && !sleepCtx(ctx, rand.N(s.moveJitter)) {
 					return
 				}
 			}
@@ -273,9 +275,10 @@ func (s *sidecar) loop(ctx context.Context, direct string) {
 		redirects = 0
 		avoid = ""
 		if _, ok := redirectOf(err); !ok && grpcstatus.Code(err) != codes.Aborted {
-			avoid = t.id
 			if wasConnected {
-				s.count("losses")
+				s.count("losses") // try a plain look-up first: the pilot may be alive
+			} else {
+				avoid = t.id // unreachable: wait for Meta to name another
 			}
 		}
 		if time.Since(started) > 10*time.Second {
@@ -323,7 +326,7 @@ func (s *sidecar) dial(t target) (*grpc.ClientConn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, network, address)
 		}),
-		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true}),
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 20 * time.Second, PermitWithoutStream: true}),
 		// Small buffers: thousands of simulated sidecars share a process.
 		grpc.WithReadBufferSize(4<<10), grpc.WithWriteBufferSize(4<<10),
 		grpc.WithInitialWindowSize(64<<10), grpc.WithInitialConnWindowSize(64<<10),

@@ -250,9 +250,11 @@ func (c *Client) Close() {
 //   - a pilot that does not serve the app ends the stream with a redirect
 //     naming the one that does: go there at once (at most maxRedirects in
 //     a row, then back off and ask Meta again);
-//   - when the stream to a pilot fails otherwise (the pilot died, drained
-//     without a redirect, or cannot be reached), back off (with jitter) and
-//     ask Meta again, naming the lost pilot as one to avoid: Meta answers
+//   - when a working stream breaks otherwise, back off (with jitter) and
+//     ask Meta again: if Meta still names the same pilot, try it (a broken
+//     connection to a live pilot costs no more than that);
+//   - when a pilot cannot be reached (or the stream fails before its first
+//     response), ask Meta naming that pilot as one to avoid: Meta answers
 //     as soon as the app has another owner (when the lost pilot's lease
 //     runs out), or after metaWait with whatever owner it has;
 //   - never a pilot that neither Meta nor a redirect named.
@@ -306,6 +308,7 @@ func (c *Client) run() {
 			return
 		}
 		c.mu.Lock()
+		wasConnected := c.connected
 		c.connected, c.lastErr = false, err.Error()
 		c.mu.Unlock()
 		if to, ok := redirectOf(err); ok && c.meta != nil && redirects < maxRedirects {
@@ -317,8 +320,11 @@ func (c *Client) run() {
 		}
 		redirects = 0
 		avoid = ""
-		if _, ok := redirectOf(err); !ok && grpcstatus.Code(err) != codes.Aborted {
-			avoid = target.ID // lost: do not come back unless Meta says so
+		if _, ok := redirectOf(err); !ok && grpcstatus.Code(err) != codes.Aborted && !wasConnected {
+			// Not even a first response: the pilot is gone (or cannot
+			// serve). Do not come back unless Meta says so. A stream that
+			// had been working is tried again through a plain look-up.
+			avoid = target.ID
 		}
 		if time.Since(start) > 10*time.Second {
 			backoff = 100 * time.Millisecond // it had been working

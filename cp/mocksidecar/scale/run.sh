@@ -16,7 +16,8 @@ set -euo pipefail
 
 N=${1:-50000}
 PROCS=${2:-5}
-RAMP=${RAMP:-600}          # sidecars started per second, per mock process
+RAMP=${RAMP:-200}          # sidecars started per second, per mock process
+LEASE_TTL=${LEASE_TTL:-5s} # the pilots' --shard-lease-ttl
 DEADLINE=${DEADLINE:-2400} # seconds for the whole run
 OUT=${OUT:-$(mktemp -d /tmp/om-scale.XXXXXX)}
 BASE=${BASE:-27000}
@@ -69,7 +70,7 @@ for _ in $(seq 1 300); do curl -fsS "http://$ETCD/health" >/dev/null 2>&1 && bre
 start meta meta --etcd-endpoints "$ETCD" --http-address "$META" --log-level warn
 await_http "http://$META/healthz"
 for k in 1 2 3 4; do
-	start "p$k" pilot --etcd-endpoints "$ETCD" --shard-id "p$k" --xds-address "127.0.0.1:$((BASE + 30 + k))" \
+	start "p$k" pilot --etcd-endpoints "$ETCD" --shard-id "p$k" --shard-lease-ttl "$LEASE_TTL" --xds-address "127.0.0.1:$((BASE + 30 + k))" \
 		--http-address "127.0.0.1:$((BASE + 40 + k))" --log-level warn
 done
 for k in 1 2 3 4; do await_http "http://127.0.0.1:$((BASE + 40 + k))/healthz"; done
