@@ -506,7 +506,8 @@ func (e *engine) expect(s *sidecar, x *ExpectStep) (time.Duration, error) {
 }
 
 // awaitOwner waits until the sidecar's stream is open to the pilot that
-// Meta names for its app.
+// Meta names for its app. It asks Meta once, then again only after the
+// sidecar's state changed or a second passed.
 func (e *engine) awaitOwner(s *sidecar, d time.Duration) error {
 	if e.meta == nil {
 		return errors.New("expect owner needs Meta")
@@ -523,7 +524,18 @@ func (e *engine) awaitOwner(s *sidecar, d time.Duration) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("connected to %q (connected: %v); Meta names %q (%v)", t.id, ok, p.ID, err)
 		}
-		if !sleepCtx(e.ctx, 50*time.Millisecond) {
+		// Ask again when the sidecar's connection changes, or after a
+		// second: thousands of sidecars must not poll Meta in a loop.
+		s.mu.Lock()
+		ch := s.changed
+		s.mu.Unlock()
+		wctx, cancel := context.WithTimeout(e.ctx, time.Second)
+		select {
+		case <-ch:
+		case <-wctx.Done():
+		}
+		cancel()
+		if e.ctx.Err() != nil {
 			return e.ctx.Err()
 		}
 	}

@@ -106,7 +106,10 @@ func Start(opts Options) (_ *Pilot, err error) {
 		return nil, fmt.Errorf("pilot: xds address: %w", err)
 	}
 	p.grpc = grpc.NewServer(
-		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+		// Ping an idle sidecar every 30s and give it 20s to answer: long
+		// enough for a sidecar on a busy machine, short enough to free a
+		// dead one's session within a minute.
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 20 * time.Second}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 	)
 	p.XDS.Register(p.grpc)

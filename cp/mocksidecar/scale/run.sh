@@ -174,5 +174,6 @@ for k in $(seq 0 $((PROCS - 1))); do wait "${PID[mock$k]}" || fail=1; done
 wait "${PID[driver]}" || fail=1
 python3 "$HERE/merge.py" "$KILL_NS" "$OUT"/mock*.json "$OUT/driver.json" | tee "$OUT/summary.txt"
 cat "$OUT/failover-cpu.txt"
+echo "membership leases lost and renewed (pilot logs): $(cat "$OUT"/p?.log | grep -c "lost the lease" || true)"
 echo "output in $OUT; failed: $fail"
 exit $fail
