@@ -48,7 +48,7 @@ type SidecarSpec struct {
 	AppHeader *bool `yaml:"app_header"`
 	// MoveJitter: a sidecar that lost its pilot waits a random time up to
 	// this long before connecting to the new owner Meta names (default
-	// 500ms, as a sidecar does), so that they do not all arrive at once.
+	// 2s, as a sidecar does), so that they do not all arrive at once.
 	MoveJitter *Duration `yaml:"move_jitter"`
 }
 
@@ -257,7 +257,7 @@ func Parse(file string, data []byte) (*Script, error) {
 		s.Sidecar.AppHeader = &t
 	}
 	if s.Sidecar.MoveJitter == nil {
-		j := Duration(500 * time.Millisecond)
+		j := Duration(2 * time.Second)
 		s.Sidecar.MoveJitter = &j
 	}
 	if s.Count < 0 {

@@ -219,6 +219,7 @@ func (s *sidecar) loop(ctx context.Context, direct string) {
 	var next target
 	avoid := ""
 	redirects := 0
+	failed, failures := "", 0 // the pilot that failed before a first response, how often in a row
 	for ctx.Err() == nil {
 		t := next
 		next = target{}
@@ -277,9 +278,19 @@ func (s *sidecar) loop(ctx context.Context, direct string) {
 		if _, ok := redirectOf(err); !ok && grpcstatus.Code(err) != codes.Aborted {
 			if wasConnected {
 				s.count("losses") // try a plain look-up first: the pilot may be alive
+				failed, failures = "", 0
 			} else {
-				avoid = t.id // unreachable: wait for Meta to name another
+				// Unreachable twice in a row (once may be a full listen
+				// queue): wait for Meta to name another.
+				if t.id != failed {
+					failed, failures = t.id, 0
+				}
+				if failures++; failures >= 2 {
+					avoid, failures = t.id, 0
+				}
 			}
+		} else {
+			failed, failures = "", 0
 		}
 		if time.Since(started) > 10*time.Second {
 			backoff = 100 * time.Millisecond

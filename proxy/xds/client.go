@@ -254,7 +254,8 @@ func (c *Client) Close() {
 //     ask Meta again: if Meta still names the same pilot, try it (a broken
 //     connection to a live pilot costs no more than that);
 //   - when a pilot cannot be reached (or the stream fails before its first
-//     response), ask Meta naming that pilot as one to avoid: Meta answers
+//     response) twice in a row, ask Meta naming that pilot as one to
+//     avoid: Meta answers
 //     as soon as the app has another owner (when the lost pilot's lease
 //     runs out), or after metaWait with whatever owner it has;
 //   - never a pilot that neither Meta nor a redirect named.
@@ -262,8 +263,10 @@ const (
 	maxRedirects = 3
 	metaWait     = 15 * time.Second
 	// moveJitter spreads the sidecars of a lost pilot over this long
-	// before they connect to the app's new owner, all at once otherwise.
-	moveJitter = 500 * time.Millisecond
+	// before they connect to the app's new owner: all at once, ten
+	// thousand of them overflow its listen queue (4096 by default), and
+	// the dropped SYNs come back after 1s, 3s, 7s...
+	moveJitter = 2 * time.Second
 )
 
 // pilotTarget is a pilot to open a stream to.
@@ -278,6 +281,7 @@ func (c *Client) run() {
 	var next pilotTarget // named by a redirect
 	avoid := ""
 	redirects := 0
+	failed, failures := "", 0 // the pilot that failed before a first response, how often in a row
 	for c.ctx.Err() == nil {
 		target := next
 		next = pilotTarget{}
@@ -321,10 +325,18 @@ func (c *Client) run() {
 		redirects = 0
 		avoid = ""
 		if _, ok := redirectOf(err); !ok && grpcstatus.Code(err) != codes.Aborted && !wasConnected {
-			// Not even a first response: the pilot is gone (or cannot
-			// serve). Do not come back unless Meta says so. A stream that
-			// had been working is tried again through a plain look-up.
-			avoid = target.ID
+			// Not even a first response, twice in a row: the pilot is
+			// gone. Do not come back unless Meta says so. Once may be a
+			// busy pilot's full listen queue; a stream that had been
+			// working is tried again through a plain look-up.
+			if target.ID != failed {
+				failed, failures = target.ID, 0
+			}
+			if failures++; failures >= 2 {
+				avoid, failures = target.ID, 0
+			}
+		} else {
+			failed, failures = "", 0
 		}
 		if time.Since(start) > 10*time.Second {
 			backoff = 100 * time.Millisecond // it had been working

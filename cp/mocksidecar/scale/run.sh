@@ -62,6 +62,9 @@ pstat() { # http addr, name: the stat's value, 0 if the process does not answer
 	v=$(curl -fsS "http://$1/stats" 2>/dev/null | awk -v n="$2" '$1 == n {print $2}') || true
 	echo "${v:-0}"
 }
+overflows() { # listen queue overflows on this machine so far (SYNs dropped)
+	awk '/^TcpExt:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == "ListenOverflows") c = i; h = 1 } else print $c }' /proc/net/netstat
+}
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
@@ -95,6 +98,7 @@ sessions() {
 	echo $s
 }
 t0=$(date +%s)
+OV0=$(overflows)
 while :; do
 	s=$(sessions 1 2 3 4)
 	echo "$(($(date +%s) - t0))s: $s sessions"
@@ -102,7 +106,7 @@ while :; do
 	[ "$(left)" -gt 300 ] || { echo "not all sessions open before the deadline"; exit 1; }
 	sleep 5
 done
-echo "all $N sessions open after $(($(date +%s) - t0))s"
+echo "all $N sessions open after $(($(date +%s) - t0))s; listen queue overflows meanwhile: $(($(overflows) - OV0))"
 sleep 15 # initial responses ACKed, memory settled
 
 {
@@ -150,6 +154,7 @@ sample() {
 sample &
 SAMPLER=$!
 before=$(pstat 127.0.0.1:$((BASE + 42)) pilot.sessions)
+OV1=$(overflows)
 KILL_NS=$(date +%s%N)
 kill -9 "${PID[p2]}"
 echo "killed p2 ($before sessions) at $KILL_NS"
@@ -159,7 +164,7 @@ while :; do
 	[ $(($(date +%s%N) - KILL_NS)) -lt 300000000000 ] || { echo "p2's sidecars did not all move within 5 minutes"; break; }
 	sleep 0.5
 done
-echo "all sessions back after $((($(date +%s%N) - KILL_NS) / 1000000)) ms (polled)"
+echo "all sessions back after $((($(date +%s%N) - KILL_NS) / 1000000)) ms (polled); listen queue overflows meanwhile: $(($(overflows) - OV1))"
 sleep 5
 touch "$OUT/moved"
 wait $SAMPLER || true
