@@ -133,10 +133,14 @@ sleep 30
 # Failover: CPU of the registry, Meta and the surviving pilots, sampled
 # every second while p2's sidecars move.
 HZ=$(getconf CLK_TCK)
+machine_busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8}' /proc/stat; }
 sample() {
-	local prev=() names=(etcd meta p1 p3 p4) i
+	local prev=() names=(etcd meta p1 p3 p4) i mocks=() m0=0 m1=0
+	for k in $(seq 0 $((PROCS - 1))); do mocks+=("${PID[mock$k]}"); done
 	for i in "${!names[@]}"; do prev[$i]=$(cpu_ticks "${PID[${names[$i]}]}"); done
-	echo "t_s ${names[*]} (CPU %)  sessions(p1,p3,p4)" >"$OUT/failover-cpu.txt"
+	for p in "${mocks[@]}"; do m0=$((m0 + $(cpu_ticks "$p"))); done
+	read -r b0 t0 < <(machine_busy)
+	echo "t_s ${names[*]} mocks (CPU % of one core) machine_busy% sessions(p1,p3,p4)" >"$OUT/failover-cpu.txt"
 	local t=0
 	while [ ! -e "$OUT/moved" ] && [ $t -lt 300 ]; do
 		sleep 1
@@ -148,6 +152,11 @@ sample() {
 			line="$line $(((c - prev[i]) * 100 / HZ))"
 			prev[$i]=$c
 		done
+		m1=0
+		for p in "${mocks[@]}"; do m1=$((m1 + $(cpu_ticks "$p"))); done
+		read -r b1 t1 < <(machine_busy)
+		line="$line $(((m1 - m0) * 100 / HZ)) $(((b1 - b0) * 100 / (t1 - t0 > 0 ? t1 - t0 : 1)))"
+		m0=$m1 b0=$b1 t0=$t1
 		echo "$line $(sessions 1 3 4)" >>"$OUT/failover-cpu.txt"
 	done
 }
