@@ -61,6 +61,7 @@ func (k kind) byApp() bool { return k == kindRoute }
 type encoded struct {
 	name    string
 	version string
+	at      time.Time           // when it was made: the change reached the Data Cache
 	delta   *discovery.Resource // for delta xDS; Resource is any
 	any     *anypb.Any          // for state-of-the-world xDS
 }
@@ -78,7 +79,7 @@ func encode(name string, msg proto.Message) (*encoded, error) {
 	h.Write(b)
 	version := hex.EncodeToString(h.Sum(nil))
 	a := &anypb.Any{TypeUrl: "type.googleapis.com/" + string(msg.ProtoReflect().Descriptor().FullName()), Value: b}
-	return &encoded{name: name, version: version, any: a, delta: &discovery.Resource{Name: name, Version: version, Resource: a}}, nil
+	return &encoded{name: name, version: version, at: time.Now(), any: a, delta: &discovery.Resource{Name: name, Version: version, Resource: a}}, nil
 }
 
 // Defaults of the clusters the pilot makes. The sidecar fills in what

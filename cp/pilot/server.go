@@ -14,6 +14,8 @@ import (
 	"github.com/envoyproxy/go-control-plane/pkg/server/sotw/v3"
 	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
 	"google.golang.org/grpc"
+
+	"github.com/octomesh/octomesh/stats"
 )
 
 // Stats counts what the xDS server did.
@@ -32,6 +34,11 @@ type Stats struct {
 	Pushes, ResourcesSent atomic.Uint64
 	// Acks and Nacks count the clients' answers to responses.
 	Acks, Nacks atomic.Uint64
+	// PushDelay is, for each new version of a resource a session already
+	// held, the time from the change reaching the Data Cache to the
+	// response being handed to the session's stream: the pilot's share
+	// of the push latency.
+	PushDelay stats.Histogram
 }
 
 // Server is the pilot's xDS server: delta ADS for sidecars, and
@@ -92,6 +99,11 @@ func (s *Server) WriteStats(w io.Writer) {
 		"pilot.acks":             s.Stats.Acks.Load(),
 		"pilot.nacks":            s.Stats.Nacks.Load(),
 	}
+	pd := s.Stats.PushDelay.Snapshot()
+	m["pilot.push_delay.count"] = pd.Count()
+	m["pilot.push_delay.p50_us"] = uint64(pd.Quantile(0.5).Microseconds())
+	m["pilot.push_delay.p99_us"] = uint64(pd.Quantile(0.99).Microseconds())
+	m["pilot.push_delay.max_us"] = uint64(pd.Quantile(1).Microseconds())
 	if s.snapshot.shard != nil {
 		m["shard.owned"] = uint64(s.Shard.Owned.Load())
 		m["shard.preloaded"] = uint64(s.Shard.Preloaded.Load())

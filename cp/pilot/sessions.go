@@ -314,8 +314,17 @@ func (m *SessionMgr) response(id int64, typeURL, nonce string, resources []*disc
 	if s == nil || !ok {
 		return
 	}
+	now := time.Now()
 	s.mu.Lock()
 	s.sent[k] = sentResponse{nonce: nonce, resources: resources, removed: removed}
+	for _, r := range resources {
+		// A new version of a resource the session holds: a push.
+		if held, ok := s.acked[k][r.GetName()]; ok && held != r.GetVersion() && s.delta {
+			if e, _ := m.ability.dc.lookup(k, r.GetName()); e != nil && e.version == r.GetVersion() {
+				m.stats.PushDelay.Record(now.Sub(e.at))
+			}
+		}
+	}
 	s.mu.Unlock()
 	m.stats.Pushes.Add(1)
 	m.stats.ResourcesSent.Add(uint64(len(resources) + len(removed)))

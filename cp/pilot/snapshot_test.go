@@ -73,6 +73,10 @@ func TestSubscribePushAndKindsAreIndependent(t *testing.T) {
 	}
 	c.ack(eds)
 	c.quiet(100 * time.Millisecond)
+	// That push is timed (first sends are not pushes).
+	if pd := srv.Stats.PushDelay.Snapshot(); pd.Count() != 1 || pd.Quantile(1) > 5*time.Second {
+		t.Errorf("push delay: %d recorded, max %s; want 1", pd.Count(), pd.Quantile(1))
+	}
 
 	// Route rules: only the route configuration moves.
 	src.setRoutes("web", &registry.AppRoutes{Routes: []registry.RouteRule{

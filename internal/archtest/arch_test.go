@@ -70,7 +70,7 @@ func TestPackageArrows(t *testing.T) {
 		"cp/registry":          {"config"},
 		"cp/registry/embedded": {},
 		"cp/pilot/diplomat":    {"cp/registry"},
-		"cp/pilot":             {"config", "cp/meta", "cp/pilot/diplomat", "cp/registry", "cp/registry/embedded"},
+		"cp/pilot":             {"config", "cp/meta", "cp/pilot/diplomat", "cp/registry", "cp/registry/embedded", "stats"},
 		// Meta computes the shard map the pilots also compute (the pilot
 		// imports meta, never the reverse) and reaches etcd through the
 		// Diplomat. The mock sidecar is a client: it asks Meta and speaks

@@ -129,6 +129,10 @@ sleep 15 # initial responses ACKed, memory settled
 echo "changing one endpoint of common"
 touch "$OUT/change"
 sleep 30
+for k in 1 2 3 4; do
+	a=127.0.0.1:$((BASE + 40 + k))
+	echo "p$k push (Data Cache to stream): count $(pstat $a pilot.push_delay.count) p50 $(pstat $a pilot.push_delay.p50_us)us p99 $(pstat $a pilot.push_delay.p99_us)us max $(pstat $a pilot.push_delay.max_us)us"
+done | tee -a "$OUT/steady.txt"
 
 # Failover: CPU of the registry, Meta and the surviving pilots, sampled
 # every second while p2's sidecars move.
