@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -13,20 +14,43 @@ import (
 //
 //	control: {action: wait-file, args: {path: /tmp/run/change}}
 //	control: {action: touch-file, args: {path: /tmp/run/registered}}
+//
+// However many sidecars wait for one file, one goroutine looks for it
+// (ten times a second): fifty thousand sidecars polling it each would
+// take the machine's CPU from what is being measured.
 func FileControls() map[string]Control {
+	var mu sync.Mutex
+	appeared := map[string]chan struct{}{}
+	watch := func(path string) chan struct{} {
+		mu.Lock()
+		defer mu.Unlock()
+		ch := appeared[path]
+		if ch == nil {
+			ch = make(chan struct{})
+			appeared[path] = ch
+			go func() {
+				for {
+					if _, err := os.Stat(path); err == nil {
+						close(ch)
+						return
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+			}()
+		}
+		return ch
+	}
 	return map[string]Control{
 		"wait-file": func(ctx context.Context, args map[string]string) (map[string]string, error) {
 			path := args["path"]
 			if path == "" {
 				return nil, errors.New("wait-file: args.path is required")
 			}
-			for {
-				if _, err := os.Stat(path); err == nil {
-					return nil, nil
-				}
-				if !sleepCtx(ctx, 100*time.Millisecond) {
-					return nil, ctx.Err()
-				}
+			select {
+			case <-watch(path):
+				return nil, nil
+			case <-ctx.Done():
+				return nil, ctx.Err()
 			}
 		},
 		"touch-file": func(_ context.Context, args map[string]string) (map[string]string, error) {
