@@ -16,7 +16,7 @@ set -euo pipefail
 
 N=${1:-50000}
 PROCS=${2:-5}
-RAMP=${RAMP:-200}          # sidecars started per second, per mock process
+RAMP=${RAMP:-300}          # sidecars started per second, per mock process
 LEASE_TTL=${LEASE_TTL:-5s} # the pilots' --shard-lease-ttl
 DEADLINE=${DEADLINE:-2400} # seconds for the whole run
 OUT=${OUT:-$(mktemp -d /tmp/om-scale.XXXXXX)}
