@@ -136,3 +136,96 @@ func TestAcceptedConnectionsDoNotLeakIntoChildren(t *testing.T) {
 		t.Fatalf("after the listener closed the connection the peer read %v, want EOF (a child holds it?)", err)
 	}
 }
+
+// holdHandler keeps each frame while the test closes the connection from
+// outside, then checks the frame is intact.
+type holdHandler struct {
+	in, closed chan struct{}
+	want       []byte
+	bad        chan string
+}
+
+func (h *holdHandler) ServeFrame(frame []byte) {
+	h.in <- struct{}{}
+	<-h.closed // the connection is closed while we hold the frame
+	if string(frame) != string(h.want) {
+		h.bad <- "frame changed under its handler after Close"
+	}
+}
+func (h *holdHandler) Closed(error) {}
+
+// TestCloseWhileAHandlerHoldsAFrame: closing a dialled connection from
+// another goroutine (a failed write, a drained upstream connection) while
+// its reader is inside ServeFrame must not free the frame, nor crash the
+// reader's Release afterwards.
+func TestCloseWhileAHandlerHoldsAFrame(t *testing.T) {
+	l := listenTagged(t, 1, func(h func(*Conn) Handler) (*Listener, error) {
+		return Listen("tcp", "127.0.0.1:0", opts, &Stats{}, h)
+	})
+	want := frameOf(t, 1, 0) // the tagged echo
+	for i := 0; i < 50; i++ {
+		h := &holdHandler{in: make(chan struct{}), closed: make(chan struct{}), want: want, bad: make(chan string, 1)}
+		c, err := Dial("tcp", l.Addr(), time.Second, opts, &Stats{}, func(*Conn) Handler { return h })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.WriteFrame(frameOf(t, 1, 8)); err != nil {
+			t.Fatal(err)
+		}
+		<-h.in
+		c.Close()
+		close(h.closed)
+		select {
+		case msg := <-h.bad:
+			t.Fatal(msg)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// closeInServe closes its connection from inside ServeFrame, as a drained
+// upstream connection does after its last response, then dials another
+// at once (as the endpoint does), which may reuse netpoll's freed state.
+type closeInServe struct {
+	c    *Conn
+	addr string
+	next chan *Conn
+	done chan struct{}
+}
+
+func (h *closeInServe) ServeFrame([]byte) {
+	h.c.Close()
+	n, err := Dial("tcp", h.addr, time.Second, opts, &Stats{}, func(*Conn) Handler { return &collect{fn: func([]byte) {}} })
+	if err == nil {
+		h.next <- n
+	}
+}
+func (h *closeInServe) Closed(error) { close(h.done) }
+
+func TestCloseFromInsideServeFrame(t *testing.T) {
+	l := listenTagged(t, 1, func(h func(*Conn) Handler) (*Listener, error) {
+		return Listen("tcp", "127.0.0.1:0", opts, &Stats{}, h)
+	})
+	for i := 0; i < 200; i++ {
+		h := &closeInServe{addr: l.Addr(), next: make(chan *Conn, 1), done: make(chan struct{})}
+		c, err := Dial("tcp", l.Addr(), time.Second, opts, &Stats{}, func(c *Conn) Handler { h.c = c; return h })
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Two frames back to back: the second may already be buffered
+		// when the first one's handler closes.
+		if err := c.WriteFrame(append(frameOf(t, 1, 8), frameOf(t, 2, 8)...)); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-h.done:
+		case <-time.After(5 * time.Second):
+			t.Fatal("connection not closed")
+		}
+		select {
+		case n := <-h.next:
+			defer n.Close()
+		case <-time.After(5 * time.Second):
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -123,6 +124,9 @@ func (c *Conn) onClose(netpoll.Connection) error {
 func (c *Conn) readLoop() {
 	r := c.nc.Reader()
 	for {
+		if c.reason.Load() != nil || !c.nc.IsActive() {
+			return // closed (maybe by the last handler): serve nothing more
+		}
 		_ = c.nc.SetReadTimeout(0)
 		if _, err := r.Peek(1); err != nil {
 			c.Close()
@@ -170,6 +174,17 @@ func Dial(network, address string, timeout time.Duration, opts Options, stats *S
 	}
 	stats.Dialed.Add(1)
 	c := newConn(nc, opts, stats, newHandler)
-	go c.readLoop()
+	// As for accepted connections, the read loop runs inside netpoll's
+	// OnRequest task, started by the first bytes: netpoll then keeps the
+	// input buffer until the task ends, so a Close from any goroutine,
+	// ServeFrame's own included, cannot free a frame still in use (a bare
+	// goroutine would let Close release the buffer under the reader).
+	if err := nc.SetOnRequest(func(context.Context, netpoll.Connection) error {
+		c.readLoop()
+		return nil
+	}); err != nil {
+		c.CloseWithError(err)
+		return nil, err
+	}
 	return c, nil
 }
