@@ -36,7 +36,7 @@ func (s *Server) buildCluster(cc config.Cluster) (*upstream.Cluster, *config.Fie
 	c, err := upstream.NewCluster(upstream.ClusterConfig{
 		Name: cc.Name, Balancer: bal, LBOpts: opts, HashKey: cc.HashKey,
 		ConnsPerEndpoint: cc.ConnectionsPerEndpoint, MaxRequestsPerConn: cc.MaxRequestsPerConnection,
-		ConnectTimeout: cc.ConnectTimeout.Std(), Transport: s.transportOptions(),
+		ConnectTimeout: cc.ConnectTimeout.Std(), Transport: s.upstreamTransportOptions(),
 	}, endpointConfigs(cc.Endpoints), &s.upstream, &s.transport)
 	if err != nil {
 		return nil, &config.FieldError{Field: "endpoints", Msg: err.Error()}

@@ -86,6 +86,9 @@ func (s *Server) TakeOver() error {
 // listen binds a listener, or serves the socket the old process offered
 // for it when it is at the configured address.
 func (s *Server) listen(l *listener, network, address string, offer *hotrestart.Offer, topts transport.Options) (*transport.Listener, error) {
+	// A peer sidecar multiplexes many calls on a connection: coalesce the
+	// responses. An app connection carries one call at a time.
+	topts.CoalesceWrites = !l.appFacing
 	newConn := func(c *transport.Conn) transport.Handler { return &downstream{s: s, l: l, c: c} }
 	if f := offeredFile(offer, offerListener+l.name); f != nil {
 		ln, err := transport.ListenFile(f, topts, &s.transport, newConn)

@@ -118,6 +118,14 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	return s, nil
 }
 
+// upstreamTransportOptions: connections to clusters carry many requests
+// at once, so their writes are coalesced.
+func (s *Server) upstreamTransportOptions() transport.Options {
+	o := s.transportOptions()
+	o.CoalesceWrites = true
+	return o
+}
+
 func (s *Server) transportOptions() transport.Options {
 	l := s.cfg.Limits
 	return transport.Options{MaxFrameSize: int(l.MaxFrameSize), FrameTimeout: l.FrameTimeout.Std(), WriteTimeout: l.WriteTimeout.Std()}

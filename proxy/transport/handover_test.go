@@ -1,10 +1,12 @@
 package transport
 
 import (
+	"encoding/binary"
 	"io"
 	"net"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
@@ -134,6 +136,96 @@ func TestAcceptedConnectionsDoNotLeakIntoChildren(t *testing.T) {
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := c.Read(make([]byte, 1)); err != io.EOF {
 		t.Fatalf("after the listener closed the connection the peer read %v, want EOF (a child holds it?)", err)
+	}
+}
+
+// TestCoalescedWritesArriveWholeAndInOrder: concurrent writers on a
+// coalescing connection, fast enough to make it hot, with small (copied,
+// combined) and large (zero-copy, flushed at once) frames mixed.
+func TestCoalescedWritesArriveWholeAndInOrder(t *testing.T) {
+	type seen struct {
+		mu   sync.Mutex
+		last map[int32]int32 // writer -> last sequence number
+		n    int
+	}
+	got := &seen{last: map[int32]int32{}}
+	done := make(chan struct{})
+	headerLen := len(frameOf(t, 0, 0))
+	const writers, perWriter = 8, 500
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		hdr := make([]byte, 4)
+		for got.n < writers*perWriter {
+			if _, err := io.ReadFull(c, hdr); err != nil {
+				t.Errorf("after %d frames: %v", got.n, err)
+				return
+			}
+			f := make([]byte, 4+binary.BigEndian.Uint32(hdr))
+			copy(f, hdr)
+			if _, err := io.ReadFull(c, f[4:]); err != nil {
+				t.Error(err)
+				return
+			}
+			seq := int32(binary.BigEndian.Uint32(f[8:]))
+			w, i := seq/perWriter, seq%perWriter
+			for _, b := range f[headerLen:] { // the whole body is filled with w
+				if b != byte(w) {
+					t.Errorf("frame %d of writer %d corrupted", i, w)
+					return
+				}
+			}
+			got.mu.Lock()
+			if last, ok := got.last[w]; (ok && i != last+1) || (!ok && i != 0) {
+				t.Errorf("writer %d: frame %d after %d", w, i, got.last[w])
+			}
+			got.last[w] = i
+			got.n++
+			got.mu.Unlock()
+		}
+		close(done)
+	}()
+	o := opts
+	o.CoalesceWrites = true
+	c, err := Dial("tcp", ln.Addr().String(), time.Second, o, &Stats{}, func(*Conn) Handler { return &collect{fn: func([]byte) {}} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var wg sync.WaitGroup
+	for w := int32(0); w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int32(0); i < perWriter; i++ {
+				size := 64
+				if i%50 == 7 {
+					size = 8 << 10 // over the copy threshold
+				}
+				f := frameOf(t, w*perWriter+i, size)
+				for k := len(f) - size; k < len(f); k++ {
+					f[k] = byte(w)
+				}
+				if err := c.WriteFrame(f); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("only %d of %d frames arrived", got.n, writers*perWriter)
 	}
 }
 
