@@ -130,7 +130,8 @@ clusters:
 			time.Sleep(time.Millisecond)
 		}
 		if ok.Load() < n {
-			t.Fatalf("traffic stalled at %d successful calls (want %d); %d failed: %v", ok.Load(), n, failed.Load(), errs)
+			t.Fatalf("traffic stalled at %d successful calls (want %d); %d failed: %v\nA:\n%s\nB:\n%s",
+				ok.Load(), n, failed.Load(), errs, sidecars["A"].Logs(), sidecars["B"].Logs())
 		}
 	}
 	waitOK(1000)
@@ -281,7 +282,9 @@ func TestHotRestartRollsBackWhenTheNewProcessFails(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatalf("old process did not hand over:\n%s", m.a.Logs())
 	}
-	m.call(t, 51)
+	if _, err := m.client.Echo(context.Background(), &echogen.EchoRequest{Id: 51}, callopt.WithRPCTimeout(5*time.Second)); err != nil {
+		t.Fatalf("call 51 after the restart: %v\nold:\n%s\nnew:\n%s", err, m.a.Logs(), next.Logs())
+	}
 }
 
 func TestHotRestartThroughTheAdminEndpoint(t *testing.T) {
