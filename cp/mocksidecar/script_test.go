@@ -1,0 +1,49 @@
+package mocksidecar
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseIsStrict(t *testing.T) {
+	good := "sidecar: {app: \"web-${i % 3}\"}\nsteps:\n  - connect: {}\n  - expect: {name: echo, timeout: 2s}\n"
+	if _, err := Parse("s.yaml", []byte(good)); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct{ name, yaml, want string }{
+		{"unknown field", "steps:\n  - expect: {name: echo, timout: 2s}\n", "s.yaml:2: steps[0].expect.timout: unknown field (known: absent, endpoints,"},
+		{"unknown top-level", "step: []\n", "s.yaml:1: step: unknown field"},
+		{"two kinds", "steps:\n  - connect: {}\n    sleep: 1s\n", "steps[0]: a step has one kind; this one has connect and sleep"},
+		{"no kind", "steps:\n  - name: x\n", "steps[0]: a step needs a kind"},
+		{"bad duration", "steps:\n  - sleep: soon\n", `s.yaml:2: steps[0].sleep: "soon" is not a duration`},
+		{"unknown variable", "steps:\n  - subscribe: {names: [\"${svc}\"]}\n", "steps[0]: unknown variable ${svc}"},
+		{"nested", "steps:\n  - repeat: {count: 2, steps: [{quiet: {}}]}\n", "steps[0].repeat.steps[0].quiet.for: a positive duration"},
+		{"bad counter", "steps:\n  - assert: {counter: nope, min: 1}\n", `steps[0].assert.counter: "nope" is not a counter`},
+		{"bad range", "steps:\n  - sidecars: \"5-2\"\n    connect: {}\n", `steps[0].sidecars: "5-2": want all, N or A-B`},
+		{"no steps", "sidecar: {app: web}\n", "steps: a script needs at least one step"},
+		{"modulo zero", "sidecar: {app: \"web-${i % 0}\"}\nsteps: [{connect: {}}]\n", "sidecar.app: ${i % 0}"},
+		{"given twice", "steps:\n  - expect: {name: a, name: b}\n", "steps[0].expect.name: field given twice"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("s.yaml", []byte(tc.yaml))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v\nwant it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestExpand(t *testing.T) {
+	vars := map[string]string{"i": "17", "app": "web", "r": "2"}
+	for in, want := range map[string]string{
+		"web-${i % 5}":          "web-2",
+		"${app}-${i / 5}":       "web-3",
+		"127.0.0.1:${r + 7000}": "127.0.0.1:7002",
+		"no variables":          "no variables",
+	} {
+		if got := expand(in, vars); got != want {
+			t.Errorf("expand(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
