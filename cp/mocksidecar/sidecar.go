@@ -383,7 +383,7 @@ func (s *sidecar) session(ctx context.Context, t target) error {
 			names = append(names, n)
 		}
 		sort.Strings(names)
-		versions := maps(s.acked[ty])
+		versions := cloneVersions(s.acked[ty])
 		if override != nil {
 			versions = override[typeNamesOf[ty]]
 		}
@@ -412,7 +412,7 @@ func (s *sidecar) session(ctx context.Context, t target) error {
 
 var typeNamesOf = [numTypes]string{"cluster", "endpoint", "route", "listener"}
 
-func maps(m map[string]string) map[string]string {
+func cloneVersions(m map[string]string) map[string]string {
 	c := make(map[string]string, len(m))
 	for k, v := range m {
 		c[k] = v
