@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -70,6 +71,9 @@ type Pilot struct {
 	addrs  Addrs
 	done   chan struct{}
 	shard  *shard
+	// drained is set once Drain has ended every session: Close then lets
+	// the streams' final statuses (the redirects) reach the sidecars.
+	drained atomic.Bool
 }
 
 // Start starts a pilot. On error, whatever had started is stopped again.
@@ -210,6 +214,7 @@ func (p *Pilot) Drain(ctx context.Context) error {
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
+	p.drained.Store(true)
 	return nil
 }
 
@@ -219,6 +224,16 @@ func (p *Pilot) Addrs() Addrs { return p.addrs }
 // Close stops serving (streams end, sidecars keep their configuration and
 // reconnect), closes the Diplomat and stops the embedded etcd.
 func (p *Pilot) Close() {
+	if p.grpc != nil && p.drained.Load() {
+		// The sessions' handlers have returned or are returning; wait
+		// (a little) for their statuses to be written, then cut.
+		done := make(chan struct{})
+		go func() { p.grpc.GracefulStop(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+		}
+	}
 	p.cancel()
 	if p.grpc != nil {
 		p.grpc.Stop()
