@@ -59,6 +59,7 @@ type engine struct {
 	failures map[string]int
 	errors   map[string][]string
 	moves    []time.Duration
+	moveEnds []int64 // Unix ns, one per move
 	lastMove time.Time
 	regs     map[string]*registry.Registration
 	shared   map[string]string // set by controls
@@ -196,6 +197,7 @@ func (e *engine) moved(d time.Duration, at time.Time) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.moves = append(e.moves, d)
+	e.moveEnds = append(e.moveEnds, at.UnixNano())
 	if at.After(e.lastMove) {
 		e.lastMove = at
 	}
@@ -429,6 +431,9 @@ func (e *engine) awaitConnected(s *sidecar, d time.Duration) error {
 	ctx, cancel := context.WithTimeout(e.ctx, d)
 	defer cancel()
 	if !s.wait(ctx, func() bool { return s.connected }) {
+		if e.ctx.Err() != nil {
+			return fmt.Errorf("the run ended before a pilot answered: %w", e.ctx.Err())
+		}
 		return fmt.Errorf("no response from a pilot within %s", d)
 	}
 	return nil
@@ -630,6 +635,10 @@ func (e *engine) register(s *sidecar, r *RegisterStep) error {
 	reg, err := e.reg.Keep(ctx, in, ttl, e.log)
 	if err != nil {
 		return err
+	}
+	if reg.Lease() == 0 { // Keep goes on trying; a script wants to know now
+		_ = reg.Close(ctx)
+		return fmt.Errorf("register %s %s: the registration API did not take it", r.Service, r.Address)
 	}
 	e.mu.Lock()
 	e.regs[key] = reg

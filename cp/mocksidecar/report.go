@@ -26,7 +26,8 @@ type Report struct {
 	// LastMove is when the last move completed (Unix ns; 0: none).
 	LastMove int64 `json:"last_move_unix_ns"`
 	// Samples are every latency of every step (and "moves"), in ns, for
-	// merging the reports of several processes.
+	// merging the reports of several processes; "move_end_unix_ns" holds
+	// when each move completed, in the order of "moves".
 	Samples map[string][]int64 `json:"samples_ns,omitempty"`
 }
 
@@ -86,6 +87,7 @@ func (e *engine) report(sidecars []*sidecar, failed []bool, elapsed time.Duratio
 		r.Samples[label] = nanos(d)
 	}
 	r.Samples["moves"] = nanos(e.moves)
+	r.Samples["move_end_unix_ns"] = append([]int64(nil), e.moveEnds...)
 	if !e.lastMove.IsZero() {
 		r.LastMove = e.lastMove.UnixNano()
 	}

@@ -1,6 +1,9 @@
 """Merges the JSON reports of several `octomesh mocksidecar` processes.
 
-usage: merge.py KILL_UNIX_NS report.json...
+usage: merge.py KILL_UNIX_NS RETURN_UNIX_NS report.json...
+
+Moves that completed before RETURN_UNIX_NS are the failover's (from the
+kill), the others the return's.
 """
 import json
 import sys
@@ -14,9 +17,9 @@ def ms(ns):
     return f"{ns / 1e6:.1f} ms"
 
 
-kill = int(sys.argv[1])
+kill, ret = int(sys.argv[1]), int(sys.argv[2])
 samples, failed, sidecars, counters, last_move, errors = {}, 0, 0, {}, 0, []
-for path in sys.argv[2:]:
+for path in sys.argv[3:]:
     r = json.load(open(path))
     sidecars += r["sidecars"]
     failed += r["failed"]
@@ -29,12 +32,20 @@ for path in sys.argv[2:]:
         errors.extend(s.get("errors") or [])
 print(f"{sidecars} sidecars, {failed} failed")
 print(f"{'step':<28} {'count':>7} {'p50':>10} {'p90':>10} {'p99':>10} {'max':>10}")
+ends = samples.pop("move_end_unix_ns", [])
+moves = samples.pop("moves", [])
+samples["moves: failover"] = [d for d, e in zip(moves, ends) if e < ret]
+samples["moves: return"] = [d for d, e in zip(moves, ends) if e >= ret]
 for k in sorted(samples):
     xs = sorted(samples[k])
     if xs:
         print(f"{k:<28} {len(xs):>7} {ms(pct(xs, .5)):>10} {ms(pct(xs, .9)):>10} {ms(pct(xs, .99)):>10} {ms(xs[-1]):>10}")
 print("counters:", " ".join(f"{k}={v}" for k, v in sorted(counters.items())))
-if last_move:
-    print(f"kill -9 of p2 to the last of its sidecars ACKed by a successor: {ms(last_move - kill)}")
+fail_ends = [e for e in ends if e < ret]
+ret_ends = [e for e in ends if e >= ret]
+if fail_ends:
+    print(f"kill -9 of p2 to the last of its sidecars ACKed by a successor: {ms(max(fail_ends) - kill)} ({len(fail_ends)} moves)")
+if ret_ends:
+    print(f"p2's return to the last of its sidecars ACKed by it again: {ms(max(ret_ends) - ret)} ({len(ret_ends)} moves)")
 for e in errors[:10]:
     print("error:", e)

@@ -10,8 +10,8 @@
 # sidecars (ramped); when every session is open, sample memory and
 # watches; change one endpoint of "common" (every sidecar's) and let the
 # sidecars time its arrival; kill -9 p2 and time until its sidecars are
-# ACKed by their successors, sampling CPU meanwhile; stop and merge the
-# reports. Bounded: every wait has a limit, the whole run a deadline.
+# ACKed by their successors, sampling CPU meanwhile; start p2 again and
+# time until its sidecars are back; stop and merge the reports. Bounded: every wait has a limit, the whole run a deadline.
 set -euo pipefail
 
 N=${1:-50000}
@@ -45,7 +45,7 @@ left() { echo $((DEADLINE - ($(date +%s) - START))); }
 start() { # name, args...
 	local name=$1
 	shift
-	"$BIN" "$@" >"$OUT/$name.log" 2>&1 &
+	"$BIN" "$@" >>"$OUT/$name.log" 2>&1 &
 	PIDS+=($!)
 	PID[$name]=$!
 }
@@ -138,15 +138,20 @@ done | tee -a "$OUT/steady.txt"
 # every second while p2's sidecars move.
 HZ=$(getconf CLK_TCK)
 machine_busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8}' /proc/stat; }
-sample() {
-	local prev=() names=(etcd meta p1 p3 p4) i mocks=() m0=0 m1=0
+sample() { # output file, stop file, pilots to count sessions on (numbers), -- processes to sample
+	local file=$1 stop=$2
+	shift 2
+	local counted=()
+	while [ "$1" != "--" ]; do counted+=("$1"); shift; done
+	shift
+	local names=("$@") prev=() i mocks=() m0=0 m1=0
 	for k in $(seq 0 $((PROCS - 1))); do mocks+=("${PID[mock$k]}"); done
 	for i in "${!names[@]}"; do prev[$i]=$(cpu_ticks "${PID[${names[$i]}]}"); done
 	for p in "${mocks[@]}"; do m0=$((m0 + $(cpu_ticks "$p"))); done
 	read -r b0 t0 < <(machine_busy)
-	echo "t_s ${names[*]} mocks (CPU % of one core) machine_busy% sessions(p1,p3,p4)" >"$OUT/failover-cpu.txt"
+	echo "t_s ${names[*]} mocks (CPU % of one core) machine_busy% sessions(${counted[*]})" >"$file"
 	local t=0
-	while [ ! -e "$OUT/moved" ] && [ $t -lt 300 ]; do
+	while [ ! -e "$stop" ] && [ $t -lt 300 ]; do
 		sleep 1
 		t=$((t + 1))
 		local line="$t"
@@ -161,10 +166,10 @@ sample() {
 		read -r b1 t1 < <(machine_busy)
 		line="$line $(((m1 - m0) * 100 / HZ)) $(((b1 - b0) * 100 / (t1 - t0 > 0 ? t1 - t0 : 1)))"
 		m0=$m1 b0=$b1 t0=$t1
-		echo "$line $(sessions 1 3 4)" >>"$OUT/failover-cpu.txt"
+		echo "$line $(sessions "${counted[@]}")" >>"$file"
 	done
 }
-sample &
+sample "$OUT/failover-cpu.txt" "$OUT/moved" 1 3 4 -- etcd meta p1 p3 p4 &
 SAMPLER=$!
 before=$(pstat 127.0.0.1:$((BASE + 42)) pilot.sessions)
 OV1=$(overflows)
@@ -186,12 +191,35 @@ for k in 1 3 4; do
 	echo "p$k after: sessions $(pstat $a pilot.sessions) apps $(pstat $a shard.owned) watch.svc $(pstat $a pilot.watches.services) rss_MiB $(($(rss_kb "${PID[p$k]}") / 1024))"
 done | tee -a "$OUT/steady.txt"
 
+# Return: p2 starts again under its id; its apps move back, and p1, p3
+# and p4 redirect their sidecars to it.
+sample "$OUT/return-cpu.txt" "$OUT/returned" 2 -- etcd meta p1 p2 p3 p4 &
+SAMPLER=$!
+RETURN_NS=$(date +%s%N)
+start p2 pilot --etcd-endpoints "$ETCD" --shard-id p2 --shard-lease-ttl "$LEASE_TTL" --xds-address "127.0.0.1:$((BASE + 32))" \
+	--http-address "127.0.0.1:$((BASE + 42))" --log-level warn
+echo "p2 started again at $RETURN_NS"
+while :; do
+	s=$(pstat 127.0.0.1:$((BASE + 42)) pilot.sessions)
+	[ "$s" -ge "$before" ] && break
+	[ $(($(date +%s%N) - RETURN_NS)) -lt 300000000000 ] || { echo "p2's sidecars did not all come back within 5 minutes"; break; }
+	sleep 0.5
+done
+echo "p2 has $before sessions again after $((($(date +%s%N) - RETURN_NS) / 1000000)) ms (polled)"
+sleep 5
+touch "$OUT/returned"
+wait $SAMPLER || true
+for k in 1 2 3 4; do
+	a=127.0.0.1:$((BASE + 40 + k))
+	echo "p$k after the return: sessions $(pstat $a pilot.sessions) apps $(pstat $a shard.owned) watch.svc $(pstat $a pilot.watches.services) rss_MiB $(($(rss_kb "${PID[p$k]}") / 1024))"
+done | tee -a "$OUT/steady.txt"
+
 touch "$OUT/stop"
 fail=0
 for k in $(seq 0 $((PROCS - 1))); do wait "${PID[mock$k]}" || fail=1; done
 wait "${PID[driver]}" || fail=1
-python3 "$HERE/merge.py" "$KILL_NS" "$OUT"/mock*.json "$OUT/driver.json" | tee "$OUT/summary.txt"
-cat "$OUT/failover-cpu.txt"
-echo "membership leases lost and renewed (pilot logs): $(cat "$OUT"/p?.log | grep -c "lost the lease" || true)"
+python3 "$HERE/merge.py" "$KILL_NS" "$RETURN_NS" "$OUT"/mock*.json "$OUT/driver.json" | tee "$OUT/summary.txt"
+cat "$OUT/failover-cpu.txt" "$OUT/return-cpu.txt"
+echo "membership leases lost and renewed (pilot logs): $(cat "$OUT"/p*.log | grep -c "lost the lease" || true)"
 echo "output in $OUT; failed: $fail"
 exit $fail
