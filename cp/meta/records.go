@@ -35,6 +35,8 @@ type PilotInfo struct {
 	// HTTP serves its /stats, /debug/sessions and registration API.
 	HTTP    string    `json:"http,omitempty"`
 	Started time.Time `json:"started"`
+	// Draining: the pilot is leaving; its apps move at once.
+	Draining bool `json:"draining,omitempty"`
 }
 
 // AppInfo is an app's record: the services its sidecars have subscribed

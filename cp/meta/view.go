@@ -6,6 +6,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Assignment is one immutable state of the shard map: the live pilots, the
@@ -54,6 +55,15 @@ func (a *Assignment) Loads() map[string]int {
 	return m
 }
 
+// RemovalGrace is how long a pilot whose key vanished (its lease ran out)
+// still counts: a pilot that missed a renewal, on a busy machine, and
+// writes its key again within it keeps its apps, and its sidecars stay.
+// A draining pilot says so in its record first and goes at once. Views
+// may disagree for a moment around the end of the grace (their watches do
+// not deliver at the same instant); redirects and the pilot's wait for its
+// view (2s) bridge that.
+const RemovalGrace = 3 * time.Second
+
 // Store is where a View reads the pilots and apps: the Diplomat, or a fake.
 type Store interface {
 	// WatchPrefix calls update with the whole state under prefix now and
@@ -77,7 +87,12 @@ type View struct {
 	log   *slog.Logger
 	cur   atomic.Pointer[Assignment]
 
-	mu        sync.Mutex
+	mu sync.Mutex
+	// raw is the pilots in etcd; pilots, the ones the assignment counts:
+	// raw without the draining ones, plus those whose key went less than
+	// RemovalGrace ago (leaving).
+	raw       map[string]PilotInfo
+	leaving   map[string]*time.Timer
 	pilots    map[string]PilotInfo
 	apps      map[string]AppInfo
 	loaded    [2]bool
@@ -88,7 +103,7 @@ type View struct {
 
 // NewView starts watching store; ctx bounds the watches.
 func NewView(ctx context.Context, store Store, log *slog.Logger) *View {
-	v := &View{log: log, pilots: map[string]PilotInfo{}, apps: map[string]AppInfo{},
+	v := &View{log: log, raw: map[string]PilotInfo{}, leaving: map[string]*time.Timer{}, pilots: map[string]PilotInfo{}, apps: map[string]AppInfo{},
 		ready: make(chan struct{}), changed: make(chan struct{})}
 	v.cur.Store(&Assignment{Pilots: map[string]PilotInfo{}, Apps: map[string]AppInfo{}, Owner: map[string]string{}})
 	go store.WatchPrefix(ctx, PilotPrefix, v.setPilots)
@@ -158,9 +173,53 @@ func (v *View) setPilots(state map[string][]byte, _ int64) {
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	names := !sameKeys(v.pilots, pilots)
-	v.pilots = pilots
+	v.raw = pilots
+	counted := make(map[string]PilotInfo, len(pilots))
+	for id, p := range pilots {
+		if t := v.leaving[id]; t != nil { // back within the grace: nothing moved
+			t.Stop()
+			delete(v.leaving, id)
+		}
+		if !p.Draining {
+			counted[id] = p
+		}
+	}
+	for id, p := range v.pilots {
+		if _, ok := pilots[id]; ok || !v.loaded[0] {
+			continue
+		}
+		// Its key is gone without a drain: its lease ran out. Keep
+		// counting it for RemovalGrace, in case it only missed a renewal.
+		if v.leaving[id] == nil {
+			v.leaving[id] = time.AfterFunc(RemovalGrace, func() { v.expire(id) })
+		}
+		counted[id] = p
+	}
+	names := !sameKeys(v.pilots, counted)
+	v.pilots = counted
 	v.publishLocked(0, names)
+}
+
+// expire stops counting a pilot whose key has been gone for RemovalGrace.
+func (v *View) expire(id string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.leaving[id] == nil {
+		return // it came back
+	}
+	delete(v.leaving, id)
+	if _, ok := v.pilots[id]; !ok {
+		return
+	}
+	next := make(map[string]PilotInfo, len(v.pilots))
+	for k, p := range v.pilots {
+		if k != id {
+			next[k] = p
+		}
+	}
+	v.pilots = next
+	v.log.Info("meta: pilot gone", "pilot", id)
+	v.publishLocked(0, true)
 }
 
 func (v *View) setApps(state map[string][]byte, _ int64) {

@@ -116,12 +116,22 @@ func (sh *shard) start(ctx context.Context) error {
 	return nil
 }
 
-// leave revokes the membership: the pilot's apps move at once to their
-// successors, and (as the view sees it) its sessions are redirected there.
+// leave marks the pilot draining and revokes its membership: its apps move
+// at once to their successors, and (as the view sees it) its sessions are
+// redirected there.
 // It waits until they have been, at most until ctx ends.
 func (sh *shard) leave(ctx context.Context) error {
 	if sh.member == nil {
 		return nil
+	}
+	// Say it first: a pilot whose key merely vanishes keeps its apps for
+	// meta.RemovalGrace; a draining one loses them at once.
+	draining := sh.self
+	draining.Draining = true
+	if val, err := jsonOf(draining); err == nil {
+		if err := sh.member.Update(ctx, val); err != nil {
+			sh.log.Warn("pilot: cannot mark itself draining; its apps move when its key goes", "err", err)
+		}
 	}
 	if err := sh.member.Release(ctx); err != nil {
 		return err

@@ -164,6 +164,17 @@ func (m *Membership) run(ctx context.Context, lease clientv3.LeaseID) {
 	}
 }
 
+// Update writes a new value under the current lease (and keeps it for
+// a rewrite after a lost lease).
+func (m *Membership) Update(ctx context.Context, value []byte) error {
+	m.mu.Lock()
+	m.value = value
+	lease := m.lease
+	m.mu.Unlock()
+	_, err := m.d.cli.Put(ctx, m.key, string(value), clientv3.WithLease(lease))
+	return storeError("put "+m.key, err)
+}
+
 // Release stops renewing and revokes the lease: the key goes at once.
 func (m *Membership) Release(ctx context.Context) error {
 	m.stop()
