@@ -334,6 +334,7 @@ func (s *Server) writeMetrics(m *admin.Metrics) {
 	counter("octomesh_transport_connections_accepted_total", "Connections accepted by listeners.", tr.Accepted.Load())
 	counter("octomesh_transport_connections_dialed_total", "Connections dialled to upstream endpoints.", tr.Dialed.Load())
 	counter("octomesh_transport_connections_closed_total", "Connections closed, accepted and dialled.", tr.Closed.Load())
+	counter("octomesh_transport_listener_loop_restarts_total", "Listener event loops that quit by themselves and were replaced.", tr.LoopRestarts.Load())
 	byKind("octomesh_transport_frames_total", "Frames read (in) and written (out), on every connection.", "direction",
 		[]kindValue{{"in", tr.FramesIn.Load()}, {"out", tr.FramesOut.Load()}})
 	byKind("octomesh_transport_bytes_total", "Frame bytes read (in) and written (out), on every connection.", "direction",

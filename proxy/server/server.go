@@ -263,6 +263,7 @@ func (s *Server) WriteStats(w io.Writer) {
 		"transport.accepted":             s.transport.Accepted.Load(),
 		"transport.dialed":               s.transport.Dialed.Load(),
 		"transport.closed":               s.transport.Closed.Load(),
+		"transport.loop_restarts":        s.transport.LoopRestarts.Load(),
 		"transport.frames_in":            s.transport.FramesIn.Load(),
 		"transport.frames_out":           s.transport.FramesOut.Load(),
 		"transport.bytes_in":             s.transport.BytesIn.Load(),

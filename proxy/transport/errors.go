@@ -61,8 +61,11 @@ func Kind(err error) ErrorKind {
 // are plain atomics.
 type Stats struct {
 	Accepted, Dialed, Closed atomic.Uint64
-	FramesIn, FramesOut      stats.Counter
-	BytesIn, BytesOut        stats.Counter
+	// LoopRestarts counts listener event loops that quit by themselves
+	// while their socket still listened, and were replaced.
+	LoopRestarts        atomic.Uint64
+	FramesIn, FramesOut stats.Counter
+	BytesIn, BytesOut   stats.Counter
 	// ProtocolErrors counts connections closed for each ErrorKind.
 	ProtocolErrors [numKinds]atomic.Uint64
 }

@@ -22,9 +22,12 @@ type Listener struct {
 	network, address string
 	goln             net.Listener // the socket, for File
 	ln               netpoll.Listener
+	newLoop          func() (netpoll.EventLoop, error)
+	loopMu           sync.Mutex // loop and stopped change together
 	loop             netpoll.EventLoop
-	served           chan error
-	stopped          atomic.Bool
+	stopped          bool
+	served           chan error // Serve's last error, once serving ended
+	stats            *Stats
 	// ownsPath: Close removes a Unix socket's path. True when this process
 	// bound it; false while inherited (until Own) or once handed over.
 	ownsPath atomic.Bool
@@ -73,7 +76,7 @@ func serve(ln net.Listener, opts Options, stats *Stats, newHandler func(*Conn) H
 		// Close removes it otherwise.
 		ul.SetUnlinkOnClose(false)
 	}
-	l := &Listener{network: network, address: address, goln: ln, served: make(chan error, 1), conns: map[*Conn]struct{}{}}
+	l := &Listener{network: network, address: address, goln: ln, served: make(chan error, 1), stats: stats, conns: map[*Conn]struct{}{}}
 	nl, err := netpoll.ConvertListener(ln)
 	if err != nil {
 		_ = ln.Close()
@@ -101,13 +104,51 @@ func serve(ln net.Listener, opts Options, stats *Stats, newHandler func(*Conn) H
 		ctx.Value(connKey{}).(*Conn).readLoop()
 		return nil
 	}
-	l.loop, err = netpoll.NewEventLoop(onRequest, netpoll.WithOnPrepare(prepare))
-	if err != nil {
+	l.newLoop = func() (netpoll.EventLoop, error) {
+		return netpoll.NewEventLoop(onRequest, netpoll.WithOnPrepare(prepare))
+	}
+	if l.loop, err = l.newLoop(); err != nil {
 		_ = nl.Close()
 		return nil, fmt.Errorf("transport: event loop for %s: %w", address, err)
 	}
-	go func() { l.served <- l.loop.Serve(nl) }()
+	go l.keepServing()
 	return l, nil
+}
+
+// keepServing runs the event loop until StopAccepting. A loop that quits
+// by itself while the socket still listens is replaced: netpoll ends it on
+// any hang-up its poller attributes to the listener, and a race-detector
+// build of netpoll (which finds operators by fd number) attributes to it
+// a stale hang-up of a just-closed connection whose number the listener
+// reused. Accepted connections are not the loop's: they carry on.
+func (l *Listener) keepServing() {
+	l.loopMu.Lock()
+	loop := l.loop
+	l.loopMu.Unlock()
+	for {
+		err := loop.Serve(l.ln)
+		l.loopMu.Lock()
+		if l.stopped || !listening(l.ln) {
+			l.loopMu.Unlock()
+			l.served <- err
+			return
+		}
+		next, nerr := l.newLoop()
+		if nerr != nil {
+			l.loopMu.Unlock()
+			l.served <- fmt.Errorf("transport: event loop for %s quit (%v) and could not be replaced: %w", l.address, err, nerr)
+			return
+		}
+		l.loop, loop = next, next
+		l.stats.LoopRestarts.Add(1)
+		l.loopMu.Unlock()
+	}
+}
+
+// listening reports whether ln's socket still accepts connections.
+func listening(ln netpoll.Listener) bool {
+	v, err := syscall.GetsockoptInt(ln.Fd(), syscall.SOL_SOCKET, syscall.SO_ACCEPTCONN)
+	return err == nil && v == 1
 }
 
 // Addr is the listening address (with the port chosen, for port 0).
@@ -169,15 +210,20 @@ func (l *Listener) StopAccepting(handedOver bool) {
 	if handedOver {
 		l.ownsPath.Store(false)
 	}
-	if !l.stopped.CompareAndSwap(false, true) {
+	l.loopMu.Lock()
+	if l.stopped {
+		l.loopMu.Unlock()
 		return
 	}
+	l.stopped = true
+	loop := l.loop
+	l.loopMu.Unlock()
 	// Shutdown detaches and closes this process's copy of the socket, and
 	// closes connections netpoll deems idle: only those that never sent a
 	// byte, since a serving connection stays inside its OnRequest.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_ = l.loop.Shutdown(ctx)
+	_ = loop.Shutdown(ctx)
 }
 
 // Close stops accepting and closes every accepted connection.
