@@ -235,6 +235,7 @@ type holdHandler struct {
 	in, closed chan struct{}
 	want       []byte
 	bad        chan string
+	gone       chan error // the connection closed (Closed's reason)
 }
 
 func (h *holdHandler) ServeFrame(frame []byte) {
@@ -244,7 +245,7 @@ func (h *holdHandler) ServeFrame(frame []byte) {
 		h.bad <- "frame changed under its handler after Close"
 	}
 }
-func (h *holdHandler) Closed(error) {}
+func (h *holdHandler) Closed(reason error) { h.gone <- reason }
 
 // TestCloseWhileAHandlerHoldsAFrame: closing a dialled connection from
 // another goroutine (a failed write, a drained upstream connection) while
@@ -256,7 +257,7 @@ func TestCloseWhileAHandlerHoldsAFrame(t *testing.T) {
 	})
 	want := frameOf(t, 1, 0) // the tagged echo
 	for i := 0; i < 50; i++ {
-		h := &holdHandler{in: make(chan struct{}), closed: make(chan struct{}), want: want, bad: make(chan string, 1)}
+		h := &holdHandler{in: make(chan struct{}), closed: make(chan struct{}), want: want, bad: make(chan string, 1), gone: make(chan error, 1)}
 		c, err := Dial("tcp", l.Addr(), time.Second, opts, &Stats{}, func(*Conn) Handler { return h })
 		if err != nil {
 			t.Fatal(err)
@@ -264,7 +265,13 @@ func TestCloseWhileAHandlerHoldsAFrame(t *testing.T) {
 		if err := c.WriteFrame(frameOf(t, 1, 8)); err != nil {
 			t.Fatal(err)
 		}
-		<-h.in
+		select {
+		case <-h.in:
+		case err := <-h.gone:
+			t.Fatalf("iteration %d: the connection closed before the echo arrived: %v", i, err)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("iteration %d: no echo after 10s", i)
+		}
 		c.Close()
 		close(h.closed)
 		select {
