@@ -37,10 +37,29 @@ func main() {
 		usage(os.Stderr)
 		os.Exit(2)
 	}
+	if err := enterBuildWorkingDirectory(); err != nil {
+		fmt.Fprintf(os.Stderr, "octomesh: %v\n", err)
+		os.Exit(1)
+	}
 	if err := cmd.run(os.Args[2:]); err != nil {
 		fmt.Fprintf(os.Stderr, "octomesh %s: %v\n", os.Args[1], err)
 		os.Exit(1)
 	}
+}
+
+// enterBuildWorkingDirectory makes relative paths in flags (bench --json,
+// --markdown, --plot, --from-json; a proxy's --config; ...) mean what they
+// mean in a shell: `bazel run //cmd/octomesh -- ...` starts the binary in its
+// runfiles tree and names the caller's directory in BUILD_WORKING_DIRECTORY.
+func enterBuildWorkingDirectory() error {
+	wd := os.Getenv("BUILD_WORKING_DIRECTORY")
+	if wd == "" {
+		return nil
+	}
+	if err := os.Chdir(wd); err != nil {
+		return fmt.Errorf("BUILD_WORKING_DIRECTORY: %w", err)
+	}
+	return nil
 }
 
 func usage(w io.Writer) {

@@ -22,15 +22,41 @@ import (
 )
 
 // Build compiles the octomesh binary into dir, or returns $OCTOMESH_BIN
-// when set (a build system that provides the binary).
+// when set (a build system that provides the binary). A relative
+// $OCTOMESH_BIN is taken from the runfiles root of a Bazel test when
+// TEST_SRCDIR is set (it is then $(rootpath //cmd/octomesh)), else from the
+// current directory; the path returned is absolute.
 func Build(dir string) (string, error) {
 	if bin := os.Getenv("OCTOMESH_BIN"); bin != "" {
-		return bin, nil
+		return binFromEnv(bin)
+	}
+	if os.Getenv("TEST_SRCDIR") != "" {
+		return "", errors.New("a Bazel test has no go command to build octomesh with: " +
+			`give the test data = ["//cmd/octomesh"] and env = {"OCTOMESH_BIN": "$(rootpath //cmd/octomesh)"} (see bazel/README.md)`)
 	}
 	bin := filepath.Join(dir, "octomesh")
 	out, err := exec.Command("go", "build", "-o", bin, "github.com/octomesh/octomesh/cmd/octomesh").CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build octomesh: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// binFromEnv resolves $OCTOMESH_BIN (see Build) and checks that it is there.
+func binFromEnv(bin string) (string, error) {
+	if !filepath.IsAbs(bin) {
+		if root := os.Getenv("TEST_SRCDIR"); root != "" {
+			bin = filepath.Join(root, os.Getenv("TEST_WORKSPACE"), bin)
+		} else {
+			abs, err := filepath.Abs(bin)
+			if err != nil {
+				return "", fmt.Errorf("OCTOMESH_BIN: %w", err)
+			}
+			bin = abs
+		}
+	}
+	if _, err := os.Stat(bin); err != nil {
+		return "", fmt.Errorf("OCTOMESH_BIN: %w", err)
 	}
 	return bin, nil
 }

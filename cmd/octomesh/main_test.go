@@ -1,0 +1,56 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/octomesh/octomesh/bench"
+)
+
+// Under `bazel run` the binary starts in its runfiles tree: bench's relative
+// paths, read and written, must still be the caller's (BUILD_WORKING_DIRECTORY).
+func TestBenchPathsUnderBazelRun(t *testing.T) {
+	user, runfiles := t.TempDir(), t.TempDir()
+	in := `{"command": "octomesh bench", "settings": {"payloads_bytes": [1024]}, "runs": [{"topology": "T0-UDS", "point": "5k req/s", "payload_bytes": 1024, "mode": "open", "rate_rps": 5000}]}`
+	if err := os.WriteFile(filepath.Join(user, "in.json"), []byte(in), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(runfiles)
+	t.Setenv("BUILD_WORKING_DIRECTORY", user)
+	if err := enterBuildWorkingDirectory(); err != nil {
+		t.Fatal(err)
+	}
+	if err := runBench([]string{"--from-json", "in.json", "--json", "out/r.json", "--markdown", "out/r.md"}); err == nil {
+		t.Fatal("want an error: out/ does not exist in the caller's directory")
+	}
+	if err := os.Mkdir(filepath.Join(user, "out"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := runBench([]string{"--from-json", "in.json", "--json", "out/r.json", "--markdown", "out/r.md"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bench.ReadReport(filepath.Join(user, "out", "r.json")); err != nil {
+		t.Error(err)
+	}
+	md, err := os.ReadFile(filepath.Join(user, "out", "r.md"))
+	if err != nil || !strings.Contains(string(md), bench.MarkdownBegin) {
+		t.Errorf("markdown: %v\n%s", err, md)
+	}
+	if entries, _ := os.ReadDir(runfiles); len(entries) != 0 {
+		t.Errorf("wrote into the runfiles directory: %v", entries)
+	}
+}
+
+func TestNoBuildWorkingDirectory(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	t.Setenv("BUILD_WORKING_DIRECTORY", "")
+	if err := enterBuildWorkingDirectory(); err != nil {
+		t.Fatal(err)
+	}
+	if wd, _ := os.Getwd(); wd != dir {
+		t.Errorf("working directory %s, want %s", wd, dir)
+	}
+}
