@@ -106,7 +106,8 @@ func (r *Report) Markdown(plot string) string {
 	}
 	w("\nT2's proxy columns read sidecar A + sidecar B (A is beside the client).\n")
 
-	if largest := slices.Max(r.Settings.Payloads); len(r.Summary) > 0 {
+	if len(r.Settings.Payloads) > 0 && len(r.Summary) > 0 {
+		largest := slices.Max(r.Settings.Payloads)
 		r.syscallTable(&b, largest)
 		r.cpuTable(&b, largest)
 	}

@@ -3,6 +3,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -42,6 +44,9 @@ func main() {
 		os.Exit(1)
 	}
 	if err := cmd.run(os.Args[2:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return // -h: the flag set printed the usage
+		}
 		fmt.Fprintf(os.Stderr, "octomesh %s: %v\n", os.Args[1], err)
 		os.Exit(1)
 	}
