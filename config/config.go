@@ -189,6 +189,30 @@ func Load(file string) (*Config, error) {
 // Parse decodes and validates YAML; file names the source in errors.
 func Parse(file string, data []byte) (*Config, error) {
 	c := &Config{file: file}
+	lines, err := decodeYAML(file, data, c)
+	if err != nil {
+		return nil, err
+	}
+	c.lines = lines
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// DecodeYAML decodes one YAML document into v, a pointer to a struct with
+// yaml tags, as strictly as a config file: unknown and repeated keys are
+// errors, Duration and ByteSize fields take "3s" and "64KiB", and an error
+// is an *Error naming file, line and field path. For the project's other
+// YAML inputs (Mock-Sidecar scripts).
+func DecodeYAML(file string, data []byte, v any) error {
+	_, err := decodeYAML(file, data, v)
+	return err
+}
+
+// decodeYAML returns, besides DecodeYAML's error, the line of every field
+// path, for errors found later.
+func decodeYAML(file string, data []byte, v any) (map[string]int, error) {
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&root); err != nil {
@@ -199,14 +223,14 @@ func Parse(file string, data []byte) (*Config, error) {
 		return nil, fmt.Errorf("%s:%d: more than one YAML document", file, extra.Line)
 	}
 	d := decoder{lines: map[string]int{}}
-	if err := d.decode(&root, reflect.ValueOf(c), ""); err != nil {
-		return nil, c.wrap(err)
+	if err := d.decode(&root, reflect.ValueOf(v), ""); err != nil {
+		var pe *pathError
+		if errors.As(err, &pe) {
+			return nil, &Error{File: file, Line: pe.line, Path: pe.path, Msg: pe.msg}
+		}
+		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	c.lines = d.lines
-	if err := c.validate(); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return d.lines, nil
 }
 
 // File is the file the config came from.
@@ -235,14 +259,6 @@ func (e *Error) Error() string {
 		return loc + ": " + e.Msg
 	}
 	return loc + ": " + e.Path + ": " + e.Msg
-}
-
-func (c *Config) wrap(err error) error {
-	var pe *pathError
-	if errors.As(err, &pe) {
-		return &Error{File: c.file, Line: pe.line, Path: pe.path, Msg: pe.msg}
-	}
-	return fmt.Errorf("%s: %w", c.file, err)
 }
 
 func (c *Config) validate() error {

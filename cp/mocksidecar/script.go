@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"github.com/octomesh/octomesh/config"
 )
 
 // Script is what every simulated sidecar of a run does.
@@ -235,13 +235,9 @@ func Load(file string) (*Script, error) {
 // Parse reads a script strictly and checks it: errors name the file, the
 // line and the field path.
 func Parse(file string, data []byte) (*Script, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, fmt.Errorf("%s: %v", file, err)
-	}
 	s := &Script{}
-	if err := decodeNode(&root, reflect.ValueOf(s).Elem(), ""); err != nil {
-		return nil, fmt.Errorf("%s:%v", file, err)
+	if err := config.DecodeYAML(file, data, s); err != nil {
+		return nil, err
 	}
 	if s.Sidecar.ID == "" {
 		s.Sidecar.ID = "mock-${i}"
@@ -541,3 +537,6 @@ func parseRange(s string) ([2]int, error) {
 	}
 	return [2]int{a, b}, nil
 }
+
+// Duration is a time.Duration written as "250ms", "3s".
+type Duration = config.Duration
