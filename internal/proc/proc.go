@@ -66,8 +66,11 @@ type Sidecar struct {
 	Ready server.ReadyInfo
 	cmd   *exec.Cmd
 	logs  *syncBuffer
-	done  chan struct{}
-	err   error // exit status, once done is closed
+	// logsEnd is closed when every writer of the stderr pipe has closed it
+	// and Logs holds all of it (a successor may keep it open longer).
+	logsEnd chan struct{}
+	done    chan struct{}
+	err     error // exit status, once done is closed
 }
 
 // StartSidecar runs `bin proxy --config file` and waits (up to 30s) until it
@@ -78,7 +81,7 @@ func StartSidecar(bin, file string, echo io.Writer, extraArgs ...string) (*Sidec
 		return nil, err
 	}
 	defer rd.Close()
-	s := &Sidecar{logs: &syncBuffer{}, done: make(chan struct{})}
+	s := &Sidecar{logs: &syncBuffer{}, logsEnd: make(chan struct{}), done: make(chan struct{})}
 	args := append([]string{"proxy", "--config", file, "--ready-fd", "3"}, extraArgs...)
 	s.cmd = exec.Command(bin, args...)
 	s.cmd.ExtraFiles = []*os.File{wr}
@@ -98,7 +101,7 @@ func StartSidecar(bin, file string, echo io.Writer, extraArgs ...string) (*Sidec
 	if echo != nil {
 		sink = io.MultiWriter(s.logs, echo)
 	}
-	go func() { _, _ = io.Copy(sink, logR); logR.Close() }()
+	go func() { _, _ = io.Copy(sink, logR); logR.Close(); close(s.logsEnd) }()
 	err = s.cmd.Start()
 	logW.Close()
 	wr.Close() // the child holds the only write ends now
@@ -121,6 +124,10 @@ func StartSidecar(bin, file string, echo io.Writer, extraArgs ...string) (*Sidec
 	case r := <-ch:
 		if r.err != nil {
 			<-s.waitOrKill(5 * time.Second)
+			select { // the copy of its last words may still be under way
+			case <-s.logsEnd:
+			case <-time.After(5 * time.Second):
+			}
 			return nil, fmt.Errorf("sidecar %s did not start: %v\n%s", file, s.err, s.Logs())
 		}
 		s.Ready = r.info

@@ -3,6 +3,7 @@ package proc
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -45,4 +46,26 @@ func TestBuildTakesOCTOMESH_BIN(t *testing.T) {
 			t.Errorf("Build = %q for a missing binary, want an error", got)
 		}
 	})
+}
+
+// TestFailedStartReportsTheLastWords: a sidecar that dies before it is
+// ready is reported with all it wrote to stderr, its last line included
+// (the copy from the pipe may lag behind the exit).
+func TestFailedStartReportsTheLastWords(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "octomesh")
+	// 256 KiB of noise (more than a pipe holds), then the cause.
+	script := "#!/bin/sh\nhead -c 262144 /dev/zero | tr '\\0' x >&2\necho >&2\necho 'admin.token_file: no such file' >&2\nexit 1\n"
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		s, err := StartSidecar(bin, "a.yaml", nil)
+		if err == nil {
+			s.Stop()
+			t.Fatal("a process that exits at once was reported ready")
+		}
+		if !strings.Contains(err.Error(), "admin.token_file: no such file") {
+			t.Fatalf("run %d: the error lacks the process's last line: ...%s", i, err.Error()[max(0, len(err.Error())-200):])
+		}
+	}
 }
