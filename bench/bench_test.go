@@ -135,8 +135,9 @@ func TestMedian(t *testing.T) {
 }
 
 // TestQuick runs the mesh for real, every process separate: T0-UDS, T1 and
-// T2 (and T1-HAProxy when HAProxy is there or can be installed), one
-// second per run, and checks the report. It is the benchmark's CI test.
+// T2 (and T1-HAProxy and T2-HAProxy when HAProxy is there or can be
+// installed), one second per run, and checks the report. It is the
+// benchmark's CI test.
 func TestQuick(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts sidecar processes for about 20s")
@@ -148,7 +149,7 @@ func TestQuick(t *testing.T) {
 	}
 	cfg := QuickMatrix()
 	cfg.Binary = bin
-	cfg.Topologies = []string{T0UDS, T1, T2, T1HAProxy}
+	cfg.Topologies = []string{T0UDS, T1, T2, T1HAProxy, T2HAProxy}
 	cfg.Payloads = []int{1024}
 	cfg.Rates = []float64{2000}
 	cfg.Closed = []int{8}
@@ -190,9 +191,14 @@ func TestQuick(t *testing.T) {
 		if r.Topology != T0UDS && r.Added == nil {
 			t.Errorf("%s: nothing compared with T0", name)
 		}
-		wantProcs := map[string]int{T0UDS: 0, T1: 1, T2: 2, T1HAProxy: 1}[r.Topology]
-		if len(r.Procs) != wantProcs {
-			t.Errorf("%s: %d proxies measured, want %d", name, len(r.Procs), wantProcs)
+		var roles []string
+		for _, p := range r.Procs {
+			roles = append(roles, p.Role)
+		}
+		want := map[string]string{T0UDS: "", T1: "sidecar", T2: "sidecar-A sidecar-B",
+			T1HAProxy: "haproxy", T2HAProxy: "haproxy-A haproxy-B"}[r.Topology]
+		if got := strings.Join(roles, " "); got != want {
+			t.Errorf("%s: proxies measured %q, want %q", name, got, want)
 		}
 		for _, p := range r.Procs {
 			// 10 ms ticks over a one-second window: CPU may round to 0.
@@ -248,14 +254,52 @@ func TestQuick(t *testing.T) {
 		}
 	}
 
-	t.Run(T1HAProxy, func(t *testing.T) {
-		if why, skipped := rep.Skipped[T1HAProxy]; skipped {
-			t.Skipf("T1-HAProxy not run: %s", why)
+	for _, topo := range []string{T1HAProxy, T2HAProxy} {
+		t.Run(topo, func(t *testing.T) {
+			if why, skipped := rep.Skipped[topo]; skipped {
+				t.Skipf("%s not run: %s", topo, why)
+			}
+			if runs[topo] != 2 {
+				t.Errorf("%s ran %d times, want 2", topo, runs[topo])
+			}
+			if want := "| " + topo + " | closed 8 |"; !strings.Contains(md, want) {
+				t.Errorf("markdown lacks %q:\n%s", want, md)
+			}
+		})
+	}
+	if _, skipped := rep.Skipped[T2HAProxy]; !skipped && !strings.HasPrefix(rep.Targets[1].Reference, "T2-HAProxy (reference): ") {
+		t.Errorf("the T2 throughput target has no T2-HAProxy reference: %+v", rep.Targets[1])
+	}
+}
+
+// The T2 targets carry what T2-HAProxy reached as a reference, which does
+// not change their status.
+func TestTargetReferences(t *testing.T) {
+	added := func(p99 float64) *Percentiles { return &Percentiles{P99: p99} }
+	r := &Report{Baseline: T0UDS, Summary: []Summary{
+		{Topology: T0UDS, Point: "5k req/s", Payload: 1024, Mode: "open", Rate: 5000, Latency: Percentiles{P99: 100}},
+		{Topology: T2, Point: "5k req/s", Payload: 1024, Mode: "open", Rate: 5000, Latency: Percentiles{P99: 150}, Added: added(50)},
+		{Topology: T2HAProxy, Point: "5k req/s", Payload: 1024, Mode: "open", Rate: 5000, Latency: Percentiles{P99: 400}, Added: added(300)},
+		{Topology: T0UDS, Point: "closed 50", Payload: 1024, Mode: "closed", Throughput: 1000},
+		{Topology: T2, Point: "closed 50", Payload: 1024, Mode: "closed", Throughput: 900, ThroughputRatio: 0.9, Added: added(0)},
+		{Topology: T2HAProxy, Point: "closed 50", Payload: 1024, Mode: "closed", Throughput: 460, ThroughputRatio: 0.46, Added: added(0)},
+	}}
+	got := r.checkTargets()
+	for i, want := range []Target{
+		{Status: "met", Measured: "0.90x at 1024 B, closed 50 (900 vs 1000 req/s)",
+			Reference: "T2-HAProxy (reference): 0.46x at 1024 B, closed 50 (460 vs 1000 req/s)"},
+		{Status: "met", Measured: "+50.0 µs (p99 150.0 µs vs 100.0 µs)",
+			Reference: "T2-HAProxy (reference): +300.0 µs (p99 400.0 µs vs 100.0 µs)"},
+	} {
+		g := got[i+1]
+		if g.Status != want.Status || g.Measured != want.Measured || g.Reference != want.Reference {
+			t.Errorf("target %q:\n got %+v\nwant %+v", g.Target, g, want)
 		}
-		if runs[T1HAProxy] != 2 {
-			t.Errorf("T1-HAProxy ran %d times, want 2", runs[T1HAProxy])
-		}
-	})
+	}
+	md := (&Report{Targets: got}).Markdown("")
+	if want := "| | | T2-HAProxy (reference): 0.46x"; !strings.Contains(md, want) {
+		t.Errorf("markdown lacks %q:\n%s", want, md)
+	}
 }
 
 // A report read back from JSON written by hand may lack its payload list:

@@ -17,8 +17,9 @@
 //     allocation-free TTHeader/Thrift server that answers like a Kitex
 //     server generated from examples/echo/echo.thrift.
 //
-// The topologies (T0-UDS, T0-TCP, T1, T2, T1-HAProxy) are described with
-// their constants. Sidecars are started with internal/proc, HAProxy from the
+// The topologies (T0-UDS, T0-TCP, T1, T2, T1-HAProxy, T2-HAProxy) are
+// described with their constants; the HAProxy ones are references for T1
+// and T2, not targets. Sidecars are started with internal/proc, HAProxy from the
 // distribution (install-haproxy.sh installs it). Sidecars and HAProxy are
 // pinned to one CPU, the load generator and the server to another.
 //

@@ -76,6 +76,9 @@ func (r *Report) Markdown(plot string) string {
 	w("\n### Targets\n\n| target | status | measured |\n|---|---|---|\n")
 	for _, t := range r.Targets {
 		w("| %s | **%s** | %s |\n", t.Target, t.Status, t.Measured)
+		if t.Reference != "" {
+			w("| | | %s |\n", t.Reference)
+		}
 	}
 
 	for _, payload := range r.Settings.Payloads {
@@ -104,7 +107,7 @@ func (r *Report) Markdown(plot string) string {
 				x.Errors)
 		}
 	}
-	w("\nT2's proxy columns read sidecar A + sidecar B (A is beside the client).\n")
+	w("\nT2's proxy columns read sidecar A + sidecar B (A is beside the client), T2-HAProxy's HAProxy A + HAProxy B.\n")
 
 	if len(r.Settings.Payloads) > 0 && len(r.Summary) > 0 {
 		largest := slices.Max(r.Settings.Payloads)

@@ -48,8 +48,8 @@ type Config struct {
 	// (root only), so that a shared machine's other work cannot delay
 	// them; it takes the CPUs from that work while a run saturates them.
 	Realtime bool
-	// InstallHAProxy lets T1-HAProxy run bench/install-haproxy.sh when
-	// haproxy is missing.
+	// InstallHAProxy lets T1-HAProxy and T2-HAProxy run
+	// bench/install-haproxy.sh when haproxy is missing.
 	InstallHAProxy bool
 	// Command is the command line, for the report.
 	Command string

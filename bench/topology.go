@@ -37,10 +37,14 @@ const (
 	// T1HAProxy: load generator -UDS-> HAProxy (mode tcp) -UDS-> server: an
 	// L4 proxy from the distribution in T1's place, as a reference.
 	T1HAProxy = "T1-HAProxy"
+	// T2HAProxy: load generator -UDS-> HAProxy A -TCP (loopback)-> HAProxy
+	// B -UDS-> server: T2's path with HAProxy in both sidecars' places, as
+	// a reference.
+	T2HAProxy = "T2-HAProxy"
 )
 
 // AllTopologies in report order.
-var AllTopologies = []string{T0UDS, T0TCP, T1, T2, T1HAProxy}
+var AllTopologies = []string{T0UDS, T0TCP, T1, T2, T1HAProxy, T2HAProxy}
 
 //go:embed install-haproxy.sh
 var installHAProxyScript []byte
@@ -204,6 +208,9 @@ type env struct {
 	skipped  map[string]string // topology -> why it did not run
 	notes    []string
 	external bool // the server is --server-cmd
+	// noHAProxy is findHAProxy's answer, asked once for both HAProxy
+	// topologies; nil until asked.
+	noHAProxy *string
 }
 
 // child is a process of ours (echo server, load generator): it exits when
@@ -366,12 +373,20 @@ func (e *env) start(name string, installHAProxy bool) error {
 		err = e.startT1(t)
 	case T2:
 		err = e.startT2(t)
-	case T1HAProxy:
-		if why := findHAProxy(e.dir, installHAProxy, e.log); why != "" {
-			e.skipped[name] = why
+	case T1HAProxy, T2HAProxy:
+		if e.noHAProxy == nil {
+			why := findHAProxy(e.dir, installHAProxy, e.log)
+			e.noHAProxy = &why
+		}
+		if *e.noHAProxy != "" {
+			e.skipped[name] = *e.noHAProxy
 			return nil
 		}
-		err = e.startHAProxy(t)
+		if name == T1HAProxy {
+			err = e.startT1HAProxy(t)
+		} else {
+			err = e.startT2HAProxy(t)
+		}
 	default:
 		return fmt.Errorf("bench: unknown topology %q (known: %s)", name, strings.Join(AllTopologies, ", "))
 	}
@@ -487,8 +502,9 @@ func (e *env) startT2(t *topology) error {
 	return nil
 }
 
-// HAProxy in TCP mode, one thread, Unix sockets on both sides like T1. It
-// relays bytes: one server connection per client connection, no TTHeader.
+// HAProxy in TCP mode, one thread, listening on bind and relaying to
+// server (each "unix@path" or "host:port"). It relays bytes: one server
+// connection per client connection, no TTHeader.
 const haproxyConfig = `global
     nbthread 1
     maxconn 4000
@@ -498,14 +514,15 @@ defaults
     timeout client 1m
     timeout server 1m
 frontend bench
-    bind unix@%s
+    bind %s
     default_backend app
 backend app
-    server app unix@%s
+    server app %s
 `
 
 // findHAProxy returns "" when haproxy is on the PATH (installing it with
-// install-haproxy.sh first when allowed), else why T1-HAProxy cannot run.
+// install-haproxy.sh first when allowed), else why the HAProxy topologies
+// cannot run.
 func findHAProxy(dir string, install bool, log io.Writer) string {
 	if _, err := exec.LookPath("haproxy"); err == nil {
 		return ""
@@ -541,10 +558,11 @@ func findHAProxy(dir string, install bool, log io.Writer) string {
 	return ""
 }
 
-func (e *env) startHAProxy(t *topology) error {
-	sock := filepath.Join(e.dir, "hap.sock")
-	file := filepath.Join(e.dir, "haproxy.cfg")
-	if err := os.WriteFile(file, []byte(fmt.Sprintf(haproxyConfig, sock, e.appUnix)), 0o644); err != nil {
+// haproxy writes a config and starts HAProxy with it, pinned like the
+// sidecars, and waits until it accepts connections on network, addr.
+func (e *env) haproxy(t *topology, role, config, network, addr string) error {
+	file := filepath.Join(e.dir, role+".cfg")
+	if err := os.WriteFile(file, []byte(config), 0o644); err != nil {
 		return err
 	}
 	cmd := exec.Command("haproxy", "-db", "-f", file)
@@ -555,7 +573,7 @@ func (e *env) startHAProxy(t *topology) error {
 	}
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
-	t.stop = append(t.stop, func() {
+	stop := func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-done:
@@ -563,20 +581,76 @@ func (e *env) startHAProxy(t *topology) error {
 			_ = cmd.Process.Kill()
 			<-done
 		}
-	})
-	if err := waitDial("unix", sock, 10*time.Second, done); err != nil {
-		return fmt.Errorf("haproxy: %v\n%s", err, logs.String())
 	}
-	t.procs = append(t.procs, measured{Role: "haproxy", PID: cmd.Process.Pid})
-	e.pin.observe("haproxy", cmd.Process.Pid)
-	t.target = "unix://" + sock
+	if err := waitDial(network, addr, 10*time.Second, done); err != nil {
+		stop()
+		return fmt.Errorf("%s: %v\n%s", role, err, logs.String())
+	}
+	t.stop = append(t.stop, stop)
+	t.procs = append(t.procs, measured{Role: role, PID: cmd.Process.Pid})
+	e.pin.observe(role, cmd.Process.Pid)
+	return nil
+}
+
+// noteHAProxy records which HAProxy ran topo, and how it differs from the
+// sidecars.
+func (e *env) noteHAProxy(topo, how string) {
 	out, _ := exec.Command("haproxy", "-v").Output()
 	if v, _, _ := strings.Cut(string(out), "\n"); v != "" {
-		e.notes = append(e.notes, "T1-HAProxy: "+strings.TrimSpace(v)+
-			", nbthread 1, mode tcp, Unix sockets on both sides like T1; unlike the sidecar it "+
-			"opens one server connection per client connection and does not parse TTHeader")
+		e.notes = append(e.notes, topo+": "+strings.TrimSpace(v)+", "+how)
 	}
+}
+
+func (e *env) startT1HAProxy(t *topology) error {
+	sock := filepath.Join(e.dir, "hap.sock")
+	if err := e.haproxy(t, "haproxy", fmt.Sprintf(haproxyConfig, "unix@"+sock, "unix@"+e.appUnix), "unix", sock); err != nil {
+		return err
+	}
+	t.target = "unix://" + sock
+	e.noteHAProxy(T1HAProxy, "nbthread 1, mode tcp, Unix sockets on both sides like T1; unlike the sidecar it "+
+		"opens one server connection per client connection and does not parse TTHeader")
 	return nil
+}
+
+func (e *env) startT2HAProxy(t *topology) error {
+	// HAProxy cannot bind port 0: take a port the kernel has free, and
+	// once more if another process bound it before HAProxy did.
+	var b string
+	var err error
+	for try := 1; ; try++ {
+		if b, err = freeLoopbackPort(); err != nil {
+			return err
+		}
+		err = e.haproxy(t, "haproxy-B", fmt.Sprintf(haproxyConfig, b, "unix@"+e.appUnix), "tcp", b)
+		if err == nil {
+			break
+		}
+		if try == 2 {
+			return err
+		}
+		fmt.Fprintf(e.log, "bench: %v\nbench: trying haproxy-B on another port\n", err)
+	}
+	sock := filepath.Join(e.dir, "t2h.sock")
+	if err := e.haproxy(t, "haproxy-A", fmt.Sprintf(haproxyConfig, "unix@"+sock, b), "unix", sock); err != nil {
+		return err
+	}
+	// Report A first: it is the hop the client sees.
+	t.procs[0], t.procs[1] = t.procs[1], t.procs[0]
+	t.target = "unix://" + sock
+	e.noteHAProxy(T2HAProxy, "two processes like T1-HAProxy's, TCP on loopback between them like T2; unlike "+
+		"sidecar A, HAProxy A opens one connection to B per client connection instead of sharing 2")
+	return nil
+}
+
+// freeLoopbackPort returns a loopback address whose port was free a moment
+// ago.
+func freeLoopbackPort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	addr := ln.Addr().String()
+	return addr, ln.Close()
 }
 
 // waitDial waits until addr accepts a connection, or exited closes.

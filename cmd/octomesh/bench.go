@@ -30,7 +30,7 @@ func runBench(args []string) error {
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `usage: octomesh bench [flags]
 
-Starts the topologies (T0-UDS, T0-TCP, T1, T2, T1-HAProxy) as separate
+Starts the topologies (T0-UDS, T0-TCP, T1, T2, T1-HAProxy, T2-HAProxy) as separate
 processes, runs every load point against each, and reports latency, added
 latency over T0, throughput, proxy CPU per request, RSS and syscalls.
 
@@ -60,7 +60,7 @@ flags:
 	mdOut := fs.String("markdown", "", "replace the generated section of this Markdown file (docs/performance.md)")
 	plotOut := fs.String("plot", "", "write a latency-by-percentile PNG to this file")
 	serverCmd := fs.String("server-cmd", "", "run this server instead of the built-in echo server; {socket} is replaced by the Unix socket it must listen on (T0-TCP is then skipped)")
-	install := fs.Bool("install-haproxy", true, "for T1-HAProxy, run bench/install-haproxy.sh when haproxy is missing")
+	install := fs.Bool("install-haproxy", true, "for T1-HAProxy and T2-HAProxy, run bench/install-haproxy.sh when haproxy is missing")
 	realtime := fs.Bool("realtime", false, "run every process the benchmark starts under SCHED_FIFO (root only): a shared machine's other work then cannot delay them, but gets little CPU while a run saturates one")
 	fromJSON := fs.String("from-json", "", "instead of running, render the report of an earlier run from its --json file (with --markdown, --plot)")
 	bin := fs.String("bin", "", "the octomesh binary for sidecars, server and load generator (default: this one)")
