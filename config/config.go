@@ -60,7 +60,7 @@ type Limits struct {
 	MaxFrameSize ByteSize `yaml:"max_frame_size"`
 	// FrameTimeout is how long a started frame may take to arrive whole.
 	FrameTimeout Duration `yaml:"frame_timeout"`
-	// WriteTimeout bounds one blocked write to any connection.
+	// WriteTimeout bounds how long bytes wait for a peer that does not read.
 	WriteTimeout Duration `yaml:"write_timeout"`
 }
 

@@ -312,6 +312,7 @@ func (s *Server) writeMetrics(m *admin.Metrics) {
 
 	counter("octomesh_downstream_requests_total", "Requests read from callers (the app, peer sidecars).", st.Requests.Load())
 	gauge("octomesh_downstream_inflight", "Requests in flight in the sidecar.", s.inflight.Load())
+	counter("octomesh_downstream_requests_waited_total", "Requests that waited off the event loop (an on-demand route, a first upstream connection).", st.RequestsWaited.Load())
 	byKind("octomesh_request_errors_total", "Requests that failed, by kind.", "kind", []kindValue{
 		{"no_route", st.NoRoute.Load()},
 		{"overloaded_connection", st.OverloadedConn.Load()},
@@ -334,7 +335,7 @@ func (s *Server) writeMetrics(m *admin.Metrics) {
 	counter("octomesh_transport_connections_accepted_total", "Connections accepted by listeners.", tr.Accepted.Load())
 	counter("octomesh_transport_connections_dialed_total", "Connections dialled to upstream endpoints.", tr.Dialed.Load())
 	counter("octomesh_transport_connections_closed_total", "Connections closed, accepted and dialled.", tr.Closed.Load())
-	counter("octomesh_transport_listener_loop_restarts_total", "Listener event loops that quit by themselves and were replaced.", tr.LoopRestarts.Load())
+	counter("octomesh_transport_accept_errors_total", "Accepts that failed (out of descriptors) or accepted sockets that could not be served.", tr.AcceptErrors.Load())
 	byKind("octomesh_transport_frames_total", "Frames read (in) and written (out), on every connection.", "direction",
 		[]kindValue{{"in", tr.FramesIn.Load()}, {"out", tr.FramesOut.Load()}})
 	byKind("octomesh_transport_bytes_total", "Frame bytes read (in) and written (out), on every connection.", "direction",

@@ -32,6 +32,9 @@ type Stats struct {
 	OverloadedSidecar stats.Counter
 	ErrorResponses    stats.Counter
 	OnewayDropped     stats.Counter
+	// RequestsWaited: requests that went on from a goroutine because they
+	// had to wait (an on-demand route, a first upstream connection).
+	RequestsWaited stats.Counter
 	// Hot restart and draining.
 	RestartAnswers     stats.Counter // calls answered "restarting" while handing over
 	ProxyRestartsSent  stats.Counter
@@ -255,6 +258,7 @@ func (s *Server) WriteStats(w io.Writer) {
 		"downstream.overloaded_sidecar":  s.stats.OverloadedSidecar.Load(),
 		"downstream.error_responses":     s.stats.ErrorResponses.Load(),
 		"downstream.oneway_dropped":      s.stats.OnewayDropped.Load(),
+		"downstream.requests_waited":     s.stats.RequestsWaited.Load(),
 		"hotrestart.restart_answers":     s.stats.RestartAnswers.Load(),
 		"hotrestart.proxy_restarts_sent": s.stats.ProxyRestartsSent.Load(),
 		"hotrestart.failures":            s.stats.HotRestartFailures.Load(),
@@ -263,7 +267,7 @@ func (s *Server) WriteStats(w io.Writer) {
 		"transport.accepted":             s.transport.Accepted.Load(),
 		"transport.dialed":               s.transport.Dialed.Load(),
 		"transport.closed":               s.transport.Closed.Load(),
-		"transport.loop_restarts":        s.transport.LoopRestarts.Load(),
+		"transport.accept_errors":        s.transport.AcceptErrors.Load(),
 		"transport.frames_in":            s.transport.FramesIn.Load(),
 		"transport.frames_out":           s.transport.FramesOut.Load(),
 		"transport.bytes_in":             s.transport.BytesIn.Load(),

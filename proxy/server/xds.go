@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/octomesh/octomesh/codec"
 	"github.com/octomesh/octomesh/config"
 	"github.com/octomesh/octomesh/proxy/router"
 	"github.com/octomesh/octomesh/proxy/upstream"
@@ -68,20 +69,30 @@ func (s *Server) XDS() *xds.Client {
 	return s.xds.client
 }
 
-// routeOnDemand is the no-route branch's second chance: on the listener xDS
-// manages, a request for a service not subscribed yet subscribes to it and
-// waits (at most xds.subscribe_wait, holding this connection's reader) for
-// the pilot's answer, then looks the route up again. It returns nil when
-// there is still no route. Only requests without a route pay for it.
-func (d *downstream) routeOnDemand() *router.Route[*upstream.Cluster] {
+// mayRouteOnDemand reports whether the pilot may know a route for h that
+// this sidecar has not subscribed to yet (the outbound listener of an xDS
+// sidecar): routeOnDemand then asks, which waits.
+func (d *downstream) mayRouteOnDemand(h *codec.Header) bool {
 	x := d.s.xds
-	if x == nil || d.l != x.listener || len(d.hdr.Service) == 0 {
-		return nil
+	return x != nil && d.l == x.listener && len(h.Service) > 0
+}
+
+// routeOnDemand subscribes to the call's service, waits for its route (at
+// most the xDS client's SubscribeWait) and forwards the call, or answers
+// that there is no route. It runs on a goroutine (see goOn).
+func (d *downstream) routeOnDemand(frame []byte, cl *pending) {
+	h := &cl.hdr
+	var route *router.Route[*upstream.Cluster]
+	if d.s.xds.client.Await(string(h.Service)) {
+		route = d.l.router.Load().Lookup(h.Service, h.Method)
 	}
-	if !x.client.Await(string(d.hdr.Service)) {
-		return nil
+	if route == nil {
+		d.noRoute(h)
+		return
 	}
-	return d.l.router.Load().Lookup(d.hdr.Service, d.hdr.Method)
+	if d.admit(h) {
+		d.forward(frame, cl, route, nil, true)
+	}
 }
 
 // maxSubscribeBody bounds a /subscribe request.

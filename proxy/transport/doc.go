@@ -1,17 +1,21 @@
 // Package transport moves TTHeader frames over Unix sockets and TCP on
-// netpoll event loops. It is the only package that imports netpoll; the rest
-// of the sidecar sees Conn, Listener and Handler.
+// netpoll's event loop. It is the only package that imports netpoll; the
+// rest of the sidecar sees Conn, Listener and Handler.
 //
-// A Listener runs one event loop; its poller reads sockets into netpoll's
-// buffers. Each connection has one reader goroutine: the OnRequest task its
-// first bytes start, which runs until the connection closes, so netpoll
-// releases the input buffer only after it, whoever closes. It takes one
-// whole frame at a time (codec.FrameSize rejects garbage and oversized
-// frames from the first 14 bytes; a frame that starts but does not finish
-// within FrameTimeout closes the connection), hands it to its Handler as a
-// view into the read buffer, and releases the buffer when the handler
-// returns. Protocol errors close only the connection they arrived on and
-// are counted in Stats.
+// A Listener accepts on a goroutine and hands each socket to netpoll, whose
+// poller reads it into the connection's buffer and then runs the
+// connection's OnRequest task right there, on the poller goroutine (see
+// runTask): no goroutine is woken per read. The task hands every whole
+// frame in the buffer to the Handler as a view into the buffer
+// (codec.FrameSize rejects garbage and oversized frames from their first 14
+// bytes) and releases the buffer after the last; the start of an
+// unfinished frame is copied aside until the rest arrives, at most
+// FrameTimeout. Handlers therefore must not block: WriteFrame writes the
+// socket directly and, when the peer is slow, queues the rest for the
+// connection's flusher goroutine, which waits at most WriteTimeout.
+// Protocol errors close only the connection they arrived on and are counted
+// in Stats. Closing shuts the socket down; netpoll's poller then closes the
+// connection on a goroutine of its own.
 //
 // Hot-path package: it must never import cp/... or any proxy package above it.
 package transport

@@ -61,9 +61,9 @@ func Kind(err error) ErrorKind {
 // are plain atomics.
 type Stats struct {
 	Accepted, Dialed, Closed atomic.Uint64
-	// LoopRestarts counts listener event loops that quit by themselves
-	// while their socket still listened, and were replaced.
-	LoopRestarts        atomic.Uint64
+	// AcceptErrors counts accepted sockets that could not be served and
+	// failed accepts (out of descriptors).
+	AcceptErrors        atomic.Uint64
 	FramesIn, FramesOut stats.Counter
 	BytesIn, BytesOut   stats.Counter
 	// ProtocolErrors counts connections closed for each ErrorKind.

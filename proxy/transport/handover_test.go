@@ -284,7 +284,8 @@ func TestCloseWhileAHandlerHoldsAFrame(t *testing.T) {
 
 // closeInServe closes its connection from inside ServeFrame, as a drained
 // upstream connection does after its last response, then dials another
-// at once (as the endpoint does), which may reuse netpoll's freed state.
+// at once from a goroutine (as the endpoint does: Dial waits for the
+// poller), which may reuse netpoll's freed state.
 type closeInServe struct {
 	c    *Conn
 	addr string
@@ -294,10 +295,12 @@ type closeInServe struct {
 
 func (h *closeInServe) ServeFrame([]byte) {
 	h.c.Close()
-	n, err := Dial("tcp", h.addr, time.Second, opts, &Stats{}, func(*Conn) Handler { return &collect{fn: func([]byte) {}} })
-	if err == nil {
-		h.next <- n
-	}
+	go func() {
+		n, err := Dial("tcp", h.addr, time.Second, opts, &Stats{}, func(*Conn) Handler { return &collect{fn: func([]byte) {}} })
+		if err == nil {
+			h.next <- n
+		}
+	}()
 }
 func (h *closeInServe) Closed(error) { close(h.done) }
 

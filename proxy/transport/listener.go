@@ -1,9 +1,9 @@
 package transport
 
 import (
-	"context"
 	"errors"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"net"
 	"os"
 	"sync"
@@ -14,20 +14,17 @@ import (
 	"github.com/cloudwego/netpoll"
 )
 
-type connKey struct{}
-
-// Listener accepts framed connections on one address with its own netpoll
-// event loop.
+// Listener accepts framed connections on one address. Accepting runs on a
+// goroutine of the Go runtime's poller; each accepted socket then joins
+// netpoll, whose poller reads it.
 type Listener struct {
 	network, address string
-	goln             net.Listener // the socket, for File
-	ln               netpoll.Listener
-	newLoop          func() (netpoll.EventLoop, error)
-	loopMu           sync.Mutex // loop and stopped change together
-	loop             netpoll.EventLoop
-	stopped          bool
-	served           chan error // Serve's last error, once serving ended
+	goln             net.Listener  // the socket: accepted on, and handed over with File
+	accepting        chan struct{} // closed once the accept loop has ended
+	stopOnce         sync.Once
+	opts             Options
 	stats            *Stats
+	newHandler       func(*Conn) Handler
 	// ownsPath: Close removes a Unix socket's path. True when this process
 	// bound it; false while inherited (until Own) or once handed over.
 	ownsPath atomic.Bool
@@ -76,79 +73,80 @@ func serve(ln net.Listener, opts Options, stats *Stats, newHandler func(*Conn) H
 		// Close removes it otherwise.
 		ul.SetUnlinkOnClose(false)
 	}
-	l := &Listener{network: network, address: address, goln: ln, served: make(chan error, 1), stats: stats, conns: map[*Conn]struct{}{}}
-	nl, err := netpoll.ConvertListener(ln)
-	if err != nil {
-		_ = ln.Close()
-		return nil, fmt.Errorf("transport: listener %s: %w", address, err)
-	}
-	l.ln = nl
-	prepare := func(nc netpoll.Connection) context.Context {
-		// netpoll accepts without SOCK_CLOEXEC: a program this process
-		// starts (a hot-restart successor) would inherit the connection and
-		// keep it open, half alive, after we close it.
-		if f, ok := nc.(interface{ Fd() int }); ok {
-			syscall.CloseOnExec(f.Fd())
-		}
-		stats.Accepted.Add(1)
-		c := newConn(nc, opts, stats, newHandler)
-		l.track(c)
-		return context.WithValue(context.Background(), connKey{}, c)
-	}
-	// OnRequest runs once, on a connection's first bytes, and returns only
-	// when the connection closes (see readLoop). netpoll thus considers the
-	// connection busy for its whole life, so Shutdown, which closes every
-	// connection it deems idle, stops accepting without cutting off
-	// connections that carry requests.
-	onRequest := func(ctx context.Context, _ netpoll.Connection) error {
-		ctx.Value(connKey{}).(*Conn).readLoop()
-		return nil
-	}
-	l.newLoop = func() (netpoll.EventLoop, error) {
-		return netpoll.NewEventLoop(onRequest, netpoll.WithOnPrepare(prepare))
-	}
-	if l.loop, err = l.newLoop(); err != nil {
-		_ = nl.Close()
-		return nil, fmt.Errorf("transport: event loop for %s: %w", address, err)
-	}
-	go l.keepServing()
+	l := &Listener{network: network, address: address, goln: ln, accepting: make(chan struct{}),
+		opts: opts, stats: stats, newHandler: newHandler, conns: map[*Conn]struct{}{}}
+	go l.accept()
 	return l, nil
 }
 
-// keepServing runs the event loop until StopAccepting. A loop that quits
-// by itself while the socket still listens is replaced: netpoll ends it on
-// any hang-up its poller attributes to the listener, and a race-detector
-// build of netpoll (which finds operators by fd number) attributes to it
-// a stale hang-up of a just-closed connection whose number the listener
-// reused. Accepted connections are not the loop's: they carry on.
-func (l *Listener) keepServing() {
-	l.loopMu.Lock()
-	loop := l.loop
-	l.loopMu.Unlock()
+// accept takes connections until the socket is closed (StopAccepting).
+func (l *Listener) accept() {
+	defer close(l.accepting)
 	for {
-		err := loop.Serve(l.ln)
-		l.loopMu.Lock()
-		if l.stopped || !listening(l.ln) {
-			l.loopMu.Unlock()
-			l.served <- err
+		gc, err := l.goln.Accept()
+		if errors.Is(err, net.ErrClosed) {
 			return
 		}
-		next, nerr := l.newLoop()
-		if nerr != nil {
-			l.loopMu.Unlock()
-			l.served <- fmt.Errorf("transport: event loop for %s quit (%v) and could not be replaced: %w", l.address, err, nerr)
-			return
+		if err != nil { // out of descriptors or memory: wait, as net/http does
+			l.stats.AcceptErrors.Add(1)
+			time.Sleep(10 * time.Millisecond)
+			continue
 		}
-		l.loop, loop = next, next
-		l.stats.LoopRestarts.Add(1)
-		l.loopMu.Unlock()
+		if err := l.adopt(gc); err != nil {
+			l.stats.AcceptErrors.Add(1)
+		}
 	}
 }
 
-// listening reports whether ln's socket still accepts connections.
-func listening(ln netpoll.Listener) bool {
-	v, err := syscall.GetsockoptInt(ln.Fd(), syscall.SOL_SOCKET, syscall.SO_ACCEPTCONN)
-	return err == nil && v == 1
+// adopt moves an accepted socket from the Go runtime's poller to netpoll's
+// and binds its handler.
+func (l *Listener) adopt(gc net.Conn) error {
+	remote := "@"
+	if a := gc.RemoteAddr(); a != nil && a.String() != "" {
+		remote = a.String()
+	}
+	sc, ok := gc.(syscall.Conn)
+	if !ok {
+		_ = gc.Close()
+		return fmt.Errorf("transport: accepted %T has no socket", gc)
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		_ = gc.Close()
+		return err
+	}
+	fd := -1
+	cerr := rc.Control(func(s uintptr) {
+		// CLOEXEC: a program this process starts (a hot-restart
+		// successor) must not inherit the connection.
+		fd, err = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
+	})
+	_ = gc.Close() // the duplicate keeps the socket
+	if cerr != nil {
+		return cerr
+	}
+	if err != nil {
+		return err
+	}
+	nc, err := netpoll.NewFDConnection(fd)
+	if err != nil {
+		_ = unix.Close(fd)
+		return err
+	}
+	if l.network == "tcp" {
+		_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	}
+	l.stats.Accepted.Add(1)
+	c, err := newConn(nc, fd, l.address, remote, l.opts, l.stats, l.newHandler)
+	if err != nil {
+		return err
+	}
+	l.track(c)
+	if err := c.start(); err != nil {
+		c.CloseWithError(err)
+		return err
+	}
+	return nil
 }
 
 // Addr is the listening address (with the port chosen, for port 0).
@@ -210,20 +208,10 @@ func (l *Listener) StopAccepting(handedOver bool) {
 	if handedOver {
 		l.ownsPath.Store(false)
 	}
-	l.loopMu.Lock()
-	if l.stopped {
-		l.loopMu.Unlock()
-		return
-	}
-	l.stopped = true
-	loop := l.loop
-	l.loopMu.Unlock()
-	// Shutdown detaches and closes this process's copy of the socket, and
-	// closes connections netpoll deems idle: only those that never sent a
-	// byte, since a serving connection stays inside its OnRequest.
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	_ = loop.Shutdown(ctx)
+	l.stopOnce.Do(func() {
+		_ = l.goln.Close() // this process's copy: a successor keeps its own
+		<-l.accepting
+	})
 }
 
 // Close stops accepting and closes every accepted connection.

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/cloudwego/netpoll"
+	"golang.org/x/sys/unix"
 
 	"github.com/octomesh/octomesh/codec"
 )
@@ -21,157 +23,193 @@ type Options struct {
 	// FrameTimeout is how long a frame whose first bytes have arrived may
 	// take to arrive whole; a half-sent frame closes the connection after it.
 	FrameTimeout time.Duration
-	// WriteTimeout bounds one blocked write.
+	// WriteTimeout bounds how long bytes may wait for a peer that does not
+	// read; the connection is closed after it.
 	WriteTimeout time.Duration
-	// CoalesceWrites lets writers queued behind one another share a flush
-	// (see WriteFrame). For connections that carry many requests at once:
-	// to and from peer sidecars, to the local app.
+	// CoalesceWrites lets the frames written in one poller round share a
+	// syscall once the connection is busy (see WriteFrame). For
+	// connections that carry many requests at once: to and from peer
+	// sidecars, to the local app.
 	CoalesceWrites bool
 }
 
-// Handler receives the frames of one connection. ServeFrame is called on
-// the connection's read goroutine, one frame at a time; frame is a view into
-// the read buffer that is valid only until ServeFrame returns, so whatever
-// must outlive the call (a write to another connection) has to finish
-// before it returns. Closed is called once, after the last ServeFrame, with
-// the reason (nil for a normal close by either side).
+// Handler receives the frames of one connection. ServeFrame runs on the
+// event loop's poller goroutine, one frame at a time, and must not block:
+// every connection of the loop waits for it (WriteFrame never blocks). frame
+// is a view into the read buffer, valid only until ServeFrame returns, so
+// whatever must outlive the call has to copy it. Closed is called once,
+// after the last ServeFrame, with the reason (nil for a normal close by
+// either side).
 type Handler interface {
 	ServeFrame(frame []byte)
 	Closed(reason error)
 }
 
-// Conn is one framed connection. Reads happen on netpoll's goroutine for
-// the connection; WriteFrame and Close may be called from any goroutine.
+// maxBacklog bounds the bytes a connection holds for a peer that does not
+// read fast enough; past it the connection is closed (as after
+// WriteTimeout), since the poller must not wait.
+const maxBacklog = 8 << 20
+
+// Conn is one framed connection. Frames are read on the event loop's
+// poller goroutine; WriteFrame and Close may be called from any goroutine.
 type Conn struct {
-	nc      netpoll.Connection
-	opts    Options
-	stats   *Stats
-	handler Handler
-	wmu     sync.Mutex
-	queued  atomic.Int32 // writers waiting for wmu (CoalesceWrites)
-	// Adaptive batching (CoalesceWrites), all under wmu: the frame rate of
-	// the last window decides whether a flush is deferred to the flusher.
-	winStart time.Duration
-	winCount int
-	hot      bool
-	pending  bool          // appended, left for the flusher
-	kick     chan struct{} // wakes the flusher; never closed
-	done     chan struct{} // closed with the connection: ends the flusher
+	nc       netpoll.Connection
+	opts     Options
+	stats    *Stats
+	handler  Handler
 	reason   atomic.Pointer[error]
 	closedCB atomic.Bool
 	local    string
 	remote   string
+
+	// Reading, in the connection's OnRequest task only.
+	part      []byte       // a frame begun but not whole, copied out of netpoll's buffer
+	partSince atomic.Int64 // when part began (since epoch); 0 while there is none
+	partTimer *time.Timer
+
+	// Writing, under wmu. The socket is written directly (no copy) until
+	// it is full; then, or when a busy connection defers a flush, bytes
+	// queue in backlog and the flusher goroutine owns the socket until the
+	// backlog is empty, so bytes leave in order.
+	wmu      sync.Mutex
+	wfd      int    // a duplicate of the socket, for direct writes; -1 once closed
+	backlog  []byte // bytes not yet taken by the socket, in order
+	spare    []byte // the flusher's other buffer
+	flushing bool
+	flusher  bool // the flusher goroutine is running
+	kick     chan struct{}
+	done     chan struct{} // closed with the connection: ends the flusher
+	// Adaptive batching (CoalesceWrites): the frame rate of the last
+	// window decides whether a write is deferred to the flusher.
+	winStart time.Duration
+	winCount int
+	hot      bool
 }
 
-// newConn wraps nc and binds its handler before any callback can fire.
-func newConn(nc netpoll.Connection, opts Options, stats *Stats, newHandler func(*Conn) Handler) *Conn {
-	c := &Conn{nc: nc, opts: opts, stats: stats}
-	if a := nc.LocalAddr(); a != nil {
-		c.local = a.String()
+// newConn wraps nc (whose socket is fd) and binds its handler; start then
+// lets frames in.
+func newConn(nc netpoll.Connection, fd int, local, remote string, opts Options, stats *Stats, newHandler func(*Conn) Handler) (*Conn, error) {
+	wfd, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		_ = nc.Close()
+		return nil, fmt.Errorf("transport: duplicating the socket: %w", err)
 	}
-	if a := nc.RemoteAddr(); a != nil {
-		c.remote = a.String()
-	}
-	_ = nc.SetWriteTimeout(opts.WriteTimeout)
+	c := &Conn{nc: nc, opts: opts, stats: stats, local: local, remote: remote, wfd: wfd,
+		kick: make(chan struct{}, 1), done: make(chan struct{})}
 	c.handler = newHandler(c)
-	if opts.CoalesceWrites {
-		c.kick, c.done = make(chan struct{}, 1), make(chan struct{})
-		go c.flushLoop()
-	}
 	_ = nc.AddCloseCallback(c.onClose)
-	return c
+	return c, nil
+}
+
+// start delivers the connection's frames to its handler.
+func (c *Conn) start() error {
+	inlineTasks.Store(true)
+	return c.nc.SetOnRequest(c.onRequest)
 }
 
 // String names the connection for logs and errors.
 func (c *Conn) String() string { return c.local + "<->" + c.remote }
 
-// WriteFrame writes one whole frame. When it returns, the frame's memory is
-// no longer referenced, so a caller may release the read buffer it came
-// from. Frames of up to 4 KiB are copied into netpoll's pooled output
-// buffer; larger ones are sent from frame itself, so they are flushed
-// before WriteFrame returns.
+// WriteFrame writes one whole frame without blocking: the socket takes it
+// at once, or the rest queues for the connection's flusher, which waits
+// for the peer to read (at most WriteTimeout). When WriteFrame returns, the
+// frame's memory is no longer referenced.
 //
-// Without CoalesceWrites, every frame is flushed (one syscall) before
-// WriteFrame returns. With it, small frames (copied, so the caller's buffer
-// is free at once) share flushes:
+// With CoalesceWrites, a hot connection (at least hotFrames frames in the
+// last hotWindow) queues small frames without a syscall and wakes its
+// flusher, which runs once the poller has handled its round of events and
+// sends them all with one syscall: under load one write per round instead
+// of one per frame. At lower rates the deferral would only add a goroutine
+// switch, so the frame goes out at once.
 //
-//   - writers combine: each announces itself before taking the lock, and
-//     one with others queued behind it leaves its frame to the last of
-//     them, who flushes for all;
-//   - on a hot connection (at least hotFrames in the last hotWindow) the
-//     last writer does not flush either: it wakes the connection's flusher,
-//     which first yields so that every goroutine made runnable by the same
-//     poller round appends, then sends them all with one syscall. Under
-//     load this turns one sendmsg per frame into one per round; at a
-//     lower rate the deferral would only add a goroutine switch (and, with
-//     one P, may wait for the runtime to take the P back from netpoll's
-//     blocking epoll_wait), so the writer flushes at once.
-//
-// A frame left for another writer or the flusher, which then fails to
-// flush, is lost with the connection; the handler learns through Closed.
+// A frame queued for the flusher that then cannot be sent is lost with the
+// connection; the handler learns it through Closed.
 func (c *Conn) WriteFrame(frame []byte) error {
-	if c.opts.CoalesceWrites && len(frame) <= netpoll.BinaryInplaceThreshold {
-		return c.combineFrame(frame)
-	}
 	c.wmu.Lock()
-	_, err := c.nc.Writer().WriteBinary(frame)
-	if err == nil {
-		err = c.nc.Writer().Flush()
+	if c.wfd < 0 || c.reason.Load() != nil {
+		c.wmu.Unlock()
+		return fmt.Errorf("%w: %s is closed", ErrWrite, c)
+	}
+	rest := frame
+	hot := c.opts.CoalesceWrites && c.busy()
+	if !c.flushing && !(hot && len(frame) <= coalesceMax) {
+		n, err := write(c.wfd, frame)
+		if err != nil {
+			c.wmu.Unlock()
+			return c.writeFailed(err)
+		}
+		rest = frame[n:]
+	}
+	if len(rest) > 0 {
+		if len(c.backlog)+len(rest) > maxBacklog {
+			c.wmu.Unlock()
+			return c.writeFailed(fmt.Errorf("the peer is not reading: %d bytes wait", len(c.backlog)+len(rest)))
+		}
+		c.backlog = append(c.backlog, rest...)
+		if !c.flushing {
+			c.flushing = true
+			if !c.flusher {
+				c.flusher = true
+				go c.flushLoop()
+			}
+			select {
+			case c.kick <- struct{}{}:
+			default:
+			}
+		}
 	}
 	c.wmu.Unlock()
-	if err != nil {
-		c.CloseWithError(fmt.Errorf("%w: %v", ErrWrite, err))
-		return err
-	}
 	c.stats.FramesOut.Add(1)
 	c.stats.BytesOut.Add(uint64(len(frame)))
 	return nil
 }
 
+func (c *Conn) writeFailed(err error) error {
+	err = fmt.Errorf("%w: %v", ErrWrite, err)
+	c.CloseWithError(err)
+	return err
+}
+
 // Adaptive batching: a connection that wrote at least hotFrames frames in
-// the last hotWindow defers flushes to its flusher (15k frames/s).
+// the last hotWindow defers small frames to its flusher (15k frames/s).
 const (
-	hotWindow = 200 * time.Microsecond
-	hotFrames = 3
+	hotWindow   = 200 * time.Microsecond
+	hotFrames   = 3
+	coalesceMax = 4 << 10
 )
 
 var epoch = time.Now()
 
-func (c *Conn) combineFrame(frame []byte) error {
-	c.queued.Add(1)
-	c.wmu.Lock()
-	c.queued.Add(-1)
-	_, err := c.nc.Writer().WriteBinary(frame) // copies: frame is free again
+// busy counts a frame into the rate window and reports whether the
+// connection is hot; under wmu.
+func (c *Conn) busy() bool {
 	if now := time.Since(epoch); now-c.winStart > hotWindow {
 		c.hot = c.winCount >= hotFrames
 		c.winStart, c.winCount = now, 0
 	}
 	c.winCount++
-	kick := false
-	switch {
-	case err != nil, c.queued.Load() > 0: // the last of the queue decides
-	case c.hot:
-		c.pending, kick = true, true
-	default:
-		err = c.nc.Writer().Flush()
-	}
-	c.wmu.Unlock()
-	if kick {
-		select {
-		case c.kick <- struct{}{}:
-		default: // the flusher is due already
-		}
-	}
-	if err != nil {
-		c.CloseWithError(fmt.Errorf("%w: %v", ErrWrite, err))
-		return err
-	}
-	c.stats.FramesOut.Add(1)
-	c.stats.BytesOut.Add(uint64(len(frame)))
-	return nil
+	return c.hot
 }
 
-// flushLoop sends what hot writers left, until the connection closes.
+// write is one non-blocking write(2); a full socket takes nothing (n 0,
+// no error).
+func write(fd int, p []byte) (int, error) {
+	for {
+		n, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
+		switch e {
+		case 0:
+			return int(n), nil
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return 0, nil
+		}
+		return 0, e
+	}
+}
+
+// flushLoop sends the backlog whenever there is one, until the connection
+// closes.
 func (c *Conn) flushLoop() {
 	for {
 		select {
@@ -179,43 +217,134 @@ func (c *Conn) flushLoop() {
 		case <-c.done:
 			return
 		}
-		runtime.Gosched() // let this poller round's writers append first
-		c.wmu.Lock()
-		var err error
-		if c.pending {
-			c.pending = false
-			err = c.nc.Writer().Flush()
-		}
-		c.wmu.Unlock()
-		if err != nil {
-			c.CloseWithError(fmt.Errorf("%w: %v", ErrWrite, err))
+		if err := c.drain(); err != nil {
+			_ = c.writeFailed(err)
 			return
 		}
 	}
+}
+
+// drain sends the backlog until it is empty; writers meanwhile queue
+// behind.
+func (c *Conn) drain() error {
+	for {
+		c.wmu.Lock()
+		if c.wfd < 0 {
+			c.wmu.Unlock()
+			return nil
+		}
+		if len(c.backlog) == 0 {
+			c.flushing = false
+			c.wmu.Unlock()
+			return nil
+		}
+		buf := c.backlog
+		c.backlog, c.spare = c.spare[:0], nil
+		n, err := write(c.wfd, buf)
+		c.wmu.Unlock()
+		if err != nil {
+			return err
+		}
+		if n < len(buf) {
+			if err := c.writeWaiting(buf[n:]); err != nil {
+				return err
+			}
+		}
+		c.wmu.Lock()
+		if cap(buf) <= 1<<20 {
+			c.spare = buf[:0]
+		}
+		c.wmu.Unlock()
+	}
+}
+
+// writeWaiting writes p to a full socket, waiting for the peer to read, at
+// most WriteTimeout. It waits on the Go runtime's poller, through a
+// duplicate of the socket registered there only meanwhile: registered for
+// good, every byte in or out would wake the runtime's poller too.
+func (c *Conn) writeWaiting(p []byte) error {
+	c.wmu.Lock()
+	if c.wfd < 0 {
+		c.wmu.Unlock()
+		return nil // closed: Closed tells the handler
+	}
+	fd, err := unix.FcntlInt(uintptr(c.wfd), unix.F_DUPFD_CLOEXEC, 0)
+	c.wmu.Unlock()
+	if err != nil {
+		return err
+	}
+	f := os.NewFile(uintptr(fd), c.String())
+	defer f.Close()
+	if c.opts.WriteTimeout > 0 {
+		if err := f.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout)); err != nil {
+			return err
+		}
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	for len(p) > 0 {
+		var n int
+		var werr error
+		err := rc.Write(func(fd uintptr) bool {
+			n, werr = write(int(fd), p)
+			return n > 0 || werr != nil // else full: wait
+		})
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return fmt.Errorf("the peer read nothing for %v (%d bytes wait)", c.opts.WriteTimeout, len(p))
+		}
+		if err != nil {
+			return err
+		}
+		if werr != nil {
+			return werr
+		}
+		p = p[n:]
+	}
+	return nil
 }
 
 // Close closes the connection normally.
 func (c *Conn) Close() { c.CloseWithError(nil) }
 
 // CloseWithError closes the connection and records why; a protocol error is
-// counted by its kind. Only the first reason is kept.
+// counted by its kind. Only the first reason is kept. It shuts the socket
+// down, and netpoll's poller, seeing the hang-up, closes the connection on
+// a goroutine of its own, which then calls Closed: netpoll cannot close a
+// connection itself while that connection's task runs on the poller (its
+// close waits for the poller to finish with the connection).
 func (c *Conn) CloseWithError(reason error) {
-	if c.reason.CompareAndSwap(nil, &reason) && reason != nil {
+	if !c.reason.CompareAndSwap(nil, &reason) {
+		return
+	}
+	if reason != nil {
 		c.stats.countError(reason)
 	}
-	_ = c.nc.Close()
+	c.wmu.Lock()
+	if c.wfd >= 0 {
+		_ = unix.Shutdown(c.wfd, unix.SHUT_RDWR)
+	}
+	c.wmu.Unlock()
 }
 
 // Active reports whether the connection is still open.
-func (c *Conn) Active() bool { return c.nc.IsActive() }
+func (c *Conn) Active() bool { return c.reason.Load() == nil && c.nc.IsActive() }
 
+// onClose runs once netpoll has closed the connection and no OnRequest
+// task runs any more.
 func (c *Conn) onClose(netpoll.Connection) error {
 	if !c.closedCB.CompareAndSwap(false, true) {
 		return nil
 	}
 	c.stats.Closed.Add(1)
-	if c.done != nil {
-		close(c.done)
+	c.wmu.Lock()
+	_ = unix.Close(c.wfd)
+	c.wfd, c.backlog, c.spare = -1, nil, nil
+	c.wmu.Unlock()
+	close(c.done)
+	if c.partTimer != nil {
+		c.partTimer.Stop()
 	}
 	var reason error
 	if p := c.reason.Load(); p != nil {
@@ -225,76 +354,171 @@ func (c *Conn) onClose(netpoll.Connection) error {
 	return nil
 }
 
-// readLoop reads frames until the connection closes, on one goroutine per
-// connection. netpoll's poller fills the input buffer and wakes this
-// goroutine when enough bytes have arrived; nothing is allocated per frame
-// (an OnRequest callback that returned after each frame would cost a task
-// allocation per wake-up). A connection may wait for a frame's first byte
-// forever; once a frame has started, FrameTimeout bounds the rest.
-func (c *Conn) readLoop() {
+// onRequest is the connection's OnRequest task, run on the poller (see
+// runTask) after netpoll has read the socket: it hands every whole frame
+// in the input buffer to the handler and keeps the start of an unfinished
+// one in part, so that the buffer is always consumed (netpoll calls
+// OnRequest again for as long as input remains) and the poller never
+// waits. Nothing is allocated per frame.
+func (c *Conn) onRequest(context.Context, netpoll.Connection) error {
 	r := c.nc.Reader()
-	for {
+	for n := r.Len(); n > 0; n = r.Len() {
 		if c.reason.Load() != nil || !c.nc.IsActive() {
-			return // closed (maybe by the last handler): serve nothing more
+			_ = r.Skip(n) // closed, maybe by the last handler: serve nothing more
+			break
 		}
-		_ = c.nc.SetReadTimeout(0)
-		if _, err := r.Peek(1); err != nil {
-			c.Close()
-			return
+		if len(c.part) > 0 || n < codec.MetaSize {
+			if !c.assemble(r) {
+				break
+			}
+			continue
 		}
-		_ = c.nc.SetReadTimeout(c.opts.FrameTimeout)
-		meta, err := r.Peek(codec.MetaSize)
-		if err != nil {
-			c.readFailed(err)
-			return
-		}
+		meta, _ := r.Peek(codec.MetaSize)
 		size, err := codec.FrameSize(meta, c.opts.MaxFrameSize)
 		if err != nil {
 			c.CloseWithError(err)
-			return
+			_ = r.Skip(n)
+			break
 		}
-		frame, err := r.Next(size)
+		if n < size {
+			c.assemble(r)
+			break
+		}
+		frame, _ := r.Next(size)
+		c.serve(frame)
+	}
+	_ = r.Release()
+	return nil
+}
+
+func (c *Conn) serve(frame []byte) {
+	c.stats.FramesIn.Add(1)
+	c.stats.BytesIn.Add(uint64(len(frame)))
+	c.handler.ServeFrame(frame)
+}
+
+// assemble moves input into part until the frame there is whole, then
+// serves it. It reports false when the input ran out first, or the frame's
+// first bytes are not a frame the connection accepts (it is closed then).
+func (c *Conn) assemble(r netpoll.Reader) bool {
+	if len(c.part) == 0 {
+		c.partStarted()
+	}
+	for {
+		need := codec.MetaSize
+		if len(c.part) >= codec.MetaSize {
+			size, err := codec.FrameSize(c.part[:codec.MetaSize], c.opts.MaxFrameSize)
+			if err != nil {
+				c.partSince.Store(0)
+				c.CloseWithError(err)
+				_ = r.Skip(r.Len())
+				return false
+			}
+			need = size
+		}
+		if len(c.part) == need {
+			c.partSince.Store(0)
+			c.serve(c.part)
+			c.part = c.part[:0]
+			if cap(c.part) > 64<<10 {
+				c.part = nil
+			}
+			return true
+		}
+		n := min(need-len(c.part), r.Len())
+		if n == 0 {
+			return false
+		}
+		b, err := r.Next(n)
 		if err != nil {
-			c.readFailed(err)
-			return
+			return false
 		}
-		c.stats.FramesIn.Add(1)
-		c.stats.BytesIn.Add(uint64(size))
-		c.handler.ServeFrame(frame)
-		_ = r.Release()
+		c.part = append(c.part, b...)
 	}
 }
 
-// readFailed closes a connection whose frame did not arrive whole.
-func (c *Conn) readFailed(err error) {
-	if errors.Is(err, netpoll.ErrReadTimeout) {
-		c.CloseWithError(fmt.Errorf("%w: %d bytes of a frame after %v", ErrFrameTimeout, c.nc.Reader().Len(), c.opts.FrameTimeout))
+// partStarted starts FrameTimeout for the frame begun in part.
+func (c *Conn) partStarted() {
+	if c.opts.FrameTimeout <= 0 {
 		return
 	}
-	// The peer went away, possibly mid-frame: not a protocol error.
-	c.Close()
+	c.partSince.Store(int64(time.Since(epoch)))
+	if c.partTimer == nil {
+		c.partTimer = time.AfterFunc(c.opts.FrameTimeout, c.partExpired)
+	} else {
+		c.partTimer.Reset(c.opts.FrameTimeout)
+	}
+}
+
+// partExpired closes a connection whose frame is still unfinished after
+// FrameTimeout (the timer may belong to a frame that has since finished,
+// or to a later one with time left).
+func (c *Conn) partExpired() {
+	since := c.partSince.Load()
+	if since == 0 {
+		return
+	}
+	if left := c.opts.FrameTimeout - (time.Since(epoch) - time.Duration(since)); left > 0 {
+		c.partTimer.Reset(left)
+		return
+	}
+	c.CloseWithError(fmt.Errorf("%w: a frame begun %v ago is unfinished", ErrFrameTimeout, c.opts.FrameTimeout))
 }
 
 // Dial opens a framed connection; newHandler is called once, before any
-// frame can arrive, to bind the connection's Handler.
+// frame can arrive, to bind the connection's Handler. It waits for the
+// connection (at most timeout), so it must not be called on the poller: a
+// Handler that needs a connection dials from another goroutine.
 func Dial(network, address string, timeout time.Duration, opts Options, stats *Stats, newHandler func(*Conn) Handler) (*Conn, error) {
 	nc, err := netpoll.DialConnection(network, address, timeout)
 	if err != nil {
 		return nil, err
 	}
 	stats.Dialed.Add(1)
-	c := newConn(nc, opts, stats, newHandler)
-	// As for accepted connections, the read loop runs inside netpoll's
-	// OnRequest task, started by the first bytes: netpoll then keeps the
-	// input buffer until the task ends, so a Close from any goroutine,
-	// ServeFrame's own included, cannot free a frame still in use (a bare
-	// goroutine would let Close release the buffer under the reader).
-	if err := nc.SetOnRequest(func(context.Context, netpoll.Connection) error {
-		c.readLoop()
-		return nil
-	}); err != nil {
+	local, remote := "", ""
+	if a := nc.LocalAddr(); a != nil {
+		local = a.String()
+	}
+	if a := nc.RemoteAddr(); a != nil {
+		remote = a.String()
+	}
+	f, ok := nc.(interface{ Fd() int })
+	if !ok {
+		_ = nc.Close()
+		return nil, errors.New("transport: netpoll connection without a file descriptor")
+	}
+	c, err := newConn(nc, f.Fd(), local, remote, opts, stats, newHandler)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.start(); err != nil {
 		c.CloseWithError(err)
 		return nil, err
 	}
 	return c, nil
+}
+
+// inlineTasks: this process uses the transport, so netpoll tasks of
+// connections without a context (ours: accepted with NewFDConnection and
+// dialled) run on the poller.
+var inlineTasks atomic.Bool
+
+// runTask is netpoll's task runner. A connection's OnRequest task runs
+// inline on the poller goroutine that read its input, instead of in a
+// goroutine the poller wakes: with GOMAXPROCS=1 (a sidecar pinned to one
+// core) a woken goroutine could wait behind the poller's next blocking
+// epoll_wait, holding the only P, until another event arrived (the
+// scheduler runs the global queue first every 61st tick, and netpoll's
+// poller yields to it). Tasks of connections with a context of their own
+// (a Kitex server's, in tests and tools that link both) keep a goroutine.
+func runTask(ctx context.Context, f func()) {
+	if ctx == context.Background() && inlineTasks.Load() {
+		f()
+		return
+	}
+	go f()
+}
+
+func init() {
+	_ = netpoll.Configure(netpoll.Config{Runner: runTask})
 }

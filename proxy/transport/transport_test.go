@@ -49,15 +49,22 @@ func startEcho(t *testing.T, network string) (*Listener, *Stats, chan error) {
 	return l, stats, closed
 }
 
+// dialEcho starts an echo listener and connects to it.
+func dialEcho(t *testing.T, network string) (*Stats, net.Conn) {
+	t.Helper()
+	l, stats, _ := startEcho(t, network)
+	c, err := net.Dial(network, l.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return stats, c
+}
+
 func TestEchoFramesBothNetworks(t *testing.T) {
 	for _, network := range []string{"unix", "tcp"} {
 		t.Run(network, func(t *testing.T) {
-			l, stats, _ := startEcho(t, network)
-			c, err := net.Dial(network, l.Addr())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
+			stats, c := dialEcho(t, network)
 			// Small and large (zero-copy path) frames, the large one
 			// written in two pieces with a pause between them.
 			for i, size := range []int{16, 10 << 10} {

@@ -3,6 +3,7 @@ package upstream
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -123,26 +124,50 @@ func (c *Cluster) Update(endpoints []EndpointConfig) error {
 	return nil
 }
 
-// Forward sends r to an endpoint. It never blocks on the network beyond one
-// write (and, for an endpoint with no connection yet, one dial), and always
-// completes r through r.Down.
+// Forward sends r to an endpoint and always completes r through r.Down.
+// It may wait for a dial (an endpoint with no connection yet), so it must
+// not run on the transport's poller: Handlers call TryForward.
 func (c *Cluster) Forward(r *Request) {
 	c.stats.Requests.Add(1)
+	c.forward(r, true)
+}
+
+// TryForward is Forward that never waits: it reports false, with r not
+// completed, when r could go only to endpoints still without a connection
+// (their dials start in the background); the caller then calls Forward
+// from a goroutine of its own.
+func (c *Cluster) TryForward(r *Request) bool {
+	if !c.forward(r, false) {
+		return false
+	}
+	c.stats.Requests.Add(1)
+	return true
+}
+
+// forward reports false only without mayDial, for a request it left
+// incomplete because it would have had to wait for a dial.
+func (c *Cluster) forward(r *Request, mayDial bool) bool {
 	st := c.state.Load()
 	if st.picker == nil {
 		c.stats.Unreachable.Add(1)
 		r.Down.Fail(originOf(r), Failure{Kind: ErrUnreachable, Cluster: c.name, Cause: errNoEndpoints})
-		return
+		return true
 	}
 	var key []byte
 	if c.cfg.HashKey != "" {
 		key = r.Header.StrInfo(r.Frame, c.cfg.HashKey)
 	}
-	first := st.picker.Pick(key)
+	first := -1
+	if r.Picked != nil {
+		first = slices.Index(st.endpoints, r.Picked) // gone since: pick again
+	}
+	if first < 0 {
+		first = st.picker.Pick(key)
+	}
 	if first < 0 {
 		c.stats.Unreachable.Add(1)
 		r.Down.Fail(originOf(r), Failure{Kind: ErrUnreachable, Cluster: c.name, Cause: errNoEndpoints})
-		return
+		return true
 	}
 	// The picked endpoint first; if it cannot take the request, the others
 	// in order, so one dead endpoint does not fail requests others can serve.
@@ -158,7 +183,11 @@ func (c *Cluster) Forward(r *Request) {
 		// A second pick covers a connection that filled up or started
 		// draining (ProxyRestart) between pick and send.
 		for attempt := 0; attempt < 2; attempt++ {
-			cn, err := ep.pick()
+			cn, err := ep.pick(mayDial)
+			if err == errWouldWait {
+				r.Picked = ep
+				return false
+			}
 			if err != nil {
 				lastErr, lastEP = err, ep.address
 				break
@@ -168,7 +197,7 @@ func (c *Cluster) Forward(r *Request) {
 				break
 			}
 			if cn.send(r, now()) {
-				return
+				return true
 			}
 			overloaded = true
 		}
@@ -176,13 +205,17 @@ func (c *Cluster) Forward(r *Request) {
 	if overloaded {
 		c.stats.Overloaded.Add(1)
 		r.Down.Fail(originOf(r), Failure{Kind: ErrOverloaded, Cluster: c.name, Limit: c.cfg.MaxRequestsPerConn})
-		return
+		return true
 	}
 	c.stats.Unreachable.Add(1)
 	r.Down.Fail(originOf(r), Failure{Kind: ErrUnreachable, Cluster: c.name, Endpoint: lastEP, Cause: lastErr})
+	return true
 }
 
-var errNoEndpoints = errors.New("no endpoint with positive weight")
+var (
+	errNoEndpoints = errors.New("no endpoint with positive weight")
+	errWouldWait   = errors.New("the endpoint has no connection yet")
+)
 
 func originOf(r *Request) Origin {
 	h := r.Header

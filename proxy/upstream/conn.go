@@ -43,7 +43,7 @@ type conn struct {
 	expired  []expiredSlot // reused by sweep; sweeper goroutine only
 
 	inflight atomic.Int32
-	hdr      codec.Header // read goroutine only
+	hdr      codec.Header // the connection's task (on the poller) only
 }
 
 type expiredSlot struct {

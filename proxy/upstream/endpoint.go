@@ -39,11 +39,12 @@ func newEndpoint(c *Cluster, e EndpointConfig) *Endpoint {
 }
 
 // pick returns the connection with the fewest requests in flight that has
-// room for one more. With no open connection it dials one (unless the
-// endpoint is backing off after a failure, which is an error at once); with
-// some slots empty it fills them in the background. A nil conn and nil
-// error mean every connection is full.
-func (ep *Endpoint) pick() (*conn, error) {
+// room for one more. With no open connection it dials one, or, without
+// mayDial, starts dialling in the background and returns errWouldWait
+// (while the endpoint backs off after a failure, that failure is the error
+// at once); with some slots empty it fills them in the background. A nil
+// conn and nil error mean every connection is full.
+func (ep *Endpoint) pick(mayDial bool) (*conn, error) {
 	var best *conn
 	empty := false
 	max := int32(ep.cluster.cfg.MaxRequestsPerConn)
@@ -65,6 +66,15 @@ func (ep *Endpoint) pick() (*conn, error) {
 	}
 	if !empty {
 		return nil, nil
+	}
+	if !mayDial {
+		if time.Now().UnixNano() < ep.backoffUntil.Load() {
+			return nil, *ep.lastErr.Load()
+		}
+		if ep.dialing.CompareAndSwap(false, true) {
+			go ep.fill()
+		}
+		return nil, errWouldWait
 	}
 	return ep.dialOne()
 }

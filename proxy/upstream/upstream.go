@@ -19,6 +19,10 @@ type Request struct {
 	Down    Downstream
 	HashKey []byte
 	Timeout time.Duration
+	// Picked is the endpoint TryForward chose for a request it left to
+	// Forward (it had no connection yet): Forward keeps to it, so a hash
+	// key's calls, or a round robin's turn, do not move while it dials.
+	Picked *Endpoint
 }
 
 // Origin is what a downstream needs to answer its caller: the request's

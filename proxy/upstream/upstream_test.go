@@ -310,3 +310,50 @@ func TestProxyRestartMovesNewRequestsAndDrainsTheOldConnection(t *testing.T) {
 		t.Fatalf("old connection still open after draining: %v", err)
 	}
 }
+
+// TestTryForwardNeverDials: on the poller, a request whose pick has no
+// connection yet is handed back (the dial starts in the background) with
+// the pick recorded; Forward then sends it to that endpoint, though round
+// robin's turn has moved on. Once every endpoint is connected, TryForward
+// sends at once.
+func TestTryForwardNeverDials(t *testing.T) {
+	dir := shortDir(t)
+	peers := map[string]*peer{}
+	for _, name := range []string{"p1.sock", "p2.sock"} {
+		p := newPeer(t, dir, name)
+		peers[p.addr] = p
+	}
+	c, stats := newTestCluster(t, filepath.Join(dir, "p1.sock"), filepath.Join(dir, "p2.sock"))
+	rec := newRecorder()
+	request := func(seq int32) *Request {
+		f := call(seq)
+		h := new(codec.Header)
+		if err := h.Decode(f); err != nil {
+			t.Fatal(err)
+		}
+		return &Request{Frame: f, Header: h, Down: rec, Timeout: time.Second}
+	}
+	for seq := int32(1); seq <= 2; seq++ { // each endpoint's first turn
+		r := request(seq)
+		if c.TryForward(r) {
+			t.Fatalf("request %d: TryForward sent to an endpoint without a connection", seq)
+		}
+		if r.Picked == nil {
+			t.Fatalf("request %d: TryForward did not record its pick", seq)
+		}
+		c.Forward(r)
+		select {
+		case <-peers[r.Picked.address].frames:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("request %d did not reach the endpoint TryForward picked (%s)", seq, r.Picked.address)
+		}
+	}
+	if n := stats.Requests.Load(); n != 2 {
+		t.Fatalf("requests counted: %d, want 2 (each once)", n)
+	}
+	for seq := int32(3); seq < 7; seq++ {
+		if !c.TryForward(request(seq)) {
+			t.Fatalf("request %d: TryForward handed back with every endpoint connected", seq)
+		}
+	}
+}
