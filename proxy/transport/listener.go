@@ -99,7 +99,8 @@ func (l *Listener) accept() {
 }
 
 // adopt moves an accepted socket from the Go runtime's poller to netpoll's
-// and binds its handler.
+// and binds its handler. Go's Accept has set TCP_NODELAY and keep-alive on
+// the socket, which its duplicate shares.
 func (l *Listener) adopt(gc net.Conn) error {
 	remote := "@"
 	if a := gc.RemoteAddr(); a != nil && a.String() != "" {
@@ -132,9 +133,6 @@ func (l *Listener) adopt(gc net.Conn) error {
 	if err != nil {
 		_ = unix.Close(fd)
 		return err
-	}
-	if l.network == "tcp" {
-		_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	}
 	l.stats.Accepted.Add(1)
 	c, err := newConn(nc, fd, l.address, remote, l.opts, l.stats, l.newHandler)

@@ -68,8 +68,8 @@ func (ep *Endpoint) pick(mayDial bool) (*conn, error) {
 		return nil, nil
 	}
 	if !mayDial {
-		if time.Now().UnixNano() < ep.backoffUntil.Load() {
-			return nil, *ep.lastErr.Load()
+		if err := ep.backingOff(); err != nil {
+			return nil, err
 		}
 		if ep.dialing.CompareAndSwap(false, true) {
 			go ep.fill()
@@ -89,10 +89,19 @@ func (ep *Endpoint) dialOne() (*conn, error) {
 			return cn, nil // another caller dialled while we waited
 		}
 	}
-	if time.Now().UnixNano() < ep.backoffUntil.Load() {
-		return nil, *ep.lastErr.Load()
+	if err := ep.backingOff(); err != nil {
+		return nil, err
 	}
 	return ep.dialSlotLocked(0)
+}
+
+// backingOff returns the last dial's error while the endpoint waits before
+// dialling again, else nil.
+func (ep *Endpoint) backingOff() error {
+	if time.Now().UnixNano() < ep.backoffUntil.Load() {
+		return *ep.lastErr.Load() // stored before backoffUntil
+	}
+	return nil
 }
 
 // fill dials every empty slot; it runs in the background.
@@ -104,7 +113,7 @@ func (ep *Endpoint) fill() {
 		if ep.conns[i].Load() != nil || ep.retired.Load() {
 			continue
 		}
-		if time.Now().UnixNano() < ep.backoffUntil.Load() {
+		if ep.backingOff() != nil {
 			return
 		}
 		if _, err := ep.dialSlotLocked(i); err != nil {
@@ -121,7 +130,7 @@ func (ep *Endpoint) dialSlotLocked(i int) (*conn, error) {
 	if err != nil {
 		ep.cluster.stats.DialFails.Add(1)
 		ep.backoff = min(max(2*ep.backoff, minBackoff), maxBackoff)
-		ep.lastErr.Store(&err) // before backoffUntil: dialOne reads it during a backoff
+		ep.lastErr.Store(&err) // before backoffUntil: backingOff reads it during a backoff
 		ep.backoffUntil.Store(time.Now().Add(ep.backoff).UnixNano())
 		return nil, err
 	}
