@@ -7,7 +7,7 @@
 //
 //	transport.Conn.onRequest       one whole frame off the socket
 //	downstream.ServeFrame          codec.Header.Decode, route lookup, limits
-//	upstream.Cluster.Forward       lb pick, connection pick, seqID rewrite, write
+//	upstream.Cluster.TryForward    lb pick, connection pick, seqID rewrite, write
 //	upstream.conn.ServeFrame       response: slot lookup, seqID restore
 //	downstream.Respond             write back to the caller
 //

@@ -2,12 +2,15 @@
 // fixed number of multiplexed connections per endpoint.
 //
 // A Cluster holds an immutable state (endpoints and an lb.Picker) that
-// Update swaps atomically. Forward picks an endpoint, then the connection
-// with the fewest requests in flight, takes a slot in that connection's slot
-// table, rewrites the frame's TTHeader and payload seqIDs to one naming the
-// slot and its generation, and writes the frame. The response's seqID finds
-// the slot again; the original seqIDs are restored and the frame goes to the
-// request's Downstream. Each request is completed exactly once, through
+// Update swaps atomically. TryForward, called on the transport's poller,
+// picks an endpoint, then the connection with the fewest requests in
+// flight, takes a slot in that connection's slot table, rewrites the
+// frame's TTHeader and payload seqIDs to one naming the slot and its
+// generation, and writes the frame; it never waits, so an endpoint without
+// a connection yet hands the request back for Forward, which waits for the
+// dial on another goroutine. The response's seqID finds the slot again;
+// the original seqIDs are restored and the frame goes to the request's
+// Downstream. Each request is completed exactly once, through
 // Downstream.Respond or Downstream.Fail, by whoever takes its slot: the
 // response, Sweep (timeout), a failed write, or the connection closing.
 //
