@@ -201,6 +201,14 @@ func TestUpstreamConnectionLostFailsInflight(t *testing.T) {
 		return 0, false
 	}
 	conn := dial(t, out)
+	// Both connections to the endpoint (connections_per_endpoint defaults
+	// to 2) are open before the drop, so none is dialled behind it.
+	if r := call(t, conn, request("echo", "Echo", 4, thrift.CALL, []byte("warm"))); r.body != "warm" {
+		t.Fatalf("warm-up: %+v", r)
+	}
+	if err := eventually(func() bool { return statValue(s, "upstream.connections_open") == 2 }); err != nil {
+		t.Fatalf("connections open: %d", statValue(s, "upstream.connections_open"))
+	}
 	if _, err := conn.Write(request("echo", "Echo", 5, thrift.CALL, []byte("drop"))); err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +221,11 @@ func TestUpstreamConnectionLostFailsInflight(t *testing.T) {
 	if r := parseReply(t, f); r.meshError != "connection_lost" || r.seq != 5 {
 		t.Fatalf("got %+v", r)
 	}
-	// The next request redials.
+	// The next request redials, once the sidecar has seen both connections
+	// close: one picked before its close is seen would also be lost.
+	if err := eventually(func() bool { return statValue(s, "upstream.connections_open") == 0 }); err != nil {
+		t.Fatalf("connections open after the drop: %d", statValue(s, "upstream.connections_open"))
+	}
 	if r := call(t, conn, request("echo", "Echo", 6, thrift.CALL, []byte("again"))); r.body != "again" {
 		t.Fatalf("after reconnect: %+v", r)
 	}
