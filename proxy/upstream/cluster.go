@@ -3,6 +3,7 @@ package upstream
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -56,6 +57,7 @@ type Cluster struct {
 type clusterState struct {
 	endpoints []*Endpoint
 	picker    lb.Picker
+	applied   []EndpointConfig // what Update built this state from
 }
 
 // NewCluster validates cfg and endpoints and starts with no connection open;
@@ -85,11 +87,18 @@ func (c *Cluster) Update(endpoints []EndpointConfig) error {
 	}
 	old := map[string]*Endpoint{}
 	if st := c.state.Load(); st != nil {
+		if slices.EqualFunc(st.applied, endpoints, sameEndpoint) {
+			// A push that changed nothing here (the control plane resends
+			// a cluster when anything about it is rewritten) keeps the
+			// balancer's state: a round robin goes on where it was, and a
+			// ring is not built again.
+			return nil
+		}
 		for _, ep := range st.endpoints {
 			old[ep.address] = ep
 		}
 	}
-	next := &clusterState{endpoints: make([]*Endpoint, 0, len(endpoints))}
+	next := &clusterState{endpoints: make([]*Endpoint, 0, len(endpoints)), applied: slices.Clone(endpoints)}
 	lbEndpoints := make([]lb.Endpoint, 0, len(endpoints))
 	seen := map[string]bool{}
 	for _, e := range endpoints {
@@ -210,6 +219,11 @@ func (c *Cluster) forward(r *Request, mayDial bool) bool {
 	c.stats.Unreachable.Add(1)
 	r.Down.Fail(originOf(r), Failure{Kind: ErrUnreachable, Cluster: c.name, Endpoint: lastEP, Cause: lastErr})
 	return true
+}
+
+func sameEndpoint(a, b EndpointConfig) bool {
+	return a.Network == b.Network && a.Address == b.Address && a.Weight == b.Weight &&
+		a.Zone == b.Zone && a.Set == b.Set && maps.Equal(a.Metadata, b.Metadata)
 }
 
 var (

@@ -357,3 +357,52 @@ func TestTryForwardNeverDials(t *testing.T) {
 		}
 	}
 }
+
+// TestUpdateWithNothingChangedKeepsTheBalancer: the control plane resends
+// a cluster unchanged (a registration rewritten with a new lease); the
+// round robin must go on where it was, not start again at the first
+// endpoint.
+func TestUpdateWithNothingChangedKeepsTheBalancer(t *testing.T) {
+	dir := shortDir(t)
+	a, b := newPeer(t, dir, "a.sock"), newPeer(t, dir, "b.sock")
+	c, _ := newTestCluster(t, a.addr, b.addr)
+	same := func(meta string) []EndpointConfig {
+		return []EndpointConfig{
+			{Network: "unix", Address: a.addr, Weight: 1, Metadata: map[string]string{"v": meta}},
+			{Network: "unix", Address: b.addr, Weight: 1},
+		}
+	}
+	if err := c.Update(same("1")); err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder()
+	got := map[*peer]int{}
+	for seq := int32(1); seq <= 4; seq++ {
+		forward(t, c, rec, seq, time.Second)
+		select {
+		case <-a.frames:
+			got[a]++
+		case <-b.frames:
+			got[b]++
+		case <-time.After(5 * time.Second):
+			t.Fatalf("request %d reached no endpoint", seq)
+		}
+		before := c.state.Load()
+		if err := c.Update(same("1")); err != nil {
+			t.Fatal(err)
+		}
+		if c.state.Load() != before {
+			t.Fatal("an update that changed nothing rebuilt the cluster's state")
+		}
+	}
+	if got[a] != 2 || got[b] != 2 {
+		t.Fatalf("round robin over 2 endpoints with unchanged updates between requests: a %d, b %d", got[a], got[b])
+	}
+	before := c.state.Load()
+	if err := c.Update(same("2")); err != nil {
+		t.Fatal(err)
+	}
+	if c.state.Load() == before {
+		t.Fatal("changed metadata did not rebuild the balancer")
+	}
+}
