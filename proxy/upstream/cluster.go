@@ -78,7 +78,9 @@ func (c *Cluster) Name() string { return c.name }
 
 // Update replaces the endpoint set. Endpoints whose address stays keep their
 // connections and load; removed ones take no new requests and are closed by
-// Sweep once their requests have finished or timed out.
+// Sweep once their requests have finished or timed out. A list equal to the
+// last one applied (same order and fields) changes nothing, the balancer's
+// state included.
 func (c *Cluster) Update(endpoints []EndpointConfig) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
