@@ -5,8 +5,10 @@
 // Three kinds of process take part, all started from the octomesh binary:
 //
 //   - the orchestrator (Run): starts the topologies, runs the load points
-//     against each, samples the proxies' /proc counters and perf syscall
-//     counts at the edges of each measured window, and writes the report
+//     against each, samples the proxies' /proc counters at the edges of
+//     each measured window, counts their syscalls with perf in the second
+//     half of the warmup before it (never in the window: counting slows
+//     them), and writes the report
 //     (JSON, a Markdown section for docs/performance.md, a PNG plot);
 //   - the load generator (`octomesh bench load`, RunLoad), a child per run:
 //     open loop at a fixed rate, with latency taken from each request's

@@ -196,10 +196,14 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadResult, error) {
 }
 
 // window is the measured window, shared by the generator's goroutines.
+// Before it, the second half of the warmup is the syscall window: the
+// parent counts the proxies' system calls there, under the same load,
+// because counting every system call slows a process down (by a quarter
+// when it is saturated) and must not touch the measured window.
 type window struct {
-	start, end int64 // ns on the run's clock
-	responses  atomic.Int64
-	good       atomic.Int64
+	count, start, end int64 // ns on the run's clock
+	responses         atomic.Int64
+	good              atomic.Int64
 	// at the marks
 	startResponses, endResponses, startGood, endGood int64
 	startCPU, endCPU                                 time.Duration // this process's CPU time
@@ -208,9 +212,16 @@ type window struct {
 	stopOnce                                         sync.Once
 }
 
-// mark waits for the window and reports its start and end; closed loop may
-// end it early (stop). It returns when the window has ended.
+func newWindow(start, end int64) *window {
+	return &window{count: start / 2, start: start, end: end, stop: make(chan struct{})}
+}
+
+// mark waits for the window and reports the syscall window's start, then the
+// window's start and end; closed loop may end it early (stop). It returns
+// when the window has ended.
 func (w *window) mark(ctx context.Context, clk clock, cfg *LoadConfig) {
+	sleepUntil(ctx, clk, w.count)
+	cfg.Mark("count", w.responses.Load())
 	sleepUntil(ctx, clk, w.start)
 	w.startResponses, w.startGood, w.startCPU = w.responses.Load(), w.good.Load(), selfCPU()
 	cfg.Mark("measure", w.startResponses)
@@ -284,7 +295,7 @@ func runOpen(ctx context.Context, cfg LoadConfig, nc []net.Conn) (*LoadResult, e
 	}
 	at := func(i int64) int64 { return int64(float64(i) * interval) }
 	clk := clock{start: time.Now()}
-	w := &window{start: at(warm), end: at(warm + count), stop: make(chan struct{})}
+	w := newWindow(at(warm), at(warm+count))
 
 	wait, err := newWaiter(clk)
 	if err != nil {
@@ -425,7 +436,7 @@ type closedCaller struct {
 
 func runClosed(ctx context.Context, cfg LoadConfig, nc []net.Conn) (*LoadResult, error) {
 	clk := clock{start: time.Now()}
-	w := &window{start: int64(cfg.Warmup), end: int64(cfg.Warmup + cfg.Duration), stop: make(chan struct{})}
+	w := newWindow(int64(cfg.Warmup), int64(cfg.Warmup+cfg.Duration))
 	var measured atomic.Int64
 	callers := make([]*closedCaller, len(nc))
 	var wg sync.WaitGroup

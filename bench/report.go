@@ -102,12 +102,15 @@ type RunResult struct {
 // ProcResult is what one proxy process (sidecar, HAProxy) spent in a run's
 // measured window, per request answered in it.
 type ProcResult struct {
-	Role               string  `json:"role"`
-	PID                int     `json:"pid"`
-	CPUs               string  `json:"cpus_allowed"`
-	CPUPerRequest      float64 `json:"cpu_us_per_request"`
-	CPUUtil            float64 `json:"cpu_cores"`
-	RSSMiB             float64 `json:"rss_mib"`
+	Role          string  `json:"role"`
+	PID           int     `json:"pid"`
+	CPUs          string  `json:"cpus_allowed"`
+	CPUPerRequest float64 `json:"cpu_us_per_request"`
+	CPUUtil       float64 `json:"cpu_cores"`
+	RSSMiB        float64 `json:"rss_mib"`
+	// SyscallsPerRequest is counted by perf in the syscall window (the
+	// second half of the warmup), per request answered in it; without perf
+	// it is RWSyscallsPerRequest.
 	SyscallsPerRequest float64 `json:"syscalls_per_request"`
 	// Syscalls breaks SyscallsPerRequest down by call (perf only).
 	Syscalls map[string]float64 `json:"syscalls_per_request_by_call,omitempty"`
