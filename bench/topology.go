@@ -221,13 +221,13 @@ type child struct {
 	stdin  io.WriteCloser
 	stdout *bufio.Reader // everything the child wrote, then EOF
 	out    *os.File
-	stderr *syncBuffer
+	stderr *proc.SyncBuffer
 	done   chan struct{}
 	err    error
 }
 
 func startChild(pin Pinning, cpu int, name string, args ...string) (*child, error) {
-	c := &child{cmd: exec.Command(name, args...), stderr: &syncBuffer{}, done: make(chan struct{})}
+	c := &child{cmd: exec.Command(name, args...), stderr: &proc.SyncBuffer{}, done: make(chan struct{})}
 	var err error
 	if c.stdin, err = c.cmd.StdinPipe(); err != nil {
 		return nil, err
@@ -566,7 +566,7 @@ func (e *env) haproxy(t *topology, role, config, network, addr string) error {
 		return err
 	}
 	cmd := exec.Command("haproxy", "-db", "-f", file)
-	logs := &syncBuffer{}
+	logs := &proc.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := e.pin.startOn(e.pin.ProxyCPU, cmd.Start); err != nil {
 		return err

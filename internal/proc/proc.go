@@ -65,7 +65,7 @@ func binFromEnv(bin string) (string, error) {
 type Sidecar struct {
 	Ready server.ReadyInfo
 	cmd   *exec.Cmd
-	logs  *syncBuffer
+	logs  *SyncBuffer
 	// logsEnd is closed when every writer of the stderr pipe has closed it
 	// and Logs holds all of it (a successor may keep it open longer).
 	logsEnd chan struct{}
@@ -81,7 +81,7 @@ func StartSidecar(bin, file string, echo io.Writer, extraArgs ...string) (*Sidec
 		return nil, err
 	}
 	defer rd.Close()
-	s := &Sidecar{logs: &syncBuffer{}, logsEnd: make(chan struct{}), done: make(chan struct{})}
+	s := &Sidecar{logs: &SyncBuffer{}, logsEnd: make(chan struct{}), done: make(chan struct{})}
 	args := append([]string{"proxy", "--config", file, "--ready-fd", "3"}, extraArgs...)
 	s.cmd = exec.Command(bin, args...)
 	s.cmd.ExtraFiles = []*os.File{wr}
@@ -209,18 +209,20 @@ func (s *Sidecar) Stats(ctx context.Context) (map[string]uint64, error) {
 	return m, sc.Err()
 }
 
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer safe for one writer and concurrent
+// readers: a child's output, read while it runs.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
