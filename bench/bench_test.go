@@ -313,3 +313,15 @@ func TestMarkdownOfAReportWithoutPayloads(t *testing.T) {
 		t.Fatalf("no header:\n%s", md)
 	}
 }
+
+func TestConfigNeedsAWarmupToCountSyscallsIn(t *testing.T) {
+	cfg := QuickMatrix()
+	cfg.Binary = "octomesh"
+	if err := cfg.check(); err != nil {
+		t.Fatalf("quick matrix: %v", err)
+	}
+	cfg.Warmup = 0
+	if err := cfg.check(); err == nil || !strings.Contains(err.Error(), "warmup 0s is too short") {
+		t.Fatalf("warmup 0: %v", err)
+	}
+}

@@ -118,6 +118,10 @@ func (c *Config) Estimate() time.Duration {
 	return time.Duration(runs)*(c.Warmup+c.Duration+runOverhead) + 5*time.Second
 }
 
+// minWarmup keeps the syscall window (the warmup's second half) long
+// enough to hold requests at the rates the benchmark runs.
+const minWarmup = 100 * time.Millisecond
+
 func (c *Config) check() error {
 	switch {
 	case c.Binary == "":
@@ -128,6 +132,8 @@ func (c *Config) check() error {
 		return errors.New("bench: repetitions must be at least 1")
 	case c.Duration <= 0:
 		return errors.New("bench: duration must be positive")
+	case c.Warmup < minWarmup:
+		return fmt.Errorf("bench: warmup %v is too short: at least %v (syscalls are counted in its second half)", c.Warmup, minWarmup)
 	case c.Connections < 1:
 		return errors.New("bench: connections must be at least 1")
 	}

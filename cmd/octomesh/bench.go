@@ -53,7 +53,7 @@ flags:
 	closed := fs.String("closed", "", "closed-loop points: numbers of callers, comma-separated")
 	conns := fs.Int("connections", 16, "connections an open-loop load is spread over")
 	duration := fs.Duration("duration", 10*time.Second, "measured window of each run")
-	warmup := fs.Duration("warmup", time.Second, "warmup before each measured window")
+	warmup := fs.Duration("warmup", time.Second, "warmup before each measured window, at least 100ms: the proxies' syscalls are counted in its second half")
 	reps := fs.Int("repetitions", 1, "repetitions of every run; the report gives medians")
 	maxReq := fs.Int64("max-requests", 2_000_000, "most requests in one measured window")
 	jsonOut := fs.String("json", "", "write the full report as JSON to this file")
