@@ -502,8 +502,10 @@ func (e *env) roleOf(t *topology, i int) string {
 }
 
 // RunLoadCommand is `octomesh bench load`: it runs one load, printing
-// "mark measure N" and "mark end N" lines at the window's edges and a final
-// "result {json}" line to w. It stops early if stdin closes.
+// "mark count N" halfway through the warmup (the syscall window's start),
+// "mark measure N" and "mark end N" at the window's edges (N: responses so
+// far) and a final "result {json}" line to w. It stops early if stdin
+// closes.
 func RunLoadCommand(ctx context.Context, cfg LoadConfig, w io.Writer) error {
 	var mu sync.Mutex
 	cfg.Mark = func(name string, n int64) {
