@@ -85,7 +85,7 @@ const (
 	KeyError = "om-error"
 )
 
-// Values of KeyError.
+// Values of KeyError, one per ErrorKind (kinds.go says what each means).
 const (
 	ErrorNoRoute     = "no_route"
 	ErrorOverloaded  = "overloaded"
@@ -94,7 +94,11 @@ const (
 	ErrorConnLost    = "connection_lost"
 	// ErrorRestarting: the sidecar is being replaced and did not forward
 	// the request; retry it on a new connection (the new process).
-	ErrorRestarting = "restarting"
+	ErrorRestarting       = "restarting"
+	ErrorRateLimited      = "rate_limited"
+	ErrorCircuitOpen      = "circuit_open"
+	ErrorFault            = "fault"
+	ErrorDeadlineExceeded = "deadline_exceeded"
 )
 
 // KeyControl marks a control frame (no payload) the mesh sends between

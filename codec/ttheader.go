@@ -28,8 +28,12 @@ const (
 
 // Int info keys (gopkg/protocol/ttheader metakey.go) the sidecar reads.
 const (
-	IntKeyToService = 6
-	IntKeyToMethod  = 9
+	IntKeyFromService = 3
+	IntKeyToService   = 6
+	IntKeyToMethod    = 9
+	// IntKeyRPCTimeout is the caller's timeout for the call in decimal
+	// milliseconds, which Kitex sends when the client sets one.
+	IntKeyRPCTimeout = 12
 )
 
 // Thrift message types, also used by Kitex protobuf.
@@ -108,9 +112,18 @@ type Header struct {
 	PayloadSeqID int32
 	// PayloadMethod is the method name in the payload's message header.
 	PayloadMethod []byte
+	// FromService is the TTHeader from-service (the calling app), nil
+	// when absent.
+	FromService []byte
+	// MeshError is the kind a mesh-made answer carries in KeyError
+	// (KindNone when the frame has no such key, or an unknown value).
+	MeshError ErrorKind
 
-	// Offsets into the frame.
-	infoStart, payloadStart, payloadSeqOff int
+	// Offsets into the frame. infoEnd is where the last info block that
+	// is not padding ends; timeoutOff and timeoutLen locate the value of
+	// IntKeyRPCTimeout (timeoutLen 0: absent).
+	infoStart, infoEnd, payloadStart, payloadSeqOff int
+	timeoutOff, timeoutLen                           int
 }
 
 // PayloadStart is the offset of the payload in the frame.
@@ -166,11 +179,15 @@ func (h *Header) walkInfo(frame []byte) error {
 			}
 			i += 2
 			for k := 0; k < n; k++ {
+				var key, val []byte
 				var ok1, ok2 bool
-				_, i, ok1 = str16(info, i)
-				_, i, ok2 = str16(info, i)
+				key, i, ok1 = str16(info, i)
+				val, i, ok2 = str16(info, i)
 				if !ok1 || !ok2 {
 					return errorf(ErrBadHeader, "string info entry %d of %d overruns the header", k, n)
+				}
+				if len(key) == len(KeyError) && string(key) == KeyError {
+					h.MeshError = ParseErrorKind(val)
 				}
 			}
 		case infoIntKV:
@@ -192,6 +209,10 @@ func (h *Header) walkInfo(frame []byte) error {
 					h.Service = val
 				case IntKeyToMethod:
 					h.Method = val
+				case IntKeyFromService:
+					h.FromService = val
+				case IntKeyRPCTimeout:
+					h.timeoutOff, h.timeoutLen = i-len(val), len(val)
 				}
 			}
 		case infoACLToken:
@@ -202,6 +223,12 @@ func (h *Header) walkInfo(frame []byte) error {
 		default:
 			return errorf(ErrBadHeader, "unknown info block id %#x at byte %d", id, i-1)
 		}
+		if id != infoPadding {
+			h.infoEnd = i
+		}
+	}
+	if h.infoEnd < h.infoStart {
+		h.infoEnd = h.infoStart
 	}
 	return nil
 }

@@ -84,16 +84,37 @@ type Listener struct {
 	// Address is unix:///path/to.sock, tcp://host:port or host:port.
 	Address string  `yaml:"address"`
 	Routes  []Route `yaml:"routes"`
+	// Filters names the filters of the listener's chain, in the order a
+	// call meets them; empty: every built-in filter, in the default order
+	// (docs/governance.md). A filter that a route does not configure
+	// costs that route nothing.
+	Filters []string `yaml:"filters"`
 }
 
 // Route sends requests matching (service, method) to a cluster. "*" (the
-// default) matches anything; an exact match wins over "*".
+// default) matches anything; an exact match wins over "*". A route with
+// headers or tags matches only calls that carry them, and wins over routes
+// without. Policies (policy.go) are optional.
 type Route struct {
 	Service string `yaml:"service"`
 	Method  string `yaml:"method"`
-	Cluster string `yaml:"cluster"`
-	// Timeout overrides the cluster's request timeout.
-	Timeout Duration `yaml:"timeout"`
+	// Headers: TTHeader string info keys and values the call must carry.
+	Headers map[string]string `yaml:"headers"`
+	// Tags: tags the call must carry (sdk.WithTag; on the wire the string
+	// info key TagKey(name)).
+	Tags    map[string]string `yaml:"tags"`
+	Cluster string            `yaml:"cluster"`
+	// Split sends shares of the calls to several clusters by weight,
+	// instead of one Cluster.
+	Split []WeightedCluster `yaml:"split"`
+	// Timeout overrides the cluster's request timeout. A route that sets
+	// one also passes it on to the next hop in the call's header when the
+	// caller sent no timeout of its own.
+	Timeout   Duration   `yaml:"timeout"`
+	Retry     *Retry     `yaml:"retry"`
+	RateLimit *RateLimit `yaml:"rate_limit"`
+	Fault     *Fault     `yaml:"fault"`
+	Mirror    *Mirror    `yaml:"mirror"`
 }
 
 // Cluster is a set of endpoints and how to reach them.
@@ -108,6 +129,12 @@ type Cluster struct {
 	ConnectTimeout           Duration   `yaml:"connect_timeout"`
 	RequestTimeout           Duration   `yaml:"request_timeout"`
 	Endpoints                []Endpoint `yaml:"endpoints"`
+	// CircuitBreaker: nil means the defaults (NewCircuitBreaker).
+	CircuitBreaker *CircuitBreaker `yaml:"circuit_breaker"`
+	// RetryBudget: nil means the defaults (NewRetryBudget).
+	RetryBudget *RetryBudget `yaml:"retry_budget"`
+	// OutlierDetection: nil means none.
+	OutlierDetection *OutlierDetection `yaml:"outlier_detection"`
 }
 
 // Locality prefers endpoints in the node's SET, then its zone.
@@ -362,6 +389,9 @@ func (cl *Cluster) Check() *FieldError {
 	case cl.Locality != nil && (cl.Locality.PanicThreshold < 0 || cl.Locality.PanicThreshold > 1):
 		return &FieldError{"locality.panic_threshold", "must be between 0 and 1"}
 	}
+	if fe := cl.checkPolicies(); fe != nil {
+		return fe
+	}
 	seen := map[string]bool{}
 	for j, e := range cl.Endpoints {
 		f := fmt.Sprintf("endpoints[%d].address", j)
@@ -381,22 +411,43 @@ func (cl *Cluster) Check() *FieldError {
 // all come from the control plane may have none yet); a static listener's
 // need for at least one route is checked by Parse.
 func CheckRoutes(routes []Route, clusters map[string]bool) *FieldError {
-	matches := map[[2]string]bool{}
-	for j, r := range routes {
+	matches := map[string]bool{}
+	for j := range routes {
+		r := &routes[j]
 		rp := fmt.Sprintf("routes[%d]", j)
-		if !clusters[r.Cluster] {
-			return &FieldError{rp + ".cluster", fmt.Sprintf("unknown cluster %q (known: %s)", r.Cluster, strings.Join(sortedSet(clusters), ", "))}
-		}
 		if r.Service == "" || r.Method == "" {
 			return &FieldError{rp, `service and method must not be empty (use "*" for any)`}
 		}
-		if matches[[2]string{r.Service, r.Method}] {
-			return &FieldError{rp, fmt.Sprintf("another route already matches service %q method %q", r.Service, r.Method)}
+		if fe := r.checkPolicies(); fe != nil {
+			return &FieldError{rp + "." + fe.Field, fe.Msg}
 		}
-		matches[[2]string{r.Service, r.Method}] = true
-		if r.Timeout < 0 {
-			return &FieldError{rp + ".timeout", "must not be negative"}
+		if fe := checkClusterNames(r, clusters); fe != nil {
+			return &FieldError{rp + "." + fe.Field, fe.Msg}
 		}
+		k := r.matchKey()
+		if matches[k] {
+			return &FieldError{rp, "another route already matches " + r.describeMatch()}
+		}
+		matches[k] = true
+	}
+	return nil
+}
+
+// checkClusterNames checks that every cluster a route names is known.
+func checkClusterNames(r *Route, clusters map[string]bool) *FieldError {
+	unknown := func(field, name string) *FieldError {
+		return &FieldError{field, fmt.Sprintf("unknown cluster %q (known: %s)", name, strings.Join(sortedSet(clusters), ", "))}
+	}
+	if r.Cluster != "" && !clusters[r.Cluster] {
+		return unknown("cluster", r.Cluster)
+	}
+	for i, w := range r.Split {
+		if !clusters[w.Cluster] {
+			return unknown(fmt.Sprintf("split[%d].cluster", i), w.Cluster)
+		}
+	}
+	if m := r.Mirror; m != nil && !clusters[m.Cluster] {
+		return unknown("mirror.cluster", m.Cluster)
 	}
 	return nil
 }
