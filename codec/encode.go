@@ -110,10 +110,25 @@ const KeyControl = "om-ctrl"
 // the new process) and closes this one once its responses are in.
 const ControlProxyRestart = "proxy-restart"
 
+// ControlHealth is a sidecar's probe of a peer it has ejected: the peer
+// answers, with the probe's seqID, ControlHealthOK when it can serve its
+// app's calls and ControlHealthFail when it cannot.
+const (
+	ControlHealth     = "health"
+	ControlHealthOK   = "health-ok"
+	ControlHealthFail = "health-fail"
+)
+
 // AppendControlFrame appends a control frame of the given kind.
 func AppendControlFrame(dst []byte, kind string) []byte {
+	return AppendControlFrameSeq(dst, kind, 0)
+}
+
+// AppendControlFrameSeq appends a control frame of the given kind with
+// seqID seq.
+func AppendControlFrameSeq(dst []byte, kind string, seq int32) []byte {
 	kv := [1]StrKV{{Key: KeyControl, Value: kind}}
-	b, start, _ := BeginFrame(dst, &FrameHeader{StrInfo: kv[:]}) // small and fixed: cannot fail
+	b, start, _ := BeginFrame(dst, &FrameHeader{SeqID: seq, StrInfo: kv[:]}) // small and fixed: cannot fail
 	EndFrame(b, start)
 	return b
 }

@@ -62,14 +62,20 @@ func TestPackageArrows(t *testing.T) {
 		"codec":           {},
 		"lb":              {},
 		"config":          {},
-		"proxy/router":    {},
 		"stats":           {},
 		"perf":            {},
 		"proxy/transport": {"codec", "stats"},
-		"proxy/upstream":  {"codec", "lb", "proxy/transport", "stats"},
-		"proxy/admin":     {},
-		"proxy/xds":       {"config"},
-		"sdk":             {"codec", "cp/registry"},
+		"proxy/upstream":  {"codec", "config", "lb", "proxy/transport", "stats"},
+		"proxy/router":    {"codec"},
+		// The request path: the filter contract, the built-in filters (a
+		// package each), and the downstream handler that runs them.
+		"proxy/filter":           {"codec", "config", "proxy/upstream", "stats"},
+		"proxy/filter/ratelimit": {"codec", "config", "proxy/filter"},
+		"proxy/filter/fault":     {"codec", "config", "proxy/filter"},
+		"proxy/downstream":       {"codec", "config", "proxy/filter", "proxy/router", "proxy/transport", "proxy/upstream", "stats"},
+		"proxy/admin":            {},
+		"proxy/xds":              {"config"},
+		"sdk":                    {"codec", "cp/registry"},
 		// The control plane: the registry model the sdk links is a leaf
 		// over config; only the pilot wires the rest together.
 		"cp/registry":          {"config"},
@@ -95,7 +101,8 @@ func TestPackageArrows(t *testing.T) {
 			}
 		}
 	}
-	hotPath := []string{"codec", "lb", "stats", "proxy/router", "proxy/transport", "proxy/upstream", "proxy/filter"}
+	hotPath := []string{"codec", "lb", "stats", "proxy/router", "proxy/transport", "proxy/upstream",
+		"proxy/filter", "proxy/filter/ratelimit", "proxy/filter/fault", "proxy/downstream"}
 	for name, p := range pkgs {
 		for _, imp := range p.Imports {
 			if imp == "github.com/cloudwego/netpoll" && name != "proxy/transport" {
@@ -133,6 +140,11 @@ func TestPackageArrows(t *testing.T) {
 		for _, d := range strings.Fields(string(deps)) {
 			if strings.HasPrefix(d, mod+"cp/") || strings.HasPrefix(d, mod+"agent") {
 				t.Errorf("hot-path package %s depends on %s", name, d)
+			}
+			for _, above := range []string{"proxy/server", "proxy/xds", "proxy/admin", "proxy/hotrestart"} {
+				if d == mod+above {
+					t.Errorf("hot-path package %s depends on %s, which is above the request path", name, above)
+				}
 			}
 		}
 	}

@@ -4,7 +4,9 @@
 // with one atomic load and looks up with map reads that do not allocate.
 //
 // Match order: exact service and exact method, exact service and any method,
-// any service and exact method, then the catch-all.
+// any service and exact method, then the catch-all. A route may also ask for
+// TTHeader string info keys (a tag, a lane): such routes are tried first, in
+// that order, then the routes without.
 //
 // Hot-path package: it must never import cp/... or proxy packages above it.
 package router

@@ -305,13 +305,13 @@ func (s *Server) writeMetrics(m *admin.Metrics) {
 			m.Uint(name, kv.v, admin.Label{Name: label, Value: kv.kind})
 		}
 	}
-	st, up, tr := &s.stats, &s.upstream, &s.transport
+	st, up, tr := &s.sidecar.Stats, &s.upstream, &s.transport
 
 	m.Header("octomesh_config_info", "gauge", "The version of the active config, as the version label (always 1).")
 	m.Uint("octomesh_config_info", 1, admin.Label{Name: "version", Value: s.ConfigVersion()})
 
 	counter("octomesh_downstream_requests_total", "Requests read from callers (the app, peer sidecars).", st.Requests.Load())
-	gauge("octomesh_downstream_inflight", "Requests in flight in the sidecar.", s.inflight.Load())
+	gauge("octomesh_downstream_inflight", "Requests in flight in the sidecar.", s.sidecar.Inflight.Load())
 	counter("octomesh_downstream_requests_waited_total", "Requests that waited off the event loop (an on-demand route, a first upstream connection).", st.RequestsWaited.Load())
 	byKind("octomesh_request_errors_total", "Requests that failed, by kind.", "kind", []kindValue{
 		{"no_route", st.NoRoute.Load()},
@@ -322,9 +322,13 @@ func (s *Server) writeMetrics(m *admin.Metrics) {
 		{"timeout", up.Timeouts.Load()},
 		{"connection_lost", up.ConnLost.Load()},
 		{"write_error", up.WriteErrors.Load()},
+		{"circuit_open", up.CircuitOpen.Load() + up.PendingOverflow.Load()},
+		{"deadline_exceeded", st.DeadlineExceeded.Load()},
 	})
 	counter("octomesh_error_responses_total", "Error responses written to callers.", st.ErrorResponses.Load())
 	counter("octomesh_oneway_dropped_total", "Oneway requests that could not be delivered (they get no answer).", st.OnewayDropped.Load())
+
+	s.writeGovernanceMetrics(m)
 
 	counter("octomesh_upstream_requests_total", "Requests forwarded to clusters.", up.Requests.Load())
 	counter("octomesh_upstream_responses_total", "Responses from upstream endpoints delivered to callers.", up.Responses.Load())

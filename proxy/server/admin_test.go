@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/octomesh/octomesh/config"
+	"github.com/octomesh/octomesh/proxy/downstream"
 	"github.com/octomesh/octomesh/proxy/transport"
 	"github.com/octomesh/octomesh/proxy/upstream"
 )
@@ -126,6 +127,21 @@ func TestMetricsNamesTypesAndValuesMove(t *testing.T) {
 		"octomesh_decode_failures_total":                dto.MetricType_COUNTER,
 		"octomesh_transport_errors_total":               dto.MetricType_COUNTER,
 		"octomesh_upstream_request_duration_seconds":    dto.MetricType_HISTOGRAM,
+		"octomesh_retries_total":                        dto.MetricType_COUNTER,
+		"octomesh_retries_refused_total":                dto.MetricType_COUNTER,
+		"octomesh_circuit_breaker_open_total":           dto.MetricType_COUNTER,
+		"octomesh_outlier_ejections_total":              dto.MetricType_COUNTER,
+		"octomesh_outlier_ejections_refused_total":      dto.MetricType_COUNTER,
+		"octomesh_outlier_returns_total":                dto.MetricType_COUNTER,
+		"octomesh_outlier_degraded_total":               dto.MetricType_COUNTER,
+		"octomesh_outlier_probes_total":                 dto.MetricType_COUNTER,
+		"octomesh_outlier_probe_failures_total":         dto.MetricType_COUNTER,
+		"octomesh_health_probes_answered_total":         dto.MetricType_COUNTER,
+		"octomesh_mirrored_total":                       dto.MetricType_COUNTER,
+		"octomesh_mirror_dropped_total":                 dto.MetricType_COUNTER,
+		"octomesh_rate_limit_limited_total":             dto.MetricType_COUNTER,
+		"octomesh_fault_delayed_total":                  dto.MetricType_COUNTER,
+		"octomesh_fault_aborted_total":                  dto.MetricType_COUNTER,
 	}
 	before := scrape(t, s)
 	for name, typ := range types {
@@ -427,7 +443,7 @@ func TestAdminReadOnlyEndpoints(t *testing.T) {
 // the cluster's latency histogram. "atomic" is the same eleven counts in
 // plain shared atomics and no histogram, for comparison.
 func BenchmarkCountersPerRequest(b *testing.B) {
-	var st Stats
+	var st downstream.Stats
 	var up upstream.Stats
 	var tr transport.Stats
 	var c upstream.Cluster

@@ -7,6 +7,8 @@ import (
 
 	"github.com/octomesh/octomesh/config"
 	"github.com/octomesh/octomesh/lb"
+	"github.com/octomesh/octomesh/proxy/downstream"
+	"github.com/octomesh/octomesh/proxy/filter"
 	"github.com/octomesh/octomesh/proxy/router"
 	"github.com/octomesh/octomesh/proxy/upstream"
 )
@@ -33,10 +35,18 @@ func (s *Server) buildCluster(cc config.Cluster) (*upstream.Cluster, *config.Fie
 		bal = lb.Locality(bal)
 		opts.PanicThreshold = cc.Locality.PanicThreshold
 	}
+	breaker, budget := config.NewCircuitBreaker(), config.NewRetryBudget()
+	if cc.CircuitBreaker != nil {
+		breaker = *cc.CircuitBreaker
+	}
+	if cc.RetryBudget != nil {
+		budget = *cc.RetryBudget
+	}
 	c, err := upstream.NewCluster(upstream.ClusterConfig{
 		Name: cc.Name, Balancer: bal, LBOpts: opts, HashKey: cc.HashKey,
 		ConnsPerEndpoint: cc.ConnectionsPerEndpoint, MaxRequestsPerConn: cc.MaxRequestsPerConnection,
 		ConnectTimeout: cc.ConnectTimeout.Std(), Transport: s.upstreamTransportOptions(),
+		Breaker: breaker, Budget: budget, Outlier: cc.OutlierDetection,
 	}, endpointConfigs(cc.Endpoints), &s.upstream, &s.transport)
 	if err != nil {
 		return nil, &config.FieldError{Field: "endpoints", Msg: err.Error()}
@@ -96,17 +106,20 @@ func (s *Server) ApplyClusters(clusters []config.Cluster) error {
 	}
 	for _, l := range s.listeners {
 		for _, r := range *l.routes.Load() {
-			if next[r.Cluster] == nil {
-				return fail(fmt.Errorf("cluster %q is still used by listener %s", r.Cluster, l.name))
+			for _, name := range r.Clusters() {
+				if next[name] == nil {
+					return fail(fmt.Errorf("cluster %q is still used by listener %s", name, l.name))
+				}
 			}
 		}
 	}
 	// Tables first, so no request meets a closed cluster.
-	tables := make([]*router.Table[*upstream.Cluster], len(s.listeners))
+	tables := make([]*router.Table[*downstream.Route], len(s.listeners))
 	for i, l := range s.listeners {
-		t, err := routeTable(*l.routes.Load(), next)
-		if err != nil {
-			return fail(err)
+		s.state.Begin(l.name)
+		t, fe := s.routeTable(l, *l.routes.Load(), next)
+		if fe != nil {
+			return fail(fmt.Errorf("listener %s: %v", l.name, fe))
 		}
 		tables[i] = t
 	}
@@ -119,7 +132,8 @@ func (s *Server) ApplyClusters(clusters []config.Cluster) error {
 	}
 	s.clusters.Store(&next)
 	for i, l := range s.listeners {
-		l.router.Store(tables[i])
+		l.dl.Routes.Store(tables[i])
+		s.state.End(l.name)
 	}
 	for name, e := range old {
 		if n := next[name]; n == nil || n.c != e.c {
@@ -149,13 +163,15 @@ func (s *Server) ApplyRoutes(listener string, routes []config.Route) error {
 	if fe := config.CheckRoutes(routes, set.names()); fe != nil {
 		return fmt.Errorf("listener %s: %v", listener, fe)
 	}
-	t, err := routeTable(routes, set)
-	if err != nil {
-		return err
+	s.state.Begin(l.name)
+	t, fe := s.routeTable(l, routes, set)
+	if fe != nil {
+		return fmt.Errorf("listener %s: %v", listener, fe)
 	}
 	routes = append([]config.Route(nil), routes...)
 	l.routes.Store(&routes)
-	l.router.Store(t)
+	l.dl.Routes.Store(t)
+	s.state.End(l.name)
 	return nil
 }
 
@@ -176,21 +192,59 @@ func (set clusterSet) names() map[string]bool {
 	return m
 }
 
-// routeTable resolves routes against the cluster set.
-func routeTable(routes []config.Route, set clusterSet) (*router.Table[*upstream.Cluster], error) {
-	rs := make([]router.Route[*upstream.Cluster], 0, len(routes))
-	for _, r := range routes {
-		e := set[r.Cluster]
-		if e == nil {
-			return nil, fmt.Errorf("route to unknown cluster %q", r.Cluster)
-		}
-		timeout := r.Timeout.Std()
-		if timeout == 0 {
-			timeout = e.cfg.RequestTimeout.Std()
-		}
-		rs = append(rs, router.Route[*upstream.Cluster]{Service: r.Service, Method: r.Method, Target: e.c, Timeout: timeout})
+// routeTable builds listener l's route table from routes against the
+// cluster set: each route with its filter chain (l.chain) and forwarder. A
+// problem names the field relative to the listener ("routes[2].fault").
+// The caller brackets it with s.state.Begin and, once the table is live,
+// End.
+func (s *Server) routeTable(l *listener, routes []config.Route, set clusterSet) (*router.Table[*downstream.Route], *config.FieldError) {
+	refs := make(map[string]downstream.ClusterRef, len(set))
+	for name, e := range set {
+		refs[name] = downstream.ClusterRef{C: e.c, RequestTimeout: e.cfg.RequestTimeout.Std()}
 	}
-	return router.NewTable(rs)
+	env := &downstream.Env{Sidecar: &s.sidecar, Clusters: refs, Registry: s.filters, Chain: l.chain,
+		Filters: &filter.Env{Listener: l.name, Counters: &s.counters, State: &s.state}}
+	rs := make([]router.Route[*downstream.Route], 0, len(routes))
+	for i := range routes {
+		r := &routes[i]
+		rt, fe := downstream.NewRoute(r, env)
+		if fe != nil {
+			return nil, &config.FieldError{Field: fmt.Sprintf("routes[%d].%s", i, fe.Field), Msg: fe.Msg}
+		}
+		rs = append(rs, router.Route[*downstream.Route]{Service: r.Service, Method: r.Method, Match: r.Match(), Target: rt})
+	}
+	t, err := router.NewTable(rs)
+	if err != nil {
+		return nil, &config.FieldError{Field: "routes", Msg: err.Error()}
+	}
+	return t, nil
+}
+
+// healthy answers a peer sidecar's health probe: this sidecar can serve
+// its app when, for every listener that peers call (TCP), some cluster its
+// routes use has an endpoint that takes calls.
+func (s *Server) healthy() bool {
+	if s.draining.Load() {
+		return false
+	}
+	set := *s.clusters.Load()
+	for _, l := range s.listeners {
+		if l.appFacing {
+			continue
+		}
+		ok := false
+		for _, r := range *l.routes.Load() {
+			for _, name := range r.Clusters() {
+				if e := set[name]; e != nil && e.c.Serviceable() {
+					ok = true
+				}
+			}
+		}
+		if !ok && len(*l.routes.Load()) > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // ClusterNames lists the live clusters, sorted.

@@ -89,7 +89,7 @@ func (s *Server) listen(l *listener, network, address string, offer *hotrestart.
 	// A peer sidecar multiplexes many calls on a connection: coalesce the
 	// responses. An app connection carries one call at a time.
 	topts.CoalesceWrites = !l.appFacing
-	newConn := func(c *transport.Conn) transport.Handler { return &downstream{s: s, l: l, c: c} }
+	newConn := l.dl.NewConn
 	if f := offeredFile(offer, offerListener+l.name); f != nil {
 		ln, err := transport.ListenFile(f, topts, &s.transport, newConn)
 		if err == nil && ln.Network() == network && sameAddress(network, ln.Addr(), address) {
@@ -255,7 +255,7 @@ func (s *Server) drain(handedOver bool) {
 		}
 		l.ln.StopAccepting(handedOver)
 		if l.appFacing {
-			l.restarting.Store(handedOver) // the sdk retries on the new process
+			l.dl.Restarting.Store(handedOver) // the sdk retries on the new process
 		}
 	}
 	// Peers are told once per connection; the drain loop repeats the round
@@ -284,7 +284,7 @@ func (s *Server) drain(handedOver bool) {
 	quietSince := time.Time{}
 	for time.Now().Before(deadline) {
 		tellPeers()
-		idle := s.inflight.Load() == 0
+		idle := s.sidecar.Inflight.Load() == 0
 		switch {
 		case !idle:
 			quietSince = time.Time{}
@@ -297,7 +297,7 @@ func (s *Server) drain(handedOver bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	s.log.Info("drained", "handed_over", handedOver, "inflight", s.inflight.Load(), "connections", s.openConns())
+	s.log.Info("drained", "handed_over", handedOver, "inflight", s.sidecar.Inflight.Load(), "connections", s.openConns())
 	s.Close()
 }
 

@@ -13,8 +13,11 @@ import (
 
 	"github.com/octomesh/octomesh/config"
 	"github.com/octomesh/octomesh/proxy/admin"
+	"github.com/octomesh/octomesh/proxy/downstream"
+	"github.com/octomesh/octomesh/proxy/filter"
+	"github.com/octomesh/octomesh/proxy/filter/fault"
+	"github.com/octomesh/octomesh/proxy/filter/ratelimit"
 	"github.com/octomesh/octomesh/proxy/hotrestart"
-	"github.com/octomesh/octomesh/proxy/router"
 	"github.com/octomesh/octomesh/proxy/transport"
 	"github.com/octomesh/octomesh/proxy/upstream"
 	"github.com/octomesh/octomesh/stats"
@@ -23,20 +26,9 @@ import (
 // sweepInterval is the resolution of request timeouts.
 const sweepInterval = 10 * time.Millisecond
 
-// Stats counts what the request path decided, striped (stats.Counter):
-// every field is updated once per request at most, from any goroutine.
+// Stats counts what the server itself does: hot restart and draining. The
+// request path counts in downstream.Stats.
 type Stats struct {
-	Requests          stats.Counter
-	NoRoute           stats.Counter
-	OverloadedConn    stats.Counter
-	OverloadedSidecar stats.Counter
-	ErrorResponses    stats.Counter
-	OnewayDropped     stats.Counter
-	// RequestsWaited: requests that went on from a goroutine because they
-	// had to wait (an on-demand route, a first upstream connection).
-	RequestsWaited stats.Counter
-	// Hot restart and draining.
-	RestartAnswers     stats.Counter // calls answered "restarting" while handing over
 	ProxyRestartsSent  stats.Counter
 	HotRestartFailures stats.Counter // hand-overs that failed (this process served on)
 }
@@ -48,9 +40,14 @@ type Server struct {
 	log *slog.Logger
 
 	stats     Stats
+	sidecar   downstream.Sidecar // the request path's limits, counters, calls in flight
 	transport transport.Stats
 	upstream  upstream.Stats
-	inflight  atomic.Int64
+	// The filter chain: the filters this sidecar knows, their counters,
+	// and their state across route table rebuilds.
+	filters  *filter.Registry
+	counters filter.Counters
+	state    filter.State
 
 	applyMu  sync.Mutex // serialises config changes; guards retiring
 	clusters atomic.Pointer[clusterSet]
@@ -80,17 +77,28 @@ type listener struct {
 	cfg  config.Listener
 	// appFacing: a Unix socket, where the local app calls in; otherwise a
 	// TCP port where peer sidecars call in. They drain differently.
-	appFacing  bool
-	restarting atomic.Bool // answer new calls "restarting" (hand-over under way)
-	ln         *transport.Listener
-	routes     atomic.Pointer[[]config.Route] // what router was built from
-	router     router.Router[*upstream.Cluster]
+	appFacing bool
+	dl        *downstream.Listener // the request path: routes, restarting
+	chain     filter.Chain
+	ln        *transport.Listener
+	routes    atomic.Pointer[[]config.Route] // what dl.Routes was built from
 }
+
+// Builtin lists the filters every sidecar knows, in their default chain
+// order.
+var Builtin = []filter.Def{ratelimit.Def, fault.Def}
 
 // New builds a sidecar from cfg; nothing listens until Start.
 func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, stop: make(chan struct{}), done: make(chan struct{}), handovers: make(chan handoverResult, 1)}
 	s.SetConfigVersion("static")
+	reg, err := filter.NewRegistry(Builtin...)
+	if err != nil {
+		return nil, err
+	}
+	s.filters = reg
+	s.sidecar.Limits = downstream.Limits{MaxInflight: int64(cfg.Limits.MaxInflight), MaxInflightPerConnection: int32(cfg.Limits.MaxInflightPerConnection)}
+	s.sidecar.Healthy = s.healthy
 	set := clusterSet{}
 	s.clusters.Store(&set)
 	for i, cc := range cfg.Clusters {
@@ -103,15 +111,23 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	}
 	for i, lc := range cfg.Listeners {
 		network, _, _ := config.ParseAddress(lc.Address) // checked by config
-		l := &listener{name: lc.Name, cfg: lc, appFacing: network == "unix"}
+		l := &listener{name: lc.Name, cfg: lc, appFacing: network == "unix", dl: &downstream.Listener{Name: lc.Name, Sidecar: &s.sidecar}}
+		chain, fe := s.filters.Chain(lc.Filters)
+		if fe != nil {
+			s.closeClusters()
+			return nil, s.fieldErrorf(fmt.Sprintf("listeners[%d]", i), fe)
+		}
+		l.chain = chain
 		routes := append([]config.Route(nil), lc.Routes...)
 		l.routes.Store(&routes)
-		t, err := routeTable(routes, set)
-		if err != nil { // config validation rules this out
+		s.state.Begin(l.name)
+		t, fe := s.routeTable(l, routes, set)
+		if fe != nil {
 			s.closeClusters()
-			return nil, cfg.Errorf(fmt.Sprintf("listeners[%d].routes", i), "%v", err)
+			return nil, s.fieldErrorf(fmt.Sprintf("listeners[%d]", i), fe)
 		}
-		l.router.Store(t)
+		l.dl.Routes.Store(t)
+		s.state.End(l.name)
 		s.listeners = append(s.listeners, l)
 	}
 	if err := s.initXDS(); err != nil {
@@ -251,41 +267,62 @@ func (s *Server) serveStats(w http.ResponseWriter, _ *http.Request) {
 // by name, with each live cluster's round-trip latency in microseconds
 // (cluster.<name>.latency.p50_us and so on).
 func (s *Server) WriteStats(w io.Writer) {
+	ds := &s.sidecar.Stats
 	m := map[string]uint64{
-		"downstream.requests":            s.stats.Requests.Load(),
-		"downstream.no_route":            s.stats.NoRoute.Load(),
-		"downstream.overloaded_conn":     s.stats.OverloadedConn.Load(),
-		"downstream.overloaded_sidecar":  s.stats.OverloadedSidecar.Load(),
-		"downstream.error_responses":     s.stats.ErrorResponses.Load(),
-		"downstream.oneway_dropped":      s.stats.OnewayDropped.Load(),
-		"downstream.requests_waited":     s.stats.RequestsWaited.Load(),
-		"hotrestart.restart_answers":     s.stats.RestartAnswers.Load(),
-		"hotrestart.proxy_restarts_sent": s.stats.ProxyRestartsSent.Load(),
-		"hotrestart.failures":            s.stats.HotRestartFailures.Load(),
-		"upstream.proxy_restarts":        s.upstream.ProxyRestarts.Load(),
-		"downstream.inflight":            uint64(s.inflight.Load()),
-		"transport.accepted":             s.transport.Accepted.Load(),
-		"transport.dialed":               s.transport.Dialed.Load(),
-		"transport.closed":               s.transport.Closed.Load(),
-		"transport.accept_errors":        s.transport.AcceptErrors.Load(),
-		"transport.frames_in":            s.transport.FramesIn.Load(),
-		"transport.frames_out":           s.transport.FramesOut.Load(),
-		"transport.bytes_in":             s.transport.BytesIn.Load(),
-		"transport.bytes_out":            s.transport.BytesOut.Load(),
-		"upstream.requests":              s.upstream.Requests.Load(),
-		"upstream.responses":             s.upstream.Responses.Load(),
-		"upstream.late_responses":        s.upstream.LateResponses.Load(),
-		"upstream.timeouts":              s.upstream.Timeouts.Load(),
-		"upstream.connection_lost":       s.upstream.ConnLost.Load(),
-		"upstream.overloaded":            s.upstream.Overloaded.Load(),
-		"upstream.unreachable":           s.upstream.Unreachable.Load(),
-		"upstream.write_errors":          s.upstream.WriteErrors.Load(),
-		"upstream.dial_failures":         s.upstream.DialFails.Load(),
-		"upstream.connections_open":      uint64(s.upstream.ConnsOpen.Load()),
+		"downstream.requests":              ds.Requests.Load(),
+		"downstream.no_route":              ds.NoRoute.Load(),
+		"downstream.overloaded_conn":       ds.OverloadedConn.Load(),
+		"downstream.overloaded_sidecar":    ds.OverloadedSidecar.Load(),
+		"downstream.error_responses":       ds.ErrorResponses.Load(),
+		"downstream.oneway_dropped":        ds.OnewayDropped.Load(),
+		"downstream.requests_waited":       ds.RequestsWaited.Load(),
+		"downstream.deadline_exceeded":     ds.DeadlineExceeded.Load(),
+		"downstream.health_probes":         ds.HealthProbes.Load(),
+		"retry.retries":                    ds.Retries.Load(),
+		"retry.refused":                    ds.RetriesRefused.Load(),
+		"retry.budget_exhausted":           s.upstream.RetryBudgetExhausted.Load(),
+		"retry.overflow":                   s.upstream.RetryOverflow.Load(),
+		"mirror.sent":                      ds.Mirrored.Load(),
+		"mirror.dropped":                   ds.MirrorDropped.Load(),
+		"circuit_breaker.open":             s.upstream.CircuitOpen.Load(),
+		"circuit_breaker.pending_overflow": s.upstream.PendingOverflow.Load(),
+		"outlier.ejections":                s.upstream.Ejections.Load(),
+		"outlier.ejections_refused":        s.upstream.EjectionsRefused.Load(),
+		"outlier.returns":                  s.upstream.Returns.Load(),
+		"outlier.degraded":                 s.upstream.Degraded.Load(),
+		"outlier.probes":                   s.upstream.Probes.Load(),
+		"outlier.probe_failures":           s.upstream.ProbeFailures.Load(),
+		"hotrestart.restart_answers":       ds.RestartAnswers.Load(),
+		"hotrestart.proxy_restarts_sent":   s.stats.ProxyRestartsSent.Load(),
+		"hotrestart.failures":              s.stats.HotRestartFailures.Load(),
+		"upstream.proxy_restarts":          s.upstream.ProxyRestarts.Load(),
+		"downstream.inflight":              uint64(s.sidecar.Inflight.Load()),
+		"transport.accepted":               s.transport.Accepted.Load(),
+		"transport.dialed":                 s.transport.Dialed.Load(),
+		"transport.closed":                 s.transport.Closed.Load(),
+		"transport.accept_errors":          s.transport.AcceptErrors.Load(),
+		"transport.frames_in":              s.transport.FramesIn.Load(),
+		"transport.frames_out":             s.transport.FramesOut.Load(),
+		"transport.bytes_in":               s.transport.BytesIn.Load(),
+		"transport.bytes_out":              s.transport.BytesOut.Load(),
+		"upstream.requests":                s.upstream.Requests.Load(),
+		"upstream.responses":               s.upstream.Responses.Load(),
+		"upstream.late_responses":          s.upstream.LateResponses.Load(),
+		"upstream.timeouts":                s.upstream.Timeouts.Load(),
+		"upstream.connection_lost":         s.upstream.ConnLost.Load(),
+		"upstream.overloaded":              s.upstream.Overloaded.Load(),
+		"upstream.unreachable":             s.upstream.Unreachable.Load(),
+		"upstream.write_errors":            s.upstream.WriteErrors.Load(),
+		"upstream.dial_failures":           s.upstream.DialFails.Load(),
+		"upstream.connections_open":        uint64(s.upstream.ConnsOpen.Load()),
 	}
 	for kind, n := range s.transport.ErrorCounts() {
 		m["transport.protocol_errors."+kind] = n
 	}
+	for _, c := range s.filters.CounterNames() { // at 0 before they count
+		m[c] = 0
+	}
+	s.counters.Each(func(name string, v uint64) { m[name] = v })
 	for name, e := range *s.clusters.Load() {
 		h := e.c.Latency().Snapshot()
 		p := "cluster." + name + ".latency."

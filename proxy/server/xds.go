@@ -8,10 +8,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/octomesh/octomesh/codec"
 	"github.com/octomesh/octomesh/config"
-	"github.com/octomesh/octomesh/proxy/router"
-	"github.com/octomesh/octomesh/proxy/upstream"
 	"github.com/octomesh/octomesh/proxy/xds"
 )
 
@@ -33,6 +30,7 @@ func (s *Server) initXDS() error {
 		return s.cfg.Errorf("xds.pilot", "%v", err)
 	}
 	s.xds = &xdsLink{client: c, listener: s.listener(s.cfg.XDS.Listener)}
+	s.xds.listener.dl.OnDemand = onDemand{c}
 	return nil
 }
 
@@ -69,31 +67,11 @@ func (s *Server) XDS() *xds.Client {
 	return s.xds.client
 }
 
-// mayRouteOnDemand reports whether the pilot may know a route for h that
-// this sidecar has not subscribed to yet (the outbound listener of an xDS
-// sidecar): routeOnDemand then asks, which waits.
-func (d *downstream) mayRouteOnDemand(h *codec.Header) bool {
-	x := d.s.xds
-	return x != nil && d.l == x.listener && len(h.Service) > 0
-}
+// onDemand lets the xDS listener's calls to a service not subscribed yet
+// subscribe and wait for the pilot (downstream.OnDemand).
+type onDemand struct{ c *xds.Client }
 
-// routeOnDemand subscribes to the call's service, waits for its route (at
-// most the xDS client's SubscribeWait) and forwards the call, or answers
-// that there is no route. It runs on a goroutine (see goOn).
-func (d *downstream) routeOnDemand(frame []byte, cl *pending) {
-	h := &cl.hdr
-	var route *router.Route[*upstream.Cluster]
-	if d.s.xds.client.Await(string(h.Service)) {
-		route = d.l.router.Load().Lookup(h.Service, h.Method)
-	}
-	if route == nil {
-		d.noRoute(h)
-		return
-	}
-	if d.admit(h) {
-		d.forward(frame, cl, route, nil, true)
-	}
-}
+func (o onDemand) Await(service string) bool { return o.c.Await(service) }
 
 // maxSubscribeBody bounds a /subscribe request.
 const maxSubscribeBody = 64 << 10

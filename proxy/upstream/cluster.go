@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/octomesh/octomesh/config"
 	"github.com/octomesh/octomesh/lb"
 	"github.com/octomesh/octomesh/proxy/transport"
 	"github.com/octomesh/octomesh/stats"
@@ -27,6 +28,12 @@ type ClusterConfig struct {
 	MaxRequestsPerConn int
 	ConnectTimeout     time.Duration
 	Transport          transport.Options
+	// Breaker and Budget bound requests, pending requests and retries (a
+	// zero bound is none; a zero budget allows no retry); Outlier, when
+	// set, ejects endpoints that fail or lag.
+	Breaker config.CircuitBreaker
+	Budget  config.RetryBudget
+	Outlier *config.OutlierDetection
 }
 
 // EndpointConfig is one endpoint of a cluster.
@@ -52,6 +59,11 @@ type Cluster struct {
 	dead     bool
 
 	latency stats.Histogram // round trips of answered requests
+
+	inflight atomic.Int64 // requests written and not finished
+	pending  atomic.Int64 // requests waiting in Forward for a connection
+	budget   *budget
+	od       *outlier // nil without outlier detection
 }
 
 type clusterState struct {
@@ -66,7 +78,10 @@ func NewCluster(cfg ClusterConfig, endpoints []EndpointConfig, stats *Stats, tst
 	if cfg.ConnsPerEndpoint < 1 || cfg.MaxRequestsPerConn < 1 {
 		return nil, fmt.Errorf("upstream: cluster %q: connections per endpoint and requests per connection must be positive", cfg.Name)
 	}
-	c := &Cluster{name: cfg.Name, cfg: cfg, stats: stats, tstat: tstat}
+	c := &Cluster{name: cfg.Name, cfg: cfg, stats: stats, tstat: tstat, budget: newBudget(cfg.Budget, cfg.Breaker)}
+	if cfg.Outlier != nil {
+		c.od = newOutlier(*cfg.Outlier)
+	}
 	if err := c.Update(endpoints); err != nil {
 		return nil, err
 	}
@@ -101,7 +116,6 @@ func (c *Cluster) Update(endpoints []EndpointConfig) error {
 		}
 	}
 	next := &clusterState{endpoints: make([]*Endpoint, 0, len(endpoints)), applied: slices.Clone(endpoints)}
-	lbEndpoints := make([]lb.Endpoint, 0, len(endpoints))
 	seen := map[string]bool{}
 	for _, e := range endpoints {
 		if seen[e.Address] {
@@ -115,18 +129,12 @@ func (c *Cluster) Update(endpoints []EndpointConfig) error {
 		delete(old, e.Address)
 		ep.weight.Store(e.Weight)
 		next.endpoints = append(next.endpoints, ep)
-		lbEndpoints = append(lbEndpoints, lb.Endpoint{
-			Address: e.Address, Weight: e.Weight, Zone: e.Zone, Set: e.Set,
-			Metadata: e.Metadata, Healthy: true, Load: &ep.load,
-		})
 	}
-	if len(lbEndpoints) > 0 {
-		p, err := c.cfg.Balancer.Build(lbEndpoints, c.cfg.LBOpts)
-		if err != nil && !errors.Is(err, lb.ErrNoEndpoints) {
-			return fmt.Errorf("upstream: cluster %q: %w", c.name, err)
-		}
-		next.picker = p
+	p, err := c.buildPicker(next)
+	if err != nil {
+		return err
 	}
+	next.picker = p
 	c.state.Store(next)
 	for _, ep := range old {
 		ep.retired.Store(true)
@@ -135,13 +143,80 @@ func (c *Cluster) Update(endpoints []EndpointConfig) error {
 	return nil
 }
 
+// buildPicker builds st's picker from its endpoints' weights and outlier
+// states (with outlier detection, a healthy endpoint weighs degradedShare
+// times its weight, a degraded one its weight, an ejected one nothing). No
+// endpoint with weight gives a nil picker.
+func (c *Cluster) buildPicker(st *clusterState) (lb.Picker, error) {
+	if len(st.endpoints) == 0 {
+		return nil, nil
+	}
+	eps := make([]lb.Endpoint, len(st.endpoints))
+	for i, ep := range st.endpoints {
+		e := &st.applied[i]
+		w := e.Weight
+		if c.od != nil {
+			switch ep.od.state.Load() {
+			case stateHealthy:
+				w = uint32(min(uint64(w)*degradedShare, 1<<30))
+			case stateEjected:
+				w = 0
+			}
+		}
+		eps[i] = lb.Endpoint{Address: e.Address, Weight: w, Zone: e.Zone, Set: e.Set, Metadata: e.Metadata, Healthy: true, Load: &ep.load}
+	}
+	p, err := c.cfg.Balancer.Build(eps, c.cfg.LBOpts)
+	if err != nil && !errors.Is(err, lb.ErrNoEndpoints) {
+		return nil, fmt.Errorf("upstream: cluster %q: %w", c.name, err)
+	}
+	return p, nil
+}
+
+// republishLocked publishes st's endpoints again with a picker built for
+// their outlier states. c.mu is held.
+func (c *Cluster) republishLocked(st *clusterState) {
+	next := &clusterState{endpoints: st.endpoints, applied: st.applied}
+	p, err := c.buildPicker(next)
+	if err != nil {
+		return // the same endpoints built a picker before; not expected
+	}
+	next.picker = p
+	c.state.Store(next)
+}
+
 // Forward sends r to an endpoint and always completes r through r.Down.
 // It may wait for a dial (an endpoint with no connection yet), so it must
-// not run on the transport's poller: Handlers call TryForward.
+// not run on the transport's poller: Handlers call TryForward. Requests
+// waiting here count against the breaker's max_pending.
 func (c *Cluster) Forward(r *Request) {
+	if n := c.pending.Add(1); c.cfg.Breaker.MaxPending > 0 && n > int64(c.cfg.Breaker.MaxPending) {
+		c.pending.Add(-1)
+		c.stats.PendingOverflow.Add(1)
+		r.Down.Fail(OriginOf(r.Header), Failure{Kind: ErrCircuitOpen, Cluster: c.name, Limit: c.cfg.Breaker.MaxPending, LimitName: "circuit_breaker.max_pending"})
+		return
+	}
+	defer c.pending.Add(-1)
 	c.stats.Requests.Add(1)
 	c.forward(r, true)
 }
+
+// AllowRetry reports whether the cluster takes one more retry now (its
+// retry budget and max_retries); when it does, the caller calls RetryDone
+// once the retry has finished.
+func (c *Cluster) AllowRetry() bool {
+	ok, overBudget := c.budget.allow(now())
+	if !ok {
+		if overBudget {
+			c.stats.RetryBudgetExhausted.Add(1)
+		} else {
+			c.stats.RetryOverflow.Add(1)
+		}
+	}
+	return ok
+}
+
+// RetryDone ends a retry AllowRetry allowed.
+func (c *Cluster) RetryDone() { c.budget.done() }
 
 // TryForward is Forward that never waits: it reports false, with r not
 // completed, when r could go only to endpoints still without a connection
@@ -158,10 +233,19 @@ func (c *Cluster) TryForward(r *Request) bool {
 // forward reports false only without mayDial, for a request it left
 // incomplete because it would have had to wait for a dial.
 func (c *Cluster) forward(r *Request, mayDial bool) bool {
+	t := now()
+	if !r.Retry && r.Picked == nil {
+		c.budget.call(t)
+	}
+	if max := c.cfg.Breaker.MaxRequests; max > 0 && c.inflight.Load() >= int64(max) {
+		c.stats.CircuitOpen.Add(1)
+		r.Down.Fail(OriginOf(r.Header), Failure{Kind: ErrCircuitOpen, Cluster: c.name, Limit: c.cfg.Breaker.MaxRequests, LimitName: "circuit_breaker.max_requests"})
+		return true
+	}
 	st := c.state.Load()
 	if st.picker == nil {
 		c.stats.Unreachable.Add(1)
-		r.Down.Fail(originOf(r), Failure{Kind: ErrUnreachable, Cluster: c.name, Cause: errNoEndpoints})
+		r.Down.Fail(OriginOf(r.Header), Failure{Kind: ErrUnreachable, Cluster: c.name, Cause: errNoEndpoints})
 		return true
 	}
 	var key []byte
@@ -177,19 +261,33 @@ func (c *Cluster) forward(r *Request, mayDial bool) bool {
 	}
 	if first < 0 {
 		c.stats.Unreachable.Add(1)
-		r.Down.Fail(originOf(r), Failure{Kind: ErrUnreachable, Cluster: c.name, Cause: errNoEndpoints})
+		r.Down.Fail(OriginOf(r.Header), Failure{Kind: ErrUnreachable, Cluster: c.name, Cause: errNoEndpoints})
 		return true
 	}
-	// The picked endpoint first; if it cannot take the request, the others
-	// in order, so one dead endpoint does not fail requests others can serve.
+	// The picked endpoint first, unless a retry must avoid it; if it
+	// cannot take the request, the others in order, so one dead endpoint
+	// does not fail requests others can serve. The endpoint to avoid is
+	// the last resort.
 	var lastErr error
 	var lastEP string
 	overloaded := false
 	n := len(st.endpoints)
-	for i := 0; i < n; i++ {
-		ep := st.endpoints[(first+i)%n]
-		if i > 0 && ep.weight.Load() == 0 {
-			continue
+	avoided := false
+	for i := 0; i <= n; i++ {
+		var ep *Endpoint
+		if i < n {
+			ep = st.endpoints[(first+i)%n]
+			if ep == r.Avoid && n > 1 {
+				avoided = true
+				continue
+			}
+			if i > 0 && !ep.usable() {
+				continue
+			}
+		} else if avoided && r.Avoid.usable() {
+			ep = r.Avoid
+		} else {
+			break
 		}
 		// A second pick covers a connection that filled up or started
 		// draining (ProxyRestart) between pick and send.
@@ -207,7 +305,11 @@ func (c *Cluster) forward(r *Request, mayDial bool) bool {
 				overloaded = true
 				break
 			}
-			if cn.send(r, now()) {
+			ts := t
+			if mayDial { // a dial may have taken a while
+				ts = now()
+			}
+			if cn.send(r, ts) {
 				return true
 			}
 			overloaded = true
@@ -215,11 +317,14 @@ func (c *Cluster) forward(r *Request, mayDial bool) bool {
 	}
 	if overloaded {
 		c.stats.Overloaded.Add(1)
-		r.Down.Fail(originOf(r), Failure{Kind: ErrOverloaded, Cluster: c.name, Limit: c.cfg.MaxRequestsPerConn})
+		r.Down.Fail(OriginOf(r.Header), Failure{Kind: ErrOverloaded, Cluster: c.name, Limit: c.cfg.MaxRequestsPerConn})
 		return true
 	}
+	if lastErr == nil {
+		lastErr = errNoEndpoints
+	}
 	c.stats.Unreachable.Add(1)
-	r.Down.Fail(originOf(r), Failure{Kind: ErrUnreachable, Cluster: c.name, Endpoint: lastEP, Cause: lastErr})
+	r.Down.Fail(OriginOf(r.Header), Failure{Kind: ErrUnreachable, Cluster: c.name, Endpoint: lastEP, Cause: lastErr})
 	return true
 }
 
@@ -233,11 +338,6 @@ var (
 	errWouldWait   = errors.New("the endpoint has no connection yet")
 )
 
-func originOf(r *Request) Origin {
-	h := r.Header
-	return Origin{SeqID: h.SeqID, PayloadSeqID: h.PayloadSeqID, Payload: h.Payload, ProtocolID: h.ProtocolID, MessageType: h.MessageType}
-}
-
 // Sweep times out the requests whose deadline has passed and closes removed
 // endpoints that have drained. The owner calls it periodically from one
 // goroutine; its period is the resolution of request timeouts.
@@ -246,6 +346,7 @@ func (c *Cluster) Sweep() {
 	for _, ep := range c.state.Load().endpoints {
 		ep.sweep(t)
 	}
+	c.sweepOutliers(t)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	kept := c.draining[:0]
@@ -295,6 +396,11 @@ type EndpointStatus struct {
 	Inflight    int64
 	LatencyEWMA time.Duration
 	LastError   string
+	// Outlier detection: State is "healthy", "degraded" or "ejected";
+	// Reason says why it is in that state; ProbeError why the last probe
+	// failed.
+	State, Reason, ProbeError string
+	Ejections                 int
 }
 
 // Endpoints returns a snapshot of the cluster's endpoints.
@@ -311,7 +417,39 @@ func (c *Cluster) Endpoints() []EndpointStatus {
 		if e := ep.lastErr.Load(); e != nil {
 			s.LastError = (*e).Error()
 		}
+		if c.od != nil {
+			s.State = stateNames[ep.od.state.Load()]
+			if r := ep.od.reason.Load(); r != nil {
+				s.Reason = *r
+			}
+			if e := ep.od.probeError.Load(); e != nil && s.State == "ejected" {
+				s.ProbeError = *e
+			}
+			c.mu.Lock()
+			s.Ejections = ep.od.ejections
+			c.mu.Unlock()
+		}
 		out = append(out, s)
 	}
 	return out
+}
+
+// Serviceable reports whether the cluster has an endpoint that takes
+// requests now: usable (weighted, not ejected) and not backing off after a
+// failed dial with no connection open.
+func (c *Cluster) Serviceable() bool {
+	for _, ep := range c.state.Load().endpoints {
+		if !ep.usable() {
+			continue
+		}
+		for i := range ep.conns {
+			if ep.conns[i].Load() != nil {
+				return true
+			}
+		}
+		if ep.backingOff() == nil {
+			return true
+		}
+	}
+	return false
 }

@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/valyala/bytebufferpool"
+
 	"github.com/octomesh/octomesh/codec"
 	"github.com/octomesh/octomesh/proxy/transport"
 )
@@ -78,6 +80,7 @@ func (c *conn) send(r *Request, now time.Duration) bool {
 		}
 		return true
 	}
+	r.Sent = c.ep // before the slot is published: the request may complete at once
 	c.mu.Lock()
 	if c.closed || c.draining || len(c.free) == 0 {
 		c.mu.Unlock()
@@ -93,12 +96,12 @@ func (c *conn) send(r *Request, now time.Duration) bool {
 	gen := s.gen
 	s.inUse = true
 	s.down = r.Down
-	s.origin = originOf(r)
+	s.origin = OriginOf(r.Header)
 	s.start = now
 	s.deadline = now + r.Timeout
 	c.mu.Unlock()
 	c.inflight.Add(1)
-	c.ep.load.Begin()
+	c.ep.begin()
 
 	seq := c.seqID(idx, gen)
 	r.Header.SetSeqIDs(r.Frame, seq, seq)
@@ -107,7 +110,7 @@ func (c *conn) send(r *Request, now time.Duration) bool {
 		if s, ok, _ := c.take(idx, gen); ok {
 			c.ep.cluster.stats.WriteErrors.Add(1)
 			c.finish(now, true)
-			s.down.Fail(s.origin, Failure{Kind: ErrConnLost, Cluster: c.ep.cluster.name, Endpoint: c.ep.address})
+			s.down.Fail(s.origin, Failure{Kind: ErrConnLost, Cluster: c.ep.cluster.name, Endpoint: c.ep.address, Cause: err, Unsent: true})
 		}
 	}
 	return true
@@ -142,10 +145,28 @@ func (c *conn) drainedLocked() bool {
 	return false
 }
 
+// sendControl writes a control frame of the given kind on c.
+func (c *conn) sendControl(kind string) error {
+	buf := bytebufferpool.Get()
+	buf.B = codec.AppendControlFrame(buf.B[:0], kind)
+	err := c.tc.WriteFrame(buf.B)
+	bytebufferpool.Put(buf)
+	return err
+}
+
 // control handles a control frame from the endpoint (a frame without
-// payload). Kinds this version does not know are ignored.
+// payload): ProxyRestart, or the answer to a health probe. Kinds this
+// version does not know are ignored.
 func (c *conn) control(frame []byte) {
-	if string(c.hdr.StrInfo(frame, codec.KeyControl)) != codec.ControlProxyRestart {
+	switch string(c.hdr.StrInfo(frame, codec.KeyControl)) {
+	case codec.ControlHealthOK:
+		c.ep.probeResult(true, "")
+		return
+	case codec.ControlHealthFail:
+		c.ep.probeResult(false, "the peer sidecar answered that it cannot serve its app")
+		return
+	case codec.ControlProxyRestart:
+	default:
 		return
 	}
 	c.ep.cluster.stats.ProxyRestarts.Add(1)
@@ -163,7 +184,7 @@ func (c *conn) control(frame []byte) {
 func (c *conn) finish(start time.Duration, failed bool) time.Duration {
 	rtt := now() - start
 	c.inflight.Add(-1)
-	c.ep.load.End(rtt, failed)
+	c.ep.end(rtt, failed)
 	return rtt
 }
 
@@ -184,9 +205,9 @@ func (c *conn) ServeFrame(frame []byte) {
 		return
 	}
 	c.hdr.SetSeqIDs(frame, s.origin.SeqID, s.origin.PayloadSeqID)
-	c.ep.cluster.latency.Record(c.finish(s.start, false))
+	c.ep.cluster.latency.Record(c.finish(s.start, gatewayFailure(c.hdr.MeshError)))
 	c.ep.cluster.stats.Responses.Add(1)
-	s.down.Respond(frame)
+	s.down.Respond(frame, &c.hdr)
 	if drained {
 		c.tc.Close() // after Respond: closing may release the frame's buffer
 	}
@@ -205,7 +226,7 @@ func (c *conn) Closed(reason error) {
 			s.inUse, s.down = false, nil
 			c.free = append(c.free, uint32(i))
 			c.inflight.Add(-1)
-			c.ep.load.End(0, true)
+			c.ep.end(0, true)
 		}
 	}
 	c.mu.Unlock()
@@ -229,7 +250,7 @@ func (c *conn) sweep(now time.Duration) {
 			s.inUse, s.down = false, nil
 			c.free = append(c.free, uint32(i))
 			c.inflight.Add(-1)
-			c.ep.load.End(now-s.start, true)
+			c.ep.end(now-s.start, true)
 		}
 	}
 	c.expired = expired[:0]

@@ -32,6 +32,27 @@ type Endpoint struct {
 
 	drainMu  sync.Mutex
 	draining []*conn // out of the pool after ProxyRestart, still swept
+
+	od odEndpoint // outlier detection (outlier.go)
+}
+
+// begin counts a request written to the endpoint.
+func (ep *Endpoint) begin() {
+	ep.load.Begin()
+	ep.cluster.inflight.Add(1)
+}
+
+// end counts a request of the endpoint finished, failed or not.
+func (ep *Endpoint) end(rtt time.Duration, failed bool) {
+	ep.load.End(rtt, failed)
+	ep.cluster.inflight.Add(-1)
+	ep.record(failed, rtt)
+}
+
+// usable reports whether balancing may send the endpoint requests: it has
+// weight and is not ejected.
+func (ep *Endpoint) usable() bool {
+	return ep.weight.Load() > 0 && ep.od.state.Load() != stateEjected
 }
 
 func newEndpoint(c *Cluster, e EndpointConfig) *Endpoint {

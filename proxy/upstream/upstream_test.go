@@ -28,7 +28,7 @@ type recorder struct {
 
 func newRecorder() *recorder { return &recorder{done: make(chan struct{}, 100)} }
 
-func (r *recorder) Respond(frame []byte) {
+func (r *recorder) Respond(frame []byte, _ *codec.Header) {
 	r.mu.Lock()
 	r.replies = append(r.replies, int32(binary.BigEndian.Uint32(frame[8:])))
 	r.mu.Unlock()
