@@ -110,13 +110,24 @@ type backend struct {
 	addr   string
 	calls  atomic.Int64
 	hold   func(body []byte) (delay time.Duration, drop bool)
-	mu     sync.Mutex
-	conns  []net.Conn
+	// seen, when set, sees every call's header and frame.
+	seen func(h *codec.Header, frame []byte)
+	// meshError, when set, is the kind the backend answers every call
+	// with, as a peer sidecar that could not forward it does.
+	meshError atomic.Pointer[codec.ErrorKind]
+	mu        sync.Mutex
+	conns     []net.Conn
 }
 
 func newBackend(t testing.TB, dir string) *backend {
 	t.Helper()
-	b := &backend{t: t, addr: filepath.Join(dir, "app.sock")}
+	return newBackendAt(t, filepath.Join(dir, "app.sock"))
+}
+
+// newBackendAt is a backend listening at path.
+func newBackendAt(t testing.TB, path string) *backend {
+	t.Helper()
+	b := &backend{t: t, addr: path}
 	ln, err := net.Listen("unix", b.addr)
 	if err != nil {
 		t.Fatal(err)
@@ -155,7 +166,20 @@ func (b *backend) serve(c net.Conn) {
 			return
 		}
 		b.calls.Add(1)
+		if b.seen != nil {
+			b.seen(&h, frame)
+		}
 		if h.MessageType == codec.MessageOneway {
+			continue
+		}
+		if k := b.meshError.Load(); k != nil {
+			fh := codec.FrameHeader{SeqID: h.SeqID, StrInfo: []codec.StrKV{{Key: codec.KeyError, Value: k.String()}}}
+			o, start, _ := codec.BeginFrame(out[:0], &fh)
+			o = codec.AppendException(o, h.Payload, nil, h.PayloadSeqID, codec.ExceptionKind(*k), []byte("octomesh: "+k.String()+" (test backend)"))
+			codec.EndFrame(o, start)
+			wmu.Lock()
+			_, _ = c.Write(o)
+			wmu.Unlock()
 			continue
 		}
 		p := frame[h.PayloadStart():]

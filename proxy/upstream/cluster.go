@@ -435,21 +435,28 @@ func (c *Cluster) Endpoints() []EndpointStatus {
 }
 
 // Serviceable reports whether the cluster has an endpoint that takes
-// requests now: usable (weighted, not ejected) and not backing off after a
-// failed dial with no connection open.
+// requests now: usable (weighted, not ejected) with a connection open, or
+// whose last dial did not fail. An endpoint without a connection whose
+// last dial failed is dialled again in the background (once its backoff is
+// over), so that a later answer sees whether it is back.
 func (c *Cluster) Serviceable() bool {
+	ok := false
 	for _, ep := range c.state.Load().endpoints {
 		if !ep.usable() {
 			continue
 		}
+		open := false
 		for i := range ep.conns {
 			if ep.conns[i].Load() != nil {
-				return true
+				open = true
 			}
 		}
-		if ep.backingOff() == nil {
-			return true
+		switch {
+		case open || !ep.dialFailed.Load():
+			ok = true
+		case ep.backingOff() == nil && ep.dialing.CompareAndSwap(false, true):
+			go ep.fill()
 		}
 	}
-	return false
+	return ok
 }

@@ -99,13 +99,17 @@ func (c *conn) send(r *Request, now time.Duration) bool {
 	s.origin = OriginOf(r.Header)
 	s.start = now
 	s.deadline = now + r.Timeout
+	// Rewritten before the slot is published: once it is, the request may
+	// complete, and its frame be reused, as soon as the answer is in.
+	// r is not read after the unlock either.
+	seq := c.seqID(idx, gen)
+	r.Header.SetSeqIDs(r.Frame, seq, seq)
+	frame := r.Frame
 	c.mu.Unlock()
 	c.inflight.Add(1)
 	c.ep.begin()
 
-	seq := c.seqID(idx, gen)
-	r.Header.SetSeqIDs(r.Frame, seq, seq)
-	if err := c.tc.WriteFrame(r.Frame); err != nil {
+	if err := c.tc.WriteFrame(frame); err != nil {
 		// The transport closes c; whoever takes the slot answers.
 		if s, ok, _ := c.take(idx, gen); ok {
 			c.ep.cluster.stats.WriteErrors.Add(1)

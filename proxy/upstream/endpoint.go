@@ -28,6 +28,7 @@ type Endpoint struct {
 	backoff      time.Duration // guarded by dialMu
 	backoffUntil atomic.Int64  // unix nanos; no dial before
 	lastErr      atomic.Pointer[error]
+	dialFailed   atomic.Bool // the last dial failed
 	retired      atomic.Bool
 
 	drainMu  sync.Mutex
@@ -152,10 +153,12 @@ func (ep *Endpoint) dialSlotLocked(i int) (*conn, error) {
 		ep.cluster.stats.DialFails.Add(1)
 		ep.backoff = min(max(2*ep.backoff, minBackoff), maxBackoff)
 		ep.lastErr.Store(&err) // before backoffUntil: backingOff reads it during a backoff
+		ep.dialFailed.Store(true)
 		ep.backoffUntil.Store(time.Now().Add(ep.backoff).UnixNano())
 		return nil, err
 	}
 	ep.backoff = 0
+	ep.dialFailed.Store(false)
 	cn.tc = tc
 	ep.conns[i].Store(cn)
 	ep.cluster.stats.ConnsOpen.Add(1)
