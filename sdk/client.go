@@ -71,6 +71,10 @@ const (
 //     forward the call, and a new connection reaches its successor; or a
 //     call that was never written because its pooled connection had just
 //     been closed. Detailed stats are on, so the middleware can tell;
+//   - a middleware that reports the errors a sidecar makes itself (a call
+//     answered "rate_limited", "circuit_open", "timeout", ...) as the Kitex
+//     error of the same meaning with a *MeshError as its cause
+//     (errors.Is(err, kerrors.ErrRPCTimeout); AsMeshError, IsNotForwarded);
 //   - a short connect timeout (ClientConnectTimeout). Kitex sends a
 //     connect timeout set this way in the header (int key ConnectTimeout,
 //     17); it describes the app-to-sidecar hop only.
@@ -99,6 +103,7 @@ func ClientOptions(sidecarSocket string) []client.Option {
 		client.WithConnPool(pool),
 		client.WithConnectTimeout(ClientConnectTimeout),
 		client.WithMiddleware(retryOnRestart(pool, sidecarSocket)),
+		client.WithMiddleware(meshErrors),
 		// The retry needs to know whether a failed call was written
 		// (stats.WriteFinish); recording Kitex's detailed events costs
 		// about ten timestamps a call.
