@@ -217,15 +217,23 @@ type clusterDump struct {
 
 type endpointDump struct {
 	Address string `json:"address"`
-	// Health: "healthy" with a connection open, "unreachable" when the
-	// last dial failed and none is open, "idle" before the first dial or
-	// after every connection closed (the next request dials).
+	// Health: "ejected" while outlier detection keeps it out, "healthy"
+	// with a connection open, "unreachable" when the last dial failed and
+	// none is open, "idle" before the first dial or after every connection
+	// closed (the next request dials).
 	Health        string  `json:"health"`
 	Weight        uint32  `json:"weight"`
 	Connections   int     `json:"connections"`
 	Inflight      int64   `json:"inflight"`
 	LatencyEWMAUs float64 `json:"latency_ewma_us"`
 	LastError     string  `json:"last_error,omitempty"`
+	// Outlier detection, on clusters that have it: State is "healthy",
+	// "degraded" (a quarter of its weight) or "ejected"; Reason says why;
+	// ProbeError why the last probe of an ejected endpoint failed.
+	State      string `json:"state,omitempty"`
+	Reason     string `json:"reason,omitempty"`
+	ProbeError string `json:"probe_error,omitempty"`
+	Ejections  int    `json:"ejections,omitempty"`
 }
 
 type latencyDump struct {
@@ -251,6 +259,7 @@ func (s *Server) serveClusters(w http.ResponseWriter, _ *http.Request) {
 			cd.Endpoints = append(cd.Endpoints, endpointDump{
 				Address: ep.Address, Health: endpointHealth(ep), Weight: ep.Weight, Connections: ep.Conns,
 				Inflight: ep.Inflight, LatencyEWMAUs: micros(ep.LatencyEWMA), LastError: ep.LastError,
+				State: ep.State, Reason: ep.Reason, ProbeError: ep.ProbeError, Ejections: ep.Ejections,
 			})
 		}
 		h := e.c.Latency().Snapshot()
@@ -266,6 +275,8 @@ func (s *Server) serveClusters(w http.ResponseWriter, _ *http.Request) {
 
 func endpointHealth(e upstream.EndpointStatus) string {
 	switch {
+	case e.State == "ejected":
+		return "ejected"
 	case e.Conns > 0:
 		return "healthy"
 	case e.LastError != "":
