@@ -49,7 +49,10 @@ func (b *budget) call(now time.Duration) { b.slot(now).calls.Add(1) }
 // allow reports whether one more retry fits, and counts it when it does;
 // the caller then calls done when the retry ends.
 func (b *budget) allow(now time.Duration) (ok bool, overBudget bool) {
-	if b.maxActive > 0 && b.active.Load() >= b.maxActive {
+	// Reserve a place among the retries in flight first, so that racing
+	// callers cannot all pass the bound.
+	if n := b.active.Add(1); b.maxActive > 0 && n > b.maxActive {
+		b.active.Add(-1)
 		return false, false
 	}
 	sec := int64(now / time.Second)
@@ -62,10 +65,10 @@ func (b *budget) allow(now time.Duration) (ok bool, overBudget bool) {
 		}
 	}
 	if float64(retries) >= b.percent/100*float64(calls)+b.floor*budgetWindow {
+		b.active.Add(-1)
 		return false, true
 	}
 	b.slot(now).retries.Add(1)
-	b.active.Add(1)
 	return true, false
 }
 

@@ -175,6 +175,9 @@ func (c *Cluster) eject(st *clusterState, ep *Endpoint, now time.Duration, why s
 	}
 	if limit := max(1, len(st.endpoints)*o.cfg.MaxEjectionPercent/100); n >= limit {
 		c.stats.EjectionsRefused.Add(1)
+		// As in Envoy, a refused ejection starts the count again, so that
+		// a run of failures that goes on asks again once there is room.
+		ep.od.consecutive.Store(0)
 		ep.setReason("%s; not ejected: %d of %d endpoints are (max_ejection_percent %d)", why, n, len(st.endpoints), o.cfg.MaxEjectionPercent)
 		if ep.od.state.Load() == stateHealthy {
 			ep.od.state.Store(stateDegraded)
@@ -268,7 +271,7 @@ func (c *Cluster) judgeInterval(st *clusterState, now time.Duration) bool {
 			if od.ejections > 0 && od.intervalsHealthy%2 == 0 {
 				od.ejections-- // each quiet pair of intervals shortens the next ejection
 			}
-			if od.state.Load() == stateDegraded && od.consecutive.Load() < o.degradeAt {
+			if od.state.Load() == stateDegraded && (o.cfg.ConsecutiveFailures == 0 || od.consecutive.Load() < o.degradeAt) {
 				od.state.Store(stateHealthy)
 				ep.setReason("healthy: %d calls in %s, %d failed", s.calls, o.cfg.Interval.Std(), s.fails)
 				changed = true
