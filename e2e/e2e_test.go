@@ -21,7 +21,9 @@ import (
 	"github.com/octomesh/octomesh/internal/proc"
 )
 
-var bin string
+// bin is the octomesh binary; clientBin the echo-client, a Kitex client
+// run as a process of its own for open-loop loads.
+var bin, clientBin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "octomesh-e2e-bin")
@@ -30,6 +32,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	bin, err = proc.Build(dir)
+	if err == nil {
+		clientBin, err = proc.BuildPackage(dir, "echo-client", "github.com/octomesh/octomesh/examples/echo/cmd/echo-client", "ECHO_CLIENT_BIN")
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -42,6 +42,24 @@ func Build(dir string) (string, error) {
 	return bin, nil
 }
 
+// BuildPackage compiles the main package pkg into dir as name, or returns
+// the binary $env names when set (a Bazel test's data, resolved as Build
+// resolves $OCTOMESH_BIN).
+func BuildPackage(dir, name, pkg, env string) (string, error) {
+	if bin := os.Getenv(env); bin != "" {
+		return binFromEnv(bin)
+	}
+	if os.Getenv("TEST_SRCDIR") != "" {
+		return "", fmt.Errorf("a Bazel test has no go command to build %s with: give the test its binary as data and $%s", pkg, env)
+	}
+	bin := filepath.Join(dir, name)
+	out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+	}
+	return bin, nil
+}
+
 // binFromEnv resolves $OCTOMESH_BIN (see Build) and checks that it is there.
 func binFromEnv(bin string) (string, error) {
 	if !filepath.IsAbs(bin) {
