@@ -152,7 +152,7 @@ func TestQuick(t *testing.T) {
 	}
 	cfg := QuickMatrix()
 	cfg.Binary = bin
-	cfg.Topologies = []string{T0UDS, T1, T2, T1HAProxy, T2HAProxy}
+	cfg.Topologies = []string{T0UDS, T1, T2, T2Governed, T1HAProxy, T2HAProxy}
 	cfg.Payloads = []int{1024}
 	cfg.Rates = []float64{2000}
 	cfg.Closed = []int{8}
@@ -198,7 +198,7 @@ func TestQuick(t *testing.T) {
 		for _, p := range r.Procs {
 			roles = append(roles, p.Role)
 		}
-		want := map[string]string{T0UDS: "", T1: "sidecar", T2: "sidecar-A sidecar-B",
+		want := map[string]string{T0UDS: "", T1: "sidecar", T2: "sidecar-A sidecar-B", T2Governed: "sidecar-A sidecar-B",
 			T1HAProxy: "haproxy", T2HAProxy: "haproxy-A haproxy-B"}[r.Topology]
 		if got := strings.Join(roles, " "); got != want {
 			t.Errorf("%s: proxies measured %q, want %q", name, got, want)
@@ -217,12 +217,12 @@ func TestQuick(t *testing.T) {
 			}
 		}
 	}
-	for _, topo := range []string{T0UDS, T1, T2} {
+	for _, topo := range []string{T0UDS, T1, T2, T2Governed} {
 		if runs[topo] != 2 {
 			t.Errorf("%s ran %d times, want 2", topo, runs[topo])
 		}
 	}
-	if len(rep.Summary) != len(rep.Runs) || len(rep.Targets) != 4 {
+	if len(rep.Summary) != len(rep.Runs) || len(rep.Targets) != 5 {
 		t.Errorf("%d summaries of %d runs, %d targets", len(rep.Summary), len(rep.Runs), len(rep.Targets))
 	}
 

@@ -449,8 +449,37 @@ func (r *Report) checkTargets() []Target {
 		t.Status, t.Measured = status(ok), strings.Join(parts, "; ")
 	}
 	out = append(out, t)
+
+	// 5. Governance costs T2 at most 10% more CPU, point by point.
+	t = Target{Target: fmt.Sprintf("T2-Governed sidecar CPU per request <= %.2fx T2's (every policy configured, none triggering)", targetGovernedCPU),
+		Status: "not measured", Measured: "no T2 and T2-Governed runs at the same point"}
+	parts, ok, any = nil, true, false
+	for _, g := range r.Summary {
+		if g.Topology != T2Governed || len(g.Procs) == 0 {
+			continue
+		}
+		for _, s := range r.Summary {
+			if s.Topology == T2 && s.Payload == g.Payload && s.Point == g.Point && len(s.Procs) == len(g.Procs) {
+				var a, b float64
+				for i := range s.Procs {
+					a, b = a+g.Procs[i].CPUPerRequest, b+s.Procs[i].CPUPerRequest
+				}
+				any = true
+				ok = ok && a <= b*targetGovernedCPU
+				parts = append(parts, fmt.Sprintf("%d B %s: A+B %.1f vs %.1f µs (%.2fx)", g.Payload, g.Point, a, b, a/b))
+			}
+		}
+	}
+	if any {
+		t.Status, t.Measured = status(ok), strings.Join(parts, "; ")
+	}
+	out = append(out, t)
 	return out
 }
+
+// targetGovernedCPU bounds what governance with nothing triggering may add
+// to T2's sidecar CPU per request.
+const targetGovernedCPU = 1.10
 
 // throughputRatio describes s's throughput against the baseline's.
 func (r *Report) throughputRatio(s Summary) string {

@@ -41,10 +41,14 @@ const (
 	// B -UDS-> server: T2's path with HAProxy in both sidecars' places, as
 	// a reference.
 	T2HAProxy = "T2-HAProxy"
+	// T2Governed: T2 with every governance policy configured on both
+	// sidecars and none triggering (governedRoute, governedCluster): what
+	// the policies cost when all is well.
+	T2Governed = "T2-Governed"
 )
 
 // AllTopologies in report order.
-var AllTopologies = []string{T0UDS, T0TCP, T1, T2, T1HAProxy, T2HAProxy}
+var AllTopologies = []string{T0UDS, T0TCP, T1, T2, T2Governed, T1HAProxy, T2HAProxy}
 
 //go:embed install-haproxy.sh
 var installHAProxyScript []byte
@@ -372,7 +376,9 @@ func (e *env) start(name string, installHAProxy bool) error {
 	case T1:
 		err = e.startT1(t)
 	case T2:
-		err = e.startT2(t)
+		err = e.startT2(t, "", "")
+	case T2Governed:
+		err = e.startT2(t, governedRoute, governedCluster)
 	case T1HAProxy, T2HAProxy:
 		if e.noHAProxy == nil {
 			why := findHAProxy(e.dir, installHAProxy, e.log)
@@ -400,7 +406,7 @@ func (e *env) start(name string, installHAProxy bool) error {
 
 // sidecar writes a config and starts `octomesh proxy` with it, pinned.
 func (e *env) sidecar(t *topology, role, yaml string) (*proc.Sidecar, error) {
-	file := filepath.Join(e.dir, role+".yaml")
+	file := filepath.Join(e.dir, t.name+"-"+role+".yaml")
 	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
 		return nil, err
 	}
@@ -483,8 +489,29 @@ func (e *env) startT1(t *topology) error {
 	return nil
 }
 
-func (e *env) startT2(t *topology) error {
-	b, err := e.sidecar(t, "sidecar-B", fmt.Sprintf(t2BConfig, e.appUnix))
+// governedRoute and governedCluster give T2-Governed's routes and clusters
+// every policy, none of which triggers: the route's own timeout (added to
+// each call, which carries none, by sidecar A), a retry policy (each call
+// then owns a copy of its frame), a rate limit far above the rate, faults
+// at 0%, and a tag route ahead of the plain one on A; a circuit breaker far
+// above the concurrency, a retry budget and outlier detection. A mirror at
+// 0% would not be built, so it is left out.
+const (
+	governedRoute   = `, timeout: 3s, retry: {attempts: 2, per_try_timeout: 2s}, rate_limit: {requests_per_second: 10000000, per_caller: true}, fault: {abort: {percent: 0}, delay: {percent: 0, duration: 1ms}}`
+	governedCluster = `    circuit_breaker: {max_requests: 100000, max_pending: 10000, max_retries: 1000}
+    retry_budget: {percent: 20}
+    outlier_detection: {interval: 1s, failure_percent: 50, latency_factor: 10}
+`
+)
+
+// startT2 starts T2's two sidecars, with route and cluster settings added
+// to both (T2-Governed) or none.
+func (e *env) startT2(t *topology, route, cluster string) error {
+	bcfg, acfg := fmt.Sprintf(t2BConfig, e.appUnix), ""
+	if route != "" {
+		bcfg = strings.Replace(bcfg, "{cluster: local-app}", "{cluster: local-app"+route+"}", 1) + cluster
+	}
+	b, err := e.sidecar(t, "sidecar-B", bcfg)
 	if err != nil {
 		return err
 	}
@@ -492,8 +519,12 @@ func (e *env) startT2(t *topology) error {
 	if inbound == "" {
 		return fmt.Errorf("sidecar B reported no inbound listener: %+v", b.Ready)
 	}
-	sock := filepath.Join(e.dir, "t2.sock")
-	if _, err := e.sidecar(t, "sidecar-A", fmt.Sprintf(t2AConfig, sock, inbound)); err != nil {
+	sock := filepath.Join(e.dir, strings.ToLower(t.name)+".sock")
+	acfg = fmt.Sprintf(t2AConfig, sock, inbound)
+	if route != "" {
+		acfg = strings.Replace(acfg, "      - {service: echo, cluster: echo}", "      - {service: echo, tags: {lane: canary}, cluster: echo}\n      - {service: echo, cluster: echo"+route+"}", 1) + cluster
+	}
+	if _, err := e.sidecar(t, "sidecar-A", acfg); err != nil {
 		return err
 	}
 	// Report A first: it is the hop the client sees.

@@ -55,7 +55,26 @@ func echoInPlace(b *testing.B, path string) {
 // (outbound Unix listener -> cluster -> Unix backend) with callers on
 // persistent connections, one request in flight each. Client and backend
 // allocate nothing, so allocs/op is the sidecar's.
-func BenchmarkForward(b *testing.B) {
+func BenchmarkForward(b *testing.B) { benchmarkForward(b, "", "") }
+
+// governedRoute and governedCluster configure every governance policy on
+// the benchmark's path, none of which triggers: the route's own timeout
+// (added to each call, which carries none), a retry policy (so each call
+// is a call with a copy of its frame), a rate limit far above the rate,
+// faults at 0%, a tag route ahead of the plain one; a circuit breaker far
+// above the concurrency, a retry budget and outlier detection. A mirror at
+// 0% is not built at all, so it is left out.
+const (
+	governedRoute   = `, timeout: 2s, retry: {attempts: 2, per_try_timeout: 1s}, rate_limit: {requests_per_second: 10000000, per_caller: true}, fault: {abort: {percent: 0}, delay: {percent: 0, duration: 1ms}}`
+	governedCluster = `, circuit_breaker: {max_requests: 100000, max_pending: 1000, max_retries: 100}, retry_budget: {percent: 20}, outlier_detection: {interval: 1s, failure_percent: 50, latency_factor: 10}`
+)
+
+// BenchmarkForwardGoverned is BenchmarkForward with every policy
+// configured (governedRoute, governedCluster): compare the two with
+// benchstat after renaming one (docs/performance.md).
+func BenchmarkForwardGoverned(b *testing.B) { benchmarkForward(b, governedRoute, governedCluster) }
+
+func benchmarkForward(b *testing.B, route, cluster string) {
 	for _, size := range []int{128, 1024, 16 << 10} {
 		b.Run(fmt.Sprintf("payload=%d", size), func(b *testing.B) {
 			dir := sockDir(b)
@@ -63,9 +82,9 @@ func BenchmarkForward(b *testing.B) {
 			echoInPlace(b, app)
 			out := filepath.Join(dir, "out.sock")
 			sidecar(b, fmt.Sprintf(`
-listeners: [{name: outbound, address: "unix://%s", routes: [{service: echo, cluster: app}]}]
-clusters: [{name: app, connections_per_endpoint: 2, endpoints: [{address: "unix://%s"}]}]
-`, out, app))
+listeners: [{name: outbound, address: "unix://%s", routes: [{service: echo, tags: {lane: canary}, cluster: app}, {service: echo, cluster: app%s}]}]
+clusters: [{name: app, connections_per_endpoint: 2, endpoints: [{address: "unix://%s"}]%s}]
+`, out, route, app, cluster))
 			var seq atomic.Int32
 			b.SetBytes(int64(size))
 			b.ReportAllocs()
