@@ -1,16 +1,21 @@
 // Package server wires one sidecar together from a config: clusters
-// (proxy/upstream), route tables (proxy/router), listeners
-// (proxy/transport) and the admin endpoint (proxy/admin). It is the only
-// fan-in of the data plane.
+// (proxy/upstream), route tables with each route's filter chain and
+// forwarder (proxy/router, proxy/filter, proxy/downstream), listeners
+// (proxy/transport) and the admin endpoint (proxy/admin), with the
+// governance metrics. It is the only fan-in of the data plane; the request
+// path itself lives in proxy/downstream.
 //
 // The request path, in the order a request meets it:
 //
 //	transport.Conn.onRequest       one whole frame off the socket
-//	downstream.ServeFrame          codec.Header.Decode, route lookup, limits
-//	upstream.Cluster.TryForward    lb pick, connection pick, seqID rewrite, write
+//	downstream.Conn.ServeFrame     codec.Header.Decode, route lookup, limits
+//	the route's filter chain       rate_limit, fault, ... (proxy/filter)
+//	downstream.Route.Serve         split, deadline, retries, mirror
+//	upstream.Cluster.TryForward    breaker, lb pick, connection pick, seqID rewrite, write
 //	upstream.conn.ServeFrame       response: slot lookup, seqID restore
-//	downstream.Respond             write back to the caller
+//	downstream.Conn.Respond        write back to the caller
 //
-// Failures come back as downstream.Fail and become TTHeader responses that
-// carry a Thrift (or Kitex protobuf) exception and the om-error key.
+// Failures come back as downstream.Conn.Fail (or Reject, from a filter or
+// the forwarder) and become TTHeader responses that carry a Thrift (or
+// Kitex protobuf) exception and the om-error key.
 package server

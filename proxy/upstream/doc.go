@@ -15,8 +15,12 @@
 // response, Sweep (timeout), a failed write, or the connection closing.
 //
 // Bounds: MaxRequestsPerConn slots per connection (then ErrOverloaded),
-// dial backoff per endpoint (then ErrUnreachable), and a deadline per request
-// enforced by Sweep.
+// dial backoff per endpoint (then ErrUnreachable), a deadline per request
+// enforced by Sweep, and the cluster's circuit breaker: requests in flight
+// and requests waiting for a dial (then ErrCircuitOpen). AllowRetry holds
+// retries to the cluster's retry budget and max_retries (budget.go). With
+// outlier detection (outlier.go), Sweep also ejects, down-weights, probes
+// and returns endpoints, and republishes the picker with their weights.
 //
 // Hot-path package: it must never import cp/... or proxy packages above it.
 package upstream
