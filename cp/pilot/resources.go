@@ -226,8 +226,8 @@ func buildRoutes(app string, rules []registry.RouteRule) *route.RouteConfigurati
 			m.PathSpecifier = &route.RouteMatch_Path{Path: "/" + r.Method}
 		}
 		action := &route.RouteAction{ClusterSpecifier: &route.RouteAction_Cluster{Cluster: r.Cluster}}
-		if d, err := r.TimeoutDuration(); err == nil && d > 0 {
-			action.Timeout = durationpb.New(d)
+		if r.Timeout > 0 {
+			action.Timeout = durationpb.New(r.Timeout.Std())
 		}
 		vh.Routes = append(vh.Routes, &route.Route{Name: r.Service + "/" + r.Method, Match: m, Action: &route.Route_Route{Route: action}})
 	}
