@@ -226,40 +226,57 @@ func (d *Diplomat) WatchService(ctx context.Context, service string, update func
 
 // WatchRoutes calls update with app's stored route rules (nil when there
 // are none) now and after every change, until ctx ends (like WatchService,
-// it blocks). A value that does
-// not decode is logged and skipped: the last good rules stay.
+// it blocks). A value that does not decode is logged and skipped: the last
+// good rules stay (none, if it is the first value).
 func (d *Diplomat) WatchRoutes(ctx context.Context, app string, update func(*registry.AppRoutes)) {
+	delivered := false
 	d.watchValue(ctx, registry.RoutesKey(app), func(b []byte) {
-		if b == nil {
-			update(nil)
-			return
+		var routes registry.AppRoutes
+		var err error
+		if b != nil {
+			routes, err = registry.DecodeRoutes(b)
 		}
-		routes, err := registry.DecodeRoutes(b)
-		if err != nil {
+		switch {
+		case err != nil:
 			d.Stats.BadValues.Add(1)
 			d.log.Warn("diplomat: skipping bad route rules in the registry", "app", app, "err", err)
-			return
+			if !delivered {
+				update(nil)
+			}
+		case b == nil:
+			update(nil)
+		default:
+			update(&routes)
 		}
-		update(&routes)
+		delivered = true
 	})
 }
 
 // WatchPolicy calls update with service's stored policy (nil when there is
 // none) now and after every change, until ctx ends (it blocks). A value
-// that does not decode is logged and skipped: the last good policy stays.
+// that does not decode is logged and skipped: the last good policy stays
+// (none, if it is the first value: the service must not wait for it).
 func (d *Diplomat) WatchPolicy(ctx context.Context, service string, update func(*registry.ServicePolicy)) {
+	delivered := false
 	d.watchValue(ctx, registry.PolicyKey(service), func(b []byte) {
-		if b == nil {
-			update(nil)
-			return
+		var p registry.ServicePolicy
+		var err error
+		if b != nil {
+			p, err = registry.DecodePolicy(service, b)
 		}
-		p, err := registry.DecodePolicy(service, b)
-		if err != nil {
+		switch {
+		case err != nil:
 			d.Stats.BadValues.Add(1)
 			d.log.Warn("diplomat: skipping a bad policy in the registry", "service", service, "err", err)
-			return
+			if !delivered {
+				update(nil)
+			}
+		case b == nil:
+			update(nil)
+		default:
+			update(&p)
 		}
-		update(&p)
+		delivered = true
 	})
 }
 

@@ -143,9 +143,16 @@ func TestPolicyStoreAndWatch(t *testing.T) {
 	if b, err := d.Policy(ctx, "echo"); err != nil || string(b) != value {
 		t.Fatalf("Policy = %s, %v", b, err)
 	}
-	// A value another tool wrote badly is skipped; the watch goes on.
+	// A value another tool wrote badly is skipped; the watch goes on. A
+	// watch that starts on a bad value reports no policy, so that the
+	// service does not wait for one.
 	if err := d.PutPolicy(ctx, "echo", []byte(`{"circuit_breaker":{"max_request":1}}`)); err != nil {
 		t.Fatal(err)
+	}
+	late := make(chan *registry.ServicePolicy, 8)
+	go d.WatchPolicy(ctx, "echo", func(p *registry.ServicePolicy) { late <- p })
+	if p := <-late; p != nil {
+		t.Fatalf("a watch started on a bad value: %+v, want none", p)
 	}
 	if err := d.DeletePolicy(ctx, "echo"); err != nil {
 		t.Fatal(err)
@@ -153,8 +160,11 @@ func TestPolicyStoreAndWatch(t *testing.T) {
 	if p := <-got; p != nil {
 		t.Fatalf("after delete %+v", p)
 	}
-	if d.Stats.BadValues.Load() != 1 {
-		t.Errorf("bad values %d, want 1", d.Stats.BadValues.Load())
+	if d.Stats.BadValues.Load() != 2 {
+		t.Errorf("bad values %d, want 2 (one per watch)", d.Stats.BadValues.Load())
+	}
+	if p := <-late; p != nil {
+		t.Fatalf("the late watch after delete %+v", p)
 	}
 	if b, err := d.Policy(ctx, "echo"); err != nil || b != nil {
 		t.Fatalf("Policy after delete = %s, %v", b, err)
