@@ -212,21 +212,21 @@ func checkRules(rules []RouteRule) error {
 				return invalidf("%s.method: %v", p, err)
 			}
 		}
-		named := map[string]string{}
+		var named [][2]string // field, cluster name
 		if r.Cluster != "" {
-			named[p+".cluster"] = r.Cluster
+			named = append(named, [2]string{p + ".cluster", r.Cluster})
 		}
 		for j, w := range r.Split {
-			named[fmt.Sprintf("%s.split[%d].cluster", p, j)] = w.Cluster
+			named = append(named, [2]string{fmt.Sprintf("%s.split[%d].cluster", p, j), w.Cluster})
 		}
 		if r.Mirror != nil && r.Mirror.Cluster != "" {
-			named[p+".mirror.cluster"] = r.Mirror.Cluster
+			named = append(named, [2]string{p + ".mirror.cluster", r.Mirror.Cluster})
 		}
-		for field, name := range named {
-			if err := config.CheckName(name); err != nil {
-				return invalidf("%s: %v", field, err)
+		for _, n := range named {
+			if err := config.CheckName(n[1]); err != nil {
+				return invalidf("%s: %v", n[0], err)
 			}
-			clusters[name] = true
+			clusters[n[1]] = true
 		}
 		routes[i] = r.Route()
 	}
