@@ -57,53 +57,9 @@ const FaultAbortStatus = uint32(codes.Unavailable)
 // rateLimitStatPrefix names the local rate limit's stats in Envoy.
 const rateLimitStatPrefix = "octomesh_rate_limit"
 
-// minFillInterval is the shortest token bucket fill interval Envoy
+// minFillIntervalNanos is the shortest token bucket fill interval Envoy
 // accepts.
 const minFillIntervalNanos = 50e6
-
-// BuildRouteConfiguration is app's RouteConfiguration for its sidecars: one
-// virtual host per called service (domain: the service, or "*"), one route
-// per rule, with its policies. Routes are ordered as they take precedence
-// (an exact method before "*", then a route with headers or tags before
-// one without), as Envoy matches in order. Rules are passed on as given,
-// duplicates included: the sidecar is the judge of what it can apply.
-func BuildRouteConfiguration(app string, routes []config.Route) (*route.RouteConfiguration, error) {
-	rc := &route.RouteConfiguration{Name: app}
-	hosts := map[string]*route.VirtualHost{}
-	for _, r := range byPrecedence(routes) {
-		vh := hosts[r.Service]
-		if vh == nil {
-			vh = &route.VirtualHost{Name: r.Service, Domains: []string{r.Service}}
-			hosts[r.Service] = vh
-			rc.VirtualHosts = append(rc.VirtualHosts, vh)
-		}
-		er, err := buildRoute(&r, r.Match(), false)
-		if err != nil {
-			return nil, fmt.Errorf("pilot: app %q: %w", app, err)
-		}
-		vh.Routes = append(vh.Routes, er)
-	}
-	return rc, nil
-}
-
-// byPrecedence returns routes in the order Envoy must try them: an exact
-// method before "*", then a route with headers or tags before one
-// without; otherwise as given.
-func byPrecedence(routes []config.Route) []config.Route {
-	out := append([]config.Route(nil), routes...)
-	rank := func(r *config.Route) int {
-		n := 0
-		if r.Method == "*" {
-			n += 2
-		}
-		if len(r.Headers)+len(r.Tags) == 0 {
-			n++
-		}
-		return n
-	}
-	sort.SliceStable(out, func(i, j int) bool { return rank(&out[i]) < rank(&out[j]) })
-	return out
-}
 
 // buildRoute encodes one rule whose call must carry the string info keys
 // and values of match. For a proxyless gRPC client (proxyless) the method
@@ -273,29 +229,10 @@ func localRateLimit(rl *config.RateLimit) *ratelimit.LocalRateLimit {
 
 func clampU32(n int) uint32 { return uint32(min(max(n, 0), math.MaxUint32)) }
 
-// BuildCluster is service's Cluster: endpoints by EDS over ADS, smooth
-// round robin, zone- and SET-aware with a 70% panic threshold, and the
-// service's policy (nil: none, the sidecar's defaults apply).
-func BuildCluster(service string, p *registry.ServicePolicy) (*cluster.Cluster, error) {
-	c := &cluster.Cluster{
-		Name:                 service,
-		ClusterDiscoveryType: &cluster.Cluster_Type{Type: cluster.Cluster_EDS},
-		EdsClusterConfig: &cluster.Cluster_EdsClusterConfig{
-			EdsConfig: &core.ConfigSource{
-				ConfigSourceSpecifier: &core.ConfigSource_Ads{Ads: &core.AggregatedConfigSource{}},
-				ResourceApiVersion:    core.ApiVersion_V3,
-			},
-		},
-		ConnectTimeout: durationpb.New(clusterConnectTimeout),
-		LbPolicy:       cluster.Cluster_ROUND_ROBIN,
-		CommonLbConfig: &cluster.Cluster_CommonLbConfig{
-			HealthyPanicThreshold:   &typev3.Percent{Value: panicThresholdPercent},
-			LocalityConfigSpecifier: &cluster.Cluster_CommonLbConfig_ZoneAwareLbConfig_{ZoneAwareLbConfig: &cluster.Cluster_CommonLbConfig_ZoneAwareLbConfig{}},
-		},
-	}
-	if p == nil {
-		return c, nil
-	}
+// clusterPolicies adds service's policy to its Cluster c: circuit
+// breakers, retry budget, outlier detection, and the octomesh metadata for
+// what Envoy has no field for.
+func clusterPolicies(c *cluster.Cluster, p *registry.ServicePolicy) error {
 	md := map[string]any{}
 	if cb, rb := p.CircuitBreaker, p.RetryBudget; cb != nil || rb != nil {
 		th := &cluster.CircuitBreakers_Thresholds{Priority: core.RoutingPriority_DEFAULT}
@@ -324,11 +261,11 @@ func BuildCluster(service string, p *registry.ServicePolicy) (*cluster.Cluster, 
 	if len(md) > 0 {
 		s, err := structpb.NewStruct(md)
 		if err != nil {
-			return nil, fmt.Errorf("pilot: cluster %q metadata: %w", service, err)
+			return fmt.Errorf("pilot: cluster %q metadata: %w", c.Name, err)
 		}
 		c.Metadata = &core.Metadata{FilterMetadata: map[string]*structpb.Struct{MetadataNamespace: s}}
 	}
-	return c, nil
+	return nil
 }
 
 // outlierDetection is od in Envoy's terms. Consecutive failures are

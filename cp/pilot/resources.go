@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	cluster "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	endpoint "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	listener "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
@@ -16,9 +17,11 @@ import (
 	routerfilter "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	hcm "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
@@ -89,6 +92,35 @@ const (
 	clusterConnectTimeout = time.Second
 	panicThresholdPercent = 70
 )
+
+// BuildCluster is service's Cluster: endpoints by EDS over ADS, smooth
+// round robin, zone- and SET-aware with a 70% panic threshold, and the
+// service's policy (nil: none, the sidecar's defaults apply).
+func BuildCluster(service string, p *registry.ServicePolicy) (*cluster.Cluster, error) {
+	c := &cluster.Cluster{
+		Name:                 service,
+		ClusterDiscoveryType: &cluster.Cluster_Type{Type: cluster.Cluster_EDS},
+		EdsClusterConfig: &cluster.Cluster_EdsClusterConfig{
+			EdsConfig: &core.ConfigSource{
+				ConfigSourceSpecifier: &core.ConfigSource_Ads{Ads: &core.AggregatedConfigSource{}},
+				ResourceApiVersion:    core.ApiVersion_V3,
+			},
+		},
+		ConnectTimeout: durationpb.New(clusterConnectTimeout),
+		LbPolicy:       cluster.Cluster_ROUND_ROBIN,
+		CommonLbConfig: &cluster.Cluster_CommonLbConfig{
+			HealthyPanicThreshold:   &typev3.Percent{Value: panicThresholdPercent},
+			LocalityConfigSpecifier: &cluster.Cluster_CommonLbConfig_ZoneAwareLbConfig_{ZoneAwareLbConfig: &cluster.Cluster_CommonLbConfig_ZoneAwareLbConfig{}},
+		},
+	}
+	if p == nil {
+		return c, nil
+	}
+	if err := clusterPolicies(c, p); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
 
 // MetadataNamespace is the filter_metadata key under which an endpoint's
 // registry metadata travels.
@@ -256,6 +288,50 @@ func proxylessFilters() ([]*hcm.HttpFilter, error) {
 		{Name: RateLimitFilter, ConfigType: &hcm.HttpFilter_TypedConfig{TypedConfig: rateCfg}, IsOptional: true},
 		{Name: routerFilter, ConfigType: &hcm.HttpFilter_TypedConfig{TypedConfig: router}},
 	}, nil
+}
+
+// BuildRouteConfiguration is app's RouteConfiguration for its sidecars: one
+// virtual host per called service (domain: the service, or "*"), one route
+// per rule, with its policies. Routes are ordered as they take precedence
+// (an exact method before "*", then a route with headers or tags before
+// one without), as Envoy matches in order. Rules are passed on as given,
+// duplicates included: the sidecar is the judge of what it can apply.
+func BuildRouteConfiguration(app string, routes []config.Route) (*route.RouteConfiguration, error) {
+	rc := &route.RouteConfiguration{Name: app}
+	hosts := map[string]*route.VirtualHost{}
+	for _, r := range byPrecedence(routes) {
+		vh := hosts[r.Service]
+		if vh == nil {
+			vh = &route.VirtualHost{Name: r.Service, Domains: []string{r.Service}}
+			hosts[r.Service] = vh
+			rc.VirtualHosts = append(rc.VirtualHosts, vh)
+		}
+		er, err := buildRoute(&r, r.Match(), false)
+		if err != nil {
+			return nil, fmt.Errorf("pilot: app %q: %w", app, err)
+		}
+		vh.Routes = append(vh.Routes, er)
+	}
+	return rc, nil
+}
+
+// byPrecedence returns routes in the order Envoy must try them: an exact
+// method before "*", then a route with headers or tags before one
+// without; otherwise as given.
+func byPrecedence(routes []config.Route) []config.Route {
+	out := append([]config.Route(nil), routes...)
+	rank := func(r *config.Route) int {
+		n := 0
+		if r.Method == "*" {
+			n += 2
+		}
+		if len(r.Headers)+len(r.Tags) == 0 {
+			n++
+		}
+		return n
+	}
+	sort.SliceStable(out, func(i, j int) bool { return rank(&out[i]) < rank(&out[j]) })
+	return out
 }
 
 // buildRoutes is app's RouteConfiguration from its stored rules.
