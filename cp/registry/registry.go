@@ -139,9 +139,10 @@ func DecodeInstance(b []byte) (Instance, error) {
 // RouteRule is one route of an app's outbound calls: calls matching
 // (Service, Method) and carrying Headers and Tags go to Cluster (or are
 // split by weight), with the route's policies. Its fields are config.Route's,
-// with the same meanings and validation (config.CheckRoutes); in JSON they
-// have the YAML names of a sidecar's config file. Without rules, a call to
-// service S goes to the instances of S.
+// with the same meanings and validation (config.CheckRoutes), in the same
+// order (Route converts); in JSON they have the YAML names of a sidecar's
+// config file. Without rules, a call to service S goes to the instances of
+// S.
 type RouteRule struct {
 	// Service is the called service, or "*" for any.
 	Service string `json:"service"`
