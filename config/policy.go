@@ -13,24 +13,24 @@ import (
 
 // WeightedCluster is one cluster of a route's split and its share.
 type WeightedCluster struct {
-	Cluster string `yaml:"cluster"`
+	Cluster string `yaml:"cluster" json:"cluster"`
 	// Weight is the cluster's share relative to the split's other weights.
-	Weight uint32 `yaml:"weight"`
+	Weight uint32 `yaml:"weight" json:"weight"`
 }
 
 // Retry retries a call that failed in a way that allows it, to another
 // endpoint, within the route's timeout and the cluster's retry budget.
 type Retry struct {
 	// Attempts is the most tries of one call, the first included.
-	Attempts int `yaml:"attempts"`
+	Attempts int `yaml:"attempts" json:"attempts"`
 	// PerTryTimeout bounds each try; 0: a try may take whatever is left of
 	// the call's deadline.
-	PerTryTimeout Duration `yaml:"per_try_timeout"`
+	PerTryTimeout Duration `yaml:"per_try_timeout" json:"per_try_timeout,omitempty"`
 	// Idempotent says the route's methods may run twice: calls are then
 	// also retried after a (per-try) timeout and after their connection
 	// was lost once they had been written. Without it only calls that
 	// cannot have reached the server are retried.
-	Idempotent bool `yaml:"idempotent"`
+	Idempotent bool `yaml:"idempotent" json:"idempotent,omitempty"`
 }
 
 func (r *Retry) setDefaults() { r.Attempts = 2 }
@@ -48,13 +48,13 @@ const MaxAttempts = 10
 // RateLimit is a token bucket in front of a route.
 type RateLimit struct {
 	// RequestsPerSecond is the rate the bucket refills at.
-	RequestsPerSecond float64 `yaml:"requests_per_second"`
+	RequestsPerSecond float64 `yaml:"requests_per_second" json:"requests_per_second"`
 	// Burst is how many calls may pass at once after a quiet spell
 	// (the bucket's size); 0: a tenth of a second's worth, at least 1.
-	Burst int `yaml:"burst"`
+	Burst int `yaml:"burst" json:"burst,omitempty"`
 	// PerCaller gives every calling app (its TTHeader from-service) a
 	// bucket of its own; calls that name no caller share one.
-	PerCaller bool `yaml:"per_caller"`
+	PerCaller bool `yaml:"per_caller" json:"per_caller,omitempty"`
 }
 
 // BurstOrDefault is Burst, or its default when 0.
@@ -68,31 +68,31 @@ func (r *RateLimit) BurstOrDefault() int {
 // Fault injects delays and aborts into a route's calls, for resilience
 // tests.
 type Fault struct {
-	Delay *FaultDelay `yaml:"delay"`
-	Abort *FaultAbort `yaml:"abort"`
+	Delay *FaultDelay `yaml:"delay" json:"delay,omitempty"`
+	Abort *FaultAbort `yaml:"abort" json:"abort,omitempty"`
 	// Headers limits the fault to calls that carry every one of these
 	// TTHeader string info keys with the value given (marked test
 	// traffic); empty: every call of the route.
-	Headers map[string]string `yaml:"headers"`
+	Headers map[string]string `yaml:"headers" json:"headers,omitempty"`
 }
 
 // FaultDelay holds a share of calls back before forwarding them.
 type FaultDelay struct {
-	Percent  float64  `yaml:"percent"`
-	Duration Duration `yaml:"duration"`
+	Percent  float64  `yaml:"percent" json:"percent"`
+	Duration Duration `yaml:"duration" json:"duration"`
 }
 
 // FaultAbort answers a share of calls with a "fault" error instead of
 // forwarding them.
 type FaultAbort struct {
-	Percent float64 `yaml:"percent"`
+	Percent float64 `yaml:"percent" json:"percent"`
 }
 
 // Mirror copies a share of a route's calls to a shadow cluster; the shadow's
 // answers are dropped and never delay the call.
 type Mirror struct {
-	Cluster string  `yaml:"cluster"`
-	Percent float64 `yaml:"percent"`
+	Cluster string  `yaml:"cluster" json:"cluster"`
+	Percent float64 `yaml:"percent" json:"percent"`
 }
 
 func (m *Mirror) setDefaults() { m.Percent = 100 }
@@ -101,13 +101,13 @@ func (m *Mirror) setDefaults() { m.Percent = 100 }
 // gets a circuit_open error at once. The defaults are Envoy's.
 type CircuitBreaker struct {
 	// MaxRequests bounds the cluster's calls in flight.
-	MaxRequests int `yaml:"max_requests"`
+	MaxRequests int `yaml:"max_requests" json:"max_requests"`
 	// MaxPending bounds the calls waiting for a first connection to an
 	// endpoint.
-	MaxPending int `yaml:"max_pending"`
+	MaxPending int `yaml:"max_pending" json:"max_pending"`
 	// MaxRetries bounds the retries in flight; 0: only the retry budget
 	// bounds them (as in Envoy once a retry budget is set).
-	MaxRetries int `yaml:"max_retries"`
+	MaxRetries int `yaml:"max_retries" json:"max_retries,omitempty"`
 }
 
 func (b *CircuitBreaker) setDefaults() { b.MaxRequests, b.MaxPending = 1024, 1024 }
@@ -124,9 +124,9 @@ func NewCircuitBreaker() CircuitBreaker {
 // multiply an outage. The defaults are Linkerd's.
 type RetryBudget struct {
 	// Percent of the calls that may be retried.
-	Percent float64 `yaml:"percent"`
+	Percent float64 `yaml:"percent" json:"percent"`
 	// MinRetriesPerSecond may be retried even with few calls.
-	MinRetriesPerSecond float64 `yaml:"min_retries_per_second"`
+	MinRetriesPerSecond float64 `yaml:"min_retries_per_second" json:"min_retries_per_second"`
 }
 
 func (b *RetryBudget) setDefaults() { b.Percent, b.MinRetriesPerSecond = 20, 10 }
@@ -147,36 +147,36 @@ func NewRetryBudget() RetryBudget {
 type OutlierDetection struct {
 	// ConsecutiveFailures in a row eject an endpoint at once (half of them
 	// down-weight it first); 0 turns the check off.
-	ConsecutiveFailures int `yaml:"consecutive_failures"`
+	ConsecutiveFailures int `yaml:"consecutive_failures" json:"consecutive_failures"`
 	// Interval is how often failure rates and latencies are judged, each
 	// over the calls of the interval just ended.
-	Interval Duration `yaml:"interval"`
+	Interval Duration `yaml:"interval" json:"interval"`
 	// BaseEjectionTime is the first ejection's length; each further
 	// ejection of the same endpoint lasts one more of it, up to
 	// MaxEjectionTime.
-	BaseEjectionTime Duration `yaml:"base_ejection_time"`
-	MaxEjectionTime  Duration `yaml:"max_ejection_time"`
+	BaseEjectionTime Duration `yaml:"base_ejection_time" json:"base_ejection_time"`
+	MaxEjectionTime  Duration `yaml:"max_ejection_time" json:"max_ejection_time"`
 	// MaxEjectionPercent of the endpoints may be ejected at once; one
 	// endpoint always may.
-	MaxEjectionPercent int `yaml:"max_ejection_percent"`
+	MaxEjectionPercent int `yaml:"max_ejection_percent" json:"max_ejection_percent"`
 	// FailurePercent: an endpoint whose calls in an interval failed at
 	// this rate or more is ejected (at half of it, down-weighted); 0 turns
 	// the check off.
-	FailurePercent int `yaml:"failure_percent"`
+	FailurePercent int `yaml:"failure_percent" json:"failure_percent,omitempty"`
 	// LatencyFactor: an endpoint whose average latency is this many times
 	// the median of the others' is ejected (at half of it,
 	// down-weighted); 0 turns the check off.
-	LatencyFactor float64 `yaml:"latency_factor"`
+	LatencyFactor float64 `yaml:"latency_factor" json:"latency_factor,omitempty"`
 	// MinRequests is the fewest calls an endpoint must have had in an
 	// interval for its failure rate or latency to be judged.
-	MinRequests int `yaml:"min_requests"`
+	MinRequests int `yaml:"min_requests" json:"min_requests"`
 	// ProbeInterval is how often an ejected endpoint is probed.
-	ProbeInterval Duration `yaml:"probe_interval"`
+	ProbeInterval Duration `yaml:"probe_interval" json:"probe_interval"`
 	// Probe is how: "health", a TTHeader health frame that the peer
 	// sidecar answers for itself and its app, or "connect", a new
 	// connection. "" chooses health for TCP endpoints (peer sidecars) and
 	// connect for Unix sockets (the local app).
-	Probe string `yaml:"probe"`
+	Probe string `yaml:"probe" json:"probe,omitempty"`
 }
 
 func (o *OutlierDetection) setDefaults() {

@@ -10,21 +10,24 @@ import (
 )
 
 // Source is where the Data Cache gets raw data: the registry, through the
-// Diplomat (or a fake in tests and benchmarks). Both methods block until
+// Diplomat (or a fake in tests and benchmarks). Every method blocks until
 // ctx ends, calling update with the whole current value at once and after
 // every change, one call at a time.
 type Source interface {
 	// WatchService reports service's instances.
 	WatchService(ctx context.Context, service string, update func([]registry.Instance))
+	// WatchPolicy reports service's policy; nil means none.
+	WatchPolicy(ctx context.Context, service string, update func(*registry.ServicePolicy))
 	// WatchRoutes reports app's route rules; nil means none.
 	WatchRoutes(ctx context.Context, app string, update func(*registry.AppRoutes))
 }
 
 // dataCache is the first layer of the Snapshot: the raw data of every
 // service (and app) some session cares about, and its resources, each
-// encoded once per version. It holds exactly one Source watch per service
-// however many sessions use it, opened when the first session subscribes
-// and closed when the last one leaves.
+// encoded once per version. It holds exactly one entry per service however
+// many sessions use it, with two Source watches (instances and policy),
+// opened when the first session subscribes and closed when the last one
+// leaves; and one entry per app, with one watch (route rules).
 type dataCache struct {
 	src   Source
 	log   *slog.Logger
@@ -45,8 +48,16 @@ type entry struct {
 	name   string
 	refs   int // (kind, name) pairs with a session; guarded by dataCache.mu
 	cancel context.CancelFunc
-	loaded atomic.Bool // the first value has arrived
+	loaded atomic.Bool // the first value of every watch has arrived
 	res    [numKinds]atomic.Pointer[encoded]
+
+	// A service's raw data, from its two watches, whose updates it
+	// serialises.
+	mu           sync.Mutex
+	instances    []registry.Instance
+	policy       *registry.ServicePolicy
+	hasInstances bool // the first value of each watch has arrived
+	hasPolicy    bool
 }
 
 func newDataCache(ctx context.Context, src Source, log *slog.Logger, stats *Stats, changed func(kind, string)) *dataCache {
@@ -92,7 +103,8 @@ func (dc *dataCache) acquire(k kind, name string) {
 		if k.byApp() {
 			go dc.src.WatchRoutes(ctx, name, func(r *registry.AppRoutes) { dc.updateRoutes(e, r) })
 		} else {
-			go dc.src.WatchService(ctx, name, func(list []registry.Instance) { dc.updateService(e, list) })
+			go dc.src.WatchService(ctx, name, func(list []registry.Instance) { dc.updateInstances(e, list) })
+			go dc.src.WatchPolicy(ctx, name, func(p *registry.ServicePolicy) { dc.updatePolicy(e, p) })
 		}
 	}
 	e.refs++
@@ -122,26 +134,45 @@ func (dc *dataCache) watchCount(k kind) *atomic.Int64 {
 	return &dc.stats.ServiceWatches
 }
 
-// updateService rebuilds a service's resources from its instances. A
-// service exists while it has at least one instance; its Cluster and
-// Listener only change when it appears or goes, its assignment with every
-// change of an instance.
-func (dc *dataCache) updateService(e *entry, instances []registry.Instance) {
+// updateInstances records a service's instances and rebuilds its
+// assignment (its Cluster and Listener only when the service appears).
+func (dc *dataCache) updateInstances(e *entry, instances []registry.Instance) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.instances, e.hasInstances = instances, true
+	dc.rebuildService(e, false)
+}
+
+// updatePolicy records a service's policy and rebuilds its Cluster and
+// Listener (not its assignment).
+func (dc *dataCache) updatePolicy(e *entry, p *registry.ServicePolicy) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.policy, e.hasPolicy = p, true
+	dc.rebuildService(e, true)
+}
+
+// rebuildService rebuilds a service's resources once both watches have
+// reported, under e.mu. A service exists while it has at least one
+// instance. Its Cluster and Listener depend on its name and policy, so they
+// are rebuilt when the policy changed (policyChanged) or the service
+// appears; its assignment when the instances changed. Only kinds whose
+// version changed are pushed.
+func (dc *dataCache) rebuildService(e *entry, policyChanged bool) {
+	if !e.hasInstances || !e.hasPolicy {
+		return
+	}
+	first := !e.loaded.Load()
 	var next [numKinds]*encoded
-	if len(instances) > 0 {
+	if len(e.instances) > 0 {
 		var err error
 		next[kindCluster], next[kindListener] = e.res[kindCluster].Load(), e.res[kindListener].Load()
-		if next[kindCluster] == nil { // they depend on the name only
-			next[kindCluster], err = encode(e.name, buildCluster(e.name))
-			if err == nil {
-				l, lerr := buildListener(e.name)
-				if err = lerr; err == nil {
-					next[kindListener], err = encode(e.name, l)
-				}
-			}
+		if policyChanged || next[kindCluster] == nil {
+			next[kindCluster], next[kindListener], err = dc.encodePolicy(e.name, e.policy)
 		}
-		if err == nil {
-			next[kindEndpoint], err = encode(e.name, buildAssignment(e.name, instances))
+		next[kindEndpoint] = e.res[kindEndpoint].Load()
+		if err == nil && (!policyChanged || first || next[kindEndpoint] == nil) {
+			next[kindEndpoint], err = encode(e.name, buildAssignment(e.name, e.instances))
 		}
 		if err != nil {
 			dc.log.Error("pilot: cannot encode service resources; keeping the last", "service", e.name, "err", err)
@@ -151,11 +182,34 @@ func (dc *dataCache) updateService(e *entry, instances []registry.Instance) {
 	dc.publish(e, []kind{kindCluster, kindEndpoint, kindListener}, next)
 }
 
+// encodePolicy builds and encodes service's Cluster and Listener.
+func (dc *dataCache) encodePolicy(service string, p *registry.ServicePolicy) (c, l *encoded, err error) {
+	cl, err := BuildCluster(service, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c, err = encode(service, cl); err != nil {
+		return nil, nil, err
+	}
+	ln, err := buildListener(service, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	if l, err = encode(service, ln); err != nil {
+		return nil, nil, err
+	}
+	return c, l, nil
+}
+
 // updateRoutes rebuilds an app's RouteConfiguration (none without rules).
 func (dc *dataCache) updateRoutes(e *entry, routes *registry.AppRoutes) {
 	var next [numKinds]*encoded
 	if routes != nil {
-		rc, err := encode(e.name, buildRoutes(e.name, routes.Routes))
+		built, err := buildRoutes(e.name, routes.Routes)
+		var rc *encoded
+		if err == nil {
+			rc, err = encode(e.name, built)
+		}
 		if err != nil {
 			dc.log.Error("pilot: cannot encode routes; keeping the last", "app", e.name, "err", err)
 			return

@@ -4,16 +4,19 @@
 //
 // Resources, all standard Envoy types:
 //
-//	Cluster                named by service   EDS over ADS, round robin, zone/SET-aware
+//	Cluster                named by service   EDS over ADS, round robin, zone/SET-aware, the service's policy
 //	ClusterLoadAssignment  named by service   one locality per (zone, SET); weight 0 is DRAINING
-//	Listener               named by service   an API listener for proxyless gRPC (xds:///service)
+//	Listener               named by service   an API listener for proxyless gRPC (xds:///service), the service's own rules
 //	RouteConfiguration     named by app       the app's outbound route rules, if it has any
 //
-// A service exists while it has at least one registered instance.
+// A service exists while it has at least one registered instance. The
+// governance policies are in Envoy's types where Envoy has one, else in
+// filter_metadata["octomesh"] (policy.go; docs/control-plane.md has the
+// table); proxy/xds/translate.go is the other half and round-trips them.
 //
 // Inside, in the order a change travels:
 //
-//	Diplomat (diplomat)         the only package that talks to etcd: one watch per service / app
+//	Diplomat (diplomat)         the only package that talks to etcd: watches per service (instances, policy) / app
 //	Data Cache (dataCache)      raw data and resources, each encoded once per version
 //	Ability Manager (abilityMgr) index (kind, name) -> subscribed sessions
 //	Node Snapshot (Snapshot)    per node: what it lacks, from its subscriptions and last response

@@ -17,17 +17,18 @@ import (
 )
 
 // fakeSource is a registry held in memory: tests set a service's instances
-// or an app's routes, and every open watch sees the change.
+// or policy, or an app's routes, and every open watch sees the change.
 type fakeSource struct {
 	mu       sync.Mutex
 	services map[string][]registry.Instance
+	policies map[string]*registry.ServicePolicy
 	routes   map[string]*registry.AppRoutes
 	watchers map[string][]chan struct{}
 	opened   map[string]int
 }
 
 func newFakeSource() *fakeSource {
-	return &fakeSource{services: map[string][]registry.Instance{}, routes: map[string]*registry.AppRoutes{},
+	return &fakeSource{services: map[string][]registry.Instance{}, policies: map[string]*registry.ServicePolicy{}, routes: map[string]*registry.AppRoutes{},
 		watchers: map[string][]chan struct{}{}, opened: map[string]int{}}
 }
 
@@ -35,6 +36,13 @@ func (f *fakeSource) setService(service string, list ...registry.Instance) {
 	f.mu.Lock()
 	f.services[service] = list
 	f.notifyLocked("s/" + service)
+	f.mu.Unlock()
+}
+
+func (f *fakeSource) setPolicy(service string, p *registry.ServicePolicy) {
+	f.mu.Lock()
+	f.policies[service] = p
+	f.notifyLocked("p/" + service)
 	f.mu.Unlock()
 }
 
@@ -88,6 +96,15 @@ func (f *fakeSource) WatchService(ctx context.Context, service string, update fu
 		list := append([]registry.Instance(nil), f.services[service]...)
 		f.mu.Unlock()
 		update(list)
+	})
+}
+
+func (f *fakeSource) WatchPolicy(ctx context.Context, service string, update func(*registry.ServicePolicy)) {
+	f.watch(ctx, "p/"+service, func() {
+		f.mu.Lock()
+		p := f.policies[service]
+		f.mu.Unlock()
+		update(p)
 	})
 }
 

@@ -50,24 +50,10 @@ func startEcho(t *testing.T, id string) string {
 // Listener, Cluster, ClusterLoadAssignment) and calls its instances, and
 // follows an instance leaving.
 func TestProxylessGRPCResolvesThroughThePilot(t *testing.T) {
-	dir, err := os.MkdirTemp("", "omg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	p, err := pilot.Start(pilot.Options{XDSAddress: "127.0.0.1:0", HTTPAddress: "127.0.0.1:0", DataDir: filepath.Join(dir, "etcd"),
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Close)
+	p, api := startPilotForGRPC(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	api, err := registry.NewClient(p.Addrs().HTTP)
-	if err != nil {
-		t.Fatal(err)
-	}
 	leases := map[string]registry.LeaseID{}
 	for _, id := range []string{"g1", "g2"} {
 		addr := startEcho(t, id)
@@ -78,19 +64,7 @@ func TestProxylessGRPCResolvesThroughThePilot(t *testing.T) {
 		leases[id] = lease
 	}
 
-	bootstrap := fmt.Sprintf(`{
-  "xds_servers": [{"server_uri": %q, "channel_creds": [{"type": "insecure"}], "server_features": ["xds_v3"]}],
-  "node": {"id": "grpc-client-1", "cluster": "grpc-client"}
-}`, strings.TrimPrefix(p.Addrs().XDS, "tcp://"))
-	resolver, err := xds.NewXDSResolverWithConfigForTesting([]byte(bootstrap))
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := grpc.NewClient("xds:///echo-grpc", grpc.WithResolvers(resolver), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := dialXDS(t, p, "echo-grpc", "grpc-client-1")
 	client := testgrpc.NewTestServiceClient(conn)
 
 	// Round robin spreads calls over the subchannels that are ready; the
@@ -135,4 +109,47 @@ func TestProxylessGRPCResolvesThroughThePilot(t *testing.T) {
 	if !sotw {
 		t.Errorf("no state-of-the-world session of grpc-client-1 in %+v", p.XDS.Sessions())
 	}
+}
+
+// startPilotForGRPC starts a pilot with an embedded etcd in a temporary
+// directory, on ports chosen by the system, and a client of its API.
+func startPilotForGRPC(t *testing.T) (*pilot.Pilot, *registry.Client) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "omg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	p, err := pilot.Start(pilot.Options{XDSAddress: "127.0.0.1:0", HTTPAddress: "127.0.0.1:0", DataDir: filepath.Join(dir, "etcd"),
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	api, err := registry.NewClient(p.Addrs().HTTP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(api.Close)
+	return p, api
+}
+
+// dialXDS opens a grpc-go channel to xds:///service with grpc-go's own xDS
+// client, bootstrapped to the pilot as node id.
+func dialXDS(t *testing.T, p *pilot.Pilot, service, id string) *grpc.ClientConn {
+	t.Helper()
+	bootstrap := fmt.Sprintf(`{
+  "xds_servers": [{"server_uri": %q, "channel_creds": [{"type": "insecure"}], "server_features": ["xds_v3"]}],
+  "node": {"id": %q, "cluster": "grpc-client"}
+}`, strings.TrimPrefix(p.Addrs().XDS, "tcp://"), id)
+	resolver, err := xds.NewXDSResolverWithConfigForTesting([]byte(bootstrap))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := grpc.NewClient("xds:///"+service, grpc.WithResolvers(resolver), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
 }

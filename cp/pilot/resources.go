@@ -12,6 +12,8 @@ import (
 	endpoint "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	listener "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	fault "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/fault/v3"
+	ratelimit "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/local_ratelimit/v3"
 	routerfilter "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	hcm "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
@@ -23,6 +25,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/octomesh/octomesh/config"
 	"github.com/octomesh/octomesh/cp/registry"
 )
 
@@ -90,10 +93,11 @@ const (
 	panicThresholdPercent = 70
 )
 
-// buildCluster is service's Cluster: endpoints by EDS over ADS, smooth
-// round robin, zone- and SET-aware with a 70% panic threshold.
-func buildCluster(service string) *cluster.Cluster {
-	return &cluster.Cluster{
+// BuildCluster is service's Cluster: endpoints by EDS over ADS, smooth
+// round robin, zone- and SET-aware with a 70% panic threshold, and the
+// service's policy (nil: none, the sidecar's defaults apply).
+func BuildCluster(service string, p *registry.ServicePolicy) (*cluster.Cluster, error) {
+	c := &cluster.Cluster{
 		Name:                 service,
 		ClusterDiscoveryType: &cluster.Cluster_Type{Type: cluster.Cluster_EDS},
 		EdsClusterConfig: &cluster.Cluster_EdsClusterConfig{
@@ -109,6 +113,13 @@ func buildCluster(service string) *cluster.Cluster {
 			LocalityConfigSpecifier: &cluster.Cluster_CommonLbConfig_ZoneAwareLbConfig_{ZoneAwareLbConfig: &cluster.Cluster_CommonLbConfig_ZoneAwareLbConfig{}},
 		},
 	}
+	if p == nil {
+		return c, nil
+	}
+	if err := clusterPolicies(c, p); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // MetadataNamespace is the filter_metadata key under which an endpoint's
@@ -178,27 +189,58 @@ func buildAssignment(service string, instances []registry.Instance) *endpoint.Cl
 }
 
 // buildListener is the Listener a proxyless gRPC client resolves for
-// xds:///service: an API listener whose one route sends every call to the
-// service's cluster.
-func buildListener(service string) (*listener.Listener, error) {
-	router, err := anypb.New(&routerfilter.Router{})
+// xds:///service: an API listener whose inline routes are the service's
+// own rules (ServicePolicy.Routes) with their policies, then a route of
+// every other call to the service's cluster. Its HTTP filters are the
+// fault filter (configured per route), the local rate limit filter (marked
+// optional: gRPC has none and would refuse the listener) and the router.
+//
+// gRPC ignores HTTPFault.headers, so a fault limited to marked calls is
+// its own route: the rule's match plus the fault's headers, with the
+// fault, before the rule without it.
+func buildListener(service string, p *registry.ServicePolicy) (*listener.Listener, error) {
+	vh := &route.VirtualHost{Name: service, Domains: []string{"*"}}
+	catchAll := false
+	var rules []config.Route
+	if p != nil {
+		for i := range p.Routes {
+			rules = append(rules, p.Routes[i].Route())
+		}
+	}
+	for _, r := range byPrecedence(rules) {
+		match := r.Match()
+		if r.Fault != nil && len(r.Fault.Headers) > 0 {
+			if marked, ok := withHeaders(match, r.Fault.Headers); ok {
+				er, err := buildRoute(&r, marked, true)
+				if err != nil {
+					return nil, fmt.Errorf("pilot: listener %q: %w", service, err)
+				}
+				vh.Routes = append(vh.Routes, er)
+			}
+			r.Fault = nil
+		}
+		er, err := buildRoute(&r, match, true)
+		if err != nil {
+			return nil, fmt.Errorf("pilot: listener %q: %w", service, err)
+		}
+		vh.Routes = append(vh.Routes, er)
+		catchAll = catchAll || r.Method == "*" && len(match) == 0
+	}
+	if !catchAll {
+		vh.Routes = append(vh.Routes, &route.Route{
+			Name:   service + "/*",
+			Match:  &route.RouteMatch{PathSpecifier: &route.RouteMatch_Prefix{Prefix: "/"}},
+			Action: &route.Route_Route{Route: &route.RouteAction{ClusterSpecifier: &route.RouteAction_Cluster{Cluster: service}}},
+		})
+	}
+	filters, err := proxylessFilters()
 	if err != nil {
 		return nil, err
 	}
 	manager, err := anypb.New(&hcm.HttpConnectionManager{
-		StatPrefix: service,
-		RouteSpecifier: &hcm.HttpConnectionManager_RouteConfig{RouteConfig: &route.RouteConfiguration{
-			Name: service,
-			VirtualHosts: []*route.VirtualHost{{
-				Name:    service,
-				Domains: []string{"*"},
-				Routes: []*route.Route{{
-					Match:  &route.RouteMatch{PathSpecifier: &route.RouteMatch_Prefix{Prefix: "/"}},
-					Action: &route.Route_Route{Route: &route.RouteAction{ClusterSpecifier: &route.RouteAction_Cluster{Cluster: service}}},
-				}},
-			}},
-		}},
-		HttpFilters: []*hcm.HttpFilter{{Name: "router", ConfigType: &hcm.HttpFilter_TypedConfig{TypedConfig: router}}},
+		StatPrefix:     service,
+		RouteSpecifier: &hcm.HttpConnectionManager_RouteConfig{RouteConfig: &route.RouteConfiguration{Name: service, VirtualHosts: []*route.VirtualHost{vh}}},
+		HttpFilters:    filters,
 	})
 	if err != nil {
 		return nil, err
@@ -206,35 +248,97 @@ func buildListener(service string) (*listener.Listener, error) {
 	return &listener.Listener{Name: service, ApiListener: &listener.ApiListener{ApiListener: manager}}, nil
 }
 
-// buildRoutes is app's RouteConfiguration: one virtual host per called
-// service (domain: the service name, or "*"), one route per rule: path
-// "/<method>" for a method, prefix "/" for any; exact methods first, as
-// Envoy matches in order. Rules are passed on as stored, duplicates
-// included: the sidecar is the judge of what it can apply.
-func buildRoutes(app string, rules []registry.RouteRule) *route.RouteConfiguration {
+// withHeaders adds headers to a sorted match; false if one of them asks
+// for another value of a key the match has (no call could match both).
+func withHeaders(match [][2]string, headers map[string]string) ([][2]string, bool) {
+	out := append([][2]string(nil), match...)
+	have := map[string]string{}
+	for _, kv := range match {
+		have[kv[0]] = kv[1]
+	}
+	for k, v := range headers {
+		if cur, ok := have[k]; ok {
+			if cur != v {
+				return nil, false
+			}
+			continue
+		}
+		out = append(out, [2]string{k, v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
+	return out, true
+}
+
+// proxylessFilters is the HTTP filter chain of the proxyless listener.
+func proxylessFilters() ([]*hcm.HttpFilter, error) {
+	faultCfg, err := anypb.New(&fault.HTTPFault{})
+	if err != nil {
+		return nil, err
+	}
+	rateCfg, err := anypb.New(&ratelimit.LocalRateLimit{StatPrefix: rateLimitStatPrefix})
+	if err != nil {
+		return nil, err
+	}
+	router, err := anypb.New(&routerfilter.Router{})
+	if err != nil {
+		return nil, err
+	}
+	return []*hcm.HttpFilter{
+		{Name: FaultFilter, ConfigType: &hcm.HttpFilter_TypedConfig{TypedConfig: faultCfg}},
+		{Name: RateLimitFilter, ConfigType: &hcm.HttpFilter_TypedConfig{TypedConfig: rateCfg}, IsOptional: true},
+		{Name: routerFilter, ConfigType: &hcm.HttpFilter_TypedConfig{TypedConfig: router}},
+	}, nil
+}
+
+// BuildRouteConfiguration is app's RouteConfiguration for its sidecars: one
+// virtual host per called service (domain: the service, or "*"), one route
+// per rule, with its policies. Routes are ordered as they take precedence
+// (an exact method before "*", then a route with headers or tags before
+// one without), as Envoy matches in order. Rules are passed on as given,
+// duplicates included: the sidecar is the judge of what it can apply.
+func BuildRouteConfiguration(app string, routes []config.Route) (*route.RouteConfiguration, error) {
 	rc := &route.RouteConfiguration{Name: app}
 	hosts := map[string]*route.VirtualHost{}
-	for _, r := range rules {
+	for _, r := range byPrecedence(routes) {
 		vh := hosts[r.Service]
 		if vh == nil {
 			vh = &route.VirtualHost{Name: r.Service, Domains: []string{r.Service}}
 			hosts[r.Service] = vh
 			rc.VirtualHosts = append(rc.VirtualHosts, vh)
 		}
-		m := &route.RouteMatch{PathSpecifier: &route.RouteMatch_Prefix{Prefix: "/"}}
-		if r.Method != "*" {
-			m.PathSpecifier = &route.RouteMatch_Path{Path: "/" + r.Method}
+		er, err := buildRoute(&r, r.Match(), false)
+		if err != nil {
+			return nil, fmt.Errorf("pilot: app %q: %w", app, err)
 		}
-		action := &route.RouteAction{ClusterSpecifier: &route.RouteAction_Cluster{Cluster: r.Cluster}}
-		if d, err := r.TimeoutDuration(); err == nil && d > 0 {
-			action.Timeout = durationpb.New(d)
+		vh.Routes = append(vh.Routes, er)
+	}
+	return rc, nil
+}
+
+// byPrecedence returns routes in the order Envoy must try them: an exact
+// method before "*", then a route with headers or tags before one
+// without; otherwise as given.
+func byPrecedence(routes []config.Route) []config.Route {
+	out := append([]config.Route(nil), routes...)
+	rank := func(r *config.Route) int {
+		n := 0
+		if r.Method == "*" {
+			n += 2
 		}
-		vh.Routes = append(vh.Routes, &route.Route{Name: r.Service + "/" + r.Method, Match: m, Action: &route.Route_Route{Route: action}})
+		if len(r.Headers)+len(r.Tags) == 0 {
+			n++
+		}
+		return n
 	}
-	for _, vh := range rc.VirtualHosts {
-		sort.SliceStable(vh.Routes, func(i, j int) bool {
-			return vh.Routes[i].Match.GetPath() != "" && vh.Routes[j].Match.GetPath() == ""
-		})
+	sort.SliceStable(out, func(i, j int) bool { return rank(&out[i]) < rank(&out[j]) })
+	return out
+}
+
+// buildRoutes is app's RouteConfiguration from its stored rules.
+func buildRoutes(app string, rules []registry.RouteRule) (*route.RouteConfiguration, error) {
+	routes := make([]config.Route, len(rules))
+	for i := range rules {
+		routes[i] = rules[i].Route()
 	}
-	return rc
+	return BuildRouteConfiguration(app, routes)
 }

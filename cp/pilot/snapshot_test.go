@@ -13,6 +13,7 @@ import (
 	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 
+	"github.com/octomesh/octomesh/config"
 	"github.com/octomesh/octomesh/cp/registry"
 )
 
@@ -81,7 +82,7 @@ func TestSubscribePushAndKindsAreIndependent(t *testing.T) {
 	// Route rules: only the route configuration moves.
 	src.setRoutes("web", &registry.AppRoutes{Routes: []registry.RouteRule{
 		{Service: "echo", Method: "*", Cluster: "echo"},
-		{Service: "echo", Method: "Slow", Cluster: "echo", Timeout: "10s"},
+		{Service: "echo", Method: "Slow", Cluster: "echo", Timeout: config.Duration(10 * time.Second)},
 	}})
 	rt = c.recvKind(kindRoute)
 	var rc route.RouteConfiguration

@@ -22,6 +22,9 @@ import (
 //	GET    /v1/routes/{app}       -> AppRoutes
 //	PUT    /v1/routes/{app}       AppRoutes (validated)
 //	DELETE /v1/routes/{app}
+//	GET    /v1/policies/{service} -> ServicePolicy ({} when none)
+//	PUT    /v1/policies/{service} ServicePolicy (validated)
+//	DELETE /v1/policies/{service}
 //
 // Errors are {"error": "..."} with 400 (invalid), 404 (lease not found) or
 // 503 (store unavailable).
@@ -58,6 +61,9 @@ func Handler(store Store, log *slog.Logger) http.Handler {
 	mux.HandleFunc("GET /v1/routes/{app}", h.getRoutes)
 	mux.HandleFunc("PUT /v1/routes/{app}", h.putRoutes)
 	mux.HandleFunc("DELETE /v1/routes/{app}", h.deleteRoutes)
+	mux.HandleFunc("GET /v1/policies/{service}", h.getPolicy)
+	mux.HandleFunc("PUT /v1/policies/{service}", h.putPolicy)
+	mux.HandleFunc("DELETE /v1/policies/{service}", h.deletePolicy)
 	return mux
 }
 
@@ -201,7 +207,11 @@ func (h *handler) putRoutes(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	b, _ := json.Marshal(routes)
+	b, err := json.Marshal(routes)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
 	defer cancel()
 	if err := h.store.PutRoutes(ctx, app, b); err != nil {
@@ -223,6 +233,74 @@ func (h *handler) deleteRoutes(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *handler) getPolicy(w http.ResponseWriter, r *http.Request) {
+	service, ok := pathName(w, r, "service")
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
+	defer cancel()
+	b, err := h.store.Policy(ctx, service)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	var p ServicePolicy
+	if b != nil {
+		if p, err = DecodePolicy(service, b); err != nil {
+			writeError(w, err)
+			return
+		}
+	}
+	writeJSON(w, p)
+}
+
+func (h *handler) putPolicy(w http.ResponseWriter, r *http.Request) {
+	service, ok := pathName(w, r, "service")
+	if !ok {
+		return
+	}
+	var p ServicePolicy
+	if err := readJSON(r, &p); err != nil {
+		writeError(w, err)
+		return
+	}
+	p.Normalize(service)
+	if err := p.Validate(service); err != nil {
+		writeError(w, err)
+		return
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
+	defer cancel()
+	if err := h.store.PutPolicy(ctx, service, b); err != nil {
+		writeError(w, err)
+		return
+	}
+	h.log.Info("policy set", "service", service, "circuit_breaker", p.CircuitBreaker != nil, "retry_budget", p.RetryBudget != nil,
+		"outlier_detection", p.OutlierDetection != nil, "rules", len(p.Routes))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *handler) deletePolicy(w http.ResponseWriter, r *http.Request) {
+	service, ok := pathName(w, r, "service")
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
+	defer cancel()
+	if err := h.store.DeletePolicy(ctx, service); err != nil {
+		writeError(w, err)
+		return
+	}
+	h.log.Info("policy deleted", "service", service)
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -132,9 +132,41 @@ func (c *Client) Instances(ctx context.Context, service string) ([]Instance, err
 	return list, err
 }
 
-// PutRoutes sets app's route rules.
+// PutRoutes sets app's route rules (validated by the pilot: an error
+// names the field).
 func (c *Client) PutRoutes(ctx context.Context, app string, rules []RouteRule) error {
 	return c.do(ctx, http.MethodPut, "/v1/routes/"+app, AppRoutes{Routes: rules}, nil)
+}
+
+// Routes returns app's route rules (none: an empty list).
+func (c *Client) Routes(ctx context.Context, app string) ([]RouteRule, error) {
+	var a AppRoutes
+	err := c.do(ctx, http.MethodGet, "/v1/routes/"+app, nil, &a)
+	return a.Routes, err
+}
+
+// DeleteRoutes removes app's route rules.
+func (c *Client) DeleteRoutes(ctx context.Context, app string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/routes/"+app, nil, nil)
+}
+
+// PutPolicy sets service's policy (validated by the pilot: an error names
+// the field).
+func (c *Client) PutPolicy(ctx context.Context, service string, p ServicePolicy) error {
+	return c.do(ctx, http.MethodPut, "/v1/policies/"+service, p, nil)
+}
+
+// Policy returns service's policy (none: the zero ServicePolicy).
+func (c *Client) Policy(ctx context.Context, service string) (ServicePolicy, error) {
+	var p ServicePolicy
+	err := c.do(ctx, http.MethodGet, "/v1/policies/"+service, nil, &p)
+	return p, err
+}
+
+// DeletePolicy removes service's policy: its clusters fall back to the
+// defaults.
+func (c *Client) DeletePolicy(ctx context.Context, service string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/policies/"+service, nil, nil)
 }
 
 // Registration keeps one instance registered: it renews the lease every

@@ -1,6 +1,8 @@
 // Package registry is OctoMesh's naming service: what an instance
-// registration is (Instance), what an app's route rules are (RouteRule),
-// how both are laid out in etcd (InstanceKey, ServicePrefix, RoutesKey),
+// registration is (Instance), what an app's route rules are (RouteRule,
+// with every policy of a config.Route), what a service's policy is
+// (ServicePolicy: its cluster's policies and its own rules), how they are
+// laid out in etcd (InstanceKey, ServicePrefix, RoutesKey, PolicyKey),
 // and the pilot's registration API over HTTP: the server side (Handler, over
 // a Store that the pilot's Diplomat implements with etcd) and the client
 // side (Client, and Registration, which keeps one instance registered with

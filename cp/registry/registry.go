@@ -19,6 +19,7 @@ const (
 	keyRoot      = "/octomesh/v1/"
 	instancesDir = keyRoot + "instances/"
 	routesDir    = keyRoot + "routes/"
+	policiesDir  = keyRoot + "policies/"
 )
 
 // ServicePrefix is the etcd key prefix of every instance of service.
@@ -30,6 +31,9 @@ func InstanceKey(service, address string) string { return ServicePrefix(service)
 // RoutesKey is the etcd key holding app's route rules.
 func RoutesKey(app string) string { return routesDir + app }
 
+// PolicyKey is the etcd key holding service's policy (ServicePolicy).
+func PolicyKey(service string) string { return policiesDir + service }
+
 // TTL bounds. etcd refuses leases much shorter than its election timeout.
 const (
 	MinTTL     = 2 * time.Second
@@ -39,7 +43,8 @@ const (
 
 // Kinds of error, for errors.Is.
 var (
-	// ErrInvalid: a registration, route rule or name the registry refuses.
+	// ErrInvalid: a registration, route rule, policy or name the registry
+	// refuses.
 	ErrInvalid = errors.New("registry: invalid")
 	// ErrLeaseNotFound: the lease expired or was revoked; register again.
 	ErrLeaseNotFound = errors.New("registry: lease not found")
@@ -131,20 +136,39 @@ func DecodeInstance(b []byte) (Instance, error) {
 	return in, in.Validate()
 }
 
-// RouteRule sends an app's calls matching (Service, Method) to the
-// instances of Cluster. It is an app's outbound routing policy; without
-// rules, a call to service S goes to the instances of S.
+// RouteRule is one route of an app's outbound calls: calls matching
+// (Service, Method) and carrying Headers and Tags go to Cluster (or are
+// split by weight), with the route's policies. Its fields are config.Route's,
+// with the same meanings and validation (config.CheckRoutes), in the same
+// order (Route converts); in JSON they have the YAML names of a sidecar's
+// config file. Without rules, a call to service S goes to the instances of
+// S.
 type RouteRule struct {
 	// Service is the called service, or "*" for any.
 	Service string `json:"service"`
 	// Method is the called method, or "*" (the default) for any.
 	Method string `json:"method,omitempty"`
+	// Headers: TTHeader string info keys and values the call must carry.
+	Headers map[string]string `json:"headers,omitempty"`
+	// Tags: tags the call must carry (on the wire the string info key
+	// config.TagKey(name)).
+	Tags map[string]string `json:"tags,omitempty"`
 	// Cluster is the service whose instances take the calls; it defaults
-	// to Service, and is required when Service is "*".
+	// to Service (unless Split is given), and is required when Service is
+	// "*".
 	Cluster string `json:"cluster,omitempty"`
-	// Timeout overrides the default request timeout (a Go duration).
-	Timeout string `json:"timeout,omitempty"`
+	// Split shares the calls among several clusters by weight instead.
+	Split []config.WeightedCluster `json:"split,omitempty"`
+	// Timeout overrides the default request timeout ("10s"; 0: none).
+	Timeout   config.Duration   `json:"timeout,omitempty"`
+	Retry     *config.Retry     `json:"retry,omitempty"`
+	RateLimit *config.RateLimit `json:"rate_limit,omitempty"`
+	Fault     *config.Fault     `json:"fault,omitempty"`
+	Mirror    *config.Mirror    `json:"mirror,omitempty"`
 }
+
+// Route is the rule as a sidecar's route.
+func (r *RouteRule) Route() config.Route { return config.Route(*r) }
 
 // AppRoutes is the value stored under RoutesKey.
 type AppRoutes struct {
@@ -156,59 +180,67 @@ func (r *RouteRule) Normalize() {
 	if r.Method == "" {
 		r.Method = "*"
 	}
-	if r.Cluster == "" && r.Service != "*" {
+	if r.Cluster == "" && len(r.Split) == 0 && r.Service != "*" {
 		r.Cluster = r.Service
 	}
 }
 
-// TimeoutDuration parses Timeout ("" is 0).
-func (r *RouteRule) TimeoutDuration() (time.Duration, error) {
-	if r.Timeout == "" {
-		return 0, nil
-	}
-	d, err := time.ParseDuration(r.Timeout)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("timeout %q is not a non-negative duration", r.Timeout)
-	}
-	return d, nil
-}
+// maxRules bounds the rules of one app or service.
+const maxRules = 1000
 
 // Validate checks normalized rules as the pilot's API accepts them: names,
-// timeouts, and at most one rule per (service, method).
-func (a *AppRoutes) Validate() error {
-	if len(a.Routes) > 1000 {
-		return invalidf("routes: %d rules, at most 1000", len(a.Routes))
+// every policy as a sidecar's config file checks it, and at most one rule
+// per match (service, method, headers and tags). Errors name the field:
+// "routes[1].retry.attempts: must be between 1 and 10".
+func (a *AppRoutes) Validate() error { return checkRules(a.Routes) }
+
+func checkRules(rules []RouteRule) error {
+	if len(rules) > maxRules {
+		return invalidf("routes: %d rules, at most %d", len(rules), maxRules)
 	}
-	seen := map[[2]string]bool{}
-	for i, r := range a.Routes {
+	routes := make([]config.Route, len(rules))
+	clusters := map[string]bool{}
+	for i := range rules {
+		r := &rules[i]
+		p := fmt.Sprintf("routes[%d]", i)
 		if r.Service != "*" {
 			if err := config.CheckName(r.Service); err != nil {
-				return invalidf("routes[%d].service: %v", i, err)
+				return invalidf("%s.service: %v", p, err)
 			}
 		}
 		if r.Method != "*" {
 			if err := config.CheckName(r.Method); err != nil {
-				return invalidf("routes[%d].method: %v", i, err)
+				return invalidf("%s.method: %v", p, err)
 			}
 		}
-		if err := config.CheckName(r.Cluster); err != nil {
-			return invalidf("routes[%d].cluster: %v", i, err)
+		var named [][2]string // field, cluster name
+		if r.Cluster != "" {
+			named = append(named, [2]string{p + ".cluster", r.Cluster})
 		}
-		if _, err := r.TimeoutDuration(); err != nil {
-			return invalidf("routes[%d]: %v", i, err)
+		for j, w := range r.Split {
+			named = append(named, [2]string{fmt.Sprintf("%s.split[%d].cluster", p, j), w.Cluster})
 		}
-		k := [2]string{r.Service, r.Method}
-		if seen[k] {
-			return invalidf("routes[%d]: another rule already matches service %q method %q", i, r.Service, r.Method)
+		if r.Mirror != nil && r.Mirror.Cluster != "" {
+			named = append(named, [2]string{p + ".mirror.cluster", r.Mirror.Cluster})
 		}
-		seen[k] = true
+		for _, n := range named {
+			if err := config.CheckName(n[1]); err != nil {
+				return invalidf("%s: %v", n[0], err)
+			}
+			clusters[n[1]] = true
+		}
+		routes[i] = r.Route()
+	}
+	if fe := config.CheckRoutes(routes, clusters); fe != nil {
+		return invalidf("%s: %s", fe.Field, fe.Msg)
 	}
 	return nil
 }
 
 // DecodeRoutes reads stored rules and normalizes them. It does not
 // validate: the pilot passes on what the store holds, and a sidecar refuses
-// (NACKs) what it cannot apply.
+// (NACKs) what it cannot apply. The policies decode strictly (an unknown
+// field is an error), as they do in the API.
 func DecodeRoutes(b []byte) (AppRoutes, error) {
 	var a AppRoutes
 	if err := json.Unmarshal(b, &a); err != nil {
@@ -218,6 +250,60 @@ func DecodeRoutes(b []byte) (AppRoutes, error) {
 		a.Routes[i].Normalize()
 	}
 	return a, nil
+}
+
+// ServicePolicy is what a service's owner sets for every caller of the
+// service, stored under PolicyKey: the cluster's policies (nil: the
+// sidecar's defaults, see config.Cluster) and the service's own route
+// rules. The rules apply to proxyless gRPC clients, which have no app rules
+// (the pilot puts them in the service's Listener); a sidecar follows its
+// app's rules (AppRoutes) and not these.
+type ServicePolicy struct {
+	CircuitBreaker   *config.CircuitBreaker   `json:"circuit_breaker,omitempty"`
+	RetryBudget      *config.RetryBudget      `json:"retry_budget,omitempty"`
+	OutlierDetection *config.OutlierDetection `json:"outlier_detection,omitempty"`
+	// Routes are rules for calls to this service: each rule's service is
+	// this one (it may be left out).
+	Routes []RouteRule `json:"routes,omitempty"`
+}
+
+// Normalize fills defaults for service's policy; Validate expects a
+// normalized policy.
+func (p *ServicePolicy) Normalize(service string) {
+	for i := range p.Routes {
+		if p.Routes[i].Service == "" {
+			p.Routes[i].Service = service
+		}
+		p.Routes[i].Normalize()
+	}
+}
+
+// Validate checks service's normalized policy as the pilot's API accepts
+// it, naming the field: the cluster's policies as config.Cluster.Check
+// does, the rules as AppRoutes.Validate does.
+func (p *ServicePolicy) Validate(service string) error {
+	cl := config.NewCluster(service)
+	cl.CircuitBreaker, cl.RetryBudget, cl.OutlierDetection = p.CircuitBreaker, p.RetryBudget, p.OutlierDetection
+	if fe := cl.Check(); fe != nil {
+		return invalidf("%s: %s", fe.Field, fe.Msg)
+	}
+	for i, r := range p.Routes {
+		if r.Service != service {
+			return invalidf("routes[%d].service: %q: the rules of service %q are for calls to it", i, r.Service, service)
+		}
+	}
+	return checkRules(p.Routes)
+}
+
+// DecodePolicy reads service's stored policy and normalizes it; like
+// DecodeRoutes it does not validate.
+func DecodePolicy(service string, b []byte) (ServicePolicy, error) {
+	var p ServicePolicy
+	if err := json.Unmarshal(b, &p); err != nil {
+		return p, invalidf("policy: %v", err)
+	}
+	p.Normalize(service)
+	return p, nil
 }
 
 // LeaseID names the lease an instance is registered with. It travels as
@@ -264,4 +350,9 @@ type Store interface {
 	// PutRoutes stores app's rules as given; DeleteRoutes removes them.
 	PutRoutes(ctx context.Context, app string, value []byte) error
 	DeleteRoutes(ctx context.Context, app string) error
+	// Policy returns service's stored policy (nil when none).
+	Policy(ctx context.Context, service string) ([]byte, error)
+	// PutPolicy stores service's policy as given; DeletePolicy removes it.
+	PutPolicy(ctx context.Context, service string, value []byte) error
+	DeletePolicy(ctx context.Context, service string) error
 }

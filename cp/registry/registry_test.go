@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/octomesh/octomesh/config"
 )
 
 // memStore is a Store in memory; leases expire only when a test says so.
@@ -20,11 +22,12 @@ type memStore struct {
 	leases    map[LeaseID]string // lease -> instance key
 	instances map[string]Instance
 	routes    map[string][]byte
+	policies  map[string][]byte
 	keepalive int
 }
 
 func newMemStore() *memStore {
-	return &memStore{leases: map[LeaseID]string{}, instances: map[string]Instance{}, routes: map[string][]byte{}}
+	return &memStore{leases: map[LeaseID]string{}, instances: map[string]Instance{}, routes: map[string][]byte{}, policies: map[string][]byte{}}
 }
 
 func (m *memStore) Register(_ context.Context, in Instance, _ time.Duration) (LeaseID, error) {
@@ -111,6 +114,26 @@ func (m *memStore) DeleteRoutes(_ context.Context, app string) error {
 	return nil
 }
 
+func (m *memStore) Policy(_ context.Context, service string) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.policies[service], nil
+}
+
+func (m *memStore) PutPolicy(_ context.Context, service string, v []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.policies[service] = v
+	return nil
+}
+
+func (m *memStore) DeletePolicy(_ context.Context, service string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.policies, service)
+	return nil
+}
+
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func newAPI(t *testing.T) (*memStore, *Client) {
@@ -191,7 +214,7 @@ func TestAPIRegisterUpdateRevoke(t *testing.T) {
 func TestAPIRoutes(t *testing.T) {
 	store, c := newAPI(t)
 	ctx := context.Background()
-	if err := c.PutRoutes(ctx, "web", []RouteRule{{Service: "echo"}, {Service: "echo", Method: "Slow", Timeout: "10s"}}); err != nil {
+	if err := c.PutRoutes(ctx, "web", []RouteRule{{Service: "echo"}, {Service: "echo", Method: "Slow", Timeout: config.Duration(10 * time.Second)}}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := DecodeRoutes(store.routes["web"])
@@ -201,7 +224,7 @@ func TestAPIRoutes(t *testing.T) {
 	for _, bad := range [][]RouteRule{
 		{{Service: "echo"}, {Service: "echo", Method: "*"}},
 		{{Service: "*"}},
-		{{Service: "echo", Timeout: "soon"}},
+		{{Service: "echo", Timeout: -1}},
 	} {
 		if err := c.PutRoutes(ctx, "web", bad); !errors.Is(err, ErrInvalid) {
 			t.Errorf("PutRoutes(%+v): %v", bad, err)

@@ -7,7 +7,9 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -553,8 +555,10 @@ func (c *Client) handle(resp *discovery.DeltaDiscoveryResponse) error {
 	c.resolveWaitersLocked()
 	var missing []string
 	for _, r := range next.rules {
-		if !c.subs[r.Cluster] && !isStatic(c.opts.StaticClusters, r.Cluster) {
-			missing = append(missing, r.Cluster)
+		for _, name := range r.Clusters() {
+			if !c.subs[name] && !isStatic(c.opts.StaticClusters, name) && !slices.Contains(missing, name) {
+				missing = append(missing, name)
+			}
 		}
 	}
 	c.mu.Unlock()
@@ -662,9 +666,10 @@ func unmarshal(r *discovery.Resource, m proto.Message) error {
 
 // desired computes the cluster set and the managed listener's routes from
 // the state: the static clusters and routes; every pilot cluster that has
-// both its settings and its endpoints; the app's route rules whose cluster
-// is live; and for each subscribed service with a live cluster and no rule
-// of its own, a route of all its methods to it.
+// both its settings and its endpoints; the app's route rules whose clusters
+// (split and mirror included) are all live; and for each subscribed service
+// with a live cluster and no rule of its own, a route of all its methods to
+// it. A static route wins over a rule with the same match.
 func (c *Client) desired(s *state, subs map[string]bool) ([]config.Cluster, []config.Route) {
 	clusters := append([]config.Cluster(nil), c.opts.StaticClusters...)
 	live := map[string]bool{}
@@ -687,27 +692,55 @@ func (c *Client) desired(s *state, subs map[string]bool) ([]config.Cluster, []co
 		live[name] = true
 	}
 	routes := append([]config.Route(nil), c.opts.StaticRoutes...)
-	taken := map[[2]string]bool{}
-	for _, r := range routes {
-		taken[[2]string{r.Service, r.Method}] = true
+	taken := map[string]bool{}
+	for i := range routes {
+		taken[matchKey(&routes[i])] = true
 	}
 	ruled := map[string]bool{}
-	for _, r := range s.rules {
+	for i := range s.rules {
+		r := &s.rules[i]
 		ruled[r.Service] = true
-		if k := [2]string{r.Service, r.Method}; live[r.Cluster] && !taken[k] {
+		if k := matchKey(r); allLive(r, live) && !taken[k] {
 			taken[k] = true
-			routes = append(routes, r)
+			routes = append(routes, *r)
 		}
 	}
 	for _, name := range names {
-		if k := [2]string{name, "*"}; subs[name] && live[name] && !ruled[name] && !taken[k] {
+		r := config.NewRoute(name)
+		r.Service = name
+		if k := matchKey(&r); subs[name] && live[name] && !ruled[name] && !taken[k] {
 			taken[k] = true
-			r := config.NewRoute(name)
-			r.Service = name
 			routes = append(routes, r)
 		}
 	}
 	return clusters, routes
+}
+
+// matchKey identifies what a route matches: service, method, and the
+// headers and tags a call must carry.
+func matchKey(r *config.Route) string {
+	var b strings.Builder
+	b.WriteString(r.Service)
+	b.WriteByte(0)
+	b.WriteString(r.Method)
+	for _, kv := range r.Match() {
+		b.WriteByte(0)
+		b.WriteString(kv[0])
+		b.WriteByte('=')
+		b.WriteString(kv[1])
+	}
+	return b.String()
+}
+
+// allLive reports whether every cluster the route sends calls to (its
+// cluster or split, and its mirror) is live.
+func allLive(r *config.Route, live map[string]bool) bool {
+	for _, name := range r.Clusters() {
+		if !live[name] {
+			return false
+		}
+	}
+	return true
 }
 
 // apply brings the target from what it holds (s.clusterSet, s.routes) to

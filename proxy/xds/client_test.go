@@ -122,8 +122,12 @@ func TestTranslateRoutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := fmt.Sprint(routes); got != "[{echo Slow echo-v2 10000000000} {echo * echo 0} {* * fallback 0}]" {
-		t.Fatalf("routes %s", got)
+	var got []string
+	for _, r := range routes {
+		got = append(got, fmt.Sprintf("%s/%s>%s %v", r.Service, r.Method, r.Cluster, r.Timeout.Std()))
+	}
+	if strings.Join(got, ", ") != "echo/Slow>echo-v2 10s, echo/*>echo 0s, */*>fallback 0s" {
+		t.Fatalf("routes %v", got)
 	}
 	bad := []struct {
 		vh   *route.VirtualHost
@@ -136,13 +140,18 @@ func TestTranslateRoutes(t *testing.T) {
 			vh := routeTo("echo", "*", "a")
 			vh.Routes[0].Match.Headers = []*route.HeaderMatcher{{Name: "x"}}
 			return vh
-		}(), "only path and prefix matches"},
+		}(), `match.headers[0]: header "x": only exact string matches`},
 		{func() *route.VirtualHost {
 			vh := routeTo("echo", "*", "a")
 			vh.Routes[0].GetRoute().ClusterSpecifier = &route.RouteAction_WeightedClusters{WeightedClusters: &route.WeightedCluster{
-				Clusters: []*route.WeightedCluster_ClusterWeight{{Name: "a", Weight: wrapperspb.UInt32(1)}}}}
+				Clusters: []*route.WeightedCluster_ClusterWeight{{Name: "a"}}}}
 			return vh
-		}(), "must route to one cluster"},
+		}(), "route.weighted_clusters.clusters[0].weight: missing"},
+		{func() *route.VirtualHost {
+			vh := routeTo("echo", "*", "a")
+			vh.Routes[0].GetRoute().ClusterSpecifier = &route.RouteAction_ClusterHeader{ClusterHeader: "x-cluster"}
+			return vh
+		}(), "must route to one cluster or to weighted_clusters"},
 		{func() *route.VirtualHost {
 			vh := routeTo("echo", "*", "a")
 			vh.Routes[0].Match.PathSpecifier = &route.RouteMatch_Prefix{Prefix: "/Ec"}
@@ -178,8 +187,10 @@ func (f *fakeTarget) ApplyClusters(cs []config.Cluster) error {
 	}
 	f.calls = append(f.calls, "clusters "+strings.Join(names, ","))
 	for _, r := range f.routes {
-		if _, ok := next[r.Cluster]; !ok {
-			return fmt.Errorf("cluster %q is still used", r.Cluster)
+		for _, name := range r.Clusters() {
+			if _, ok := next[name]; !ok {
+				return fmt.Errorf("cluster %q is still used", name)
+			}
 		}
 	}
 	f.clusters = next
@@ -200,8 +211,10 @@ func (f *fakeTarget) ApplyRoutes(listener string, rs []config.Route) error {
 		return err
 	}
 	for _, r := range rs {
-		if _, ok := f.clusters[r.Cluster]; !ok {
-			return fmt.Errorf("unknown cluster %q", r.Cluster)
+		for _, name := range r.Clusters() {
+			if _, ok := f.clusters[name]; !ok {
+				return fmt.Errorf("unknown cluster %q", name)
+			}
 		}
 	}
 	f.routes = rs

@@ -1,7 +1,9 @@
 // Package xds is the sidecar's delta ADS client. It subscribes to services
 // on demand (Subscribe, Await), receives their Clusters and
 // ClusterLoadAssignments and the app's RouteConfiguration from the pilot,
-// translates them into config.Cluster and config.Route values, and applies
+// translates them into config.Cluster and config.Route values with their
+// governance policies (policy.go: Envoy's types, and filter_metadata
+// "octomesh" where Envoy has no field), and applies
 // them to its Target (the sidecar, *server.Server) in an order that never
 // leaves a route without its cluster: new and changed clusters, then
 // routes, then removals. The Target builds new tables and swaps them in

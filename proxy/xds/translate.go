@@ -63,8 +63,8 @@ func translateCluster(c *cluster.Cluster) (config.Cluster, error) {
 		}
 		cc.Locality = loc
 	}
-	if f := c.GetMetadata().GetFilterMetadata()[metadataNamespace].GetFields(); f != nil {
-		cc.HashKey = f["hash_key"].GetStringValue()
+	if err := translateClusterPolicies(c, &cc); err != nil {
+		return cc, fmt.Errorf("cluster %q: %v", cc.Name, err)
 	}
 	if fe := cc.Check(); fe != nil {
 		return cc, fmt.Errorf("cluster %q: %v", cc.Name, fe)
@@ -137,15 +137,17 @@ func endpointAddress(a *core.Address) (string, error) {
 
 // translateRoutes turns an app's RouteConfiguration into routes: each
 // virtual host domain is a service ("*" for any), each route's match a
-// method (path "/Method", or prefix "/" or "" for any), its action one
-// cluster and an optional timeout. Two routes with the same (service,
-// method) are an error, as in a config file.
+// method (path "/Method", or prefix "/" or "" for any) with exact header
+// matches, its action one cluster or weighted clusters with the route's
+// policies (policy.go). The routes are checked as a config file's are:
+// two routes with the same match are an error.
 func translateRoutes(rc *route.RouteConfiguration) ([]config.Route, error) {
 	if err := rc.Validate(); err != nil {
 		return nil, err
 	}
 	var out []config.Route
-	seen := map[[2]string]bool{}
+	var where []string
+	clusters := map[string]bool{}
 	for _, vh := range rc.GetVirtualHosts() {
 		for _, domain := range vh.GetDomains() {
 			if domain != "*" {
@@ -154,19 +156,30 @@ func translateRoutes(rc *route.RouteConfiguration) ([]config.Route, error) {
 				}
 			}
 			for i, r := range vh.GetRoutes() {
+				at := fmt.Sprintf("virtual host %q: routes[%d]", vh.GetName(), i)
 				cr, err := translateRoute(r)
 				if err != nil {
-					return nil, fmt.Errorf("virtual host %q: routes[%d]: %v", vh.GetName(), i, err)
+					return nil, fmt.Errorf("%s: %v", at, err)
 				}
 				cr.Service = domain
-				k := [2]string{cr.Service, cr.Method}
-				if seen[k] {
-					return nil, fmt.Errorf("virtual host %q: routes[%d]: another route already matches service %q method %q", vh.GetName(), i, cr.Service, cr.Method)
+				for _, name := range cr.Clusters() {
+					clusters[name] = true
 				}
-				seen[k] = true
 				out = append(out, cr)
+				where = append(where, at)
 			}
 		}
+	}
+	if fe := config.CheckRoutes(out, clusters); fe != nil {
+		var j int
+		if _, err := fmt.Sscanf(fe.Field, "routes[%d]", &j); err != nil || j >= len(where) {
+			return nil, fe
+		}
+		field := strings.TrimPrefix(strings.TrimPrefix(fe.Field, fmt.Sprintf("routes[%d]", j)), ".")
+		if field != "" {
+			field += ": "
+		}
+		return nil, fmt.Errorf("%s: %s%s", where[j], field, fe.Msg)
 	}
 	return out, nil
 }
@@ -174,9 +187,9 @@ func translateRoutes(rc *route.RouteConfiguration) ([]config.Route, error) {
 func translateRoute(r *route.Route) (config.Route, error) {
 	cr := config.NewRoute("")
 	m := r.GetMatch()
-	if len(m.GetHeaders()) > 0 || len(m.GetQueryParameters()) > 0 || m.GetRuntimeFraction() != nil || m.GetGrpc() != nil ||
+	if len(m.GetQueryParameters()) > 0 || m.GetRuntimeFraction() != nil || m.GetGrpc() != nil ||
 		m.GetTlsContext() != nil || len(m.GetDynamicMetadata()) > 0 || len(m.GetFilterState()) > 0 || m.GetCaseSensitive() != nil {
-		return cr, fmt.Errorf("only path and prefix matches are supported")
+		return cr, fmt.Errorf("match: only path and prefix matches with exact header matches are supported")
 	}
 	switch {
 	case m.GetPath() != "":
@@ -191,18 +204,19 @@ func translateRoute(r *route.Route) (config.Route, error) {
 	default:
 		return cr, fmt.Errorf("match %v: want path /<method> or prefix /", m)
 	}
+	var err error
+	if cr.Headers, cr.Tags, err = translateHeaders(m.GetHeaders(), "match.headers"); err != nil {
+		return cr, err
+	}
 	a := r.GetRoute()
-	if a == nil || a.GetCluster() == "" {
-		return cr, fmt.Errorf("the action must route to one cluster")
+	if a == nil {
+		return cr, fmt.Errorf("the action must route to one cluster or to weighted_clusters")
 	}
-	cr.Cluster = a.GetCluster()
-	if err := config.CheckName(cr.Cluster); err != nil {
-		return cr, fmt.Errorf("cluster: %v", err)
+	if err := translateAction(a, &cr); err != nil {
+		return cr, err
 	}
-	if d := a.GetTimeout().AsDuration(); d < 0 {
-		return cr, fmt.Errorf("timeout %s is negative", d)
-	} else if a.GetTimeout() != nil {
-		cr.Timeout = config.Duration(d)
+	if err := translateFilters(r, &cr); err != nil {
+		return cr, err
 	}
 	return cr, nil
 }

@@ -1,8 +1,9 @@
 // Package diplomat is the pilot's only contact with systems outside it:
 // today the registry's etcd. It implements registry.Store for the
 // registration API (leases, puts, revokes) and the watches the pilot's Data
-// Cache holds: one etcd watch per service that some sidecar uses, and one
-// per app whose route rules some sidecar uses.
+// Cache holds: for each service that some sidecar uses, one etcd watch on
+// its instances and one on its policy, and one per app whose route rules
+// some sidecar uses.
 //
 // diplomat is the only package of OctoMesh that imports the etcd client
 // (internal/archtest holds this). It must never import proxy/....
@@ -135,9 +136,14 @@ func (d *Diplomat) Instances(ctx context.Context, service string) ([]registry.In
 
 // Routes implements registry.Store.
 func (d *Diplomat) Routes(ctx context.Context, app string) ([]byte, error) {
-	resp, err := d.cli.Get(ctx, registry.RoutesKey(app))
+	return d.get(ctx, registry.RoutesKey(app), "get routes")
+}
+
+// get returns key's value, nil when there is none.
+func (d *Diplomat) get(ctx context.Context, key, op string) ([]byte, error) {
+	resp, err := d.cli.Get(ctx, key)
 	if err != nil {
-		return nil, storeError("get routes", err)
+		return nil, storeError(op, err)
 	}
 	if len(resp.Kvs) == 0 {
 		return nil, nil
@@ -155,6 +161,23 @@ func (d *Diplomat) PutRoutes(ctx context.Context, app string, value []byte) erro
 func (d *Diplomat) DeleteRoutes(ctx context.Context, app string) error {
 	_, err := d.cli.Delete(ctx, registry.RoutesKey(app))
 	return storeError("delete routes", err)
+}
+
+// Policy implements registry.Store.
+func (d *Diplomat) Policy(ctx context.Context, service string) ([]byte, error) {
+	return d.get(ctx, registry.PolicyKey(service), "get policy")
+}
+
+// PutPolicy implements registry.Store.
+func (d *Diplomat) PutPolicy(ctx context.Context, service string, value []byte) error {
+	_, err := d.cli.Put(ctx, registry.PolicyKey(service), string(value))
+	return storeError("put policy", err)
+}
+
+// DeletePolicy implements registry.Store.
+func (d *Diplomat) DeletePolicy(ctx context.Context, service string) error {
+	_, err := d.cli.Delete(ctx, registry.PolicyKey(service))
+	return storeError("delete policy", err)
 }
 
 func (d *Diplomat) decodeInto(state map[string]registry.Instance, key, value []byte) {
@@ -203,10 +226,63 @@ func (d *Diplomat) WatchService(ctx context.Context, service string, update func
 
 // WatchRoutes calls update with app's stored route rules (nil when there
 // are none) now and after every change, until ctx ends (like WatchService,
-// it blocks). A value that does
-// not decode is logged and skipped: the last good rules stay.
+// it blocks). A value that does not decode is logged and skipped: the last
+// good rules stay (none, if it is the first value).
 func (d *Diplomat) WatchRoutes(ctx context.Context, app string, update func(*registry.AppRoutes)) {
-	key := registry.RoutesKey(app)
+	delivered := false
+	d.watchValue(ctx, registry.RoutesKey(app), func(b []byte) {
+		var routes registry.AppRoutes
+		var err error
+		if b != nil {
+			routes, err = registry.DecodeRoutes(b)
+		}
+		switch {
+		case err != nil:
+			d.Stats.BadValues.Add(1)
+			d.log.Warn("diplomat: skipping bad route rules in the registry", "app", app, "err", err)
+			if !delivered {
+				update(nil)
+			}
+		case b == nil:
+			update(nil)
+		default:
+			update(&routes)
+		}
+		delivered = true
+	})
+}
+
+// WatchPolicy calls update with service's stored policy (nil when there is
+// none) now and after every change, until ctx ends (it blocks). A value
+// that does not decode is logged and skipped: the last good policy stays
+// (none, if it is the first value: the service must not wait for it).
+func (d *Diplomat) WatchPolicy(ctx context.Context, service string, update func(*registry.ServicePolicy)) {
+	delivered := false
+	d.watchValue(ctx, registry.PolicyKey(service), func(b []byte) {
+		var p registry.ServicePolicy
+		var err error
+		if b != nil {
+			p, err = registry.DecodePolicy(service, b)
+		}
+		switch {
+		case err != nil:
+			d.Stats.BadValues.Add(1)
+			d.log.Warn("diplomat: skipping a bad policy in the registry", "service", service, "err", err)
+			if !delivered {
+				update(nil)
+			}
+		case b == nil:
+			update(nil)
+		default:
+			update(&p)
+		}
+		delivered = true
+	})
+}
+
+// watchValue calls update with key's value (nil when there is none) now
+// and after every change, until ctx ends.
+func (d *Diplomat) watchValue(ctx context.Context, key string, update func([]byte)) {
 	d.watch(ctx, key, false, func(kvs []*kvEvent, reset bool, _ int64) {
 		var cur []byte
 		found := false
@@ -224,17 +300,7 @@ func (d *Diplomat) WatchRoutes(ctx context.Context, app string, update func(*reg
 		if !found && !reset {
 			return
 		}
-		if cur == nil {
-			update(nil)
-			return
-		}
-		routes, err := registry.DecodeRoutes(cur)
-		if err != nil {
-			d.Stats.BadValues.Add(1)
-			d.log.Warn("diplomat: skipping bad route rules in the registry", "app", app, "err", err)
-			return
-		}
-		update(&routes)
+		update(cur)
 	})
 }
 

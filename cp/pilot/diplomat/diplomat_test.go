@@ -121,3 +121,52 @@ func TestWatchRoutes(t *testing.T) {
 		t.Errorf("bad values %d, want 1", d.Stats.BadValues.Load())
 	}
 }
+
+func TestPolicyStoreAndWatch(t *testing.T) {
+	d := startEtcd(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	got := make(chan *registry.ServicePolicy, 8)
+	go d.WatchPolicy(ctx, "echo", func(p *registry.ServicePolicy) { got <- p })
+	if p := <-got; p != nil {
+		t.Fatalf("initial policy %+v", p)
+	}
+	value := `{"circuit_breaker":{"max_requests":10},"routes":[{"method":"Get","retry":{}}]}`
+	if err := d.PutPolicy(ctx, "echo", []byte(value)); err != nil {
+		t.Fatal(err)
+	}
+	p := <-got
+	if p == nil || p.CircuitBreaker.MaxRequests != 10 || p.CircuitBreaker.MaxPending != 1024 ||
+		p.Routes[0].Service != "echo" || p.Routes[0].Cluster != "echo" || p.Routes[0].Retry.Attempts != 2 {
+		t.Fatalf("policy %+v (want it normalized, with the defaults)", p)
+	}
+	if b, err := d.Policy(ctx, "echo"); err != nil || string(b) != value {
+		t.Fatalf("Policy = %s, %v", b, err)
+	}
+	// A value another tool wrote badly is skipped; the watch goes on. A
+	// watch that starts on a bad value reports no policy, so that the
+	// service does not wait for one.
+	if err := d.PutPolicy(ctx, "echo", []byte(`{"circuit_breaker":{"max_request":1}}`)); err != nil {
+		t.Fatal(err)
+	}
+	late := make(chan *registry.ServicePolicy, 8)
+	go d.WatchPolicy(ctx, "echo", func(p *registry.ServicePolicy) { late <- p })
+	if p := <-late; p != nil {
+		t.Fatalf("a watch started on a bad value: %+v, want none", p)
+	}
+	if err := d.DeletePolicy(ctx, "echo"); err != nil {
+		t.Fatal(err)
+	}
+	if p := <-got; p != nil {
+		t.Fatalf("after delete %+v", p)
+	}
+	if d.Stats.BadValues.Load() != 2 {
+		t.Errorf("bad values %d, want 2 (one per watch)", d.Stats.BadValues.Load())
+	}
+	if p := <-late; p != nil {
+		t.Fatalf("the late watch after delete %+v", p)
+	}
+	if b, err := d.Policy(ctx, "echo"); err != nil || b != nil {
+		t.Fatalf("Policy after delete = %s, %v", b, err)
+	}
+}
