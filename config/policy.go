@@ -142,7 +142,7 @@ func NewRetryBudget() RetryBudget {
 // balancing for a while, probes them, and brings them back when they
 // answer. Failures are connection errors, timeouts and the mesh errors a
 // peer sidecar answers for its app (unreachable, overloaded,
-// circuit_open, connection_lost, timeout). The defaults are Envoy's where
+// circuit_open, connection_lost, timeout, no_route). The defaults are Envoy's where
 // Envoy has the setting.
 type OutlierDetection struct {
 	// ConsecutiveFailures in a row eject an endpoint at once (half of them

@@ -70,7 +70,7 @@ func TestPackageArrows(t *testing.T) {
 		// The request path: the filter contract, the built-in filters (a
 		// package each), and the downstream handler that runs them.
 		"proxy/filter":           {"codec", "config", "proxy/upstream", "stats"},
-		"proxy/filter/ratelimit": {"codec", "config", "proxy/filter"},
+		"proxy/filter/ratelimit": {"codec", "config", "proxy/filter", "proxy/upstream"},
 		"proxy/filter/fault":     {"codec", "config", "proxy/filter"},
 		"proxy/downstream":       {"codec", "config", "proxy/filter", "proxy/router", "proxy/transport", "proxy/upstream", "stats"},
 		"proxy/admin":            {},

@@ -63,16 +63,15 @@ func startCall(rt *Route, t *target, r *filter.Request, deadline time.Duration, 
 	c.try(nil)
 }
 
-// try sends the call once more, avoiding the endpoint of the last try.
+// try sends the call once more, avoiding the endpoint of the last try. The
+// header tells the next hop the try's timeout: the per-try timeout, or what
+// is left of the call's deadline when that is sooner (as Envoy does).
 func (c *call) try(avoid *upstream.Endpoint) {
-	left := c.deadline - upstream.Now()
-	if c.tries > 0 {
-		c.hdr.SetCallerTimeout(c.buf.B, left)
-	}
-	timeout := left
+	timeout := c.deadline - upstream.Now()
 	if p := c.rt.retry; p != nil && p.PerTryTimeout > 0 && p.PerTryTimeout.Std() < timeout {
 		timeout = p.PerTryTimeout.Std()
 	}
+	c.hdr.SetCallerTimeout(c.buf.B, timeout)
 	c.tries++
 	c.up = upstream.Request{Frame: c.buf.B, Header: &c.hdr, Down: c, Timeout: timeout, Avoid: avoid, Retry: c.tries > 1}
 	if !c.t.c.TryForward(&c.up) {
@@ -92,10 +91,13 @@ func (c *call) Respond(frame []byte, h *codec.Header) {
 	c.release()
 }
 
-// Fail takes a try that got no answer.
+// Fail takes a try that got no answer. A refusal by this sidecar's own
+// cluster (its breaker, every connection full, no endpoint reachable: the
+// cluster tried every endpoint already) is not retried, as in Envoy; a
+// write that failed is.
 func (c *call) Fail(o upstream.Origin, f upstream.Failure) {
 	k := f.ErrorKind()
-	if c.retryable(k, k == codec.KindTimeout, f.NotSent()) && c.again() {
+	if c.retryable(k, k == codec.KindTimeout, f.Unsent) && c.again() {
 		return
 	}
 	c.finishTry()

@@ -30,9 +30,11 @@ type Stats struct {
 	// Retries: tries after the first; RetriesRefused: retries the
 	// cluster's budget or breaker refused (the caller got the failure).
 	Retries, RetriesRefused stats.Counter
-	// Mirrored: copies sent to a shadow cluster; MirrorDropped: copies not
-	// sent because the shadow had no connection ready or no room.
-	Mirrored, MirrorDropped stats.Counter
+	// Mirrored: copies handed to a shadow cluster; MirrorDropped: copies
+	// not sent because the shadow had no connection ready; MirrorFailed:
+	// copies the shadow could not complete (no room, breaker open,
+	// unreachable, timed out).
+	Mirrored, MirrorDropped, MirrorFailed stats.Counter
 }
 
 // Limits bound the calls in flight.

@@ -173,14 +173,15 @@ func (rt *Route) forwardLater(t *target, r *filter.Request, timeout time.Duratio
 
 // sendMirror copies a share of the route's calls to its shadow cluster,
 // after the call itself has gone: the copy reuses the frame (its seqIDs are
-// rewritten again), its answer is dropped, and a shadow that would have
-// to wait for a connection or has no room drops the copy instead.
+// rewritten again) and its answer is dropped. A shadow that would have to
+// wait for a connection drops the copy (MirrorDropped); one that cannot
+// take it fails it (MirrorFailed).
 func (rt *Route) sendMirror(r *filter.Request) {
 	m := rt.mirror
 	if m == nil || uint64(rand.Uint32()) >= m.threshold || r.Header.MessageType == codec.MessageOneway {
 		return
 	}
-	up := upstream.Request{Frame: r.Frame, Header: &r.Header, Down: discard{}, Timeout: m.timeout}
+	up := upstream.Request{Frame: r.Frame, Header: &r.Header, Down: discard{rt.s}, Timeout: m.timeout}
 	if m.c.TryForward(&up) {
 		rt.s.Stats.Mirrored.Add(1)
 		return
@@ -188,9 +189,11 @@ func (rt *Route) sendMirror(r *filter.Request) {
 	rt.s.Stats.MirrorDropped.Add(1)
 }
 
-// discard is the caller of mirrored copies: their answers are dropped.
-type discard struct{}
+// discard is the caller of mirrored copies: their answers are dropped, and
+// those the shadow could not complete (no room, breaker open, unreachable,
+// timed out) counted as MirrorFailed.
+type discard struct{ s *Sidecar }
 
 func (discard) Respond([]byte, *codec.Header) {}
 
-func (discard) Fail(upstream.Origin, upstream.Failure) {}
+func (d discard) Fail(upstream.Origin, upstream.Failure) { d.s.Stats.MirrorFailed.Add(1) }

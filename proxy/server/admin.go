@@ -335,6 +335,8 @@ func (s *Server) writeMetrics(m *admin.Metrics) {
 		{"write_error", up.WriteErrors.Load()},
 		{"circuit_open", up.CircuitOpen.Load() + up.PendingOverflow.Load()},
 		{"deadline_exceeded", st.DeadlineExceeded.Load()},
+		{"rate_limited", s.counters.Get("rate_limit.limited").Load()},
+		{"fault", s.counters.Get("fault.aborted").Load()},
 	})
 	counter("octomesh_error_responses_total", "Error responses written to callers.", st.ErrorResponses.Load())
 	counter("octomesh_oneway_dropped_total", "Oneway requests that could not be delivered (they get no answer).", st.OnewayDropped.Load())

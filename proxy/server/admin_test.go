@@ -139,6 +139,7 @@ func TestMetricsNamesTypesAndValuesMove(t *testing.T) {
 		"octomesh_health_probes_answered_total":         dto.MetricType_COUNTER,
 		"octomesh_mirrored_total":                       dto.MetricType_COUNTER,
 		"octomesh_mirror_dropped_total":                 dto.MetricType_COUNTER,
+		"octomesh_mirror_failed_total":                  dto.MetricType_COUNTER,
 		"octomesh_rate_limit_limited_total":             dto.MetricType_COUNTER,
 		"octomesh_fault_delayed_total":                  dto.MetricType_COUNTER,
 		"octomesh_fault_aborted_total":                  dto.MetricType_COUNTER,

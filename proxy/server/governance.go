@@ -32,7 +32,8 @@ func (s *Server) writeGovernanceMetrics(m *admin.Metrics) {
 	counter("octomesh_outlier_probe_failures_total", "Probes of ejected endpoints that failed.", up.ProbeFailures.Load())
 	counter("octomesh_health_probes_answered_total", "Health probes from peer sidecars this sidecar answered.", st.HealthProbes.Load())
 	counter("octomesh_mirrored_total", "Copies of calls sent to shadow clusters.", st.Mirrored.Load())
-	counter("octomesh_mirror_dropped_total", "Copies of calls not sent because the shadow cluster had no connection ready or no room.", st.MirrorDropped.Load())
+	counter("octomesh_mirror_dropped_total", "Copies of calls not sent because the shadow cluster had no connection ready.", st.MirrorDropped.Load())
+	counter("octomesh_mirror_failed_total", "Copies of calls the shadow cluster could not complete (no room, breaker open, unreachable, timed out).", st.MirrorFailed.Load())
 
 	const ejected = "octomesh_outlier_ejected"
 	set := *s.clusters.Load()

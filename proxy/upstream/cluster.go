@@ -152,6 +152,7 @@ func (c *Cluster) buildPicker(st *clusterState) (lb.Picker, error) {
 		return nil, nil
 	}
 	eps := make([]lb.Endpoint, len(st.endpoints))
+	weighted := false
 	for i, ep := range st.endpoints {
 		e := &st.applied[i]
 		w := e.Weight
@@ -163,7 +164,16 @@ func (c *Cluster) buildPicker(st *clusterState) (lb.Picker, error) {
 				w = 0
 			}
 		}
+		weighted = weighted || w > 0
 		eps[i] = lb.Endpoint{Address: e.Address, Weight: w, Zone: e.Zone, Set: e.Set, Metadata: e.Metadata, Healthy: true, Load: &ep.load}
+	}
+	if !weighted && c.od != nil {
+		// Every endpoint with weight is ejected (a cluster of one, say):
+		// as in Envoy's panic mode, balance over them all rather than
+		// fail every request.
+		for i := range eps {
+			eps[i].Weight = st.applied[i].Weight
+		}
 	}
 	p, err := c.cfg.Balancer.Build(eps, c.cfg.LBOpts)
 	if err != nil && !errors.Is(err, lb.ErrNoEndpoints) {

@@ -1,12 +1,3 @@
-// Package ratelimit is the rate_limit filter: a token bucket per route, or
-// per route and calling app (TTHeader from-service), in front of the
-// route's forwarder. A call over the limit is answered at once with a
-// rate_limited error; it is never queued.
-//
-// The bucket is GCRA (the generic cell rate algorithm): one atomic word
-// per bucket, the time at which it will be full again, moved forward by
-// one call's share of a second per admitted call. A call is admitted while
-// that time is at most Burst calls' worth ahead of now.
 package ratelimit
 
 import (
@@ -18,6 +9,7 @@ import (
 	"github.com/octomesh/octomesh/codec"
 	"github.com/octomesh/octomesh/config"
 	"github.com/octomesh/octomesh/proxy/filter"
+	"github.com/octomesh/octomesh/proxy/upstream"
 )
 
 // Def is the rate_limit filter.
@@ -45,7 +37,11 @@ func build(route *config.Route, env *filter.Env) (filter.Middleware, *config.Fie
 		route.Service, route.Method, env.Listener, rl.RequestsPerSecond, per, rl.BurstOrDefault())
 	return func(next filter.Handler) filter.Handler {
 		return filter.HandlerFunc(func(r *filter.Request) {
-			if lim.allow(r.Header.FromService, r.Arrived) {
+			now := r.Arrived
+			if r.Held() { // held back by a filter before this one: judge it now
+				now = upstream.Now()
+			}
+			if lim.allow(r.Header.FromService, now) {
 				next.Serve(r)
 				return
 			}
