@@ -118,6 +118,9 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	if err := waitInstances(ctx, api, 2); err != nil {
 		return Summary{}, err
 	}
+	if err := governance(ctx, api, o.Out); err != nil {
+		return Summary{}, err
+	}
 
 	// The client side: sidecar A in xDS mode, no static routes.
 	clientSock := filepath.Join(dir, "client-sidecar.sock")
@@ -147,14 +150,24 @@ xds:
 	// Watch sidecar A's endpoints of "echo" appear and leave, and let
 	// echo-2's lease lapse a while in.
 	names := map[string]string{servers[0].address: "echo-1", servers[1].address: "echo-2"}
-	watchDone := make(chan struct{})
+	watchDone := make(chan struct{}, 2)
 	watchCtx, stopWatch := context.WithCancel(ctx)
+	start := time.Now()
+	say := func(format string, args ...any) {
+		fmt.Fprintf(o.Out, "[%5.1fs] "+format+"\n", append([]any{time.Since(start).Seconds()}, args...)...)
+	}
 	go func() {
-		defer close(watchDone)
+		defer func() { watchDone <- struct{}{} }()
 		watchEndpoints(watchCtx, o.Out, a.Ready.Admin, names, servers[1], lapse, lastRenewal, lapseAfter(o.Duration))
+	}()
+	go func() {
+		defer func() { watchDone <- struct{}{} }()
+		at := lapseAfter(o.Duration) / 2
+		delayPhase(watchCtx, api, say, at, at)
 	}()
 	sum := drive(ctx, client, o)
 	stopWatch()
+	<-watchDone
 	<-watchDone
 	fmt.Fprintf(o.Out, "stopped: %d requests in %.1fs, %d errors; echo-1 handled %d, echo-2 handled %d\n",
 		sum.Requests, sum.Elapsed.Seconds(), sum.Errors, servers[0].handler.Total(), servers[1].handler.Total())

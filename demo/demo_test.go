@@ -5,6 +5,8 @@ import (
 	"context"
 	"os"
 	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,10 +38,29 @@ func TestDemoRunsAndStopsCleanly(t *testing.T) {
 		`(?m)^\[\s*[\d.]+s\] echo-2 stops renewing its lease`,
 		`(?m)^\[\s*[\d.]+s\] sidecar A's endpoints of echo: echo-1 127\.0\.0\.1:\d+ \(weight 1\)$`,
 		`(?m)^\[\s*[\d.]+s\] echo-2's endpoint left [\d.]+s after its lease was last renewed \(TTL 3s\)`,
+		`(?m)^governance from the pilot: echo-client's calls to echo time out after 3s and are retried once`,
+		`(?m)^\[\s*[\d.]+s\] fault injection on: 10% of echo-client's calls to echo held 20ms`,
+		`(?m)^\[\s*[\d.]+s\] fault injection off$`,
 	} {
 		if !regexp.MustCompile(want).MatchString(out.String()) {
 			t.Errorf("no line matching %s", want)
 		}
+	}
+	// While the fault is on, a tenth of the calls take 20ms more: some
+	// report line between "on" and "off" shows a p90 or p99 of 20ms or more.
+	on, off := strings.Index(out.String(), "fault injection on"), strings.Index(out.String(), "fault injection off")
+	if on < 0 || off < on {
+		t.Fatal("the fault phase did not start and end")
+	}
+	slow := regexp.MustCompile(`p99 (\d+)\.\d+ms`).FindAllStringSubmatch(out.String()[on:off], -1)
+	seen := false
+	for _, m := range slow {
+		if n, _ := strconv.Atoi(m[1]); n >= 20 {
+			seen = true
+		}
+	}
+	if !seen {
+		t.Errorf("no report line during the fault phase shows a p99 of 20ms or more:\n%s", out.String()[on:off])
 	}
 	m := regexp.MustCompile(`configs and sidecar logs in (\S+);`).FindStringSubmatch(out.String())
 	if m == nil {
