@@ -424,7 +424,7 @@ func CheckRoutes(routes []Route, clusters map[string]bool) *FieldError {
 		if fe := checkClusterNames(r, clusters); fe != nil {
 			return &FieldError{rp + "." + fe.Field, fe.Msg}
 		}
-		k := r.matchKey()
+		k := r.MatchKey()
 		if matches[k] {
 			return &FieldError{rp, "another route already matches " + r.describeMatch()}
 		}

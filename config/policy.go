@@ -239,8 +239,10 @@ func (r *Route) Clusters() []string {
 	return out
 }
 
-// matchKey identifies what a route matches, for duplicate checks.
-func (r *Route) matchKey() string {
+// MatchKey identifies what a route matches: service, method, and the
+// headers and tags a call must carry. Two routes of one listener may not
+// share it.
+func (r *Route) MatchKey() string {
 	var b strings.Builder
 	b.WriteString(r.Service)
 	b.WriteByte(0)

@@ -104,22 +104,7 @@ clusters:
 
 func startSidecar(t *testing.T, name, yaml string) *proc.Sidecar {
 	t.Helper()
-	dir, _ := os.MkdirTemp("", "om-cfg")
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	file := filepath.Join(dir, name)
-	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	s, err := proc.StartSidecar(bin, file, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Stop(); err != nil {
-			t.Errorf("sidecar %s exited with %v:\n%s", name, err, s.Logs())
-		}
-	})
-	return s
+	return sidecarProc(t, name, yaml, false)
 }
 
 func TestKitexThroughTwoSidecars(t *testing.T) {

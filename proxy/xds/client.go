@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -694,13 +693,13 @@ func (c *Client) desired(s *state, subs map[string]bool) ([]config.Cluster, []co
 	routes := append([]config.Route(nil), c.opts.StaticRoutes...)
 	taken := map[string]bool{}
 	for i := range routes {
-		taken[matchKey(&routes[i])] = true
+		taken[routes[i].MatchKey()] = true
 	}
 	ruled := map[string]bool{}
 	for i := range s.rules {
 		r := &s.rules[i]
 		ruled[r.Service] = true
-		if k := matchKey(r); allLive(r, live) && !taken[k] {
+		if k := r.MatchKey(); allLive(r, live) && !taken[k] {
 			taken[k] = true
 			routes = append(routes, *r)
 		}
@@ -708,28 +707,12 @@ func (c *Client) desired(s *state, subs map[string]bool) ([]config.Cluster, []co
 	for _, name := range names {
 		r := config.NewRoute(name)
 		r.Service = name
-		if k := matchKey(&r); subs[name] && live[name] && !ruled[name] && !taken[k] {
+		if k := r.MatchKey(); subs[name] && live[name] && !ruled[name] && !taken[k] {
 			taken[k] = true
 			routes = append(routes, r)
 		}
 	}
 	return clusters, routes
-}
-
-// matchKey identifies what a route matches: service, method, and the
-// headers and tags a call must carry.
-func matchKey(r *config.Route) string {
-	var b strings.Builder
-	b.WriteString(r.Service)
-	b.WriteByte(0)
-	b.WriteString(r.Method)
-	for _, kv := range r.Match() {
-		b.WriteByte(0)
-		b.WriteString(kv[0])
-		b.WriteByte('=')
-		b.WriteString(kv[1])
-	}
-	return b.String()
 }
 
 // allLive reports whether every cluster the route sends calls to (its

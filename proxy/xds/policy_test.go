@@ -72,7 +72,7 @@ func reencode[M proto.Message](t *testing.T, m M) M {
 func byMatch(routes []config.Route) map[string]config.Route {
 	m := map[string]config.Route{}
 	for i := range routes {
-		m[matchKey(&routes[i])] = routes[i]
+		m[routes[i].MatchKey()] = routes[i]
 	}
 	return m
 }
@@ -371,7 +371,7 @@ func TestRulesWithHeadersAndSplitsApply(t *testing.T) {
 	var keys []string
 	for i := range ft.routes {
 		if ft.routes[i].Service == "echo" {
-			keys = append(keys, strings.ReplaceAll(matchKey(&ft.routes[i]), "\x00", " "))
+			keys = append(keys, strings.ReplaceAll(ft.routes[i].MatchKey(), "\x00", " "))
 		}
 	}
 	sort.Strings(keys)
