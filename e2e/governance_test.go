@@ -542,7 +542,7 @@ clusters:
 
 // An abort fault of 10% and a delay fault of 30% x 40ms are measured
 // within a few percent; mirroring 100% of calls doubles what the shadow
-// cluster sees and adds nothing to the caller's p99 beyond noise.
+// cluster sees and never makes a call wait for its copy.
 func TestFaultsAndMirroring(t *testing.T) {
 	dir := tempDir(t)
 	main, shadow := startApp(t, dir, "main"), startApp(t, dir, "shadow")
@@ -596,12 +596,18 @@ clusters:
 	}
 
 	// Mirroring: the same route on two listeners, one mirroring every call
-	// to the shadow; an open-loop caller process (300 calls a second, not
-	// enough to saturate this machine) alternates between them, three
-	// rounds each, after a round that opens the shadow's connections
-	// (until then, copies that would wait for a dial are dropped).
-	run := func(socket string) (p50, p99 time.Duration, ok int) {
-		cmd := exec.Command(clientBin, "-socket", socket, "-rate", "300", "-duration", "3s", "-c", "100", "-timeout", "5s")
+	// to the shadow, whose app takes 100ms to answer. An open-loop caller
+	// process (300 calls a second) alternates between them, three rounds
+	// each, after a round that opens the shadow's connections (until then,
+	// copies that would wait for a dial are dropped). A call that waited
+	// for its copy would take the shadow's 100ms: the mirrored calls' median
+	// must stay far below it, and the shadow must see every copy. The p99s
+	// are logged side by side; on a machine this small and busy they move
+	// with its noise more than with anything mirroring does.
+	const shadowDelay = 100 * time.Millisecond
+	shadow.delay.Store(int64(shadowDelay))
+	run := func(socket string) (p50, p99 time.Duration) {
+		cmd := exec.Command(clientBin, "-socket", socket, "-rate", "300", "-duration", "3s", "-c", "1000", "-timeout", "5s")
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		b, err := cmd.Output()
@@ -609,39 +615,37 @@ clusters:
 			t.Fatalf("echo-client: %v\n%s", err, stderr.String())
 		}
 		var res struct {
-			OK       int
+			Sent, OK int
 			P50, P99 time.Duration
 		}
 		if err := json.Unmarshal(b, &res); err != nil {
 			t.Fatalf("echo-client printed %q: %v", b, err)
 		}
-		return res.P50, res.P99, res.OK
+		if res.OK != res.Sent {
+			t.Fatalf("%d of %d calls answered through %s", res.OK, res.Sent, socket)
+		}
+		return res.P50, res.P99
 	}
 	run(mirrored)
-	var plainP99, mirrorP99 []time.Duration
+	var plain50, mirror50, plain99, mirror99 []time.Duration
 	for round := 0; round < 3; round++ {
-		_, p99, ok := run(plain)
-		if ok != 900 {
-			t.Fatalf("round %d: %d of 900 plain calls answered", round, ok)
-		}
-		plainP99 = append(plainP99, p99)
+		p50, p99 := run(plain)
+		plain50, plain99 = append(plain50, p50), append(plain99, p99)
 		shadowBefore, mainBefore := shadow.calls.Load(), main.calls.Load()
-		_, p99, ok = run(mirrored)
-		if ok != 900 {
-			t.Fatalf("round %d: %d of 900 mirrored calls answered", round, ok)
-		}
-		mirrorP99 = append(mirrorP99, p99)
+		p50, p99 = run(mirrored)
+		mirror50, mirror99 = append(mirror50, p50), append(mirror99, p99)
 		if !waitFor(10*time.Second, func() bool { return shadow.calls.Load()-shadowBefore >= main.calls.Load()-mainBefore }) {
-			t.Fatalf("round %d: the shadow saw %d copies of %d calls (mirror.dropped %d)", round, shadow.calls.Load()-shadowBefore,
-				main.calls.Load()-mainBefore, stat(t, a, "mirror.dropped"))
+			t.Fatalf("round %d: the shadow saw %d copies of %d calls (mirror.dropped %d, mirror.failed %d)", round, shadow.calls.Load()-shadowBefore,
+				main.calls.Load()-mainBefore, stat(t, a, "mirror.dropped"), stat(t, a, "mirror.failed"))
 		}
 	}
-	slices.Sort(plainP99)
-	slices.Sort(mirrorP99)
-	t.Logf("caller p99 at 300/s, 3 rounds of 900 calls each: plain %v, mirrored 100%% %v (medians %v vs %v); the shadow saw every copy",
-		plainP99, mirrorP99, plainP99[1], mirrorP99[1])
-	if mirrorP99[1] > plainP99[1]*3/2+time.Millisecond {
-		t.Fatalf("mirroring raised the caller's median p99 from %v to %v", plainP99[1], mirrorP99[1])
+	for _, l := range [][]time.Duration{plain50, mirror50, plain99, mirror99} {
+		slices.Sort(l)
+	}
+	t.Logf("caller at 300/s, 3 rounds of 900 calls each, the shadow answering in %s: p50 plain %v, mirrored %v; p99 plain %v, mirrored %v (medians p99 %v vs %v); the shadow saw every copy",
+		shadowDelay, plain50, mirror50, plain99, mirror99, plain99[1], mirror99[1])
+	if mirror50[1] > plain50[1]+shadowDelay/2 {
+		t.Fatalf("the mirrored calls' median is %v against %v plain: calls waited for the shadow", mirror50[1], plain50[1])
 	}
 }
 
