@@ -11,7 +11,7 @@ import (
 	kitexregistry "github.com/cloudwego/kitex/pkg/registry"
 	"github.com/cloudwego/kitex/server"
 
-	"github.com/octomesh/octomesh/cp/registry"
+	"github.com/octomesh/octomesh/api/registry"
 )
 
 // Registration says how a server app's instance is registered in the

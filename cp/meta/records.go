@@ -10,7 +10,7 @@ import (
 	"github.com/octomesh/octomesh/config"
 )
 
-// Key layout in etcd, beside the registry's (cp/registry).
+// Key layout in etcd, beside the registry's (cp/pilot/diplomat/keys.go).
 const (
 	// PilotPrefix holds one leased key per live pilot: PilotKey(id) ->
 	// PilotInfo. The key goes when the pilot drains (revokes its lease) or

@@ -16,7 +16,7 @@ import (
 
 	"github.com/octomesh/octomesh/config"
 	"github.com/octomesh/octomesh/cp/pilot/diplomat"
-	"github.com/octomesh/octomesh/cp/registry"
+	"github.com/octomesh/octomesh/cp/registration"
 	"github.com/octomesh/octomesh/cp/registry/embedded"
 )
 
@@ -105,7 +105,7 @@ func Start(opts Options) (_ *Server, err error) {
 		return nil, fmt.Errorf("meta: http address: %w", err)
 	}
 	s.addrs.HTTP = network + "://" + s.ln.Addr().String()
-	s.http = &http.Server{Handler: s.Handler(registry.Handler(s.dip, log)), ReadHeaderTimeout: 5 * time.Second}
+	s.http = &http.Server{Handler: s.Handler(registration.Handler(s.dip, log)), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		defer close(s.done)
 		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -19,6 +19,6 @@
 // may not import proxy/...).
 //
 // mocksidecar imports config, cp/meta (the look-up client) and
-// cp/registry (the registration API's client); never proxy/... or
+// api/registry (the registration API's client); never proxy/... or
 // cp/pilot.
 package mocksidecar

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/octomesh/octomesh/cp/registry"
+	"github.com/octomesh/octomesh/api/registry"
 )
 
 // Source is where the Data Cache gets raw data: the registry, through the

@@ -19,7 +19,7 @@ import (
 	"github.com/octomesh/octomesh/config"
 	"github.com/octomesh/octomesh/cp/meta"
 	"github.com/octomesh/octomesh/cp/pilot/diplomat"
-	"github.com/octomesh/octomesh/cp/registry"
+	"github.com/octomesh/octomesh/cp/registration"
 	"github.com/octomesh/octomesh/cp/registry/embedded"
 )
 
@@ -269,7 +269,7 @@ func (p *Pilot) Close() {
 //	GET /healthz
 func (p *Pilot) httpHandler() http.Handler {
 	mux := http.NewServeMux()
-	api := registry.Handler(p.Diplomat, p.log)
+	api := registration.Handler(p.Diplomat, p.log)
 	mux.Handle("/v1/", api)
 	mux.HandleFunc("GET /debug/sessions", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

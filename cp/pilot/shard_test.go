@@ -17,9 +17,9 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/octomesh/octomesh/api/registry"
 	"github.com/octomesh/octomesh/config"
 	"github.com/octomesh/octomesh/cp/meta"
-	"github.com/octomesh/octomesh/cp/registry"
 )
 
 type shardEnv struct {

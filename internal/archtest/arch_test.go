@@ -75,19 +75,20 @@ func TestPackageArrows(t *testing.T) {
 		"proxy/downstream":       {"codec", "config", "proxy/filter", "proxy/router", "proxy/transport", "proxy/upstream", "stats"},
 		"proxy/admin":            {},
 		"proxy/xds":              {"config"},
-		"sdk":                    {"codec", "cp/registry"},
+		"sdk":                    {"api/registry", "codec"},
 		// The control plane: the registry model the sdk links is a leaf
 		// over config; only the pilot wires the rest together.
-		"cp/registry":          {"config"},
+		"api/registry":         {"config"},
+		"cp/registration":      {"api/registry", "config"},
 		"cp/registry/embedded": {},
-		"cp/pilot/diplomat":    {"cp/registry"},
-		"cp/pilot":             {"config", "cp/meta", "cp/pilot/diplomat", "cp/registry", "cp/registry/embedded", "stats"},
+		"cp/pilot/diplomat":    {"api/registry"},
+		"cp/pilot":             {"api/registry", "config", "cp/meta", "cp/pilot/diplomat", "cp/registration", "cp/registry/embedded", "stats"},
 		// Meta computes the shard map the pilots also compute (the pilot
 		// imports meta, never the reverse) and reaches etcd through the
 		// Diplomat. The mock sidecar is a client: it asks Meta and speaks
 		// xDS, and changes the registry through its API.
-		"cp/meta":        {"config", "cp/pilot/diplomat", "cp/registry", "cp/registry/embedded"},
-		"cp/mocksidecar": {"config", "cp/meta", "cp/registry"},
+		"cp/meta":        {"config", "cp/pilot/diplomat", "cp/registration", "cp/registry/embedded"},
+		"cp/mocksidecar": {"api/registry", "config", "cp/meta"},
 	}
 	for name, ok := range allowed {
 		p, found := pkgs[name]
@@ -118,7 +119,7 @@ func TestPackageArrows(t *testing.T) {
 				t.Errorf("control-plane package %s imports %s", name, imp)
 			}
 		}
-		if name == "sdk" || name == "cp/registry" {
+		if name == "sdk" || name == "api/registry" {
 			// Linked into apps: no etcd, gRPC or Envoy API behind them.
 			deps, err := exec.Command("go", "list", "-deps", mod+name).Output()
 			if err != nil {

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/octomesh/octomesh/api/registry"
 	"github.com/octomesh/octomesh/cp/meta"
 	"github.com/octomesh/octomesh/cp/pilot"
-	"github.com/octomesh/octomesh/cp/registry"
 )
 
 // The sidecar with Meta: it asks Meta for its app's pilot, moves to the

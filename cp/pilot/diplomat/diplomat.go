@@ -1,5 +1,5 @@
 // Package diplomat is the pilot's only contact with systems outside it:
-// today the registry's etcd. It implements registry.Store for the
+// today the registry's etcd. It implements registration.Store for the
 // registration API (leases, puts, revokes) and the watches the pilot's Data
 // Cache holds: for each service that some sidecar uses, one etcd watch on
 // its instances and one on its policy, and one per app whose route rules
@@ -23,7 +23,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
-	"github.com/octomesh/octomesh/cp/registry"
+	"github.com/octomesh/octomesh/api/registry"
 )
 
 // Stats counts what the Diplomat saw.
@@ -78,7 +78,7 @@ func storeError(op string, err error) error {
 	return fmt.Errorf("%w: %s: %v", registry.ErrUnavailable, op, err)
 }
 
-// Register implements registry.Store.
+// Register implements registration.Store.
 func (d *Diplomat) Register(ctx context.Context, in registry.Instance, ttl time.Duration) (registry.LeaseID, error) {
 	val, err := registry.EncodeInstance(in)
 	if err != nil {
@@ -89,24 +89,24 @@ func (d *Diplomat) Register(ctx context.Context, in registry.Instance, ttl time.
 	if err != nil {
 		return 0, storeError("grant lease", err)
 	}
-	if _, err := d.cli.Put(ctx, registry.InstanceKey(in.Service, in.Address), string(val), clientv3.WithLease(g.ID)); err != nil {
+	if _, err := d.cli.Put(ctx, InstanceKey(in.Service, in.Address), string(val), clientv3.WithLease(g.ID)); err != nil {
 		_, _ = d.cli.Revoke(context.WithoutCancel(ctx), g.ID)
 		return 0, storeError("put instance", err)
 	}
 	return registry.LeaseID(g.ID), nil
 }
 
-// Update implements registry.Store.
+// Update implements registration.Store.
 func (d *Diplomat) Update(ctx context.Context, lease registry.LeaseID, in registry.Instance) error {
 	val, err := registry.EncodeInstance(in)
 	if err != nil {
 		return err
 	}
-	_, err = d.cli.Put(ctx, registry.InstanceKey(in.Service, in.Address), string(val), clientv3.WithLease(clientv3.LeaseID(lease)))
+	_, err = d.cli.Put(ctx, InstanceKey(in.Service, in.Address), string(val), clientv3.WithLease(clientv3.LeaseID(lease)))
 	return storeError("put instance", err)
 }
 
-// KeepAlive implements registry.Store.
+// KeepAlive implements registration.Store.
 func (d *Diplomat) KeepAlive(ctx context.Context, lease registry.LeaseID) (time.Duration, error) {
 	r, err := d.cli.KeepAliveOnce(ctx, clientv3.LeaseID(lease))
 	if err != nil {
@@ -115,15 +115,15 @@ func (d *Diplomat) KeepAlive(ctx context.Context, lease registry.LeaseID) (time.
 	return time.Duration(r.TTL) * time.Second, nil
 }
 
-// Revoke implements registry.Store.
+// Revoke implements registration.Store.
 func (d *Diplomat) Revoke(ctx context.Context, lease registry.LeaseID) error {
 	_, err := d.cli.Revoke(ctx, clientv3.LeaseID(lease))
 	return storeError("revoke lease", err)
 }
 
-// Instances implements registry.Store.
+// Instances implements registration.Store.
 func (d *Diplomat) Instances(ctx context.Context, service string) ([]registry.Instance, error) {
-	resp, err := d.cli.Get(ctx, registry.ServicePrefix(service), clientv3.WithPrefix())
+	resp, err := d.cli.Get(ctx, ServicePrefix(service), clientv3.WithPrefix())
 	if err != nil {
 		return nil, storeError("list instances", err)
 	}
@@ -134,9 +134,9 @@ func (d *Diplomat) Instances(ctx context.Context, service string) ([]registry.In
 	return sorted(state), nil
 }
 
-// Routes implements registry.Store.
+// Routes implements registration.Store.
 func (d *Diplomat) Routes(ctx context.Context, app string) ([]byte, error) {
-	return d.get(ctx, registry.RoutesKey(app), "get routes")
+	return d.get(ctx, RoutesKey(app), "get routes")
 }
 
 // get returns key's value, nil when there is none.
@@ -151,32 +151,32 @@ func (d *Diplomat) get(ctx context.Context, key, op string) ([]byte, error) {
 	return resp.Kvs[0].Value, nil
 }
 
-// PutRoutes implements registry.Store.
+// PutRoutes implements registration.Store.
 func (d *Diplomat) PutRoutes(ctx context.Context, app string, value []byte) error {
-	_, err := d.cli.Put(ctx, registry.RoutesKey(app), string(value))
+	_, err := d.cli.Put(ctx, RoutesKey(app), string(value))
 	return storeError("put routes", err)
 }
 
-// DeleteRoutes implements registry.Store.
+// DeleteRoutes implements registration.Store.
 func (d *Diplomat) DeleteRoutes(ctx context.Context, app string) error {
-	_, err := d.cli.Delete(ctx, registry.RoutesKey(app))
+	_, err := d.cli.Delete(ctx, RoutesKey(app))
 	return storeError("delete routes", err)
 }
 
-// Policy implements registry.Store.
+// Policy implements registration.Store.
 func (d *Diplomat) Policy(ctx context.Context, service string) ([]byte, error) {
-	return d.get(ctx, registry.PolicyKey(service), "get policy")
+	return d.get(ctx, PolicyKey(service), "get policy")
 }
 
-// PutPolicy implements registry.Store.
+// PutPolicy implements registration.Store.
 func (d *Diplomat) PutPolicy(ctx context.Context, service string, value []byte) error {
-	_, err := d.cli.Put(ctx, registry.PolicyKey(service), string(value))
+	_, err := d.cli.Put(ctx, PolicyKey(service), string(value))
 	return storeError("put policy", err)
 }
 
-// DeletePolicy implements registry.Store.
+// DeletePolicy implements registration.Store.
 func (d *Diplomat) DeletePolicy(ctx context.Context, service string) error {
-	_, err := d.cli.Delete(ctx, registry.PolicyKey(service))
+	_, err := d.cli.Delete(ctx, PolicyKey(service))
 	return storeError("delete policy", err)
 }
 
@@ -207,7 +207,7 @@ func sorted(state map[string]registry.Instance) []registry.Instance {
 // retried with backoff, and the next call after one carries the whole
 // current state again.
 func (d *Diplomat) WatchService(ctx context.Context, service string, update func([]registry.Instance)) {
-	prefix := registry.ServicePrefix(service)
+	prefix := ServicePrefix(service)
 	state := map[string]registry.Instance{}
 	d.watch(ctx, prefix, true, func(kvs []*kvEvent, reset bool, _ int64) {
 		if reset {
@@ -230,7 +230,7 @@ func (d *Diplomat) WatchService(ctx context.Context, service string, update func
 // good rules stay (none, if it is the first value).
 func (d *Diplomat) WatchRoutes(ctx context.Context, app string, update func(*registry.AppRoutes)) {
 	delivered := false
-	d.watchValue(ctx, registry.RoutesKey(app), func(b []byte) {
+	d.watchValue(ctx, RoutesKey(app), func(b []byte) {
 		var routes registry.AppRoutes
 		var err error
 		if b != nil {
@@ -258,7 +258,7 @@ func (d *Diplomat) WatchRoutes(ctx context.Context, app string, update func(*reg
 // (none, if it is the first value: the service must not wait for it).
 func (d *Diplomat) WatchPolicy(ctx context.Context, service string, update func(*registry.ServicePolicy)) {
 	delivered := false
-	d.watchValue(ctx, registry.PolicyKey(service), func(b []byte) {
+	d.watchValue(ctx, PolicyKey(service), func(b []byte) {
 		var p registry.ServicePolicy
 		var err error
 		if b != nil {

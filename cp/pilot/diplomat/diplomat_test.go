@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/octomesh/octomesh/cp/registry"
+	"github.com/octomesh/octomesh/api/registry"
 	"github.com/octomesh/octomesh/cp/registry/embedded"
 )
 

@@ -1,4 +1,4 @@
-package registry
+package registration
 
 import (
 	"context"
@@ -12,59 +12,61 @@ import (
 	"testing"
 	"time"
 
+	"github.com/octomesh/octomesh/api/registry"
 	"github.com/octomesh/octomesh/config"
 )
 
-// memStore is a Store in memory; leases expire only when a test says so.
+// memStore is a Store in memory, instances keyed by service/address;
+// leases expire only when a test says so.
 type memStore struct {
 	mu        sync.Mutex
-	next      LeaseID
-	leases    map[LeaseID]string // lease -> instance key
-	instances map[string]Instance
+	next      registry.LeaseID
+	leases    map[registry.LeaseID]string // lease -> instance key
+	instances map[string]registry.Instance
 	routes    map[string][]byte
 	policies  map[string][]byte
 	keepalive int
 }
 
 func newMemStore() *memStore {
-	return &memStore{leases: map[LeaseID]string{}, instances: map[string]Instance{}, routes: map[string][]byte{}, policies: map[string][]byte{}}
+	return &memStore{leases: map[registry.LeaseID]string{}, instances: map[string]registry.Instance{}, routes: map[string][]byte{}, policies: map[string][]byte{}}
 }
 
-func (m *memStore) Register(_ context.Context, in Instance, _ time.Duration) (LeaseID, error) {
+func (m *memStore) Register(_ context.Context, in registry.Instance, _ time.Duration) (registry.LeaseID, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.next++
-	k := InstanceKey(in.Service, in.Address)
+	k := in.Service + "/" + in.Address
 	m.leases[m.next], m.instances[k] = k, in
 	return m.next, nil
 }
 
-func (m *memStore) Update(_ context.Context, l LeaseID, in Instance) error {
+func (m *memStore) Update(_ context.Context, l registry.LeaseID, in registry.Instance) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.leases[l]; !ok {
-		return ErrLeaseNotFound
+		return registry.ErrLeaseNotFound
 	}
-	m.instances[InstanceKey(in.Service, in.Address)] = in
+	m.instances[in.Service+"/"+in.Address] = in
 	return nil
 }
 
-func (m *memStore) KeepAlive(_ context.Context, l LeaseID) (time.Duration, error) {
+func (m *memStore) KeepAlive(_ context.Context, l registry.LeaseID) (time.Duration, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.keepalive++
 	if _, ok := m.leases[l]; !ok {
-		return 0, ErrLeaseNotFound
+		return 0, registry.ErrLeaseNotFound
 	}
 	return 3 * time.Second, nil
 }
 
-func (m *memStore) Revoke(_ context.Context, l LeaseID) error {
+func (m *memStore) Revoke(_ context.Context, l registry.LeaseID) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	k, ok := m.leases[l]
 	if !ok {
-		return ErrLeaseNotFound
+		return registry.ErrLeaseNotFound
 	}
 	delete(m.leases, l)
 	delete(m.instances, k)
@@ -81,12 +83,12 @@ func (m *memStore) expire() {
 	}
 }
 
-func (m *memStore) Instances(_ context.Context, service string) ([]Instance, error) {
+func (m *memStore) Instances(_ context.Context, service string) ([]registry.Instance, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []Instance
+	var out []registry.Instance
 	for k, in := range m.instances {
-		if strings.HasPrefix(k, ServicePrefix(service)) {
+		if strings.HasPrefix(k, service+"/") {
 			out = append(out, in)
 		}
 	}
@@ -136,50 +138,25 @@ func (m *memStore) DeletePolicy(_ context.Context, service string) error {
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-func newAPI(t *testing.T) (*memStore, *Client) {
+// newAPI serves the API over a memStore; it returns the store, a client,
+// and the server's URL.
+func newAPI(t *testing.T) (*memStore, *registry.Client, string) {
 	t.Helper()
 	store := newMemStore()
 	srv := httptest.NewServer(Handler(store, discard))
 	t.Cleanup(srv.Close)
-	c, err := NewClient(srv.URL)
+	c, err := registry.NewClient(srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	return store, c
+	return store, c, srv.URL
 }
 
-var echo = Instance{Service: "echo", App: "echo", Address: "127.0.0.1:7102", Weight: 1, Zone: "z1", Metadata: map[string]string{"v": "2"}}
-
-func TestInstanceValidate(t *testing.T) {
-	cases := []struct {
-		change func(*Instance)
-		want   string
-	}{
-		{func(in *Instance) { in.Service = "" }, "service: name is empty"},
-		{func(in *Instance) { in.App = "a b" }, "app: name"},
-		{func(in *Instance) { in.Address = "unix:///x.sock" }, "reached over TCP"},
-		{func(in *Instance) { in.Address = "127.0.0.1:0" }, "port from 1 to 65535"},
-		{func(in *Instance) { in.Address = "127.0.0.1" }, "not host:port"},
-		{func(in *Instance) { in.Weight = 1 << 21 }, "weight"},
-		{func(in *Instance) { in.Set = "s/1" }, "set: name"},
-		{func(in *Instance) { in.Metadata = map[string]string{"": "x"} }, "metadata"},
-	}
-	for _, tc := range cases {
-		in := echo
-		tc.change(&in)
-		err := in.Validate()
-		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%+v: %v, want %q", in, err, tc.want)
-		}
-	}
-	if err := echo.Validate(); err != nil {
-		t.Fatal(err)
-	}
-}
+var echo = registry.Instance{Service: "echo", App: "echo", Address: "127.0.0.1:7102", Weight: 1, Zone: "z1", Metadata: map[string]string{"v": "2"}}
 
 func TestAPIRegisterUpdateRevoke(t *testing.T) {
-	store, c := newAPI(t)
+	store, c, _ := newAPI(t)
 	ctx := context.Background()
 	lease, ttl, err := c.Register(ctx, echo, 5*time.Second)
 	if err != nil || ttl != 5*time.Second {
@@ -200,10 +177,10 @@ func TestAPIRegisterUpdateRevoke(t *testing.T) {
 	if err := c.Revoke(ctx, lease); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.KeepAlive(ctx, lease); !errors.Is(err, ErrLeaseNotFound) {
+	if err := c.KeepAlive(ctx, lease); !errors.Is(err, registry.ErrLeaseNotFound) {
 		t.Fatalf("keepalive after revoke: %v", err)
 	}
-	if _, _, err := c.Register(ctx, echo, time.Second); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "ttl") {
+	if _, _, err := c.Register(ctx, echo, time.Second); !errors.Is(err, registry.ErrInvalid) || !strings.Contains(err.Error(), "ttl") {
 		t.Fatalf("ttl of 1s: %v", err)
 	}
 	if len(store.instances) != 0 {
@@ -212,30 +189,30 @@ func TestAPIRegisterUpdateRevoke(t *testing.T) {
 }
 
 func TestAPIRoutes(t *testing.T) {
-	store, c := newAPI(t)
+	store, c, _ := newAPI(t)
 	ctx := context.Background()
-	if err := c.PutRoutes(ctx, "web", []RouteRule{{Service: "echo"}, {Service: "echo", Method: "Slow", Timeout: config.Duration(10 * time.Second)}}); err != nil {
+	if err := c.PutRoutes(ctx, "web", []registry.RouteRule{{Service: "echo"}, {Service: "echo", Method: "Slow", Timeout: config.Duration(10 * time.Second)}}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := DecodeRoutes(store.routes["web"])
+	got, err := registry.DecodeRoutes(store.routes["web"])
 	if err != nil || len(got.Routes) != 2 || got.Routes[0].Method != "*" || got.Routes[1].Cluster != "echo" {
 		t.Fatalf("stored %s: %+v %v", store.routes["web"], got, err)
 	}
-	for _, bad := range [][]RouteRule{
+	for _, bad := range [][]registry.RouteRule{
 		{{Service: "echo"}, {Service: "echo", Method: "*"}},
 		{{Service: "*"}},
 		{{Service: "echo", Timeout: -1}},
 	} {
-		if err := c.PutRoutes(ctx, "web", bad); !errors.Is(err, ErrInvalid) {
+		if err := c.PutRoutes(ctx, "web", bad); !errors.Is(err, registry.ErrInvalid) {
 			t.Errorf("PutRoutes(%+v): %v", bad, err)
 		}
 	}
 }
 
 func TestRegistrationKeepsAliveAndRegistersAgain(t *testing.T) {
-	store, c := newAPI(t)
+	store, c, _ := newAPI(t)
 	ctx := context.Background()
-	r, err := c.Keep(ctx, echo, MinTTL, discard)
+	r, err := c.Keep(ctx, echo, registry.MinTTL, discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,20 +238,8 @@ func TestRegistrationKeepsAliveAndRegistersAgain(t *testing.T) {
 	if list, _ := c.Instances(ctx, "echo"); len(list) != 0 {
 		t.Fatalf("after Close: %+v", list)
 	}
-	if _, err := c.Keep(ctx, Instance{Service: "echo"}, 0, discard); !errors.Is(err, ErrInvalid) {
+	if _, err := c.Keep(ctx, registry.Instance{Service: "echo"}, 0, discard); !errors.Is(err, registry.ErrInvalid) {
 		t.Fatalf("Keep of an invalid instance: %v", err)
-	}
-}
-
-func TestLeaseIDText(t *testing.T) {
-	l := LeaseID(0x694d7a1b2c3d4e5f)
-	b, _ := l.MarshalText()
-	var back LeaseID
-	if err := back.UnmarshalText(b); err != nil || back != l || string(b) != "694d7a1b2c3d4e5f" {
-		t.Fatalf("%s -> %v %v", b, back, err)
-	}
-	if _, err := ParseLeaseID("zz"); !errors.Is(err, ErrInvalid) {
-		t.Fatal(err)
 	}
 }
 

@@ -75,7 +75,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		return fmt.Errorf("%w: reading the pilot's answer: %v", ErrUnavailable, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		return statusError(resp.StatusCode, b)
+		return StatusError(resp.StatusCode, b)
 	}
 	if out != nil {
 		if err := json.Unmarshal(b, out); err != nil {

@@ -1,4 +1,4 @@
-package registry
+package registration
 
 import (
 	"context"
@@ -10,47 +10,14 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/octomesh/octomesh/api/registry"
 	"github.com/octomesh/octomesh/config"
 )
 
-// The registration API, served by the pilot over HTTP with JSON bodies:
-//
-//	POST   /v1/instances          RegisterRequest -> RegisterResponse
-//	PUT    /v1/leases/{lease}     keep the lease alive -> RegisterResponse
-//	DELETE /v1/leases/{lease}     revoke it: the instance leaves at once
-//	GET    /v1/services/{service} -> []Instance
-//	GET    /v1/routes/{app}       -> AppRoutes
-//	PUT    /v1/routes/{app}       AppRoutes (validated)
-//	DELETE /v1/routes/{app}
-//	GET    /v1/policies/{service} -> ServicePolicy ({} when none)
-//	PUT    /v1/policies/{service} ServicePolicy (validated)
-//	DELETE /v1/policies/{service}
-//
-// Errors are {"error": "..."} with 400 (invalid), 404 (lease not found) or
-// 503 (store unavailable).
-
-// RegisterRequest registers an instance, or with Lease set, replaces the
-// instance stored under that lease (to change its weight, say).
-type RegisterRequest struct {
-	Instance Instance `json:"instance"`
-	// TTL is a Go duration; "" means DefaultTTL. Ignored with Lease.
-	TTL   string  `json:"ttl,omitempty"`
-	Lease LeaseID `json:"lease,omitempty"`
-}
-
-// RegisterResponse names the lease to keep alive.
-type RegisterResponse struct {
-	Lease LeaseID `json:"lease"`
-	TTL   string  `json:"ttl"`
-}
-
-type errorBody struct {
-	Error string `json:"error"`
-}
-
 const maxBody = 64 << 10
 
-// Handler serves the registration API over store.
+// Handler serves the registration API (its paths, bodies and errors are
+// api/registry's) over store.
 func Handler(store Store, log *slog.Logger) http.Handler {
 	h := &handler{store: store, log: log}
 	mux := http.NewServeMux()
@@ -75,7 +42,7 @@ type handler struct {
 const storeTimeout = 5 * time.Second
 
 func (h *handler) register(w http.ResponseWriter, r *http.Request) {
-	var req RegisterRequest
+	var req registry.RegisterRequest
 	if err := readJSON(r, &req); err != nil {
 		writeError(w, err)
 		return
@@ -97,14 +64,14 @@ func (h *handler) register(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.log.Info("instance updated", "service", req.Instance.Service, "address", req.Instance.Address, "weight", req.Instance.Weight, "lease", req.Lease)
-		writeJSON(w, RegisterResponse{Lease: req.Lease, TTL: ttl.String()})
+		writeJSON(w, registry.RegisterResponse{Lease: req.Lease, TTL: ttl.String()})
 		return
 	}
-	ttl := DefaultTTL
+	ttl := registry.DefaultTTL
 	if req.TTL != "" {
 		d, err := time.ParseDuration(req.TTL)
-		if err != nil || d < MinTTL || d > MaxTTL {
-			writeError(w, invalidf("ttl %q: want a duration from %s to %s", req.TTL, MinTTL, MaxTTL))
+		if err != nil || d < registry.MinTTL || d > registry.MaxTTL {
+			writeError(w, invalidf("ttl %q: want a duration from %s to %s", req.TTL, registry.MinTTL, registry.MaxTTL))
 			return
 		}
 		ttl = d
@@ -115,11 +82,11 @@ func (h *handler) register(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.Info("instance registered", "service", req.Instance.Service, "app", req.Instance.App, "address", req.Instance.Address, "lease", lease, "ttl", ttl)
-	writeJSON(w, RegisterResponse{Lease: lease, TTL: ttl.String()})
+	writeJSON(w, registry.RegisterResponse{Lease: lease, TTL: ttl.String()})
 }
 
 func (h *handler) keepAlive(w http.ResponseWriter, r *http.Request) {
-	lease, err := ParseLeaseID(r.PathValue("lease"))
+	lease, err := registry.ParseLeaseID(r.PathValue("lease"))
 	if err != nil {
 		writeError(w, err)
 		return
@@ -131,11 +98,11 @@ func (h *handler) keepAlive(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, RegisterResponse{Lease: lease, TTL: ttl.String()})
+	writeJSON(w, registry.RegisterResponse{Lease: lease, TTL: ttl.String()})
 }
 
 func (h *handler) revoke(w http.ResponseWriter, r *http.Request) {
-	lease, err := ParseLeaseID(r.PathValue("lease"))
+	lease, err := registry.ParseLeaseID(r.PathValue("lease"))
 	if err != nil {
 		writeError(w, err)
 		return
@@ -163,7 +130,7 @@ func (h *handler) instances(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if list == nil {
-		list = []Instance{}
+		list = []registry.Instance{}
 	}
 	writeJSON(w, list)
 }
@@ -180,9 +147,9 @@ func (h *handler) getRoutes(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	routes := AppRoutes{Routes: []RouteRule{}}
+	routes := registry.AppRoutes{Routes: []registry.RouteRule{}}
 	if b != nil {
-		if routes, err = DecodeRoutes(b); err != nil {
+		if routes, err = registry.DecodeRoutes(b); err != nil {
 			writeError(w, err)
 			return
 		}
@@ -195,7 +162,7 @@ func (h *handler) putRoutes(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var routes AppRoutes
+	var routes registry.AppRoutes
 	if err := readJSON(r, &routes); err != nil {
 		writeError(w, err)
 		return
@@ -248,9 +215,9 @@ func (h *handler) getPolicy(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	var p ServicePolicy
+	var p registry.ServicePolicy
 	if b != nil {
-		if p, err = DecodePolicy(service, b); err != nil {
+		if p, err = registry.DecodePolicy(service, b); err != nil {
 			writeError(w, err)
 			return
 		}
@@ -263,7 +230,7 @@ func (h *handler) putPolicy(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var p ServicePolicy
+	var p registry.ServicePolicy
 	if err := readJSON(r, &p); err != nil {
 		writeError(w, err)
 		return
@@ -304,6 +271,10 @@ func (h *handler) deletePolicy(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", registry.ErrInvalid, fmt.Sprintf(format, args...))
+}
+
 // pathName reads the name in the path's {key} and checks it; if it is
 // bad, it answers 400 and returns false.
 func pathName(w http.ResponseWriter, r *http.Request, key string) (string, bool) {
@@ -332,32 +303,14 @@ func writeJSON(w http.ResponseWriter, v any) {
 func writeError(w http.ResponseWriter, err error) {
 	code := http.StatusInternalServerError
 	switch {
-	case errors.Is(err, ErrInvalid):
+	case errors.Is(err, registry.ErrInvalid):
 		code = http.StatusBadRequest
-	case errors.Is(err, ErrLeaseNotFound):
+	case errors.Is(err, registry.ErrLeaseNotFound):
 		code = http.StatusNotFound
-	case errors.Is(err, ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, registry.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		code = http.StatusServiceUnavailable
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(errorBody{Error: err.Error()})
-}
-
-// statusError turns an API error response into an error of the right kind.
-func statusError(code int, body []byte) error {
-	var e errorBody
-	msg := string(body)
-	if json.Unmarshal(body, &e) == nil && e.Error != "" {
-		msg = e.Error
-	}
-	switch code {
-	case http.StatusBadRequest:
-		return fmt.Errorf("%w (from the pilot: %s)", ErrInvalid, msg)
-	case http.StatusNotFound:
-		return fmt.Errorf("%w (from the pilot: %s)", ErrLeaseNotFound, msg)
-	case http.StatusServiceUnavailable:
-		return fmt.Errorf("%w (from the pilot: %s)", ErrUnavailable, msg)
-	}
-	return fmt.Errorf("registry: pilot answered %d: %s", code, msg)
+	_ = json.NewEncoder(w).Encode(registry.ErrorBody{Error: err.Error()})
 }

@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,27 +11,6 @@ import (
 
 	"github.com/octomesh/octomesh/config"
 )
-
-// Key layout in etcd. One prefix per service, so that a pilot watches
-// exactly the services its sidecars use.
-const (
-	keyRoot      = "/octomesh/v1/"
-	instancesDir = keyRoot + "instances/"
-	routesDir    = keyRoot + "routes/"
-	policiesDir  = keyRoot + "policies/"
-)
-
-// ServicePrefix is the etcd key prefix of every instance of service.
-func ServicePrefix(service string) string { return instancesDir + service + "/" }
-
-// InstanceKey is the etcd key of one instance: one per (service, address).
-func InstanceKey(service, address string) string { return ServicePrefix(service) + address }
-
-// RoutesKey is the etcd key holding app's route rules.
-func RoutesKey(app string) string { return routesDir + app }
-
-// PolicyKey is the etcd key holding service's policy (ServicePolicy).
-func PolicyKey(service string) string { return policiesDir + service }
 
 // TTL bounds. etcd refuses leases much shorter than its election timeout.
 const (
@@ -123,7 +101,7 @@ func SplitAddress(addr string) (host string, port uint32, err error) {
 	return host, uint32(n), nil
 }
 
-// EncodeInstance is the value stored under InstanceKey.
+// EncodeInstance is an instance's stored form: its JSON, as in the API.
 func EncodeInstance(in Instance) ([]byte, error) { return json.Marshal(in) }
 
 // DecodeInstance reads a stored instance and validates it: the store may
@@ -170,7 +148,8 @@ type RouteRule struct {
 // Route is the rule as a sidecar's route.
 func (r *RouteRule) Route() config.Route { return config.Route(*r) }
 
-// AppRoutes is the value stored under RoutesKey.
+// AppRoutes is an app's route rules: the body of /v1/routes/{app}, and
+// what the store keeps for the app.
 type AppRoutes struct {
 	Routes []RouteRule `json:"routes"`
 }
@@ -253,7 +232,7 @@ func DecodeRoutes(b []byte) (AppRoutes, error) {
 }
 
 // ServicePolicy is what a service's owner sets for every caller of the
-// service, stored under PolicyKey: the cluster's policies (nil: the
+// service, stored as it is given: the cluster's policies (nil: the
 // sidecar's defaults, see config.Cluster) and the service's own route
 // rules. The rules apply to proxyless gRPC clients, which have no app rules
 // (the pilot puts them in the service's Listener); a sidecar follows its
@@ -329,30 +308,4 @@ func ParseLeaseID(s string) (LeaseID, error) {
 		return 0, invalidf("lease %q is not a lease id", s)
 	}
 	return LeaseID(n), nil
-}
-
-// Store is the registry's backing store, as the registration API uses it.
-// The pilot's Diplomat implements it on etcd. Methods return errors that
-// match ErrLeaseNotFound, ErrInvalid or ErrUnavailable where they apply.
-type Store interface {
-	// Register stores in under a new lease of ttl.
-	Register(ctx context.Context, in Instance, ttl time.Duration) (LeaseID, error)
-	// Update stores in under an existing lease (a new weight, say).
-	Update(ctx context.Context, lease LeaseID, in Instance) error
-	// KeepAlive renews the lease and returns its TTL.
-	KeepAlive(ctx context.Context, lease LeaseID) (time.Duration, error)
-	// Revoke ends the lease, removing what was stored under it.
-	Revoke(ctx context.Context, lease LeaseID) error
-	// Instances lists service's instances, sorted by address.
-	Instances(ctx context.Context, service string) ([]Instance, error)
-	// Routes returns app's stored rules (nil when none).
-	Routes(ctx context.Context, app string) ([]byte, error)
-	// PutRoutes stores app's rules as given; DeleteRoutes removes them.
-	PutRoutes(ctx context.Context, app string, value []byte) error
-	DeleteRoutes(ctx context.Context, app string) error
-	// Policy returns service's stored policy (nil when none).
-	Policy(ctx context.Context, service string) ([]byte, error)
-	// PutPolicy stores service's policy as given; DeletePolicy removes it.
-	PutPolicy(ctx context.Context, service string, value []byte) error
-	DeletePolicy(ctx context.Context, service string) error
 }

@@ -1,26 +1,44 @@
-package registry
+package registration
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/octomesh/octomesh/api/registry"
 	"github.com/octomesh/octomesh/config"
 )
 
-// putRaw sends body as it is, bypassing the client's types.
-func putRaw(t *testing.T, c *Client, path, body string) error {
+// putRaw sends body as it is, bypassing the client's types, and reads an
+// error answer as the client does.
+func putRaw(t *testing.T, url, path, body string) error {
 	t.Helper()
-	return c.do(context.Background(), http.MethodPut, path, json.RawMessage(body), nil)
+	req, err := http.NewRequest(http.MethodPut, url+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode/100 != 2 {
+		return registry.StatusError(resp.StatusCode, b)
+	}
+	return nil
 }
 
 func TestAPIRoutePolicies(t *testing.T) {
-	store, c := newAPI(t)
+	store, c, url := newAPI(t)
 	ctx := context.Background()
 	full := `{"routes": [
 	  {"service": "echo", "method": "Get", "headers": {"om-lane": "blue"}, "tags": {"env": "canary"},
@@ -30,14 +48,14 @@ func TestAPIRoutePolicies(t *testing.T) {
 	   "fault": {"delay": {"percent": 5, "duration": "50ms"}, "abort": {"percent": 1}, "headers": {"om-test": "1"}},
 	   "mirror": {"cluster": "echo-shadow"}},
 	  {"service": "echo", "method": "Get"}]}`
-	if err := putRaw(t, c, "/v1/routes/web", full); err != nil {
+	if err := putRaw(t, url, "/v1/routes/web", full); err != nil {
 		t.Fatal(err)
 	}
 	got, err := c.Routes(ctx, "web")
 	if err != nil || len(got) != 2 {
 		t.Fatalf("Routes: %+v %v", got, err)
 	}
-	want := RouteRule{Service: "echo", Method: "Get", Headers: map[string]string{"om-lane": "blue"}, Tags: map[string]string{"env": "canary"},
+	want := registry.RouteRule{Service: "echo", Method: "Get", Headers: map[string]string{"om-lane": "blue"}, Tags: map[string]string{"env": "canary"},
 		Split:     []config.WeightedCluster{{Cluster: "echo", Weight: 90}, {Cluster: "echo-v2", Weight: 10}},
 		Timeout:   config.Duration(800 * time.Millisecond),
 		Retry:     &config.Retry{Attempts: 2, PerTryTimeout: config.Duration(200 * time.Millisecond), Idempotent: true},
@@ -70,7 +88,7 @@ func TestAPIRoutePolicies(t *testing.T) {
 		`{"routes":[{"service":"echo","timeout":"-1s"}]}`:                                      `"-1s" is not a duration`,
 		`{"routes":[{"service":"echo","tags":{"x":"1"}},{"service":"echo","tags":{"x":"1"}}]}`: `routes[1]: another route already matches service "echo" method "*" with RPC_PERSIST_x=1`,
 	} {
-		if err := putRaw(t, c, "/v1/routes/web", body); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), wantErr) {
+		if err := putRaw(t, url, "/v1/routes/web", body); !errors.Is(err, registry.ErrInvalid) || !strings.Contains(err.Error(), wantErr) {
 			t.Errorf("%s: %v, want %q", body, err, wantErr)
 		}
 	}
@@ -83,12 +101,12 @@ func TestAPIRoutePolicies(t *testing.T) {
 }
 
 func TestAPIServicePolicy(t *testing.T) {
-	store, c := newAPI(t)
+	store, c, url := newAPI(t)
 	ctx := context.Background()
-	if p, err := c.Policy(ctx, "echo"); err != nil || !reflect.DeepEqual(p, ServicePolicy{}) {
+	if p, err := c.Policy(ctx, "echo"); err != nil || !reflect.DeepEqual(p, registry.ServicePolicy{}) {
 		t.Fatalf("policy of a service without one: %+v %v", p, err)
 	}
-	if err := putRaw(t, c, "/v1/policies/echo", `{
+	if err := putRaw(t, url, "/v1/policies/echo", `{
 	  "circuit_breaker": {"max_requests": 100},
 	  "retry_budget": {"percent": 10},
 	  "outlier_detection": {"interval": "1s", "latency_factor": 3, "probe": "connect"},
@@ -101,16 +119,16 @@ func TestAPIServicePolicy(t *testing.T) {
 	}
 	od := config.NewOutlierDetection()
 	od.Interval, od.LatencyFactor, od.Probe = config.Duration(time.Second), 3, "connect"
-	want := ServicePolicy{
+	want := registry.ServicePolicy{
 		CircuitBreaker:   &config.CircuitBreaker{MaxRequests: 100, MaxPending: 1024},
 		RetryBudget:      &config.RetryBudget{Percent: 10, MinRetriesPerSecond: 10},
 		OutlierDetection: &od,
-		Routes:           []RouteRule{{Service: "echo", Method: "Get", Cluster: "echo", Retry: &config.Retry{Attempts: 3}}},
+		Routes:           []registry.RouteRule{{Service: "echo", Method: "Get", Cluster: "echo", Retry: &config.Retry{Attempts: 3}}},
 	}
 	if !reflect.DeepEqual(p, want) {
 		t.Errorf("policy\n %+v\nwant (with the defaults)\n %+v", p, want)
 	}
-	if got, _ := DecodePolicy("echo", store.policies["echo"]); !reflect.DeepEqual(got, want) {
+	if got, _ := registry.DecodePolicy("echo", store.policies["echo"]); !reflect.DeepEqual(got, want) {
 		t.Errorf("stored %s", store.policies["echo"])
 	}
 
@@ -127,11 +145,11 @@ func TestAPIServicePolicy(t *testing.T) {
 		`{"breaker":{}}`:                                                                                `unknown field "breaker"`,
 		`{"routes":[{"method":"Get","fault":{"abort":{"percent":10}}},{"method":"Get","cluster":"x"}]}`: `routes[1]: another route already matches service "echo" method "Get"`,
 	} {
-		if err := putRaw(t, c, "/v1/policies/echo", body); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), wantErr) {
+		if err := putRaw(t, url, "/v1/policies/echo", body); !errors.Is(err, registry.ErrInvalid) || !strings.Contains(err.Error(), wantErr) {
 			t.Errorf("%s: %v, want %q", body, err, wantErr)
 		}
 	}
-	if err := c.PutPolicy(ctx, "bad!name", ServicePolicy{}); !errors.Is(err, ErrInvalid) {
+	if err := c.PutPolicy(ctx, "bad!name", registry.ServicePolicy{}); !errors.Is(err, registry.ErrInvalid) {
 		t.Errorf("a bad service name: %v", err)
 	}
 	if err := c.DeletePolicy(ctx, "echo"); err != nil {
