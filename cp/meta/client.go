@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/octomesh/octomesh/config"
+	"github.com/octomesh/octomesh/cp/shardmap"
 )
 
 // Client asks a Meta Server which pilot serves an app.
@@ -39,7 +40,7 @@ func NewClient(addr string) (*Client, error) {
 
 // Owner asks which pilot serves app; with avoid, Meta waits (at most wait)
 // until it is another pilot than avoid.
-func (c *Client) Owner(ctx context.Context, app, avoid string, wait time.Duration) (PilotInfo, error) {
+func (c *Client) Owner(ctx context.Context, app, avoid string, wait time.Duration) (shardmap.PilotInfo, error) {
 	q := url.Values{"app": {app}}
 	if avoid != "" {
 		q.Set("avoid", avoid)
@@ -47,14 +48,14 @@ func (c *Client) Owner(ctx context.Context, app, avoid string, wait time.Duratio
 	}
 	var out OwnerResponse
 	if err := c.get(ctx, "/v1/owner?"+q.Encode(), &out); err != nil {
-		return PilotInfo{}, err
+		return shardmap.PilotInfo{}, err
 	}
 	return out.Pilot, nil
 }
 
 // Assignment fetches the whole assignment.
-func (c *Client) Assignment(ctx context.Context) (AssignmentInfo, error) {
-	var out AssignmentInfo
+func (c *Client) Assignment(ctx context.Context) (shardmap.AssignmentInfo, error) {
+	var out shardmap.AssignmentInfo
 	err := c.get(ctx, "/v1/assignment", &out)
 	return out, err
 }

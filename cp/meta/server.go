@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/octomesh/octomesh/cp/pilot/diplomat"
 	"github.com/octomesh/octomesh/cp/registration"
 	"github.com/octomesh/octomesh/cp/registry/embedded"
+	"github.com/octomesh/octomesh/cp/shardmap"
 )
 
 // Options configure a Meta Server.
@@ -48,7 +48,7 @@ type Stats struct {
 // Server is a running Meta Server.
 type Server struct {
 	Stats Stats
-	View  *View
+	View  *shardmap.View
 
 	log    *slog.Logger
 	cancel context.CancelFunc
@@ -87,7 +87,7 @@ func Start(opts Options) (_ *Server, err error) {
 	if s.dip, err = diplomat.Dial(endpoints, log); err != nil {
 		return nil, err
 	}
-	s.View = NewView(ctx, s.dip, log)
+	s.View = shardmap.NewView(ctx, s.dip, log)
 	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
 	err = s.View.Ready(wctx)
 	wcancel()
@@ -140,8 +140,8 @@ func (s *Server) Close() {
 
 // OwnerResponse answers GET /v1/owner.
 type OwnerResponse struct {
-	App   string    `json:"app"`
-	Pilot PilotInfo `json:"pilot"`
+	App   string             `json:"app"`
+	Pilot shardmap.PilotInfo `json:"pilot"`
 }
 
 // MaxWait bounds the wait= of a look-up.
@@ -234,7 +234,7 @@ func (s *Server) owner(w http.ResponseWriter, r *http.Request) {
 func (s *Server) addApp(ctx context.Context, app string) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	_, created, err := s.dip.PutIfAbsent(ctx, AppKey(app), []byte(`{"services":[]}`))
+	_, created, err := s.dip.PutIfAbsent(ctx, shardmap.AppKey(app), []byte(`{"services":[]}`))
 	if err != nil {
 		return fmt.Errorf("meta: add app %s: %v", app, err)
 	}
@@ -246,31 +246,6 @@ func (s *Server) addApp(ctx context.Context, app string) error {
 		return fmt.Errorf("meta: app %s was added but has not been seen in 5s", app)
 	}
 	return nil
-}
-
-// AssignmentInfo answers GET /v1/assignment.
-type AssignmentInfo struct {
-	Pilots []PilotLoad       `json:"pilots"`
-	Apps   map[string]string `json:"apps"`
-	// Capacity is the most apps a pilot may own.
-	Capacity int `json:"capacity"`
-}
-
-// PilotLoad is one pilot and the number of apps it owns.
-type PilotLoad struct {
-	PilotInfo
-	Apps int `json:"apps"`
-}
-
-// Info describes an assignment.
-func (a *Assignment) Info() AssignmentInfo {
-	out := AssignmentInfo{Apps: a.Owner, Capacity: Capacity(len(a.Apps), len(a.Pilots))}
-	loads := a.Loads()
-	for id, p := range a.Pilots {
-		out.Pilots = append(out.Pilots, PilotLoad{PilotInfo: p, Apps: loads[id]})
-	}
-	sort.Slice(out.Pilots, func(i, j int) bool { return out.Pilots[i].ID < out.Pilots[j].ID })
-	return out
 }
 
 func (s *Server) assignment(w http.ResponseWriter, _ *http.Request) {

@@ -24,7 +24,7 @@
 //
 // A pilot started with ShardOptions is one shard of several (shard.go):
 // it holds a leased membership key, follows the assignment of apps to
-// pilots (cp/meta), admits only sessions of the apps it owns and
+// pilots (cp/shardmap), admits only sessions of the apps it owns and
 // redirects the others (gRPC FAILED_PRECONDITION with a
 // google.rpc.ErrorInfo naming the owner), preloads an app's services when
 // the app is assigned to it, and releases them and redirects the app's

@@ -17,10 +17,10 @@ import (
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/octomesh/octomesh/config"
-	"github.com/octomesh/octomesh/cp/meta"
 	"github.com/octomesh/octomesh/cp/pilot/diplomat"
 	"github.com/octomesh/octomesh/cp/registration"
 	"github.com/octomesh/octomesh/cp/registry/embedded"
+	"github.com/octomesh/octomesh/cp/shardmap"
 )
 
 // Options configure a pilot process.
@@ -40,7 +40,7 @@ type Options struct {
 	EtcdClientAddress string
 	// Shard, when set, makes the pilot one shard of a sharded control
 	// plane: it joins the shard map in etcd and serves only the apps
-	// assigned to it (see cp/meta). Without it the pilot serves every app.
+	// assigned to it (see cp/shardmap). Without it the pilot serves every app.
 	Shard *ShardOptions
 	Log   *slog.Logger
 }
@@ -180,7 +180,7 @@ func (p *Pilot) startShard(ctx context.Context, o ShardOptions) error {
 	if _, _, err := config.ParseAddress(o.Advertise); err != nil {
 		return fmt.Errorf("pilot: advertised xds address: %v", err)
 	}
-	self := meta.PilotInfo{ID: o.ID, XDS: o.Advertise, HTTP: "", Started: time.Now().UTC()}
+	self := shardmap.PilotInfo{ID: o.ID, XDS: o.Advertise, HTTP: "", Started: time.Now().UTC()}
 	if p.httpLn != nil {
 		self.HTTP = p.addrs.HTTP
 	}

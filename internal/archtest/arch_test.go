@@ -78,16 +78,18 @@ func TestPackageArrows(t *testing.T) {
 		"sdk":                    {"api/registry", "codec"},
 		// The control plane: the registry model the sdk links is a leaf
 		// over config; only the pilot wires the rest together.
-		"api/registry":         {"config"},
-		"cp/registration":      {"api/registry", "config"},
-		"cp/registry/embedded": {},
-		"cp/pilot/diplomat":    {"api/registry"},
-		"cp/pilot":             {"api/registry", "config", "cp/meta", "cp/pilot/diplomat", "cp/registration", "cp/registry/embedded", "stats"},
-		// Meta computes the shard map the pilots also compute (the pilot
-		// imports meta, never the reverse) and reaches etcd through the
+		"api/registry":             {"config"},
+		"cp/registration":          {"api/registry", "config"},
+		"cp/registry/embedded":     {},
+		"cp/pilot/diplomat":        {"api/registry"},
+		"cp/pilot":                 {"api/registry", "config", "cp/pilot/diplomat", "cp/registration", "cp/registry/embedded", "cp/shardmap", "stats"},
+		"cp/shardmap":              {"config"},
+		"cp/shardmap/shardmaptest": {},
+		// Meta and the pilots follow the same shard map (cp/shardmap);
+		// neither imports the other. Meta reaches etcd through the
 		// Diplomat. The mock sidecar is a client: it asks Meta and speaks
 		// xDS, and changes the registry through its API.
-		"cp/meta":        {"config", "cp/pilot/diplomat", "cp/registration", "cp/registry/embedded"},
+		"cp/meta":        {"config", "cp/pilot/diplomat", "cp/registration", "cp/registry/embedded", "cp/shardmap"},
 		"cp/mocksidecar": {"api/registry", "config", "cp/meta"},
 	}
 	for name, ok := range allowed {

@@ -1,4 +1,4 @@
-package meta
+package shardmap
 
 import (
 	"encoding/json"
@@ -51,13 +51,13 @@ type AppInfo struct {
 func DecodePilot(b []byte) (PilotInfo, error) {
 	var p PilotInfo
 	if err := json.Unmarshal(b, &p); err != nil {
-		return p, fmt.Errorf("meta: pilot record: %v", err)
+		return p, fmt.Errorf("shardmap: pilot record: %v", err)
 	}
 	if err := config.CheckName(p.ID); err != nil {
-		return p, fmt.Errorf("meta: pilot record: id: %v", err)
+		return p, fmt.Errorf("shardmap: pilot record: id: %v", err)
 	}
 	if _, _, err := config.ParseAddress(p.XDS); err != nil {
-		return p, fmt.Errorf("meta: pilot record %s: xds: %v", p.ID, err)
+		return p, fmt.Errorf("shardmap: pilot record %s: xds: %v", p.ID, err)
 	}
 	return p, nil
 }
@@ -69,7 +69,7 @@ func DecodeApp(b []byte) (AppInfo, error) {
 		return a, nil
 	}
 	if err := json.Unmarshal(b, &a); err != nil {
-		return a, fmt.Errorf("meta: app record: %v", err)
+		return a, fmt.Errorf("shardmap: app record: %v", err)
 	}
 	a.Services = slices.DeleteFunc(a.Services, func(s string) bool { return config.CheckName(s) != nil })
 	return a, nil

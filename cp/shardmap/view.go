@@ -1,4 +1,4 @@
-package meta
+package shardmap
 
 import (
 	"context"
@@ -64,7 +64,8 @@ func (a *Assignment) Loads() map[string]int {
 // view (2s) bridge that.
 const RemovalGrace = 3 * time.Second
 
-// Store is where a View reads the pilots and apps: the Diplomat, or a fake.
+// Store is where a View reads the pilots and apps: the Diplomat, or a fake
+// (shardmaptest).
 type Store interface {
 	// WatchPrefix calls update with the whole state under prefix now and
 	// after every change, until ctx ends; it blocks.
@@ -166,7 +167,7 @@ func (v *View) setPilots(state map[string][]byte, _ int64) {
 		p, err := DecodePilot(val)
 		if !ok || err != nil || p.ID != id {
 			v.Stats.BadRecords.Add(1)
-			v.log.Warn("meta: skipping a bad pilot record", "key", key, "err", err)
+			v.log.Warn("shardmap: skipping a bad pilot record", "key", key, "err", err)
 			continue
 		}
 		pilots[id] = p
@@ -218,7 +219,7 @@ func (v *View) expire(id string) {
 		}
 	}
 	v.pilots = next
-	v.log.Info("meta: pilot gone", "pilot", id)
+	v.log.Info("shardmap: pilot gone", "pilot", id)
 	v.publishLocked(0, true)
 }
 
@@ -229,7 +230,7 @@ func (v *View) setApps(state map[string][]byte, _ int64) {
 		a, err := DecodeApp(val)
 		if !ok || err != nil {
 			v.Stats.BadRecords.Add(1)
-			v.log.Warn("meta: skipping a bad app record", "key", key, "err", err)
+			v.log.Warn("shardmap: skipping a bad app record", "key", key, "err", err)
 			continue
 		}
 		apps[name] = a
@@ -256,7 +257,7 @@ func (v *View) publishLocked(which int, names bool) {
 		moved := Diff(prev.Owner, next.Owner)
 		v.Stats.Moves.Add(uint64(moved))
 		if moved > 0 || len(prev.Pilots) != len(next.Pilots) {
-			v.log.Info("meta: new assignment", "pilots", len(next.Pilots), "apps", len(next.Apps), "moved", moved)
+			v.log.Info("shardmap: new assignment", "pilots", len(next.Pilots), "apps", len(next.Apps), "moved", moved)
 		}
 	}
 	v.Stats.Assignments.Add(1)
@@ -290,4 +291,29 @@ func sameKeys[V any](a, b map[string]V) bool {
 		}
 	}
 	return true
+}
+
+// AssignmentInfo answers GET /v1/assignment.
+type AssignmentInfo struct {
+	Pilots []PilotLoad       `json:"pilots"`
+	Apps   map[string]string `json:"apps"`
+	// Capacity is the most apps a pilot may own.
+	Capacity int `json:"capacity"`
+}
+
+// PilotLoad is one pilot and the number of apps it owns.
+type PilotLoad struct {
+	PilotInfo
+	Apps int `json:"apps"`
+}
+
+// Info describes an assignment.
+func (a *Assignment) Info() AssignmentInfo {
+	out := AssignmentInfo{Apps: a.Owner, Capacity: Capacity(len(a.Apps), len(a.Pilots))}
+	loads := a.Loads()
+	for id, p := range a.Pilots {
+		out.Pilots = append(out.Pilots, PilotLoad{PilotInfo: p, Apps: loads[id]})
+	}
+	sort.Slice(out.Pilots, func(i, j int) bool { return out.Pilots[i].ID < out.Pilots[j].ID })
+	return out
 }

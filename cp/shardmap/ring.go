@@ -1,4 +1,4 @@
-package meta
+package shardmap
 
 import (
 	"hash/fnv"
