@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	api "github.com/octomesh/octomesh/api/meta"
 	"github.com/octomesh/octomesh/config"
 	"github.com/octomesh/octomesh/cp/pilot/diplomat"
 	"github.com/octomesh/octomesh/cp/registration"
@@ -138,19 +139,10 @@ func (s *Server) Close() {
 	}
 }
 
-// OwnerResponse answers GET /v1/owner.
-type OwnerResponse struct {
-	App   string             `json:"app"`
-	Pilot shardmap.PilotInfo `json:"pilot"`
-}
-
-// MaxWait bounds the wait= of a look-up.
-const MaxWait = time.Minute
-
 // Handler serves Meta's API; api (the registration API) gets the other
 // /v1/ paths, if not nil:
 //
-//	GET /v1/owner?app=A[&avoid=P&wait=D]  the pilot serving A: OwnerResponse.
+//	GET /v1/owner?app=A[&avoid=P&wait=D]  the pilot serving A: api.OwnerResponse.
 //	    With avoid, if P owns A, wait (at most D) until another does; the
 //	    answer may still name P if nothing changed by then. An unknown app
 //	    is added to the apps (and so assigned) first.
@@ -187,8 +179,8 @@ func (s *Server) owner(w http.ResponseWriter, r *http.Request) {
 	var wait time.Duration
 	if v := q.Get("wait"); v != "" {
 		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 || d > MaxWait {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("wait %q: want a duration up to %s", v, MaxWait))
+		if err != nil || d < 0 || d > api.MaxWait {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("wait %q: want a duration up to %s", v, api.MaxWait))
 			return
 		}
 		wait = d
@@ -206,12 +198,12 @@ func (s *Server) owner(w http.ResponseWriter, r *http.Request) {
 		ch := s.View.Changed()
 		p, ok := s.View.Current().OwnerOf(app)
 		if ok && (avoid == "" || p.ID != avoid) {
-			writeJSON(w, OwnerResponse{App: app, Pilot: p})
+			writeJSON(w, api.OwnerResponse{App: app, Pilot: p})
 			return
 		}
 		if wait == 0 {
 			if ok {
-				writeJSON(w, OwnerResponse{App: app, Pilot: p})
+				writeJSON(w, api.OwnerResponse{App: app, Pilot: p})
 				return
 			}
 			s.Stats.NoPilot.Add(1)

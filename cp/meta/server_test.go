@@ -10,20 +10,16 @@ import (
 	"testing"
 	"time"
 
+	api "github.com/octomesh/octomesh/api/meta"
 	"github.com/octomesh/octomesh/cp/shardmap"
 	"github.com/octomesh/octomesh/cp/shardmap/shardmaptest"
 )
-
-func pilotRecord(id, addr string) []byte {
-	b, _ := json.Marshal(shardmap.PilotInfo{ID: id, XDS: addr})
-	return b
-}
 
 func TestOwnerLookupAndWaitForAMove(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	st := shardmaptest.New()
-	st.Set(shardmap.PilotPrefix, map[string][]byte{shardmap.PilotKey("p1"): pilotRecord("p1", "127.0.0.1:1"), shardmap.PilotKey("p2"): pilotRecord("p2", "127.0.0.1:2")})
+	st.Set(shardmap.PilotPrefix, map[string][]byte{shardmap.PilotKey("p1"): shardmaptest.PilotRecord("p1", "127.0.0.1:1"), shardmap.PilotKey("p2"): shardmaptest.PilotRecord("p2", "127.0.0.1:2")})
 	st.Set(shardmap.AppPrefix, map[string][]byte{shardmap.AppKey("web"): []byte(`{"services":["echo"]}`)})
 	v := shardmap.NewView(ctx, st, slog.New(slog.DiscardHandler))
 	if err := v.Ready(ctx); err != nil {
@@ -31,13 +27,13 @@ func TestOwnerLookupAndWaitForAMove(t *testing.T) {
 	}
 	srv := httptest.NewServer((&Server{View: v}).Handler(nil))
 	defer srv.Close()
-	get := func(q string) (int, OwnerResponse) {
+	get := func(q string) (int, api.OwnerResponse) {
 		resp, err := http.Get(srv.URL + "/v1/owner?" + q)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
-		var out OwnerResponse
+		var out api.OwnerResponse
 		b, _ := io.ReadAll(resp.Body)
 		_ = json.Unmarshal(b, &out)
 		return resp.StatusCode, out
@@ -57,7 +53,7 @@ func TestOwnerLookupAndWaitForAMove(t *testing.T) {
 	other := map[string]string{"p1": "p2", "p2": "p1"}[first.Pilot.ID]
 	go func() {
 		time.Sleep(200 * time.Millisecond)
-		st.Set(shardmap.PilotPrefix, map[string][]byte{shardmap.PilotKey(other): pilotRecord(other, "127.0.0.1:9")})
+		st.Set(shardmap.PilotPrefix, map[string][]byte{shardmap.PilotKey(other): shardmaptest.PilotRecord(other, "127.0.0.1:9")})
 	}()
 	start := time.Now()
 	code, moved := get("app=web&avoid=" + first.Pilot.ID + "&wait=10s")

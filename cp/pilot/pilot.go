@@ -16,11 +16,11 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/keepalive"
 
+	"github.com/octomesh/octomesh/api/meta"
 	"github.com/octomesh/octomesh/config"
 	"github.com/octomesh/octomesh/cp/pilot/diplomat"
 	"github.com/octomesh/octomesh/cp/registration"
 	"github.com/octomesh/octomesh/cp/registry/embedded"
-	"github.com/octomesh/octomesh/cp/shardmap"
 )
 
 // Options configure a pilot process.
@@ -180,7 +180,7 @@ func (p *Pilot) startShard(ctx context.Context, o ShardOptions) error {
 	if _, _, err := config.ParseAddress(o.Advertise); err != nil {
 		return fmt.Errorf("pilot: advertised xds address: %v", err)
 	}
-	self := shardmap.PilotInfo{ID: o.ID, XDS: o.Advertise, HTTP: "", Started: time.Now().UTC()}
+	self := meta.PilotInfo{ID: o.ID, XDS: o.Advertise, HTTP: "", Started: time.Now().UTC()}
 	if p.httpLn != nil {
 		self.HTTP = p.addrs.HTTP
 	}

@@ -9,10 +9,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/octomesh/octomesh/api/meta"
 	"github.com/octomesh/octomesh/cp/pilot/diplomat"
 	"github.com/octomesh/octomesh/cp/shardmap"
 )
@@ -23,18 +23,6 @@ type gate interface {
 	// the stream with: a redirect to the app's owner.
 	admit(app string) error
 }
-
-// Redirect is how a pilot tells a sidecar that another pilot serves its
-// app: the stream ends with gRPC status FAILED_PRECONDITION, whose details
-// hold a google.rpc.ErrorInfo with this reason and domain, and metadata
-// "app", "pilot" (the owner's id) and "xds" (its address). A client that
-// does not know it sees a failed stream and asks Meta again. A pilot that
-// cannot tell the owner yet ends the stream with ABORTED: ask Meta again
-// (without avoiding this pilot).
-const (
-	RedirectReason = "OCTOMESH_WRONG_PILOT"
-	RedirectDomain = "octomesh.io"
-)
 
 // ShardOptions make a pilot one shard of a sharded control plane.
 type ShardOptions struct {
@@ -70,7 +58,7 @@ type ShardStats struct {
 // with a redirect, and records the services an app's sidecars subscribe
 // to in the app's record.
 type shard struct {
-	self  shardmap.PilotInfo
+	self  meta.PilotInfo
 	ttl   time.Duration
 	dip   *diplomat.Diplomat
 	view  *shardmap.View
@@ -89,7 +77,7 @@ type shard struct {
 	wake      chan struct{}
 }
 
-func newShard(ctx context.Context, self shardmap.PilotInfo, ttl time.Duration, dip *diplomat.Diplomat, srv *Server, log *slog.Logger) *shard {
+func newShard(ctx context.Context, self meta.PilotInfo, ttl time.Duration, dip *diplomat.Diplomat, srv *Server, log *slog.Logger) *shard {
 	sh := &shard{self: self, ttl: ttl, dip: dip, dc: srv.snapshot.dc, sm: srv.sessions, log: log, stats: &srv.Shard, ctx: ctx,
 		preloaded: map[string]map[string]bool{}, known: map[string]map[string]bool{}, pending: map[string][]string{},
 		wake: make(chan struct{}, 1)}
@@ -182,12 +170,7 @@ func (sh *shard) redirect(app string, a *shardmap.Assignment) error {
 	if !ok {
 		return status.Errorf(codes.Aborted, "octomesh pilot %s: app %s has no pilot yet; ask Meta again", sh.self.ID, app)
 	}
-	st := status.New(codes.FailedPrecondition, fmt.Sprintf("octomesh pilot %s: app %s is served by pilot %s at %s", sh.self.ID, app, owner.ID, owner.XDS))
-	if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: RedirectReason, Domain: RedirectDomain,
-		Metadata: map[string]string{"app": app, "pilot": owner.ID, "xds": owner.XDS}}); err == nil {
-		st = d
-	}
-	return st.Err()
+	return meta.Redirect(sh.self.ID, app, owner)
 }
 
 // assigned follows the view: it preloads the apps (and new services of
@@ -305,9 +288,9 @@ func (sh *shard) writeRecords() {
 
 // ShardInfo describes the shard for /debug/shard.
 type ShardInfo struct {
-	Self  shardmap.PilotInfo  `json:"self"`
+	Self  meta.PilotInfo      `json:"self"`
 	Owned map[string][]string `json:"owned"` // app -> services preloaded
-	shardmap.AssignmentInfo
+	meta.AssignmentInfo
 }
 
 func (sh *shard) info() ShardInfo {

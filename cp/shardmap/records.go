@@ -5,16 +5,16 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
+	"github.com/octomesh/octomesh/api/meta"
 	"github.com/octomesh/octomesh/config"
 )
 
 // Key layout in etcd, beside the registry's (cp/pilot/diplomat/keys.go).
 const (
 	// PilotPrefix holds one leased key per live pilot: PilotKey(id) ->
-	// PilotInfo. The key goes when the pilot drains (revokes its lease) or
-	// stops renewing it (dies): its apps move then.
+	// meta.PilotInfo (api/meta). The key goes when the pilot drains
+	// (revokes its lease) or stops renewing it (dies): its apps move then.
 	PilotPrefix = "/octomesh/v1/pilots/"
 	// AppPrefix holds one record per app: AppKey(app) -> AppInfo.
 	AppPrefix = "/octomesh/v1/apps/"
@@ -26,19 +26,6 @@ func PilotKey(id string) string { return PilotPrefix + id }
 // AppKey is app's record key.
 func AppKey(app string) string { return AppPrefix + app }
 
-// PilotInfo is what a pilot publishes about itself.
-type PilotInfo struct {
-	ID string `json:"id"`
-	// XDS is where sidecars reach it (config address form:
-	// tcp://host:port or unix:///path).
-	XDS string `json:"xds"`
-	// HTTP serves its /stats, /debug/sessions and registration API.
-	HTTP    string    `json:"http,omitempty"`
-	Started time.Time `json:"started"`
-	// Draining: the pilot is leaving; its apps move at once.
-	Draining bool `json:"draining,omitempty"`
-}
-
 // AppInfo is an app's record: the services its sidecars have subscribed
 // to (the owning pilot adds to it), which a pilot preloads when the app is
 // assigned to it. It only grows: a service no sidecar calls any more costs
@@ -47,9 +34,9 @@ type AppInfo struct {
 	Services []string `json:"services"`
 }
 
-// DecodePilot reads a stored PilotInfo and checks it.
-func DecodePilot(b []byte) (PilotInfo, error) {
-	var p PilotInfo
+// DecodePilot reads a stored meta.PilotInfo and checks it.
+func DecodePilot(b []byte) (meta.PilotInfo, error) {
+	var p meta.PilotInfo
 	if err := json.Unmarshal(b, &p); err != nil {
 		return p, fmt.Errorf("shardmap: pilot record: %v", err)
 	}

@@ -7,12 +7,14 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/octomesh/octomesh/api/meta"
 )
 
 // Assignment is one immutable state of the shard map: the live pilots, the
 // apps, and the owner of each app. Never modify one.
 type Assignment struct {
-	Pilots map[string]PilotInfo
+	Pilots map[string]meta.PilotInfo
 	Apps   map[string]AppInfo
 	// Owner maps every app to a pilot id; empty without pilots.
 	Owner map[string]string
@@ -22,10 +24,10 @@ type Assignment struct {
 }
 
 // OwnerOf returns the pilot that serves app.
-func (a *Assignment) OwnerOf(app string) (PilotInfo, bool) {
+func (a *Assignment) OwnerOf(app string) (meta.PilotInfo, bool) {
 	id, ok := a.Owner[app]
 	if !ok {
-		return PilotInfo{}, false
+		return meta.PilotInfo{}, false
 	}
 	p, ok := a.Pilots[id]
 	return p, ok
@@ -92,9 +94,9 @@ type View struct {
 	// raw is the pilots in etcd; pilots, the ones the assignment counts:
 	// raw without the draining ones, plus those whose key went less than
 	// RemovalGrace ago (leaving).
-	raw       map[string]PilotInfo
+	raw       map[string]meta.PilotInfo
 	leaving   map[string]*time.Timer
-	pilots    map[string]PilotInfo
+	pilots    map[string]meta.PilotInfo
 	apps      map[string]AppInfo
 	loaded    [2]bool
 	ready     chan struct{}
@@ -104,9 +106,9 @@ type View struct {
 
 // NewView starts watching store; ctx bounds the watches.
 func NewView(ctx context.Context, store Store, log *slog.Logger) *View {
-	v := &View{log: log, raw: map[string]PilotInfo{}, leaving: map[string]*time.Timer{}, pilots: map[string]PilotInfo{}, apps: map[string]AppInfo{},
+	v := &View{log: log, raw: map[string]meta.PilotInfo{}, leaving: map[string]*time.Timer{}, pilots: map[string]meta.PilotInfo{}, apps: map[string]AppInfo{},
 		ready: make(chan struct{}), changed: make(chan struct{})}
-	v.cur.Store(&Assignment{Pilots: map[string]PilotInfo{}, Apps: map[string]AppInfo{}, Owner: map[string]string{}})
+	v.cur.Store(&Assignment{Pilots: map[string]meta.PilotInfo{}, Apps: map[string]AppInfo{}, Owner: map[string]string{}})
 	go store.WatchPrefix(ctx, PilotPrefix, v.setPilots)
 	go store.WatchPrefix(ctx, AppPrefix, v.setApps)
 	return v
@@ -161,7 +163,7 @@ func (v *View) WaitApp(ctx context.Context, app string) bool {
 }
 
 func (v *View) setPilots(state map[string][]byte, _ int64) {
-	pilots := make(map[string]PilotInfo, len(state))
+	pilots := make(map[string]meta.PilotInfo, len(state))
 	for key, val := range state {
 		id, ok := nameUnder(key, PilotPrefix)
 		p, err := DecodePilot(val)
@@ -175,7 +177,7 @@ func (v *View) setPilots(state map[string][]byte, _ int64) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.raw = pilots
-	counted := make(map[string]PilotInfo, len(pilots))
+	counted := make(map[string]meta.PilotInfo, len(pilots))
 	for id, p := range pilots {
 		if t := v.leaving[id]; t != nil { // back within the grace: nothing moved
 			t.Stop()
@@ -212,7 +214,7 @@ func (v *View) expire(id string) {
 	if _, ok := v.pilots[id]; !ok {
 		return
 	}
-	next := make(map[string]PilotInfo, len(v.pilots))
+	next := make(map[string]meta.PilotInfo, len(v.pilots))
 	for k, p := range v.pilots {
 		if k != id {
 			next[k] = p
@@ -293,26 +295,12 @@ func sameKeys[V any](a, b map[string]V) bool {
 	return true
 }
 
-// AssignmentInfo answers GET /v1/assignment.
-type AssignmentInfo struct {
-	Pilots []PilotLoad       `json:"pilots"`
-	Apps   map[string]string `json:"apps"`
-	// Capacity is the most apps a pilot may own.
-	Capacity int `json:"capacity"`
-}
-
-// PilotLoad is one pilot and the number of apps it owns.
-type PilotLoad struct {
-	PilotInfo
-	Apps int `json:"apps"`
-}
-
 // Info describes an assignment.
-func (a *Assignment) Info() AssignmentInfo {
-	out := AssignmentInfo{Apps: a.Owner, Capacity: Capacity(len(a.Apps), len(a.Pilots))}
+func (a *Assignment) Info() meta.AssignmentInfo {
+	out := meta.AssignmentInfo{Apps: a.Owner, Capacity: Capacity(len(a.Apps), len(a.Pilots))}
 	loads := a.Loads()
 	for id, p := range a.Pilots {
-		out.Pilots = append(out.Pilots, PilotLoad{PilotInfo: p, Apps: loads[id]})
+		out.Pilots = append(out.Pilots, meta.PilotLoad{PilotInfo: p, Apps: loads[id]})
 	}
 	sort.Slice(out.Pilots, func(i, j int) bool { return out.Pilots[i].ID < out.Pilots[j].ID })
 	return out

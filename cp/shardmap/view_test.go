@@ -7,13 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/octomesh/octomesh/api/meta"
 	"github.com/octomesh/octomesh/cp/shardmap/shardmaptest"
 )
-
-func pilotRecord(id, addr string) []byte {
-	b, _ := json.Marshal(PilotInfo{ID: id, XDS: addr})
-	return b
-}
 
 // A pilot whose key vanishes keeps its apps for RemovalGrace, and keeps
 // them if the key comes back within it; a draining pilot loses them at
@@ -22,7 +18,7 @@ func TestRemovalGraceAndDrain(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	st := shardmaptest.New()
-	both := map[string][]byte{PilotKey("p1"): pilotRecord("p1", "127.0.0.1:1"), PilotKey("p2"): pilotRecord("p2", "127.0.0.1:2")}
+	both := map[string][]byte{PilotKey("p1"): shardmaptest.PilotRecord("p1", "127.0.0.1:1"), PilotKey("p2"): shardmaptest.PilotRecord("p2", "127.0.0.1:2")}
 	st.Set(PilotPrefix, both)
 	st.Set(AppPrefix, map[string][]byte{AppKey("a"): nil, AppKey("b"): nil, AppKey("c"): nil, AppKey("d"): nil})
 	v := NewView(ctx, st, slog.New(slog.DiscardHandler))
@@ -32,7 +28,7 @@ func TestRemovalGraceAndDrain(t *testing.T) {
 	if len(v.Current().Owned("p1")) == 0 || len(v.Current().Owned("p2")) == 0 {
 		t.Fatalf("assignment %v", v.Current().Owner)
 	}
-	only := map[string][]byte{PilotKey("p1"): pilotRecord("p1", "127.0.0.1:1")}
+	only := map[string][]byte{PilotKey("p1"): shardmaptest.PilotRecord("p1", "127.0.0.1:1")}
 	// A missed renewal: gone and back within the grace.
 	st.Set(PilotPrefix, only)
 	if _, ok := v.Current().Pilots["p2"]; !ok {
@@ -60,8 +56,8 @@ func TestRemovalGraceAndDrain(t *testing.T) {
 	}
 	// A drain: the record says so, and the apps move at once.
 	st.Set(PilotPrefix, both)
-	drain, _ := json.Marshal(PilotInfo{ID: "p2", XDS: "127.0.0.1:2", Draining: true})
-	st.Set(PilotPrefix, map[string][]byte{PilotKey("p1"): pilotRecord("p1", "127.0.0.1:1"), PilotKey("p2"): drain})
+	drain, _ := json.Marshal(meta.PilotInfo{ID: "p2", XDS: "127.0.0.1:2", Draining: true})
+	st.Set(PilotPrefix, map[string][]byte{PilotKey("p1"): shardmaptest.PilotRecord("p1", "127.0.0.1:1"), PilotKey("p2"): drain})
 	if _, ok := v.Current().Pilots["p2"]; ok || len(v.Current().Owned("p1")) != 4 {
 		t.Fatalf("a draining pilot still counts: %v", v.Current().Owner)
 	}

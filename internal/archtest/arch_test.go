@@ -74,7 +74,7 @@ func TestPackageArrows(t *testing.T) {
 		"proxy/filter/fault":     {"codec", "config", "proxy/filter"},
 		"proxy/downstream":       {"codec", "config", "proxy/filter", "proxy/router", "proxy/transport", "proxy/upstream", "stats"},
 		"proxy/admin":            {},
-		"proxy/xds":              {"config"},
+		"proxy/xds":              {"api/meta", "config"},
 		"sdk":                    {"api/registry", "codec"},
 		// The control plane: the registry model the sdk links is a leaf
 		// over config; only the pilot wires the rest together.
@@ -82,15 +82,16 @@ func TestPackageArrows(t *testing.T) {
 		"cp/registration":          {"api/registry", "config"},
 		"cp/registry/embedded":     {},
 		"cp/pilot/diplomat":        {"api/registry"},
-		"cp/pilot":                 {"api/registry", "config", "cp/pilot/diplomat", "cp/registration", "cp/registry/embedded", "cp/shardmap", "stats"},
-		"cp/shardmap":              {"config"},
-		"cp/shardmap/shardmaptest": {},
+		"cp/pilot":                 {"api/meta", "api/registry", "config", "cp/pilot/diplomat", "cp/registration", "cp/registry/embedded", "cp/shardmap", "stats"},
+		"cp/shardmap":              {"api/meta", "config"},
+		"cp/shardmap/shardmaptest": {"api/meta"},
+		"api/meta":                 {"config"},
 		// Meta and the pilots follow the same shard map (cp/shardmap);
 		// neither imports the other. Meta reaches etcd through the
 		// Diplomat. The mock sidecar is a client: it asks Meta and speaks
 		// xDS, and changes the registry through its API.
-		"cp/meta":        {"config", "cp/pilot/diplomat", "cp/registration", "cp/registry/embedded", "cp/shardmap"},
-		"cp/mocksidecar": {"api/registry", "config", "cp/meta"},
+		"cp/meta":        {"api/meta", "config", "cp/pilot/diplomat", "cp/registration", "cp/registry/embedded", "cp/shardmap"},
+		"cp/mocksidecar": {"api/meta", "api/registry", "config"},
 	}
 	for name, ok := range allowed {
 		p, found := pkgs[name]

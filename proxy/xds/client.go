@@ -19,7 +19,6 @@ import (
 	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -29,6 +28,7 @@ import (
 	grpcstatus "google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/octomesh/octomesh/api/meta"
 	"github.com/octomesh/octomesh/config"
 )
 
@@ -131,8 +131,8 @@ type Client struct {
 	// conn is the connection to the current pilot (target); only run
 	// uses it, and Close after run ended.
 	conn   *grpc.ClientConn
-	connTo pilotTarget
-	meta   *metaClient
+	connTo meta.PilotInfo
+	meta   *meta.Client
 
 	fileMu sync.Mutex // serialises writes of the subscriptions file
 	sendMu sync.Mutex // serialises Send on the stream
@@ -145,7 +145,7 @@ type Client struct {
 	waiters   map[string]chan struct{}
 	connected bool
 	lastErr   string
-	pilot     pilotTarget // the pilot of the current (or last) stream
+	pilot     meta.PilotInfo // the pilot of the current (or last) stream
 }
 
 // state is what the pilot sent that the sidecar applied.
@@ -185,17 +185,17 @@ func New(opts Options, target Target) (*Client, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	var meta *metaClient
+	var mc *meta.Client
 	if opts.Meta != "" {
-		m, err := newMetaClient(opts.Meta)
+		m, err := meta.NewClient(opts.Meta)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("xds: %w", err)
 		}
-		meta = m
+		mc = m
 	} else if _, _, err := config.ParseAddress(opts.Pilot); err != nil {
 		return nil, fmt.Errorf("xds: pilot: %w", err)
 	}
-	c := &Client{meta: meta, opts: opts, target: target, log: opts.Log, done: make(chan struct{}),
+	c := &Client{meta: mc, opts: opts, target: target, log: opts.Log, done: make(chan struct{}),
 		subs: map[string]bool{}, routed: map[string]bool{}, waiters: map[string]chan struct{}{}}
 	c.st = state{clusters: map[string]config.Cluster{}, endpoints: map[string][]config.Endpoint{}, absent: map[string]bool{}}
 	for k := range c.st.versions {
@@ -241,7 +241,7 @@ func (c *Client) Close() {
 		_ = c.conn.Close()
 	}
 	if c.meta != nil {
-		c.meta.close()
+		c.meta.Close()
 	}
 }
 
@@ -270,22 +270,16 @@ const (
 	moveJitter = 2 * time.Second
 )
 
-// pilotTarget is a pilot to open a stream to.
-type pilotTarget struct {
-	ID  string `json:"id,omitempty"`
-	XDS string `json:"xds"`
-}
-
 func (c *Client) run() {
 	defer close(c.done)
 	backoff := 100 * time.Millisecond
-	var next pilotTarget // named by a redirect
+	var next meta.PilotInfo // named by a redirect
 	avoid := ""
 	redirects := 0
 	failed, failures := "", 0 // the pilot that failed before a first response, how often in a row
 	for c.ctx.Err() == nil {
 		target := next
-		next = pilotTarget{}
+		next = meta.PilotInfo{}
 		if target.XDS == "" {
 			var err error
 			if target, err = c.findPilot(avoid); err != nil {
@@ -316,7 +310,7 @@ func (c *Client) run() {
 		wasConnected := c.connected
 		c.connected, c.lastErr = false, err.Error()
 		c.mu.Unlock()
-		if to, ok := redirectOf(err); ok && c.meta != nil && redirects < maxRedirects {
+		if to, ok := meta.RedirectOf(err); ok && c.meta != nil && redirects < maxRedirects {
 			redirects++
 			c.Stats.Redirects.Add(1)
 			c.log.Info("xds: redirected", "from", target.ID, "to", to.ID, "xds", to.XDS)
@@ -325,7 +319,7 @@ func (c *Client) run() {
 		}
 		redirects = 0
 		avoid = ""
-		if _, ok := redirectOf(err); !ok && grpcstatus.Code(err) != codes.Aborted && !wasConnected {
+		if _, ok := meta.RedirectOf(err); !ok && grpcstatus.Code(err) != codes.Aborted && !wasConnected {
 			// Not even a first response, twice in a row: the pilot is
 			// gone. Do not come back unless Meta says so. Once may be a
 			// busy pilot's full listen queue; a stream that had been
@@ -363,9 +357,9 @@ func (c *Client) sleep(d time.Duration) bool {
 }
 
 // findPilot returns the pilot to use: Options.Pilot, or Meta's answer.
-func (c *Client) findPilot(avoid string) (pilotTarget, error) {
+func (c *Client) findPilot(avoid string) (meta.PilotInfo, error) {
 	if c.meta == nil {
-		return pilotTarget{XDS: c.opts.Pilot}, nil
+		return meta.PilotInfo{XDS: c.opts.Pilot}, nil
 	}
 	c.Stats.Lookups.Add(1)
 	ctx, cancel := context.WithTimeout(c.ctx, metaWait+5*time.Second)
@@ -374,41 +368,12 @@ func (c *Client) findPilot(avoid string) (pilotTarget, error) {
 	if avoid != "" {
 		wait = metaWait
 	}
-	return c.meta.owner(ctx, c.opts.App, avoid, wait)
+	return c.meta.Owner(ctx, c.opts.App, avoid, wait)
 }
-
-// redirectOf reads a pilot's redirect from a stream's error: gRPC status
-// FAILED_PRECONDITION with a google.rpc.ErrorInfo detail (reason
-// OCTOMESH_WRONG_PILOT) naming the owner's id and xDS address.
-func redirectOf(err error) (pilotTarget, bool) {
-	st, ok := grpcstatus.FromError(err)
-	if !ok || st.Code() != codes.FailedPrecondition {
-		return pilotTarget{}, false
-	}
-	for _, d := range st.Details() {
-		info, ok := d.(*errdetails.ErrorInfo)
-		if !ok || info.GetReason() != redirectReason {
-			continue
-		}
-		t := pilotTarget{ID: info.GetMetadata()["pilot"], XDS: info.GetMetadata()["xds"]}
-		if _, _, err := config.ParseAddress(t.XDS); err != nil || t.ID == "" {
-			return pilotTarget{}, false
-		}
-		return t, true
-	}
-	return pilotTarget{}, false
-}
-
-// The pilot's side of these (cp/pilot), repeated here since xds imports
-// nothing of the control plane.
-const (
-	redirectReason = "OCTOMESH_WRONG_PILOT"
-	appHeader      = "x-octomesh-app"
-)
 
 // dial returns a connection to the target pilot, reusing the last one if
 // it is the same pilot.
-func (c *Client) dial(t pilotTarget) (*grpc.ClientConn, error) {
+func (c *Client) dial(t meta.PilotInfo) (*grpc.ClientConn, error) {
 	if c.conn != nil && c.connTo.XDS == t.XDS {
 		return c.conn, nil
 	}
@@ -437,7 +402,7 @@ func (c *Client) dial(t pilotTarget) (*grpc.ClientConn, error) {
 
 // session runs one ADS stream: initial requests carrying the versions the
 // sidecar holds, then responses, each ACKed or NACKed, until it breaks.
-func (c *Client) session(target pilotTarget) error {
+func (c *Client) session(target meta.PilotInfo) error {
 	conn, err := c.dial(target)
 	if err != nil {
 		return err
@@ -445,7 +410,7 @@ func (c *Client) session(target pilotTarget) error {
 	c.mu.Lock()
 	c.pilot = target
 	c.mu.Unlock()
-	ctx, cancel := context.WithCancel(metadata.AppendToOutgoingContext(c.ctx, appHeader, c.opts.App))
+	ctx, cancel := context.WithCancel(metadata.AppendToOutgoingContext(c.ctx, meta.AppHeader, c.opts.App))
 	defer cancel()
 	stream, err := discovery.NewAggregatedDiscoveryServiceClient(conn).DeltaAggregatedResources(ctx)
 	if err != nil {

@@ -25,7 +25,8 @@
 // Subscriptions are kept in a file and subscribed again at start (preload),
 // before the app asks.
 //
-// xds imports config and nothing else of OctoMesh: it must never import
+// xds imports config and the wire contract api/meta (Meta's look-up and
+// the pilot's redirect) and nothing else of OctoMesh: it must never import
 // proxy/server (the server is the fan-in and imports xds), the hot-path
 // packages, or cp/....
 package xds

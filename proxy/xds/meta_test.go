@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/octomesh/octomesh/api/registry"
-	"github.com/octomesh/octomesh/cp/meta"
+	metaserver "github.com/octomesh/octomesh/cp/meta"
 	"github.com/octomesh/octomesh/cp/pilot"
 )
 
@@ -24,7 +24,7 @@ func TestMetaDiscoveryFailoverAndReturn(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	m, err := meta.Start(meta.Options{HTTPAddress: "127.0.0.1:0", DataDir: dir, Log: quiet})
+	m, err := metaserver.Start(metaserver.Options{HTTPAddress: "127.0.0.1:0", DataDir: dir, Log: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

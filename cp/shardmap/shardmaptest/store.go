@@ -1,13 +1,16 @@
 // Package shardmaptest holds a shardmap.Store in memory, for the tests of
 // the shard map and of what reads it through a View (Meta's server).
 //
-// It imports nothing of OctoMesh, and must never import cp/store or an
-// etcd client: a test with it runs without etcd.
+// It imports api/meta only, and must never import cp/store or an etcd
+// client: a test with it runs without etcd.
 package shardmaptest
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
+
+	"github.com/octomesh/octomesh/api/meta"
 )
 
 // Store serves prefixes from memory: Set replaces one's state and calls
@@ -43,4 +46,10 @@ func (f *Store) Set(prefix string, kv map[string][]byte) {
 	for _, u := range list {
 		u(kv, 2)
 	}
+}
+
+// PilotRecord is the record of a pilot id serving xDS at xds.
+func PilotRecord(id, xds string) []byte {
+	b, _ := json.Marshal(meta.PilotInfo{ID: id, XDS: xds})
+	return b
 }
