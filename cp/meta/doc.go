@@ -9,7 +9,7 @@
 // also serves the registration API (cp/registration) and the whole
 // assignment (GET /v1/assignment).
 //
-// meta reaches etcd only through cp/pilot/diplomat. It must never import
+// meta reaches etcd only through cp/store. It must never import
 // proxy/... or cp/pilot: a pilot computes the same assignment from
 // cp/shardmap, not from Meta.
 package meta

@@ -9,16 +9,14 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	api "github.com/octomesh/octomesh/api/meta"
 	"github.com/octomesh/octomesh/config"
-	"github.com/octomesh/octomesh/cp/pilot/diplomat"
 	"github.com/octomesh/octomesh/cp/registration"
-	"github.com/octomesh/octomesh/cp/registry/embedded"
 	"github.com/octomesh/octomesh/cp/shardmap"
+	"github.com/octomesh/octomesh/cp/store"
 )
 
 // Options configure a Meta Server.
@@ -53,8 +51,7 @@ type Server struct {
 
 	log    *slog.Logger
 	cancel context.CancelFunc
-	etcd   *embedded.Server
-	dip    *diplomat.Diplomat
+	store  *store.Store
 	http   *http.Server
 	ln     net.Listener
 	addrs  Addrs
@@ -74,21 +71,11 @@ func Start(opts Options) (_ *Server, err error) {
 			s.Close()
 		}
 	}()
-	endpoints := opts.EtcdEndpoints
-	if len(endpoints) == 0 {
-		if opts.DataDir == "" {
-			return nil, errors.New("meta: give etcd endpoints or a data directory for an embedded etcd")
-		}
-		if s.etcd, err = embedded.Start(embedded.Options{Dir: opts.DataDir, ClientAddress: opts.EtcdClientAddress}); err != nil {
-			return nil, err
-		}
-		endpoints = []string{s.etcd.Endpoint()}
-	}
-	s.addrs.Etcd = strings.Join(endpoints, ",")
-	if s.dip, err = diplomat.Dial(endpoints, log); err != nil {
+	if s.store, err = store.Open(store.Options{Endpoints: opts.EtcdEndpoints, DataDir: opts.DataDir, ClientAddress: opts.EtcdClientAddress, Log: log}); err != nil {
 		return nil, err
 	}
-	s.View = shardmap.NewView(ctx, s.dip, log)
+	s.addrs.Etcd = s.store.Endpoints()
+	s.View = shardmap.NewView(ctx, s.store, log)
 	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
 	err = s.View.Ready(wctx)
 	wcancel()
@@ -106,7 +93,7 @@ func Start(opts Options) (_ *Server, err error) {
 		return nil, fmt.Errorf("meta: http address: %w", err)
 	}
 	s.addrs.HTTP = network + "://" + s.ln.Addr().String()
-	s.http = &http.Server{Handler: s.Handler(registration.Handler(s.dip, log)), ReadHeaderTimeout: 5 * time.Second}
+	s.http = &http.Server{Handler: s.Handler(registration.Handler(s.store, log)), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		defer close(s.done)
 		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -129,13 +116,8 @@ func (s *Server) Close() {
 		cancel()
 		<-s.done
 	}
-	if s.dip != nil {
-		_ = s.dip.Close()
-	}
-	if s.etcd != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		s.etcd.Close(ctx)
-		cancel()
+	if s.store != nil {
+		_ = s.store.Close()
 	}
 }
 
@@ -226,7 +208,7 @@ func (s *Server) owner(w http.ResponseWriter, r *http.Request) {
 func (s *Server) addApp(ctx context.Context, app string) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	_, created, err := s.dip.PutIfAbsent(ctx, shardmap.AppKey(app), []byte(`{"services":[]}`))
+	_, created, err := s.store.PutIfAbsent(ctx, shardmap.AppKey(app), []byte(`{"services":[]}`))
 	if err != nil {
 		return fmt.Errorf("meta: add app %s: %v", app, err)
 	}

@@ -13,8 +13,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/octomesh/octomesh/api/meta"
-	"github.com/octomesh/octomesh/cp/pilot/diplomat"
 	"github.com/octomesh/octomesh/cp/shardmap"
+	"github.com/octomesh/octomesh/cp/store"
 )
 
 // gate decides which apps a pilot serves.
@@ -60,7 +60,7 @@ type ShardStats struct {
 type shard struct {
 	self  meta.PilotInfo
 	ttl   time.Duration
-	dip   *diplomat.Diplomat
+	store *store.Store
 	view  *shardmap.View
 	dc    *dataCache
 	sm    *SessionMgr
@@ -68,7 +68,7 @@ type shard struct {
 	stats *ShardStats
 	ctx   context.Context
 
-	member *diplomat.Membership
+	member *store.Membership
 
 	mu        sync.Mutex
 	preloaded map[string]map[string]bool // owned app -> services held for it
@@ -77,11 +77,11 @@ type shard struct {
 	wake      chan struct{}
 }
 
-func newShard(ctx context.Context, self meta.PilotInfo, ttl time.Duration, dip *diplomat.Diplomat, srv *Server, log *slog.Logger) *shard {
-	sh := &shard{self: self, ttl: ttl, dip: dip, dc: srv.snapshot.dc, sm: srv.sessions, log: log, stats: &srv.Shard, ctx: ctx,
+func newShard(ctx context.Context, self meta.PilotInfo, ttl time.Duration, st *store.Store, srv *Server, log *slog.Logger) *shard {
+	sh := &shard{self: self, ttl: ttl, store: st, dc: srv.snapshot.dc, sm: srv.sessions, log: log, stats: &srv.Shard, ctx: ctx,
 		preloaded: map[string]map[string]bool{}, known: map[string]map[string]bool{}, pending: map[string][]string{},
 		wake: make(chan struct{}, 1)}
-	sh.view = shardmap.NewView(ctx, dip, log)
+	sh.view = shardmap.NewView(ctx, st, log)
 	return sh
 }
 
@@ -97,7 +97,7 @@ func (sh *shard) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if sh.member, err = sh.dip.Hold(ctx, shardmap.PilotKey(sh.self.ID), val, sh.ttl); err != nil {
+	if sh.member, err = sh.store.Hold(ctx, shardmap.PilotKey(sh.self.ID), val, sh.ttl); err != nil {
 		return fmt.Errorf("pilot: join as %s: %w", sh.self.ID, err)
 	}
 	sh.log.Info("pilot: joined the shard map", "id", sh.self.ID, "ttl", sh.ttl)
@@ -145,7 +145,7 @@ func (sh *shard) admit(app string) error {
 	ctx, cancel := context.WithTimeout(sh.ctx, 2*time.Second)
 	defer cancel()
 	if _, ok := sh.view.Current().Apps[app]; !ok {
-		if _, _, err := sh.dip.PutIfAbsent(ctx, shardmap.AppKey(app), []byte(`{"services":[]}`)); err != nil {
+		if _, _, err := sh.store.PutIfAbsent(ctx, shardmap.AppKey(app), []byte(`{"services":[]}`)); err != nil {
 			return status.Errorf(codes.Aborted, "octomesh pilot %s: cannot add app %s: %v; ask Meta again", sh.self.ID, app, err)
 		}
 	}
@@ -275,7 +275,7 @@ func (sh *shard) writeRecords() {
 		sh.mu.Unlock()
 		for app, services := range batch {
 			ctx, cancel := context.WithTimeout(sh.ctx, 5*time.Second)
-			_, err := sh.dip.Modify(ctx, shardmap.AppKey(app), func(old []byte) ([]byte, bool) { return shardmap.AddServices(old, services) })
+			_, err := sh.store.Modify(ctx, shardmap.AppKey(app), func(old []byte) ([]byte, bool) { return shardmap.AddServices(old, services) })
 			cancel()
 			if err != nil {
 				sh.log.Warn("pilot: cannot record an app's services; its next owner will not preload them", "app", app, "services", services, "err", err)

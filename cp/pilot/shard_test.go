@@ -93,7 +93,7 @@ func TestShardRedirectPreloadDrainAndReturn(t *testing.T) {
 	defer p2.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := p1.Diplomat.Register(ctx, registry.Instance{Service: "echo", App: "echo", Address: "127.0.0.1:7001", Weight: 1}, 10*time.Second); err != nil {
+	if _, err := p1.Store.Register(ctx, registry.Instance{Service: "echo", App: "echo", Address: "127.0.0.1:7001", Weight: 1}, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	mc, err := meta.NewClient(e.meta.Addrs().HTTP)

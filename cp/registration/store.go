@@ -7,7 +7,7 @@ import (
 	"github.com/octomesh/octomesh/api/registry"
 )
 
-// Store is what the registration API reads and writes: the Diplomat
+// Store is what the registration API reads and writes: cp/store
 // implements it on etcd, a test in memory. Methods return errors that match
 // registry.ErrLeaseNotFound, registry.ErrInvalid or registry.ErrUnavailable
 // where they apply.

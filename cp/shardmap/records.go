@@ -10,7 +10,7 @@ import (
 	"github.com/octomesh/octomesh/config"
 )
 
-// Key layout in etcd, beside the registry's (cp/pilot/diplomat/keys.go).
+// Key layout in etcd, beside the registry's (cp/store/keys.go).
 const (
 	// PilotPrefix holds one leased key per live pilot: PilotKey(id) ->
 	// meta.PilotInfo (api/meta). The key goes when the pilot drains

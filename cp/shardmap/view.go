@@ -66,7 +66,7 @@ func (a *Assignment) Loads() map[string]int {
 // view (2s) bridge that.
 const RemovalGrace = 3 * time.Second
 
-// Store is where a View reads the pilots and apps: the Diplomat, or a fake
+// Store is where a View reads the pilots and apps: cp/store, or a fake
 // (shardmaptest).
 type Store interface {
 	// WatchPrefix calls update with the whole state under prefix now and

@@ -80,17 +80,15 @@ func TestPackageArrows(t *testing.T) {
 		// over config; only the pilot wires the rest together.
 		"api/registry":             {"config"},
 		"cp/registration":          {"api/registry", "config"},
-		"cp/registry/embedded":     {},
-		"cp/pilot/diplomat":        {"api/registry"},
-		"cp/pilot":                 {"api/meta", "api/registry", "config", "cp/pilot/diplomat", "cp/registration", "cp/registry/embedded", "cp/shardmap", "stats"},
+		"cp/store":                 {"api/registry"},
+		"cp/pilot":                 {"api/meta", "api/registry", "config", "cp/registration", "cp/shardmap", "cp/store", "stats"},
 		"cp/shardmap":              {"api/meta", "config"},
 		"cp/shardmap/shardmaptest": {"api/meta"},
 		"api/meta":                 {"config"},
 		// Meta and the pilots follow the same shard map (cp/shardmap);
-		// neither imports the other. Meta reaches etcd through the
-		// Diplomat. The mock sidecar is a client: it asks Meta and speaks
+		// neither imports the other. Both reach etcd through cp/store. The mock sidecar is a client: it asks Meta and speaks
 		// xDS, and changes the registry through its API.
-		"cp/meta":        {"api/meta", "config", "cp/pilot/diplomat", "cp/registration", "cp/registry/embedded", "cp/shardmap"},
+		"cp/meta":        {"api/meta", "config", "cp/registration", "cp/shardmap", "cp/store"},
 		"cp/mocksidecar": {"api/meta", "api/registry", "config"},
 	}
 	for name, ok := range allowed {
@@ -115,8 +113,8 @@ func TestPackageArrows(t *testing.T) {
 			if strings.HasPrefix(imp, mod+"cmd/") {
 				t.Errorf("%s imports %s", name, imp)
 			}
-			if isEtcdClient(imp) && name != "cp/pilot/diplomat" {
-				t.Errorf("%s imports the etcd client %s; only cp/pilot/diplomat may", name, imp)
+			if isEtcdClient(imp) && name != "cp/store" {
+				t.Errorf("%s imports the etcd client %s; only cp/store may", name, imp)
 			}
 			if strings.HasPrefix(name, "cp/") && strings.HasPrefix(imp, mod+"proxy/") {
 				t.Errorf("control-plane package %s imports %s", name, imp)

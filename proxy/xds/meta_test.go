@@ -45,7 +45,7 @@ func TestMetaDiscoveryFailoverAndReturn(t *testing.T) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := pilots["p1"].Diplomat.Register(ctx, registry.Instance{Service: "echo", App: "echo", Address: "127.0.0.1:7001", Weight: 1}, time.Minute); err != nil {
+	if _, err := pilots["p1"].Store.Register(ctx, registry.Instance{Service: "echo", App: "echo", Address: "127.0.0.1:7001", Weight: 1}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	ft := &fakeTarget{}

@@ -1,4 +1,4 @@
-package diplomat
+package store
 
 // The registry's layout in etcd. One prefix per service, so that a pilot
 // watches exactly the services its sidecars use.

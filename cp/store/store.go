@@ -1,13 +1,4 @@
-// Package diplomat is the pilot's only contact with systems outside it:
-// today the registry's etcd. It implements registration.Store for the
-// registration API (leases, puts, revokes) and the watches the pilot's Data
-// Cache holds: for each service that some sidecar uses, one etcd watch on
-// its instances and one on its policy, and one per app whose route rules
-// some sidecar uses.
-//
-// diplomat is the only package of OctoMesh that imports the etcd client
-// (internal/archtest holds this). It must never import proxy/....
-package diplomat
+package store
 
 import (
 	"context"
@@ -26,7 +17,7 @@ import (
 	"github.com/octomesh/octomesh/api/registry"
 )
 
-// Stats counts what the Diplomat saw.
+// Stats counts what the store saw.
 type Stats struct {
 	// Watches is the number of etcd watches open now.
 	Watches atomic.Int64
@@ -38,17 +29,51 @@ type Stats struct {
 	Resyncs atomic.Uint64
 }
 
-// Diplomat talks to etcd for the pilot.
-type Diplomat struct {
+// Store is the control plane's etcd: a client of an external cluster, or
+// of the embedded etcd it started.
+type Store struct {
 	cli   *clientv3.Client
 	log   *slog.Logger
+	etcd  *embedded // nil with an external cluster
 	Stats Stats
 }
 
-// Dial connects to the etcd endpoints (host:port, http://host:port or
-// unix:///path). The connection is lazy: an unreachable etcd shows up as
-// errors on calls and retries in watches, not here.
-func Dial(endpoints []string, log *slog.Logger) (*Diplomat, error) {
+// Options say which etcd to use.
+type Options struct {
+	// Endpoints are an external etcd cluster's (host:port, http://host:port
+	// or unix:///path); empty starts an embedded etcd in DataDir.
+	Endpoints []string
+	// DataDir is the embedded etcd's data directory; it is created if
+	// missing, and registrations and leases in it survive a restart.
+	DataDir string
+	// ClientAddress is where the embedded etcd serves clients: host:port;
+	// default 127.0.0.1:0 (port 0 picks a free one).
+	ClientAddress string
+	Log           *slog.Logger
+}
+
+// Open connects to the external etcd that opts names, or starts the
+// embedded one and connects to it. The connection is lazy: an unreachable
+// etcd shows up as errors on calls and retries in watches, not here.
+func Open(opts Options) (*Store, error) {
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{log: log}
+	endpoints := opts.Endpoints
+	if len(endpoints) == 0 {
+		if opts.DataDir == "" {
+			return nil, errors.New("store: give etcd endpoints or a data directory for an embedded etcd")
+		}
+		e, err := startEmbedded(opts.DataDir, opts.ClientAddress)
+		if err != nil {
+			return nil, err
+		}
+		s.etcd = e
+		endpoints = []string{e.endpoint}
+		log.Info("embedded etcd ready", "dir", opts.DataDir, "endpoint", e.endpoint)
+	}
 	cli, err := clientv3.New(clientv3.Config{
 		Endpoints:            endpoints,
 		DialTimeout:          5 * time.Second,
@@ -57,15 +82,30 @@ func Dial(endpoints []string, log *slog.Logger) (*Diplomat, error) {
 		Logger:               zap.NewNop(),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("diplomat: etcd %v: %w", endpoints, err)
+		s.closeEmbedded()
+		return nil, fmt.Errorf("store: etcd %v: %w", endpoints, err)
 	}
-	return &Diplomat{cli: cli, log: log}, nil
+	s.cli = cli
+	return s, nil
 }
 
-// Close closes the etcd client; watches end.
-func (d *Diplomat) Close() error { return d.cli.Close() }
+// Close closes the etcd client (watches end) and stops the embedded etcd,
+// whose data stays in its directory.
+func (s *Store) Close() error {
+	err := s.cli.Close()
+	s.closeEmbedded()
+	return err
+}
 
-// storeError maps etcd errors to the registry's kinds.
+func (s *Store) closeEmbedded() {
+	if s.etcd != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		s.etcd.close(ctx)
+		cancel()
+	}
+}
+
+// storeError maps etcd errors to the registry's kinds (api/registry).
 func storeError(op string, err error) error {
 	switch {
 	case err == nil:
@@ -79,36 +119,36 @@ func storeError(op string, err error) error {
 }
 
 // Register implements registration.Store.
-func (d *Diplomat) Register(ctx context.Context, in registry.Instance, ttl time.Duration) (registry.LeaseID, error) {
+func (s *Store) Register(ctx context.Context, in registry.Instance, ttl time.Duration) (registry.LeaseID, error) {
 	val, err := registry.EncodeInstance(in)
 	if err != nil {
 		return 0, err
 	}
 	secs := int64((ttl + time.Second - 1) / time.Second)
-	g, err := d.cli.Grant(ctx, secs)
+	g, err := s.cli.Grant(ctx, secs)
 	if err != nil {
 		return 0, storeError("grant lease", err)
 	}
-	if _, err := d.cli.Put(ctx, InstanceKey(in.Service, in.Address), string(val), clientv3.WithLease(g.ID)); err != nil {
-		_, _ = d.cli.Revoke(context.WithoutCancel(ctx), g.ID)
+	if _, err := s.cli.Put(ctx, InstanceKey(in.Service, in.Address), string(val), clientv3.WithLease(g.ID)); err != nil {
+		_, _ = s.cli.Revoke(context.WithoutCancel(ctx), g.ID)
 		return 0, storeError("put instance", err)
 	}
 	return registry.LeaseID(g.ID), nil
 }
 
 // Update implements registration.Store.
-func (d *Diplomat) Update(ctx context.Context, lease registry.LeaseID, in registry.Instance) error {
+func (s *Store) Update(ctx context.Context, lease registry.LeaseID, in registry.Instance) error {
 	val, err := registry.EncodeInstance(in)
 	if err != nil {
 		return err
 	}
-	_, err = d.cli.Put(ctx, InstanceKey(in.Service, in.Address), string(val), clientv3.WithLease(clientv3.LeaseID(lease)))
+	_, err = s.cli.Put(ctx, InstanceKey(in.Service, in.Address), string(val), clientv3.WithLease(clientv3.LeaseID(lease)))
 	return storeError("put instance", err)
 }
 
 // KeepAlive implements registration.Store.
-func (d *Diplomat) KeepAlive(ctx context.Context, lease registry.LeaseID) (time.Duration, error) {
-	r, err := d.cli.KeepAliveOnce(ctx, clientv3.LeaseID(lease))
+func (s *Store) KeepAlive(ctx context.Context, lease registry.LeaseID) (time.Duration, error) {
+	r, err := s.cli.KeepAliveOnce(ctx, clientv3.LeaseID(lease))
 	if err != nil {
 		return 0, storeError("keep lease alive", err)
 	}
@@ -116,32 +156,32 @@ func (d *Diplomat) KeepAlive(ctx context.Context, lease registry.LeaseID) (time.
 }
 
 // Revoke implements registration.Store.
-func (d *Diplomat) Revoke(ctx context.Context, lease registry.LeaseID) error {
-	_, err := d.cli.Revoke(ctx, clientv3.LeaseID(lease))
+func (s *Store) Revoke(ctx context.Context, lease registry.LeaseID) error {
+	_, err := s.cli.Revoke(ctx, clientv3.LeaseID(lease))
 	return storeError("revoke lease", err)
 }
 
 // Instances implements registration.Store.
-func (d *Diplomat) Instances(ctx context.Context, service string) ([]registry.Instance, error) {
-	resp, err := d.cli.Get(ctx, ServicePrefix(service), clientv3.WithPrefix())
+func (s *Store) Instances(ctx context.Context, service string) ([]registry.Instance, error) {
+	resp, err := s.cli.Get(ctx, ServicePrefix(service), clientv3.WithPrefix())
 	if err != nil {
 		return nil, storeError("list instances", err)
 	}
 	state := map[string]registry.Instance{}
 	for _, kv := range resp.Kvs {
-		d.decodeInto(state, kv.Key, kv.Value)
+		s.decodeInto(state, kv.Key, kv.Value)
 	}
 	return sorted(state), nil
 }
 
 // Routes implements registration.Store.
-func (d *Diplomat) Routes(ctx context.Context, app string) ([]byte, error) {
-	return d.get(ctx, RoutesKey(app), "get routes")
+func (s *Store) Routes(ctx context.Context, app string) ([]byte, error) {
+	return s.get(ctx, RoutesKey(app), "get routes")
 }
 
 // get returns key's value, nil when there is none.
-func (d *Diplomat) get(ctx context.Context, key, op string) ([]byte, error) {
-	resp, err := d.cli.Get(ctx, key)
+func (s *Store) get(ctx context.Context, key, op string) ([]byte, error) {
+	resp, err := s.cli.Get(ctx, key)
 	if err != nil {
 		return nil, storeError(op, err)
 	}
@@ -152,39 +192,39 @@ func (d *Diplomat) get(ctx context.Context, key, op string) ([]byte, error) {
 }
 
 // PutRoutes implements registration.Store.
-func (d *Diplomat) PutRoutes(ctx context.Context, app string, value []byte) error {
-	_, err := d.cli.Put(ctx, RoutesKey(app), string(value))
+func (s *Store) PutRoutes(ctx context.Context, app string, value []byte) error {
+	_, err := s.cli.Put(ctx, RoutesKey(app), string(value))
 	return storeError("put routes", err)
 }
 
 // DeleteRoutes implements registration.Store.
-func (d *Diplomat) DeleteRoutes(ctx context.Context, app string) error {
-	_, err := d.cli.Delete(ctx, RoutesKey(app))
+func (s *Store) DeleteRoutes(ctx context.Context, app string) error {
+	_, err := s.cli.Delete(ctx, RoutesKey(app))
 	return storeError("delete routes", err)
 }
 
 // Policy implements registration.Store.
-func (d *Diplomat) Policy(ctx context.Context, service string) ([]byte, error) {
-	return d.get(ctx, PolicyKey(service), "get policy")
+func (s *Store) Policy(ctx context.Context, service string) ([]byte, error) {
+	return s.get(ctx, PolicyKey(service), "get policy")
 }
 
 // PutPolicy implements registration.Store.
-func (d *Diplomat) PutPolicy(ctx context.Context, service string, value []byte) error {
-	_, err := d.cli.Put(ctx, PolicyKey(service), string(value))
+func (s *Store) PutPolicy(ctx context.Context, service string, value []byte) error {
+	_, err := s.cli.Put(ctx, PolicyKey(service), string(value))
 	return storeError("put policy", err)
 }
 
 // DeletePolicy implements registration.Store.
-func (d *Diplomat) DeletePolicy(ctx context.Context, service string) error {
-	_, err := d.cli.Delete(ctx, PolicyKey(service))
+func (s *Store) DeletePolicy(ctx context.Context, service string) error {
+	_, err := s.cli.Delete(ctx, PolicyKey(service))
 	return storeError("delete policy", err)
 }
 
-func (d *Diplomat) decodeInto(state map[string]registry.Instance, key, value []byte) {
+func (s *Store) decodeInto(state map[string]registry.Instance, key, value []byte) {
 	in, err := registry.DecodeInstance(value)
 	if err != nil {
-		d.Stats.BadValues.Add(1)
-		d.log.Warn("diplomat: skipping a bad instance in the registry", "key", string(key), "err", err)
+		s.Stats.BadValues.Add(1)
+		s.log.Warn("store: skipping a bad instance in the registry", "key", string(key), "err", err)
 		delete(state, string(key))
 		return
 	}
@@ -206,10 +246,10 @@ func sorted(state map[string]registry.Instance) []registry.Instance {
 // each gets a list of its own. Errors (etcd away, history compacted) are
 // retried with backoff, and the next call after one carries the whole
 // current state again.
-func (d *Diplomat) WatchService(ctx context.Context, service string, update func([]registry.Instance)) {
+func (s *Store) WatchService(ctx context.Context, service string, update func([]registry.Instance)) {
 	prefix := ServicePrefix(service)
 	state := map[string]registry.Instance{}
-	d.watch(ctx, prefix, true, func(kvs []*kvEvent, reset bool, _ int64) {
+	s.watch(ctx, prefix, true, func(kvs []*kvEvent, reset bool, _ int64) {
 		if reset {
 			clear(state)
 		}
@@ -218,7 +258,7 @@ func (d *Diplomat) WatchService(ctx context.Context, service string, update func
 				delete(state, ev.key)
 				continue
 			}
-			d.decodeInto(state, []byte(ev.key), ev.value)
+			s.decodeInto(state, []byte(ev.key), ev.value)
 		}
 		update(sorted(state))
 	})
@@ -228,9 +268,9 @@ func (d *Diplomat) WatchService(ctx context.Context, service string, update func
 // are none) now and after every change, until ctx ends (like WatchService,
 // it blocks). A value that does not decode is logged and skipped: the last
 // good rules stay (none, if it is the first value).
-func (d *Diplomat) WatchRoutes(ctx context.Context, app string, update func(*registry.AppRoutes)) {
+func (s *Store) WatchRoutes(ctx context.Context, app string, update func(*registry.AppRoutes)) {
 	delivered := false
-	d.watchValue(ctx, RoutesKey(app), func(b []byte) {
+	s.watchValue(ctx, RoutesKey(app), func(b []byte) {
 		var routes registry.AppRoutes
 		var err error
 		if b != nil {
@@ -238,8 +278,8 @@ func (d *Diplomat) WatchRoutes(ctx context.Context, app string, update func(*reg
 		}
 		switch {
 		case err != nil:
-			d.Stats.BadValues.Add(1)
-			d.log.Warn("diplomat: skipping bad route rules in the registry", "app", app, "err", err)
+			s.Stats.BadValues.Add(1)
+			s.log.Warn("store: skipping bad route rules in the registry", "app", app, "err", err)
 			if !delivered {
 				update(nil)
 			}
@@ -256,9 +296,9 @@ func (d *Diplomat) WatchRoutes(ctx context.Context, app string, update func(*reg
 // none) now and after every change, until ctx ends (it blocks). A value
 // that does not decode is logged and skipped: the last good policy stays
 // (none, if it is the first value: the service must not wait for it).
-func (d *Diplomat) WatchPolicy(ctx context.Context, service string, update func(*registry.ServicePolicy)) {
+func (s *Store) WatchPolicy(ctx context.Context, service string, update func(*registry.ServicePolicy)) {
 	delivered := false
-	d.watchValue(ctx, PolicyKey(service), func(b []byte) {
+	s.watchValue(ctx, PolicyKey(service), func(b []byte) {
 		var p registry.ServicePolicy
 		var err error
 		if b != nil {
@@ -266,8 +306,8 @@ func (d *Diplomat) WatchPolicy(ctx context.Context, service string, update func(
 		}
 		switch {
 		case err != nil:
-			d.Stats.BadValues.Add(1)
-			d.log.Warn("diplomat: skipping a bad policy in the registry", "service", service, "err", err)
+			s.Stats.BadValues.Add(1)
+			s.log.Warn("store: skipping a bad policy in the registry", "service", service, "err", err)
 			if !delivered {
 				update(nil)
 			}
@@ -282,8 +322,8 @@ func (d *Diplomat) WatchPolicy(ctx context.Context, service string, update func(
 
 // watchValue calls update with key's value (nil when there is none) now
 // and after every change, until ctx ends.
-func (d *Diplomat) watchValue(ctx context.Context, key string, update func([]byte)) {
-	d.watch(ctx, key, false, func(kvs []*kvEvent, reset bool, _ int64) {
+func (s *Store) watchValue(ctx context.Context, key string, update func([]byte)) {
+	s.watch(ctx, key, false, func(kvs []*kvEvent, reset bool, _ int64) {
 		var cur []byte
 		found := false
 		for _, ev := range kvs {
@@ -313,19 +353,19 @@ type kvEvent struct {
 // watch runs a get-then-watch loop on key (a prefix if prefix is set) and
 // hands each batch to apply: reset is true for a full reload; rev is the
 // store's revision the batch brings the caller to.
-func (d *Diplomat) watch(ctx context.Context, key string, prefix bool, apply func(batch []*kvEvent, reset bool, rev int64)) {
-	d.Stats.Watches.Add(1)
-	defer d.Stats.Watches.Add(-1)
+func (s *Store) watch(ctx context.Context, key string, prefix bool, apply func(batch []*kvEvent, reset bool, rev int64)) {
+	s.Stats.Watches.Add(1)
+	defer s.Stats.Watches.Add(-1)
 	opts := []clientv3.OpOption{}
 	if prefix {
 		opts = append(opts, clientv3.WithPrefix())
 	}
 	backoff := 50 * time.Millisecond
 	for ctx.Err() == nil {
-		resp, err := d.cli.Get(ctx, key, opts...)
+		resp, err := s.cli.Get(ctx, key, opts...)
 		if err != nil {
 			if ctx.Err() == nil {
-				d.log.Warn("diplomat: registry read failed; retrying", "key", key, "err", err, "in", backoff)
+				s.log.Warn("store: registry read failed; retrying", "key", key, "err", err, "in", backoff)
 			}
 			if !sleep(ctx, backoff) {
 				return
@@ -340,17 +380,17 @@ func (d *Diplomat) watch(ctx context.Context, key string, prefix bool, apply fun
 		apply(batch, true, resp.Header.Revision)
 		backoff = 50 * time.Millisecond
 		wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
-		wch := d.cli.Watch(wctx, key, append(opts, clientv3.WithRev(resp.Header.Revision+1))...)
+		wch := s.cli.Watch(wctx, key, append(opts, clientv3.WithRev(resp.Header.Revision+1))...)
 		for wr := range wch {
 			if err := wr.Err(); err != nil {
 				if ctx.Err() == nil {
-					d.log.Info("diplomat: watch ended; reading again", "key", key, "err", err)
+					s.log.Info("store: watch ended; reading again", "key", key, "err", err)
 				}
 				break
 			}
 			batch = batch[:0]
 			for _, ev := range wr.Events {
-				d.Stats.Events.Add(1)
+				s.Stats.Events.Add(1)
 				batch = append(batch, &kvEvent{key: string(ev.Kv.Key), value: ev.Kv.Value, deleted: ev.Type == clientv3.EventTypeDelete})
 			}
 			if len(batch) > 0 {
@@ -361,7 +401,7 @@ func (d *Diplomat) watch(ctx context.Context, key string, prefix bool, apply fun
 		if ctx.Err() != nil {
 			return
 		}
-		d.Stats.Resyncs.Add(1)
+		s.Stats.Resyncs.Add(1)
 		if !sleep(ctx, backoff) {
 			return
 		}
@@ -380,4 +420,4 @@ func sleep(ctx context.Context, d time.Duration) bool {
 }
 
 // Endpoints lists the etcd endpoints, for logs.
-func (d *Diplomat) Endpoints() string { return strings.Join(d.cli.Endpoints(), ",") }
+func (s *Store) Endpoints() string { return strings.Join(s.cli.Endpoints(), ",") }

@@ -1,4 +1,4 @@
-package diplomat
+package store
 
 import (
 	"context"
@@ -10,18 +10,17 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-// This file holds what the sharded control plane (cp/meta) keeps in etcd
-// beside the registry: pilots' leased membership keys and the apps'
-// records. The Diplomat stores bytes under keys; cp/meta owns their layout
-// and meaning.
+// This file holds what the sharded control plane keeps in etcd beside the
+// registry: pilots' leased membership keys and the apps' records. The store
+// keeps bytes under keys; cp/shardmap owns their layout and meaning.
 
 // WatchPrefix calls update with every key under prefix and its value, and
 // the store revision that state is at: now and after every change, until
 // ctx ends (it blocks, like WatchService). Calls are serialised; each map
 // is the caller's own.
-func (d *Diplomat) WatchPrefix(ctx context.Context, prefix string, update func(state map[string][]byte, rev int64)) {
+func (s *Store) WatchPrefix(ctx context.Context, prefix string, update func(state map[string][]byte, rev int64)) {
 	state := map[string][]byte{}
-	d.watch(ctx, prefix, true, func(kvs []*kvEvent, reset bool, rev int64) {
+	s.watch(ctx, prefix, true, func(kvs []*kvEvent, reset bool, rev int64) {
 		if reset {
 			clear(state)
 		}
@@ -38,8 +37,8 @@ func (d *Diplomat) WatchPrefix(ctx context.Context, prefix string, update func(s
 
 // PutIfAbsent stores value under key unless the key exists. It returns the
 // store revision after the call, and whether it created the key.
-func (d *Diplomat) PutIfAbsent(ctx context.Context, key string, value []byte) (int64, bool, error) {
-	resp, err := d.cli.Txn(ctx).
+func (s *Store) PutIfAbsent(ctx context.Context, key string, value []byte) (int64, bool, error) {
+	resp, err := s.cli.Txn(ctx).
 		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
 		Then(clientv3.OpPut(key, string(value))).
 		Commit()
@@ -53,9 +52,9 @@ func (d *Diplomat) PutIfAbsent(ctx context.Context, key string, value []byte) (i
 // absent), atomically: if another writer got there first, change is called
 // again with the newer value. change returning false leaves the key as it
 // is. It returns the store revision after the call.
-func (d *Diplomat) Modify(ctx context.Context, key string, change func(old []byte) ([]byte, bool)) (int64, error) {
+func (s *Store) Modify(ctx context.Context, key string, change func(old []byte) ([]byte, bool)) (int64, error) {
 	for {
-		resp, err := d.cli.Get(ctx, key)
+		resp, err := s.cli.Get(ctx, key)
 		if err != nil {
 			return 0, storeError("read for update", err)
 		}
@@ -68,7 +67,7 @@ func (d *Diplomat) Modify(ctx context.Context, key string, change func(old []byt
 		if !ok {
 			return resp.Header.Revision, nil
 		}
-		tx, err := d.cli.Txn(ctx).
+		tx, err := s.cli.Txn(ctx).
 			If(clientv3.Compare(clientv3.ModRevision(key), "=", modRev)).
 			Then(clientv3.OpPut(key, string(next))).
 			Commit()
@@ -87,7 +86,7 @@ func (d *Diplomat) Modify(ctx context.Context, key string, change func(old []byt
 // written again under a new lease. Release revokes it, so the key goes at
 // once; a holder that dies without releasing loses it when the TTL runs out.
 type Membership struct {
-	d     *Diplomat
+	store *Store
 	key   string
 	ttl   time.Duration
 	stop  context.CancelFunc
@@ -100,11 +99,11 @@ type Membership struct {
 // Hold writes key = value under a lease of ttl (at least 2s; etcd rounds
 // to seconds) and keeps it there until Release. The first write happens
 // before Hold returns.
-func (d *Diplomat) Hold(ctx context.Context, key string, value []byte, ttl time.Duration) (*Membership, error) {
+func (s *Store) Hold(ctx context.Context, key string, value []byte, ttl time.Duration) (*Membership, error) {
 	if ttl < 2*time.Second {
-		return nil, fmt.Errorf("diplomat: lease ttl %s is less than 2s", ttl)
+		return nil, fmt.Errorf("store: lease ttl %s is less than 2s", ttl)
 	}
-	m := &Membership{d: d, key: key, ttl: ttl, value: value, done: make(chan struct{})}
+	m := &Membership{store: s, key: key, ttl: ttl, value: value, done: make(chan struct{})}
 	lease, err := m.put(ctx)
 	if err != nil {
 		return nil, err
@@ -118,7 +117,7 @@ func (d *Diplomat) Hold(ctx context.Context, key string, value []byte, ttl time.
 // put grants a lease and writes the key under it.
 func (m *Membership) put(ctx context.Context) (clientv3.LeaseID, error) {
 	secs := int64((m.ttl + time.Second - 1) / time.Second)
-	g, err := m.d.cli.Grant(ctx, secs)
+	g, err := m.store.cli.Grant(ctx, secs)
 	if err != nil {
 		return 0, storeError("grant lease", err)
 	}
@@ -126,8 +125,8 @@ func (m *Membership) put(ctx context.Context) (clientv3.LeaseID, error) {
 	value := m.value
 	m.lease = g.ID
 	m.mu.Unlock()
-	if _, err := m.d.cli.Put(ctx, m.key, string(value), clientv3.WithLease(g.ID)); err != nil {
-		_, _ = m.d.cli.Revoke(context.WithoutCancel(ctx), g.ID)
+	if _, err := m.store.cli.Put(ctx, m.key, string(value), clientv3.WithLease(g.ID)); err != nil {
+		_, _ = m.store.cli.Revoke(context.WithoutCancel(ctx), g.ID)
 		return 0, storeError("put "+m.key, err)
 	}
 	return g.ID, nil
@@ -138,7 +137,7 @@ func (m *Membership) run(ctx context.Context, lease clientv3.LeaseID) {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		if lease != 0 {
-			ch, err := m.d.cli.KeepAlive(ctx, lease)
+			ch, err := m.store.cli.KeepAlive(ctx, lease)
 			if err == nil {
 				for range ch { // renewed; the channel closes when the lease is lost
 				}
@@ -146,12 +145,12 @@ func (m *Membership) run(ctx context.Context, lease clientv3.LeaseID) {
 			if ctx.Err() != nil {
 				return
 			}
-			m.d.log.Warn("diplomat: lost the lease of a membership key; writing it again", "key", m.key)
+			m.store.log.Warn("store: lost the lease of a membership key; writing it again", "key", m.key)
 		}
 		var err error
 		if lease, err = m.put(ctx); err != nil {
 			if ctx.Err() == nil {
-				m.d.log.Warn("diplomat: cannot write a membership key; retrying", "key", m.key, "err", err, "in", backoff)
+				m.store.log.Warn("store: cannot write a membership key; retrying", "key", m.key, "err", err, "in", backoff)
 			}
 			lease = 0
 			if !sleep(ctx, backoff) {
@@ -171,7 +170,7 @@ func (m *Membership) Update(ctx context.Context, value []byte) error {
 	m.value = value
 	lease := m.lease
 	m.mu.Unlock()
-	_, err := m.d.cli.Put(ctx, m.key, string(value), clientv3.WithLease(lease))
+	_, err := m.store.cli.Put(ctx, m.key, string(value), clientv3.WithLease(lease))
 	return storeError("put "+m.key, err)
 }
 
@@ -182,7 +181,7 @@ func (m *Membership) Release(ctx context.Context) error {
 	m.mu.Lock()
 	lease := m.lease
 	m.mu.Unlock()
-	_, err := m.d.cli.Revoke(ctx, lease)
+	_, err := m.store.cli.Revoke(ctx, lease)
 	return storeError("revoke "+m.key, err)
 }
 
