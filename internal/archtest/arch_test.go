@@ -85,6 +85,8 @@ func TestPackageArrows(t *testing.T) {
 		"cp/shardmap":              {"api/meta", "config"},
 		"cp/shardmap/shardmaptest": {"api/meta"},
 		"api/meta":                 {"config"},
+		"api/sidecar":              {},
+		"internal/proc":            {"api/sidecar"},
 		// Meta and the pilots follow the same shard map (cp/shardmap);
 		// neither imports the other. Both reach etcd through cp/store. The mock sidecar is a client: it asks Meta and speaks
 		// xDS, and changes the registry through its API.
