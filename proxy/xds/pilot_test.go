@@ -2,12 +2,17 @@ package xds
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/octomesh/octomesh/api/meta"
 	"github.com/octomesh/octomesh/api/registry"
 	metaserver "github.com/octomesh/octomesh/cp/meta"
 	"github.com/octomesh/octomesh/cp/pilot"
@@ -103,5 +108,36 @@ func TestMetaDiscoveryFailoverAndReturn(t *testing.T) {
 	defer ft.mu.Unlock()
 	if len(ft.clusters["echo"].Endpoints) != 1 {
 		t.Errorf("echo lost its endpoints during the moves: %+v", ft.clusters["echo"])
+	}
+}
+
+// A pilot that does not serve the app redirects its sidecar: the client
+// goes straight to the pilot named, without asking Meta again.
+func TestRedirectIsFollowed(t *testing.T) {
+	wrong, wrongAddr := startFakeADS(t)
+	right, rightAddr := startFakeADS(t)
+	lookups := make(chan string, 4)
+	m := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		lookups <- r.URL.RawQuery
+		_ = json.NewEncoder(w).Encode(meta.OwnerResponse{App: "web", Pilot: meta.PilotInfo{ID: "p1", XDS: wrongAddr}})
+	}))
+	defer m.Close()
+	c, err := New(Options{Meta: strings.TrimPrefix(m.URL, "http://"), NodeID: "web-1", App: "web", Listener: "outbound",
+		SubscribeWait: time.Second, MaxSubscriptions: 10, ReconnectMax: 100 * time.Millisecond}, &fakeTarget{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Start()
+	if q := recv(t, lookups); q != "app=web" {
+		t.Fatalf("asked Meta %q", q)
+	}
+	recv(t, wrong.apps)
+	wrong.end <- meta.Redirect("p1", "web", meta.PilotInfo{ID: "p2", XDS: rightAddr})
+	if app := recv(t, right.apps); len(app) != 1 || app[0] != "web" {
+		t.Fatalf("app header at the pilot redirected to %v", app)
+	}
+	if st := c.Status(); st.PilotID != "p2" || st.Pilot != rightAddr || c.Stats.Redirects.Load() != 1 || c.Stats.Lookups.Load() != 1 {
+		t.Fatalf("after the redirect: %+v, %d redirects, %d look-ups", st, c.Stats.Redirects.Load(), c.Stats.Lookups.Load())
 	}
 }
