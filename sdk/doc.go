@@ -12,6 +12,6 @@
 //
 // The SDK is linked into applications, so it must stay small: it imports
 // codec and the wire-contract leaf api/registry (to register), and must
-// never import the sidecar (proxy/...) or the control plane (cp/...): an app
-// depends on the mesh only through the wire protocol and this package.
+// never import proxy/... (the sidecar) or cp/... (the control plane): an
+// app depends on the mesh only through the wire protocol and this package.
 package sdk

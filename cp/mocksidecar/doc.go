@@ -20,5 +20,6 @@
 //
 // mocksidecar imports config and the wire contracts api/meta (the
 // look-up client, the redirect) and api/registry (the registration API's
-// client); never proxy/..., cp/pilot or cp/meta.
+// client). Like a sidecar, it must never import proxy/..., cp/pilot or
+// cp/meta.
 package mocksidecar

@@ -11,7 +11,7 @@
 // Meta (cp/meta) answers sidecars from one, and every shard pilot
 // (cp/pilot) follows one.
 //
-// shardmap imports config only; it must never import cp/meta or cp/pilot
-// (both import it), an etcd client (a View reads through its Store
-// interface), proxy/... or sdk.
+// shardmap imports config and api/meta; it must never import cp/meta or
+// cp/pilot (both import it), cp/store or an etcd client (a View reads
+// through its Store interface), proxy/... or sdk.
 package shardmap

@@ -38,6 +38,7 @@
 //
 // xds imports config and the wire contract api/meta (Meta's look-up and
 // the pilot's redirect) and nothing else of OctoMesh: it must never import
-// proxy/server (the server is the fan-in and imports xds), the hot-path
-// packages, or cp/....
+// proxy/server (the server is the fan-in and imports xds), proxy/transport,
+// proxy/router, proxy/upstream, proxy/filter, proxy/downstream (the hot
+// path), or cp/....
 package xds
