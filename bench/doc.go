@@ -25,6 +25,7 @@
 // distribution (install-haproxy.sh installs it). Sidecars and HAProxy are
 // pinned to one CPU, the load generator and the server to another.
 //
-// bench is a leaf of the tree: it may import codec and internal/proc (and
-// through it the sidecar), and nothing on the request path may import it.
+// bench imports codec and internal/proc, and nothing on the request path
+// may import it. It must never import proxy/... or cp/...: it measures the
+// mesh from outside, as processes.
 package bench

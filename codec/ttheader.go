@@ -123,7 +123,7 @@ type Header struct {
 	// is not padding ends; timeoutOff and timeoutLen locate the value of
 	// IntKeyRPCTimeout (timeoutLen 0: absent).
 	infoStart, infoEnd, payloadStart, payloadSeqOff int
-	timeoutOff, timeoutLen                           int
+	timeoutOff, timeoutLen                          int
 }
 
 // PayloadStart is the offset of the payload in the frame.

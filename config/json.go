@@ -9,7 +9,7 @@ import (
 )
 
 // JSON forms of the policy types, for the control plane's API and store
-// (cp/registry). Field names are the YAML ones, and decoding is as strict
+// (api/registry). Field names are the YAML ones, and decoding is as strict
 // as DecodeYAML: an unknown field is an error, a policy object that is
 // given starts from its defaults (a "retry": {} has 2 attempts, a mirror
 // 100 percent), and a Duration is a string like "250ms". Encoding writes

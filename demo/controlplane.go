@@ -16,7 +16,7 @@ import (
 	"github.com/cloudwego/kitex/pkg/rpcinfo"
 	"github.com/cloudwego/kitex/server"
 
-	"github.com/octomesh/octomesh/cp/registry"
+	"github.com/octomesh/octomesh/api/registry"
 	"github.com/octomesh/octomesh/examples/echo"
 	echogen "github.com/octomesh/octomesh/examples/echo/kitex_gen/echo"
 	echoservice "github.com/octomesh/octomesh/examples/echo/kitex_gen/echo/echo"

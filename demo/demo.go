@@ -15,8 +15,8 @@ import (
 	"github.com/cloudwego/kitex/client/callopt"
 	"github.com/cloudwego/kitex/pkg/klog"
 
+	"github.com/octomesh/octomesh/api/registry"
 	"github.com/octomesh/octomesh/cp/pilot"
-	"github.com/octomesh/octomesh/cp/registry"
 	"github.com/octomesh/octomesh/examples/echo"
 	echogen "github.com/octomesh/octomesh/examples/echo/kitex_gen/echo"
 	"github.com/octomesh/octomesh/internal/proc"

@@ -8,4 +8,7 @@
 // printed when they change, and a while in, the second server's lease is
 // left to lapse, so its endpoint leaves within the lease's TTL. It is what
 // `octomesh demo` runs.
+//
+// The pilot runs in this process; the sidecars do not: demo must never
+// import proxy/... (a sidecar is a process, started with internal/proc).
 package demo

@@ -6,8 +6,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/octomesh/octomesh/api/registry"
 	"github.com/octomesh/octomesh/config"
-	"github.com/octomesh/octomesh/cp/registry"
 	"github.com/octomesh/octomesh/examples/echo"
 )
 

@@ -10,7 +10,8 @@
 //     which owns the service's TCP port, forwards inbound calls to it
 //     (ServerOptions).
 //
-// The SDK is linked into applications, so it must stay small and must never
-// import the sidecar (proxy/...) or the control plane (cp/...): an app depends
-// on the mesh only through the wire protocol and this package.
+// The SDK is linked into applications, so it must stay small: it imports
+// codec and the wire-contract leaf api/registry (to register), and must
+// never import proxy/... (the sidecar) or cp/... (the control plane): an
+// app depends on the mesh only through the wire protocol and this package.
 package sdk

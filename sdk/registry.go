@@ -11,7 +11,7 @@ import (
 	kitexregistry "github.com/cloudwego/kitex/pkg/registry"
 	"github.com/cloudwego/kitex/server"
 
-	"github.com/octomesh/octomesh/cp/registry"
+	"github.com/octomesh/octomesh/api/registry"
 )
 
 // Registration says how a server app's instance is registered in the
@@ -25,8 +25,8 @@ import (
 // within TTL. Registering through the sidecar would tie the lease to the
 // sidecar's life instead, and would need a liveness signal from the app to
 // the sidecar to get it right. The pilot is the registry's only writer (its
-// Diplomat holds the etcd client), so the app needs no etcd client and no
-// etcd credentials.
+// store, cp/store, holds the etcd client), so the app needs no etcd client
+// and no etcd credentials.
 type Registration struct {
 	// Registry is the pilot's registration API: host:port,
 	// http://host:port or unix:///path. Required.

@@ -17,8 +17,8 @@ import (
 	"github.com/cloudwego/kitex/pkg/rpcinfo"
 	"github.com/cloudwego/kitex/server"
 
+	"github.com/octomesh/octomesh/api/registry"
 	"github.com/octomesh/octomesh/cp/pilot"
-	"github.com/octomesh/octomesh/cp/registry"
 	"github.com/octomesh/octomesh/examples/echo/kitex_gen/echo"
 	echoservice "github.com/octomesh/octomesh/examples/echo/kitex_gen/echo/echo"
 	"github.com/octomesh/octomesh/sdk"

@@ -1,5 +1,3 @@
-// Command octomesh is the OctoMesh binary: one subcommand per role. This
-// package only parses flags and calls into the packages that do the work.
 package main
 
 import (

@@ -9,15 +9,14 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"sort"
-	"strings"
 	"sync/atomic"
 	"time"
 
+	api "github.com/octomesh/octomesh/api/meta"
 	"github.com/octomesh/octomesh/config"
-	"github.com/octomesh/octomesh/cp/pilot/diplomat"
-	"github.com/octomesh/octomesh/cp/registry"
-	"github.com/octomesh/octomesh/cp/registry/embedded"
+	"github.com/octomesh/octomesh/cp/registration"
+	"github.com/octomesh/octomesh/cp/shardmap"
+	"github.com/octomesh/octomesh/cp/store"
 )
 
 // Options configure a Meta Server.
@@ -48,12 +47,11 @@ type Stats struct {
 // Server is a running Meta Server.
 type Server struct {
 	Stats Stats
-	View  *View
+	View  *shardmap.View
 
 	log    *slog.Logger
 	cancel context.CancelFunc
-	etcd   *embedded.Server
-	dip    *diplomat.Diplomat
+	store  *store.Store
 	http   *http.Server
 	ln     net.Listener
 	addrs  Addrs
@@ -73,21 +71,11 @@ func Start(opts Options) (_ *Server, err error) {
 			s.Close()
 		}
 	}()
-	endpoints := opts.EtcdEndpoints
-	if len(endpoints) == 0 {
-		if opts.DataDir == "" {
-			return nil, errors.New("meta: give etcd endpoints or a data directory for an embedded etcd")
-		}
-		if s.etcd, err = embedded.Start(embedded.Options{Dir: opts.DataDir, ClientAddress: opts.EtcdClientAddress}); err != nil {
-			return nil, err
-		}
-		endpoints = []string{s.etcd.Endpoint()}
-	}
-	s.addrs.Etcd = strings.Join(endpoints, ",")
-	if s.dip, err = diplomat.Dial(endpoints, log); err != nil {
+	if s.store, err = store.Open(store.Options{Endpoints: opts.EtcdEndpoints, DataDir: opts.DataDir, ClientAddress: opts.EtcdClientAddress, Log: log}); err != nil {
 		return nil, err
 	}
-	s.View = NewView(ctx, s.dip, log)
+	s.addrs.Etcd = s.store.Endpoints()
+	s.View = shardmap.NewView(ctx, s.store, log)
 	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
 	err = s.View.Ready(wctx)
 	wcancel()
@@ -105,7 +93,7 @@ func Start(opts Options) (_ *Server, err error) {
 		return nil, fmt.Errorf("meta: http address: %w", err)
 	}
 	s.addrs.HTTP = network + "://" + s.ln.Addr().String()
-	s.http = &http.Server{Handler: s.Handler(registry.Handler(s.dip, log)), ReadHeaderTimeout: 5 * time.Second}
+	s.http = &http.Server{Handler: s.Handler(registration.Handler(s.store, log)), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		defer close(s.done)
 		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -128,29 +116,15 @@ func (s *Server) Close() {
 		cancel()
 		<-s.done
 	}
-	if s.dip != nil {
-		_ = s.dip.Close()
-	}
-	if s.etcd != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		s.etcd.Close(ctx)
-		cancel()
+	if s.store != nil {
+		_ = s.store.Close()
 	}
 }
-
-// OwnerResponse answers GET /v1/owner.
-type OwnerResponse struct {
-	App   string    `json:"app"`
-	Pilot PilotInfo `json:"pilot"`
-}
-
-// MaxWait bounds the wait= of a look-up.
-const MaxWait = time.Minute
 
 // Handler serves Meta's API; api (the registration API) gets the other
 // /v1/ paths, if not nil:
 //
-//	GET /v1/owner?app=A[&avoid=P&wait=D]  the pilot serving A: OwnerResponse.
+//	GET /v1/owner?app=A[&avoid=P&wait=D]  the pilot serving A: api.OwnerResponse.
 //	    With avoid, if P owns A, wait (at most D) until another does; the
 //	    answer may still name P if nothing changed by then. An unknown app
 //	    is added to the apps (and so assigned) first.
@@ -187,8 +161,8 @@ func (s *Server) owner(w http.ResponseWriter, r *http.Request) {
 	var wait time.Duration
 	if v := q.Get("wait"); v != "" {
 		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 || d > MaxWait {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("wait %q: want a duration up to %s", v, MaxWait))
+		if err != nil || d < 0 || d > api.MaxWait {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("wait %q: want a duration up to %s", v, api.MaxWait))
 			return
 		}
 		wait = d
@@ -206,12 +180,12 @@ func (s *Server) owner(w http.ResponseWriter, r *http.Request) {
 		ch := s.View.Changed()
 		p, ok := s.View.Current().OwnerOf(app)
 		if ok && (avoid == "" || p.ID != avoid) {
-			writeJSON(w, OwnerResponse{App: app, Pilot: p})
+			writeJSON(w, api.OwnerResponse{App: app, Pilot: p})
 			return
 		}
 		if wait == 0 {
 			if ok {
-				writeJSON(w, OwnerResponse{App: app, Pilot: p})
+				writeJSON(w, api.OwnerResponse{App: app, Pilot: p})
 				return
 			}
 			s.Stats.NoPilot.Add(1)
@@ -234,7 +208,7 @@ func (s *Server) owner(w http.ResponseWriter, r *http.Request) {
 func (s *Server) addApp(ctx context.Context, app string) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	_, created, err := s.dip.PutIfAbsent(ctx, AppKey(app), []byte(`{"services":[]}`))
+	_, created, err := s.store.PutIfAbsent(ctx, shardmap.AppKey(app), []byte(`{"services":[]}`))
 	if err != nil {
 		return fmt.Errorf("meta: add app %s: %v", app, err)
 	}
@@ -246,31 +220,6 @@ func (s *Server) addApp(ctx context.Context, app string) error {
 		return fmt.Errorf("meta: app %s was added but has not been seen in 5s", app)
 	}
 	return nil
-}
-
-// AssignmentInfo answers GET /v1/assignment.
-type AssignmentInfo struct {
-	Pilots []PilotLoad       `json:"pilots"`
-	Apps   map[string]string `json:"apps"`
-	// Capacity is the most apps a pilot may own.
-	Capacity int `json:"capacity"`
-}
-
-// PilotLoad is one pilot and the number of apps it owns.
-type PilotLoad struct {
-	PilotInfo
-	Apps int `json:"apps"`
-}
-
-// Info describes an assignment.
-func (a *Assignment) Info() AssignmentInfo {
-	out := AssignmentInfo{Apps: a.Owner, Capacity: Capacity(len(a.Apps), len(a.Pilots))}
-	loads := a.Loads()
-	for id, p := range a.Pilots {
-		out.Pilots = append(out.Pilots, PilotLoad{PilotInfo: p, Apps: loads[id]})
-	}
-	sort.Slice(out.Pilots, func(i, j int) bool { return out.Pilots[i].ID < out.Pilots[j].ID })
-	return out
 }
 
 func (s *Server) assignment(w http.ResponseWriter, _ *http.Request) {

@@ -18,7 +18,8 @@
 // Meta nor a redirect named. The logic repeats proxy/xds's (a cp package
 // may not import proxy/...).
 //
-// mocksidecar imports config, cp/meta (the look-up client) and
-// cp/registry (the registration API's client); never proxy/... or
-// cp/pilot.
+// mocksidecar imports config and the wire contracts api/meta (the
+// look-up client, the redirect) and api/registry (the registration API's
+// client). Like a sidecar, it must never import proxy/..., cp/pilot or
+// cp/meta.
 package mocksidecar

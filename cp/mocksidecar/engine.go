@@ -16,9 +16,9 @@ import (
 
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 
+	"github.com/octomesh/octomesh/api/meta"
+	"github.com/octomesh/octomesh/api/registry"
 	"github.com/octomesh/octomesh/config"
-	"github.com/octomesh/octomesh/cp/meta"
-	"github.com/octomesh/octomesh/cp/registry"
 )
 
 // Options configure a run.

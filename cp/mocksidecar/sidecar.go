@@ -19,7 +19,6 @@ import (
 	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -29,6 +28,7 @@ import (
 	grpcstatus "google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/octomesh/octomesh/api/meta"
 	"github.com/octomesh/octomesh/config"
 )
 
@@ -53,14 +53,11 @@ func typeOf(url string) int {
 	return -1
 }
 
-// The pilot's redirect and app header (cp/pilot), repeated: mocksidecar
-// does not import the pilot.
+// How a simulated sidecar finds its pilot, as proxy/xds does.
 const (
-	redirectReason = "OCTOMESH_WRONG_PILOT"
-	appHeader      = "x-octomesh-app"
-	maxRedirects   = 3
-	metaWait       = 15 * time.Second
-	reconnectMax   = 2 * time.Second
+	maxRedirects = 3
+	metaWait     = 15 * time.Second
+	reconnectMax = 2 * time.Second
 )
 
 // counterNames are the sidecar counters assert can check.
@@ -303,20 +300,10 @@ func (s *sidecar) loop(ctx context.Context, direct string) {
 	}
 }
 
+// redirectOf reads a pilot's redirect (api/meta) from a stream's error.
 func redirectOf(err error) (target, bool) {
-	st, ok := grpcstatus.FromError(err)
-	if !ok || st.Code() != codes.FailedPrecondition {
-		return target{}, false
-	}
-	for _, d := range st.Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetReason() == redirectReason {
-			t := target{id: info.GetMetadata()["pilot"], xds: info.GetMetadata()["xds"]}
-			if _, _, err := config.ParseAddress(t.xds); err == nil && t.id != "" {
-				return t, true
-			}
-		}
-	}
-	return target{}, false
+	p, ok := meta.RedirectOf(err)
+	return target{id: p.ID, xds: p.XDS}, ok
 }
 
 func (s *sidecar) dial(t target) (*grpc.ClientConn, error) {
@@ -357,7 +344,7 @@ func (s *sidecar) session(ctx context.Context, t target) error {
 		return err
 	}
 	if s.appHeader {
-		ctx = metadata.AppendToOutgoingContext(ctx, appHeader, s.app)
+		ctx = metadata.AppendToOutgoingContext(ctx, meta.AppHeader, s.app)
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/octomesh/octomesh/cp/meta"
+	metaserver "github.com/octomesh/octomesh/cp/meta"
 	"github.com/octomesh/octomesh/cp/mocksidecar"
 	"github.com/octomesh/octomesh/cp/pilot"
 )
@@ -23,7 +23,7 @@ import (
 // Meta with an embedded etcd, and three shard pilots (lease TTL 2s).
 type cluster struct {
 	t      *testing.T
-	meta   *meta.Server
+	meta   *metaserver.Server
 	mu     sync.Mutex
 	pilots map[string]*pilot.Pilot
 }
@@ -35,7 +35,7 @@ func startCluster(t *testing.T, n int) *cluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	m, err := meta.Start(meta.Options{HTTPAddress: "127.0.0.1:0", DataDir: dir, Log: quiet})
+	m, err := metaserver.Start(metaserver.Options{HTTPAddress: "127.0.0.1:0", DataDir: dir, Log: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,13 +6,13 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/octomesh/octomesh/cp/registry"
+	"github.com/octomesh/octomesh/api/registry"
 )
 
 // Source is where the Data Cache gets raw data: the registry, through the
-// Diplomat (or a fake in tests and benchmarks). Every method blocks until
-// ctx ends, calling update with the whole current value at once and after
-// every change, one call at a time.
+// Diplomat (cp/store), or a fake in tests and benchmarks. Every method
+// blocks until ctx ends, calling update with the whole current value at
+// once and after every change, one call at a time.
 type Source interface {
 	// WatchService reports service's instances.
 	WatchService(ctx context.Context, service string, update func([]registry.Instance))

@@ -16,7 +16,7 @@
 //
 // Inside, in the order a change travels:
 //
-//	Diplomat (diplomat)         the only package that talks to etcd: watches per service (instances, policy) / app
+//	Diplomat (cp/store)         the only contact with etcd: watches per service (instances, policy) / app
 //	Data Cache (dataCache)      raw data and resources, each encoded once per version
 //	Ability Manager (abilityMgr) index (kind, name) -> subscribed sessions
 //	Node Snapshot (Snapshot)    per node: what it lacks, from its subscriptions and last response
@@ -24,7 +24,7 @@
 //
 // A pilot started with ShardOptions is one shard of several (shard.go):
 // it holds a leased membership key, follows the assignment of apps to
-// pilots (cp/meta), admits only sessions of the apps it owns and
+// pilots (cp/shardmap), admits only sessions of the apps it owns and
 // redirects the others (gRPC FAILED_PRECONDITION with a
 // google.rpc.ErrorInfo naming the owner), preloads an app's services when
 // the app is assigned to it, and releases them and redirects the app's
@@ -35,6 +35,8 @@
 // stays on its last acknowledged version: the rejected version is not
 // sent again, and the next change is. See docs/control-plane.md.
 //
-// The pilot must never import proxy/...; only its diplomat package imports
-// the etcd client.
+// The pilot imports the wire contracts (api/meta, api/registry), config,
+// stats, cp/registration, cp/shardmap and cp/store. It must never import
+// proxy/..., sdk, cp/meta (Meta is a peer, not a library) or an etcd
+// client: only cp/store talks to etcd.
 package pilot

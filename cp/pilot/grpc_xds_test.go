@@ -17,8 +17,8 @@ import (
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/xds"
 
+	"github.com/octomesh/octomesh/api/registry"
 	"github.com/octomesh/octomesh/cp/pilot"
-	"github.com/octomesh/octomesh/cp/registry"
 )
 
 // echoServer is a gRPC TestService whose UnaryCall answers with its id.

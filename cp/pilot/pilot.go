@@ -9,18 +9,16 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/keepalive"
 
+	"github.com/octomesh/octomesh/api/meta"
 	"github.com/octomesh/octomesh/config"
-	"github.com/octomesh/octomesh/cp/meta"
-	"github.com/octomesh/octomesh/cp/pilot/diplomat"
-	"github.com/octomesh/octomesh/cp/registry"
-	"github.com/octomesh/octomesh/cp/registry/embedded"
+	"github.com/octomesh/octomesh/cp/registration"
+	"github.com/octomesh/octomesh/cp/store"
 )
 
 // Options configure a pilot process.
@@ -40,7 +38,7 @@ type Options struct {
 	EtcdClientAddress string
 	// Shard, when set, makes the pilot one shard of a sharded control
 	// plane: it joins the shard map in etcd and serves only the apps
-	// assigned to it (see cp/meta). Without it the pilot serves every app.
+	// assigned to it (see cp/shardmap). Without it the pilot serves every app.
 	Shard *ShardOptions
 	Log   *slog.Logger
 }
@@ -55,15 +53,14 @@ type Addrs struct {
 	Etcd string `json:"etcd"`
 }
 
-// Pilot is a running pilot: its etcd (embedded or not), Diplomat, xDS
-// server and HTTP API.
+// Pilot is a running pilot: its store (etcd, embedded or not), xDS server
+// and HTTP API.
 type Pilot struct {
-	XDS      *Server
-	Diplomat *diplomat.Diplomat
+	XDS   *Server
+	Store *store.Store
 
 	log    *slog.Logger
 	cancel context.CancelFunc
-	etcd   *embedded.Server
 	grpc   *grpc.Server
 	http   *http.Server
 	xdsLn  net.Listener
@@ -89,22 +86,11 @@ func Start(opts Options) (_ *Pilot, err error) {
 			p.Close()
 		}
 	}()
-	endpoints := opts.EtcdEndpoints
-	if len(endpoints) == 0 {
-		if opts.DataDir == "" {
-			return nil, errors.New("pilot: give etcd endpoints or a data directory for the embedded etcd")
-		}
-		if p.etcd, err = embedded.Start(embedded.Options{Dir: opts.DataDir, ClientAddress: opts.EtcdClientAddress}); err != nil {
-			return nil, err
-		}
-		endpoints = []string{p.etcd.Endpoint()}
-		log.Info("embedded etcd ready", "dir", opts.DataDir, "endpoint", p.etcd.Endpoint())
-	}
-	if p.Diplomat, err = diplomat.Dial(endpoints, log); err != nil {
+	if p.Store, err = store.Open(store.Options{Endpoints: opts.EtcdEndpoints, DataDir: opts.DataDir, ClientAddress: opts.EtcdClientAddress, Log: log}); err != nil {
 		return nil, err
 	}
-	p.addrs.Etcd = strings.Join(endpoints, ",")
-	p.XDS = NewServer(ctx, p.Diplomat, log)
+	p.addrs.Etcd = p.Store.Endpoints()
+	p.XDS = NewServer(ctx, p.Store, log)
 
 	if p.xdsLn, p.addrs.XDS, err = listen(opts.XDSAddress); err != nil {
 		return nil, fmt.Errorf("pilot: xds address: %w", err)
@@ -184,7 +170,7 @@ func (p *Pilot) startShard(ctx context.Context, o ShardOptions) error {
 	if p.httpLn != nil {
 		self.HTTP = p.addrs.HTTP
 	}
-	p.shard = newShard(ctx, self, o.LeaseTTL, p.Diplomat, p.XDS, p.log)
+	p.shard = newShard(ctx, self, o.LeaseTTL, p.Store, p.XDS, p.log)
 	p.XDS.snapshot.shard = p.shard
 	p.XDS.sessions.gate = p.shard
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -222,7 +208,7 @@ func (p *Pilot) Drain(ctx context.Context) error {
 func (p *Pilot) Addrs() Addrs { return p.addrs }
 
 // Close stops serving (streams end, sidecars keep their configuration and
-// reconnect), closes the Diplomat and stops the embedded etcd.
+// reconnect) and closes its store (stopping an embedded etcd).
 func (p *Pilot) Close() {
 	if p.grpc != nil && p.drained.Load() {
 		// The sessions' handlers have returned or are returning; wait
@@ -252,13 +238,8 @@ func (p *Pilot) Close() {
 	if p.shard != nil && p.shard.member != nil {
 		p.shard.member.Abandon() // a pilot that did not drain leaves when its lease runs out
 	}
-	if p.Diplomat != nil {
-		_ = p.Diplomat.Close()
-	}
-	if p.etcd != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		p.etcd.Close(ctx)
-		cancel()
+	if p.Store != nil {
+		_ = p.Store.Close()
 	}
 }
 
@@ -269,7 +250,7 @@ func (p *Pilot) Close() {
 //	GET /healthz
 func (p *Pilot) httpHandler() http.Handler {
 	mux := http.NewServeMux()
-	api := registry.Handler(p.Diplomat, p.log)
+	api := registration.Handler(p.Store, p.log)
 	mux.Handle("/v1/", api)
 	mux.HandleFunc("GET /debug/sessions", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -280,7 +261,7 @@ func (p *Pilot) httpHandler() http.Handler {
 	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		p.XDS.WriteStats(w)
-		d := &p.Diplomat.Stats
+		d := &p.Store.Stats
 		writeSorted(w, map[string]uint64{
 			"diplomat.watches":    uint64(d.Watches.Load()),
 			"diplomat.events":     d.Events.Load(),

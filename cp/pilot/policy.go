@@ -23,8 +23,8 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/octomesh/octomesh/api/registry"
 	"github.com/octomesh/octomesh/config"
-	"github.com/octomesh/octomesh/cp/registry"
 )
 
 // The governance policies in Envoy's types (docs/control-plane.md has the

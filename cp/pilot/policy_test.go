@@ -15,8 +15,8 @@ import (
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 
+	"github.com/octomesh/octomesh/api/registry"
 	"github.com/octomesh/octomesh/config"
-	"github.com/octomesh/octomesh/cp/registry"
 )
 
 func ms(n int) config.Duration { return config.Duration(time.Duration(n) * time.Millisecond) }

@@ -12,6 +12,8 @@ import (
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	"google.golang.org/grpc/metadata"
+
+	"github.com/octomesh/octomesh/api/meta"
 )
 
 // Session is one connected xDS client (a sidecar, or a proxyless gRPC
@@ -86,16 +88,10 @@ func newSessionMgr(log *slog.Logger, stats *Stats, ability *abilityMgr) *Session
 		byApp: map[string]map[*Session]struct{}{}}
 }
 
-// AppHeader is the gRPC metadata key in which a sidecar names its app when
-// it opens a stream, so that a pilot that does not serve the app redirects
-// it before it sends anything (the node's cluster in the first request is
-// checked too, for clients that do not send it).
-const AppHeader = "x-octomesh-app"
-
 func (m *SessionMgr) open(ctx context.Context, id int64, delta bool) error {
 	if m.gate != nil {
 		if md, ok := metadata.FromIncomingContext(ctx); ok {
-			if apps := md.Get(AppHeader); len(apps) > 0 {
+			if apps := md.Get(meta.AppHeader); len(apps) > 0 {
 				if err := m.gate.admit(apps[0]); err != nil {
 					return err
 				}

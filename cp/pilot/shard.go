@@ -9,12 +9,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/octomesh/octomesh/cp/meta"
-	"github.com/octomesh/octomesh/cp/pilot/diplomat"
+	"github.com/octomesh/octomesh/api/meta"
+	"github.com/octomesh/octomesh/cp/shardmap"
+	"github.com/octomesh/octomesh/cp/store"
 )
 
 // gate decides which apps a pilot serves.
@@ -23,18 +23,6 @@ type gate interface {
 	// the stream with: a redirect to the app's owner.
 	admit(app string) error
 }
-
-// Redirect is how a pilot tells a sidecar that another pilot serves its
-// app: the stream ends with gRPC status FAILED_PRECONDITION, whose details
-// hold a google.rpc.ErrorInfo with this reason and domain, and metadata
-// "app", "pilot" (the owner's id) and "xds" (its address). A client that
-// does not know it sees a failed stream and asks Meta again. A pilot that
-// cannot tell the owner yet ends the stream with ABORTED: ask Meta again
-// (without avoiding this pilot).
-const (
-	RedirectReason = "OCTOMESH_WRONG_PILOT"
-	RedirectDomain = "octomesh.io"
-)
 
 // ShardOptions make a pilot one shard of a sharded control plane.
 type ShardOptions struct {
@@ -64,7 +52,7 @@ type ShardStats struct {
 }
 
 // shard is a pilot's part in the sharded control plane: it holds the
-// pilot's membership key, keeps the assignment (meta.View), admits only
+// pilot's membership key, keeps the assignment (shardmap.View), admits only
 // sessions of owned apps, preloads an app's services when the app is
 // assigned and releases them when it moves away, ending its sessions
 // with a redirect, and records the services an app's sidecars subscribe
@@ -72,15 +60,15 @@ type ShardStats struct {
 type shard struct {
 	self  meta.PilotInfo
 	ttl   time.Duration
-	dip   *diplomat.Diplomat
-	view  *meta.View
+	store *store.Store
+	view  *shardmap.View
 	dc    *dataCache
 	sm    *SessionMgr
 	log   *slog.Logger
 	stats *ShardStats
 	ctx   context.Context
 
-	member *diplomat.Membership
+	member *store.Membership
 
 	mu        sync.Mutex
 	preloaded map[string]map[string]bool // owned app -> services held for it
@@ -89,11 +77,11 @@ type shard struct {
 	wake      chan struct{}
 }
 
-func newShard(ctx context.Context, self meta.PilotInfo, ttl time.Duration, dip *diplomat.Diplomat, srv *Server, log *slog.Logger) *shard {
-	sh := &shard{self: self, ttl: ttl, dip: dip, dc: srv.snapshot.dc, sm: srv.sessions, log: log, stats: &srv.Shard, ctx: ctx,
+func newShard(ctx context.Context, self meta.PilotInfo, ttl time.Duration, st *store.Store, srv *Server, log *slog.Logger) *shard {
+	sh := &shard{self: self, ttl: ttl, store: st, dc: srv.snapshot.dc, sm: srv.sessions, log: log, stats: &srv.Shard, ctx: ctx,
 		preloaded: map[string]map[string]bool{}, known: map[string]map[string]bool{}, pending: map[string][]string{},
 		wake: make(chan struct{}, 1)}
-	sh.view = meta.NewView(ctx, dip, log)
+	sh.view = shardmap.NewView(ctx, st, log)
 	return sh
 }
 
@@ -109,7 +97,7 @@ func (sh *shard) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if sh.member, err = sh.dip.Hold(ctx, meta.PilotKey(sh.self.ID), val, sh.ttl); err != nil {
+	if sh.member, err = sh.store.Hold(ctx, shardmap.PilotKey(sh.self.ID), val, sh.ttl); err != nil {
 		return fmt.Errorf("pilot: join as %s: %w", sh.self.ID, err)
 	}
 	sh.log.Info("pilot: joined the shard map", "id", sh.self.ID, "ttl", sh.ttl)
@@ -125,7 +113,7 @@ func (sh *shard) leave(ctx context.Context) error {
 		return nil
 	}
 	// Say it first: a pilot whose key merely vanishes keeps its apps for
-	// meta.RemovalGrace; a draining one loses them at once.
+	// shardmap.RemovalGrace; a draining one loses them at once.
 	draining := sh.self
 	draining.Draining = true
 	if val, err := jsonOf(draining); err == nil {
@@ -157,7 +145,7 @@ func (sh *shard) admit(app string) error {
 	ctx, cancel := context.WithTimeout(sh.ctx, 2*time.Second)
 	defer cancel()
 	if _, ok := sh.view.Current().Apps[app]; !ok {
-		if _, _, err := sh.dip.PutIfAbsent(ctx, meta.AppKey(app), []byte(`{"services":[]}`)); err != nil {
+		if _, _, err := sh.store.PutIfAbsent(ctx, shardmap.AppKey(app), []byte(`{"services":[]}`)); err != nil {
 			return status.Errorf(codes.Aborted, "octomesh pilot %s: cannot add app %s: %v; ask Meta again", sh.self.ID, app, err)
 		}
 	}
@@ -177,23 +165,18 @@ func (sh *shard) admit(app string) error {
 }
 
 // redirect is the error that sends a sidecar of app to its owner.
-func (sh *shard) redirect(app string, a *meta.Assignment) error {
+func (sh *shard) redirect(app string, a *shardmap.Assignment) error {
 	owner, ok := a.OwnerOf(app)
 	if !ok {
 		return status.Errorf(codes.Aborted, "octomesh pilot %s: app %s has no pilot yet; ask Meta again", sh.self.ID, app)
 	}
-	st := status.New(codes.FailedPrecondition, fmt.Sprintf("octomesh pilot %s: app %s is served by pilot %s at %s", sh.self.ID, app, owner.ID, owner.XDS))
-	if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: RedirectReason, Domain: RedirectDomain,
-		Metadata: map[string]string{"app": app, "pilot": owner.ID, "xds": owner.XDS}}); err == nil {
-		st = d
-	}
-	return st.Err()
+	return meta.Redirect(sh.self.ID, app, owner)
 }
 
 // assigned follows the view: it preloads the apps (and new services of
 // apps) assigned to this pilot, and releases the apps that moved away,
 // ending their sessions with a redirect to the new owner.
-func (sh *shard) assigned(_, next *meta.Assignment) {
+func (sh *shard) assigned(_, next *shardmap.Assignment) {
 	owned := map[string]bool{}
 	for _, app := range next.Owned(sh.self.ID) {
 		owned[app] = true
@@ -292,7 +275,7 @@ func (sh *shard) writeRecords() {
 		sh.mu.Unlock()
 		for app, services := range batch {
 			ctx, cancel := context.WithTimeout(sh.ctx, 5*time.Second)
-			_, err := sh.dip.Modify(ctx, meta.AppKey(app), func(old []byte) ([]byte, bool) { return meta.AddServices(old, services) })
+			_, err := sh.store.Modify(ctx, shardmap.AppKey(app), func(old []byte) ([]byte, bool) { return shardmap.AddServices(old, services) })
 			cancel()
 			if err != nil {
 				sh.log.Warn("pilot: cannot record an app's services; its next owner will not preload them", "app", app, "services", services, "err", err)

@@ -10,21 +10,19 @@ import (
 
 	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
+	"github.com/octomesh/octomesh/api/meta"
+	"github.com/octomesh/octomesh/api/registry"
 	"github.com/octomesh/octomesh/config"
-	"github.com/octomesh/octomesh/cp/meta"
-	"github.com/octomesh/octomesh/cp/registry"
+	metaserver "github.com/octomesh/octomesh/cp/meta"
 )
 
 type shardEnv struct {
 	t    *testing.T
-	meta *meta.Server
+	meta *metaserver.Server
 	etcd string
 }
 
@@ -34,7 +32,7 @@ func startShardEnv(t *testing.T) *shardEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	m, err := meta.Start(meta.Options{HTTPAddress: "127.0.0.1:0", DataDir: dir, Log: quietLog})
+	m, err := metaserver.Start(metaserver.Options{HTTPAddress: "127.0.0.1:0", DataDir: dir, Log: quietLog})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +72,7 @@ func openADS(t *testing.T, addr, app string) discovery.AggregatedDiscoveryServic
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	ctx, cancel := context.WithCancel(metadata.AppendToOutgoingContext(context.Background(), AppHeader, app))
+	ctx, cancel := context.WithCancel(metadata.AppendToOutgoingContext(context.Background(), meta.AppHeader, app))
 	t.Cleanup(cancel)
 	s, err := discovery.NewAggregatedDiscoveryServiceClient(conn).DeltaAggregatedResources(ctx)
 	if err != nil {
@@ -85,16 +83,8 @@ func openADS(t *testing.T, addr, app string) discovery.AggregatedDiscoveryServic
 
 // redirectTo returns the pilot a stream's error redirects to.
 func redirectTo(err error) (string, bool) {
-	st, ok := status.FromError(err)
-	if !ok || st.Code() != codes.FailedPrecondition {
-		return "", false
-	}
-	for _, d := range st.Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok && info.Reason == RedirectReason {
-			return info.Metadata["pilot"], true
-		}
-	}
-	return "", false
+	p, ok := meta.RedirectOf(err)
+	return p.ID, ok
 }
 
 func TestShardRedirectPreloadDrainAndReturn(t *testing.T) {
@@ -103,7 +93,7 @@ func TestShardRedirectPreloadDrainAndReturn(t *testing.T) {
 	defer p2.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := p1.Diplomat.Register(ctx, registry.Instance{Service: "echo", App: "echo", Address: "127.0.0.1:7001", Weight: 1}, 10*time.Second); err != nil {
+	if _, err := p1.Store.Register(ctx, registry.Instance{Service: "echo", App: "echo", Address: "127.0.0.1:7001", Weight: 1}, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	mc, err := meta.NewClient(e.meta.Addrs().HTTP)

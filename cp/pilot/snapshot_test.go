@@ -13,8 +13,8 @@ import (
 	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 
+	"github.com/octomesh/octomesh/api/registry"
 	"github.com/octomesh/octomesh/config"
-	"github.com/octomesh/octomesh/cp/registry"
 )
 
 func inst(addr string, weight uint32) registry.Instance {

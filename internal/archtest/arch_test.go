@@ -1,10 +1,15 @@
 package archtest
 
 import (
+	"bufio"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -12,18 +17,26 @@ import (
 const mod = "github.com/octomesh/octomesh/"
 
 type pkg struct {
-	ImportPath string
-	Imports    []string
-	Deps       []string
+	ImportPath   string
+	Dir          string
+	GoFiles      []string
+	Imports      []string
+	Deps         []string
+	TestGoFiles  []string
+	XTestGoFiles []string
+	TestImports  []string
+	XTestImports []string
 }
 
+// listPackages lists the module's packages by their path in the module
+// ("cp/pilot"), with their imports and dependencies.
 func listPackages(t *testing.T) map[string]pkg {
 	t.Helper()
 	if os.Getenv("TEST_SRCDIR") != "" {
 		// A Bazel test has no go command and no module to list.
 		t.Skip("runs `go list`: not under Bazel; go test ./internal/archtest runs it")
 	}
-	out, err := exec.Command("go", "list", "-deps=false", "-json", mod+"...").Output()
+	out, err := exec.Command("go", "list", "-json", mod+"...").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
@@ -37,10 +50,22 @@ func listPackages(t *testing.T) map[string]pkg {
 			t.Fatal(err)
 		}
 		pkgs[strings.TrimPrefix(p.ImportPath, mod)] = p
+		// Stat what go list read (the folder, for files added), so that go
+		// test's cache knows these tests depend on it: a cached pass must
+		// not outlive an import.
+		for _, f := range append(append(append([]string{"."}, p.GoFiles...), p.TestGoFiles...), p.XTestGoFiles...) {
+			if _, err := os.Stat(filepath.Join(p.Dir, f)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if len(pkgs) < 8 {
+		t.Fatalf("go list found only %d packages", len(pkgs))
 	}
 	return pkgs
 }
 
+// ours returns the paths in the module among imports, without the module.
 func ours(imports []string) []string {
 	var out []string
 	for _, i := range imports {
@@ -51,43 +76,67 @@ func ours(imports []string) []string {
 	return out
 }
 
+// matches reports whether package path (in the module) is pattern: a path,
+// "dir/..." (dir and everything below it), or "..." (every package).
+func matches(pattern, path string) bool {
+	if pattern == "..." {
+		return true
+	}
+	if dir, ok := strings.CutSuffix(pattern, "/..."); ok {
+		return path == dir || strings.HasPrefix(path, dir+"/")
+	}
+	return path == pattern
+}
+
+// TestPackageArrows holds what each package may import of ours, directly.
+// A package not listed here is above the rules: the binary (cmd/...), the
+// sidecar's fan-in (proxy/server), the demo and benchmarks, examples and
+// tests.
 func TestPackageArrows(t *testing.T) {
 	pkgs := listPackages(t)
-	if len(pkgs) < 8 {
-		t.Fatalf("go list found only %d packages", len(pkgs))
-	}
-	// What each package may import of ours, directly. A package not listed
-	// here is above the rules (cmd, server, tests, examples).
 	allowed := map[string][]string{
-		"codec":           {},
-		"lb":              {},
-		"config":          {},
-		"stats":           {},
-		"perf":            {},
-		"proxy/transport": {"codec", "stats"},
-		"proxy/upstream":  {"codec", "config", "lb", "proxy/transport", "stats"},
-		"proxy/router":    {"codec"},
-		// The request path: the filter contract, the built-in filters (a
-		// package each), and the downstream handler that runs them.
+		// Leaves.
+		"codec":  {},
+		"lb":     {},
+		"config": {},
+		"stats":  {},
+		"perf":   {},
+		// The wire contracts that sidecars, apps and servers speak: leaves
+		// over config, with one client each.
+		"api/meta":     {"config"},
+		"api/registry": {"config"},
+		"api/sidecar":  {},
+		// The request path: transport, router and upstream, the filter
+		// contract, the built-in filters (a package each), and the
+		// downstream handler that runs them.
+		"proxy/transport":        {"codec", "stats"},
+		"proxy/upstream":         {"codec", "config", "lb", "proxy/transport", "stats"},
+		"proxy/router":           {"codec"},
 		"proxy/filter":           {"codec", "config", "proxy/upstream", "stats"},
 		"proxy/filter/ratelimit": {"codec", "config", "proxy/filter", "proxy/upstream"},
 		"proxy/filter/fault":     {"codec", "config", "proxy/filter"},
 		"proxy/downstream":       {"codec", "config", "proxy/filter", "proxy/router", "proxy/transport", "proxy/upstream", "stats"},
-		"proxy/admin":            {},
-		"proxy/xds":              {"config"},
-		"sdk":                    {"codec", "cp/registry"},
-		// The control plane: the registry model the sdk links is a leaf
-		// over config; only the pilot wires the rest together.
-		"cp/registry":          {"config"},
-		"cp/registry/embedded": {},
-		"cp/pilot/diplomat":    {"cp/registry"},
-		"cp/pilot":             {"config", "cp/meta", "cp/pilot/diplomat", "cp/registry", "cp/registry/embedded", "stats"},
-		// Meta computes the shard map the pilots also compute (the pilot
-		// imports meta, never the reverse) and reaches etcd through the
-		// Diplomat. The mock sidecar is a client: it asks Meta and speaks
-		// xDS, and changes the registry through its API.
-		"cp/meta":        {"config", "cp/pilot/diplomat", "cp/registry", "cp/registry/embedded"},
-		"cp/mocksidecar": {"config", "cp/meta", "cp/registry"},
+		// The sidecar's other parts; proxy/server wires them.
+		"proxy/admin": {},
+		"proxy/xds":   {"api/meta", "config"},
+		// Apps link the sdk: it speaks the wire contracts only.
+		"sdk": {"api/registry", "codec"},
+		// The control plane. cp/store is its one door to etcd;
+		// cp/registration serves the registration API over it; cp/shardmap
+		// is the shard map that Meta and every pilot follow (neither imports
+		// the other); the pilot wires its part together. The mock sidecar
+		// is a client: it asks Meta and speaks xDS, and changes the registry
+		// through its API.
+		"cp/store":                 {"api/registry"},
+		"cp/registration":          {"api/registry", "config"},
+		"cp/shardmap":              {"api/meta", "config"},
+		"cp/shardmap/shardmaptest": {"api/meta"},
+		"cp/pilot":                 {"api/meta", "api/registry", "config", "cp/registration", "cp/shardmap", "cp/store", "stats"},
+		"cp/meta":                  {"api/meta", "config", "cp/registration", "cp/shardmap", "cp/store"},
+		"cp/mocksidecar":           {"api/meta", "api/registry", "config"},
+		// Tools.
+		"internal/proc": {"api/sidecar"},
+		"bench":         {"codec", "internal/proc"},
 	}
 	for name, ok := range allowed {
 		p, found := pkgs[name]
@@ -101,60 +150,242 @@ func TestPackageArrows(t *testing.T) {
 			}
 		}
 	}
-	hotPath := []string{"codec", "lb", "stats", "proxy/router", "proxy/transport", "proxy/upstream",
-		"proxy/filter", "proxy/filter/ratelimit", "proxy/filter/fault", "proxy/downstream"}
+}
+
+// never lists what a package must never depend on, directly or not, and
+// why (tailscale's deptest BadDeps is the model). From and to are patterns
+// (see matches); the package's doc.go says the same in words.
+var never = []struct{ from, to, why string }{
+	{"...", "cmd/...", "a command holds flags only: nothing imports it"},
+	{"...", "cp/shardmap/shardmaptest", "test code: only tests import it"},
+	{"proxy/...", "cp/...", "the sidecar links no control-plane code: it speaks to the control plane through api/... only"},
+	{"sdk", "cp/...", "apps link the sdk: they reach the control plane through api/... only"},
+	{"sdk", "proxy/...", "apps talk to their sidecar over the wire, not through its code"},
+	{"api/...", "cp/...", "wire contracts are leaves: servers import them, not the reverse"},
+	{"api/...", "proxy/...", "wire contracts are leaves: the sidecar imports them, not the reverse"},
+	{"api/...", "sdk", "wire contracts are leaves: the sdk imports them, not the reverse"},
+	{"cp/...", "proxy/...", "the control plane does not link the sidecar"},
+	{"cp/...", "sdk", "the control plane is no app"},
+	{"cp/pilot", "cp/meta", "Meta is the pilots' peer, not their library: both follow cp/shardmap"},
+	{"cp/meta", "cp/pilot", "Meta is the pilots' peer, not their library: both follow cp/shardmap"},
+	{"cp/shardmap", "cp/store", "the shard map reads etcd through its Store interface"},
+	{"cp/registration", "cp/store", "the registration API writes through its Store interface"},
+	{"internal/proc", "proxy/...", "it starts sidecars as processes: their code runs in the child"},
+	{"internal/proc", "cp/...", "it starts processes: their code runs in the child"},
+}
+
+// hotPath is the request path: it never reaches the control plane, nor the
+// sidecar's packages above it.
+var hotPath = []string{"codec", "lb", "stats", "proxy/router", "proxy/transport", "proxy/upstream",
+	"proxy/filter", "proxy/filter/ratelimit", "proxy/filter/fault", "proxy/downstream"}
+
+func TestNeverImports(t *testing.T) {
+	pkgs := listPackages(t)
+	rules := never
+	for _, hot := range hotPath {
+		for _, above := range []string{"cp/...", "agent/...", "api/...", "proxy/server", "proxy/xds", "proxy/admin", "proxy/hotrestart"} {
+			rules = append(rules, struct{ from, to, why string }{hot, above, "hot-path packages never reach the control plane or the sidecar's parts above the request path"})
+		}
+	}
+	for _, r := range rules {
+		found := false
+		for name, p := range pkgs {
+			if !matches(r.from, name) {
+				continue
+			}
+			found = true
+			for _, d := range ours(p.Deps) {
+				if matches(r.to, d) {
+					t.Errorf("%s depends on %s: %s", name, d, r.why)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no package is %s: update the rule %s -> %s", r.from, r.from, r.to)
+		}
+	}
+}
+
+// TestThirdParty holds who may import what from outside: netpoll stays in
+// proxy/transport, etcd in cp/store, and what apps and sidecars link
+// carries no etcd (and for apps, no gRPC or Envoy API).
+func TestThirdParty(t *testing.T) {
+	pkgs := listPackages(t)
 	for name, p := range pkgs {
 		for _, imp := range p.Imports {
 			if imp == "github.com/cloudwego/netpoll" && name != "proxy/transport" {
 				t.Errorf("%s imports netpoll; only proxy/transport may", name)
 			}
-			if strings.HasPrefix(imp, mod+"cmd/") {
-				t.Errorf("%s imports %s", name, imp)
-			}
-			if isEtcdClient(imp) && name != "cp/pilot/diplomat" {
-				t.Errorf("%s imports the etcd client %s; only cp/pilot/diplomat may", name, imp)
-			}
-			if strings.HasPrefix(name, "cp/") && strings.HasPrefix(imp, mod+"proxy/") {
-				t.Errorf("control-plane package %s imports %s", name, imp)
+			if isEtcd(imp) && name != "cp/store" {
+				t.Errorf("%s imports etcd (%s); only cp/store may", name, imp)
 			}
 		}
-		if name == "sdk" || name == "cp/registry" {
-			// Linked into apps: no etcd, gRPC or Envoy API behind them.
-			deps, err := exec.Command("go", "list", "-deps", mod+name).Output()
-			if err != nil {
-				t.Fatal(err)
+		linkedByApps := name == "sdk" || matches("api/...", name) && name != "api/meta"
+		for _, d := range p.Deps {
+			if strings.HasPrefix(d, "go.etcd.io/") && (linkedByApps || matches("proxy/...", name)) {
+				t.Errorf("%s depends on %s; apps and sidecars must not carry etcd", name, d)
 			}
-			for _, d := range strings.Fields(string(deps)) {
-				if strings.HasPrefix(d, "go.etcd.io/") || strings.HasPrefix(d, "google.golang.org/grpc") || strings.HasPrefix(d, "github.com/envoyproxy/") {
-					t.Errorf("%s depends on %s; apps must not carry it", name, d)
-				}
+			if linkedByApps && (strings.HasPrefix(d, "google.golang.org/grpc") || strings.HasPrefix(d, "github.com/envoyproxy/")) {
+				t.Errorf("%s depends on %s; apps must not carry it", name, d)
 			}
 		}
-		if !contains(hotPath, name) {
+	}
+}
+
+// isEtcd reports whether an import path is etcd's client (v3 and its
+// subpackages, or the older v2 client) or server.
+func isEtcd(path string) bool {
+	for _, p := range []string{"go.etcd.io/etcd/client/v3", "go.etcd.io/etcd/client/v2", "go.etcd.io/etcd/server/v3"} {
+		if path == p || strings.HasPrefix(path, p+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// TestDocsSayWhatNeverToImport holds CONVENTIONS.md's "every package has a
+// doc.go saying what it is for and what it must never import": every
+// package but generated ones has a doc.go whose package comment says what
+// the package "must never import", naming packages of ours, and the
+// package depends on none of them. After "must never import", up to the
+// end of the clause (a period, colon or semicolon), every package path
+// outside parentheses is forbidden: "dir/..." is dir and everything below it, and "another
+// OctoMesh package" is every package of ours. A package made of tests alone
+// (e2e) is held to its tests' imports.
+func TestDocsSayWhatNeverToImport(t *testing.T) {
+	pkgs := listPackages(t)
+	known := map[string]bool{}
+	for name := range pkgs {
+		known[name] = true
+	}
+	names := make([]string, 0, len(pkgs))
+	for name := range pkgs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		p := pkgs[name]
+		if generated(t, p) {
 			continue
 		}
-		deps, err := exec.Command("go", "list", "-deps", mod+name).Output()
+		doc, err := packageComment(filepath.Join(p.Dir, "doc.go"))
 		if err != nil {
-			t.Fatal(err)
+			t.Errorf("%s: %v: every package has a doc.go saying what it is for and what it must never import", name, err)
+			continue
 		}
-		for _, d := range strings.Fields(string(deps)) {
-			if strings.HasPrefix(d, mod+"cp/") || strings.HasPrefix(d, mod+"agent") {
-				t.Errorf("hot-path package %s depends on %s", name, d)
-			}
-			for _, above := range []string{"proxy/server", "proxy/xds", "proxy/admin", "proxy/hotrestart"} {
-				if d == mod+above {
-					t.Errorf("hot-path package %s depends on %s, which is above the request path", name, above)
+		forbidden, err := neverImport(doc, known)
+		if err != nil {
+			t.Errorf("%s/doc.go: %v", name, err)
+			continue
+		}
+		deps := ours(p.Deps)
+		if len(p.GoFiles) == 1 && p.GoFiles[0] == "doc.go" {
+			deps = ours(append(append([]string(nil), p.TestImports...), p.XTestImports...))
+		}
+		for _, d := range deps {
+			for _, f := range forbidden {
+				if matches(f, d) && d != name {
+					t.Errorf("%s depends on %s, which its doc.go says it must never import (%s)", name, d, f)
 				}
 			}
 		}
 	}
 }
 
-// isEtcdClient reports whether an import path is etcd's client (v3 and its
-// subpackages, or the older v2 client).
-func isEtcdClient(path string) bool {
-	return path == "go.etcd.io/etcd/client/v3" || strings.HasPrefix(path, "go.etcd.io/etcd/client/v3/") || path == "go.etcd.io/etcd/client/v2"
+// generated reports whether a package's code is generated (a file of it
+// says "Code generated ... DO NOT EDIT."): its doc.go would be overwritten.
+func generated(t *testing.T, p pkg) bool {
+	for _, f := range p.GoFiles {
+		b, err := os.ReadFile(filepath.Join(p.Dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(string(b), "// Code generated ") {
+			return true
+		}
+	}
+	return false
 }
+
+// packageComment returns the comment right above the package clause of a
+// file, as one line of text.
+func packageComment(file string) (string, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "package "):
+			if len(lines) == 0 {
+				return "", os.ErrNotExist
+			}
+			return strings.Join(lines, " "), nil
+		case strings.HasPrefix(line, "//"):
+			lines = append(lines, strings.TrimSpace(strings.TrimPrefix(line, "//")))
+		default:
+			lines = nil
+		}
+	}
+	return "", os.ErrNotExist
+}
+
+var (
+	parenthetical = regexp.MustCompile(`\([^()]*\)`)
+	clauseEnd     = regexp.MustCompile(`[.:;](\s|$)`)
+	pathToken     = regexp.MustCompile(`[A-Za-z0-9][A-Za-z0-9_/.-]*`)
+)
+
+// neverImport reads the packages of ours that a package comment says the
+// package must never import (see TestDocsSayWhatNeverToImport).
+func neverImport(doc string, known map[string]bool) ([]string, error) {
+	for prev := ""; prev != doc; {
+		prev, doc = doc, parenthetical.ReplaceAllString(doc, "")
+	}
+	parts := strings.Split(doc, "must never import")
+	if len(parts) == 1 {
+		return nil, errNoNever
+	}
+	var out []string
+	for _, rest := range parts[1:] {
+		// The clause ends at a period, colon or semicolon; "/..." is part
+		// of a pattern, not an end.
+		clause := strings.ReplaceAll(rest, "/...", "/\x00")
+		if end := clauseEnd.FindStringIndex(clause); end != nil {
+			clause = clause[:end[0]]
+		}
+		if strings.Contains(clause, "another OctoMesh package") {
+			out = append(out, "...")
+			continue
+		}
+		for _, tok := range pathToken.FindAllString(strings.ReplaceAll(clause, "/\x00", "/ALL"), -1) {
+			tok = strings.TrimRight(tok, ".,")
+			if dir, ok := strings.CutSuffix(tok, "/ALL"); ok {
+				for k := range known {
+					if matches(dir+"/...", k) {
+						out = append(out, dir+"/...")
+						break
+					}
+				}
+			} else if known[tok] {
+				out = append(out, tok)
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, errNoPackage
+	}
+	return out, nil
+}
+
+var (
+	errNoNever   = errors.New(`no sentence says what the package "must never import"`)
+	errNoPackage = errors.New(`the "must never import" sentence names no package of ours ("dir/...", a path, or "another OctoMesh package")`)
+)
 
 func contains(list []string, s string) bool {
 	for _, x := range list {

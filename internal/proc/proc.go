@@ -18,7 +18,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/octomesh/octomesh/proxy/server"
+	"github.com/octomesh/octomesh/api/sidecar"
 )
 
 // Build compiles the octomesh binary into dir, or returns $OCTOMESH_BIN
@@ -81,7 +81,7 @@ func binFromEnv(bin string) (string, error) {
 
 // Sidecar is a running `octomesh proxy`.
 type Sidecar struct {
-	Ready server.ReadyInfo
+	Ready sidecar.ReadyInfo
 	cmd   *exec.Cmd
 	logs  *SyncBuffer
 	// logsEnd is closed when every writer of the stderr pipe has closed it
@@ -129,7 +129,7 @@ func StartSidecar(bin, file string, echo io.Writer, extraArgs ...string) (*Sidec
 	go func() { s.err = s.cmd.Wait(); close(s.done) }()
 
 	type result struct {
-		info server.ReadyInfo
+		info sidecar.ReadyInfo
 		err  error
 	}
 	ch := make(chan result, 1)

@@ -15,6 +15,6 @@
 //	upstream.Cluster    pick, send; the answer comes back to
 //	Conn.Respond/Fail   written to the caller
 //
-// Hot-path package: it must never import cp/... or proxy/server, xds,
-// admin or hotrestart.
+// Hot-path package: it must never import cp/..., proxy/server, proxy/xds,
+// proxy/admin or proxy/hotrestart.
 package downstream

@@ -19,6 +19,6 @@
 // name in a listener's list, a route setting for a filter its listener
 // leaves out, and bad settings are errors naming the field.
 //
-// Hot-path package: it must never import cp/... or proxy/server, xds,
-// admin or hotrestart.
+// Hot-path package: it must never import cp/..., proxy/downstream (which
+// runs the chain), proxy/server, proxy/xds, proxy/admin or proxy/hotrestart.
 package filter

@@ -8,5 +8,6 @@
 // drain. If the new process fails, says Failed, or dies before Ready, the
 // old one has never stopped serving: that is the rollback.
 //
-// hotrestart must never import proxy/server (the server drives it) or cp/.
+// hotrestart must never import proxy/server (the server drives it) or
+// cp/....
 package hotrestart

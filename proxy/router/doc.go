@@ -8,5 +8,6 @@
 // TTHeader string info keys (a tag, a lane): such routes are tried first, in
 // that order, then the routes without.
 //
-// Hot-path package: it must never import cp/... or proxy packages above it.
+// Hot-path package: it must never import cp/... or another proxy/...
+// package (they are all above it, or beside it).
 package router

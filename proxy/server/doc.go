@@ -18,4 +18,7 @@
 // Failures come back as downstream.Conn.Fail (or Reject, from a filter or
 // the forwarder) and become TTHeader responses that carry a Thrift (or
 // Kitex protobuf) exception and the om-error key.
+//
+// server is the sidecar: it must never import cp/... or sdk. It learns the
+// control plane through proxy/xds and the wire contracts (api/...) alone.
 package server

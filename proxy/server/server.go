@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	sidecarapi "github.com/octomesh/octomesh/api/sidecar"
 	"github.com/octomesh/octomesh/config"
 	"github.com/octomesh/octomesh/proxy/admin"
 	"github.com/octomesh/octomesh/proxy/downstream"
@@ -201,18 +202,9 @@ func (s *Server) sweep() {
 	}
 }
 
-// ReadyInfo says where a started sidecar serves.
-type ReadyInfo struct {
-	PID int `json:"pid"`
-	// Listeners maps listener names to bound addresses, as config
-	// addresses ("unix:///path", "tcp://127.0.0.1:7001").
-	Listeners map[string]string `json:"listeners"`
-	Admin     string            `json:"admin,omitempty"`
-}
-
-// Ready describes the started server.
-func (s *Server) Ready() ReadyInfo {
-	r := ReadyInfo{PID: os.Getpid(), Listeners: map[string]string{}}
+// Ready describes the started server, as it tells what started it.
+func (s *Server) Ready() sidecarapi.ReadyInfo {
+	r := sidecarapi.ReadyInfo{PID: os.Getpid(), Listeners: map[string]string{}}
 	for _, l := range s.listeners {
 		if l.ln != nil {
 			r.Listeners[l.name] = l.ln.Network() + "://" + l.ln.Addr()

@@ -17,5 +17,6 @@
 // in Stats. Closing shuts the socket down; netpoll's poller then closes the
 // connection on a goroutine of its own.
 //
-// Hot-path package: it must never import cp/... or any proxy package above it.
+// Hot-path package: it must never import cp/... or another proxy/...
+// package (they are all above it).
 package transport

@@ -22,5 +22,7 @@
 // outlier detection (outlier.go), Sweep also ejects, down-weights, probes
 // and returns endpoints, and republishes the picker with their weights.
 //
-// Hot-path package: it must never import cp/... or proxy packages above it.
+// Hot-path package: it must never import cp/..., proxy/router,
+// proxy/filter, proxy/downstream, proxy/server, proxy/xds, proxy/admin or
+// proxy/hotrestart (proxy/transport is the only proxy package below it).
 package upstream

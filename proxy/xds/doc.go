@@ -25,7 +25,20 @@
 // Subscriptions are kept in a file and subscribed again at start (preload),
 // before the app asks.
 //
-// xds imports config and nothing else of OctoMesh: it must never import
-// proxy/server (the server is the fan-in and imports xds), the hot-path
-// packages, or cp/....
+// One concern per file, each with its own tests:
+//
+//	client.go     Client, Options, Target: start and stop
+//	pilot.go      finding the pilot: Meta, redirects, backoff, the connection
+//	stream.go     one ADS stream: initial requests, each response ACKed or NACKed
+//	state.go      what the pilot sent: resources held, their versions
+//	translate.go  Envoy resources to config values (policy.go: the policies)
+//	apply.go      the cluster set and routes the sidecar should hold, applied in a safe order
+//	subscribe.go  on-demand subscriptions (Subscribe, Await); file.go keeps them
+//	status.go     what the admin endpoint shows
+//
+// xds imports config and the wire contract api/meta (Meta's look-up and
+// the pilot's redirect) and nothing else of OctoMesh: it must never import
+// proxy/server (the server is the fan-in and imports xds), proxy/transport,
+// proxy/router, proxy/upstream, proxy/filter, proxy/downstream (the hot
+// path), or cp/....
 package xds

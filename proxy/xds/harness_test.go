@@ -17,10 +17,10 @@ import (
 
 	"github.com/cloudwego/gopkg/protocol/thrift"
 
+	"github.com/octomesh/octomesh/api/registry"
 	"github.com/octomesh/octomesh/codec"
 	"github.com/octomesh/octomesh/config"
 	"github.com/octomesh/octomesh/cp/pilot"
-	"github.com/octomesh/octomesh/cp/registry"
 	"github.com/octomesh/octomesh/proxy/server"
 )
 

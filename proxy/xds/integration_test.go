@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/octomesh/octomesh/cp/registry"
+	"github.com/octomesh/octomesh/api/registry"
 	"github.com/octomesh/octomesh/proxy/server"
 )
 
@@ -195,7 +195,7 @@ func TestNackKeepsLastGoodConfig(t *testing.T) {
 
 	// Bad rules, bypassing the API's validation.
 	bad := `{"routes":[{"service":"echo","method":"Slow","cluster":"echo"},{"service":"echo","method":"Slow","cluster":"echo-v2"}]}`
-	if err := e.p.Diplomat.PutRoutes(ctx, "web", []byte(bad)); err != nil {
+	if err := e.p.Store.PutRoutes(ctx, "web", []byte(bad)); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 5*time.Second, "the pilot counts the NACK", func() bool { return e.p.XDS.Stats.Nacks.Load() == 1 })

@@ -22,9 +22,9 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/octomesh/octomesh/api/registry"
 	"github.com/octomesh/octomesh/config"
 	"github.com/octomesh/octomesh/cp/pilot"
-	"github.com/octomesh/octomesh/cp/registry"
 )
 
 func ms(n int) config.Duration { return config.Duration(time.Duration(n) * time.Millisecond) }

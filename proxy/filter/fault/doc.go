@@ -5,6 +5,7 @@
 // call may be delayed and then aborted; an aborted call is answered with a
 // "fault" error and never forwarded.
 //
-// Hot-path package: it must never import cp/... or proxy packages above
-// proxy/filter and proxy/upstream.
+// Hot-path package: it must never import cp/..., proxy/downstream,
+// proxy/server, proxy/xds, proxy/admin or proxy/hotrestart (the packages
+// above the filters).
 package fault

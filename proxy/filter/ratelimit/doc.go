@@ -8,6 +8,7 @@
 // one call's share of a second per admitted call. A call is admitted while
 // that time is at most Burst calls' worth ahead of now.
 //
-// Hot-path package: it must never import cp/... or proxy packages above
-// proxy/filter and proxy/upstream.
+// Hot-path package: it must never import cp/..., proxy/downstream,
+// proxy/server, proxy/xds, proxy/admin or proxy/hotrestart (the packages
+// above the filters).
 package ratelimit

@@ -1,6 +1,3 @@
-// Command echo-server runs the OctoMesh example echo service on a Unix
-// socket, the way an app runs behind its sidecar. It serves until SIGINT or
-// SIGTERM, then prints how many requests it answered.
 package main
 
 import (

@@ -1,0 +1,316 @@
+package registration
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/octomesh/octomesh/api/registry"
+	"github.com/octomesh/octomesh/config"
+)
+
+const maxBody = 64 << 10
+
+// Handler serves the registration API (its paths, bodies and errors are
+// api/registry's) over store.
+func Handler(store Store, log *slog.Logger) http.Handler {
+	h := &handler{store: store, log: log}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/instances", h.register)
+	mux.HandleFunc("PUT /v1/leases/{lease}", h.keepAlive)
+	mux.HandleFunc("DELETE /v1/leases/{lease}", h.revoke)
+	mux.HandleFunc("GET /v1/services/{service}", h.instances)
+	mux.HandleFunc("GET /v1/routes/{app}", h.getRoutes)
+	mux.HandleFunc("PUT /v1/routes/{app}", h.putRoutes)
+	mux.HandleFunc("DELETE /v1/routes/{app}", h.deleteRoutes)
+	mux.HandleFunc("GET /v1/policies/{service}", h.getPolicy)
+	mux.HandleFunc("PUT /v1/policies/{service}", h.putPolicy)
+	mux.HandleFunc("DELETE /v1/policies/{service}", h.deletePolicy)
+	return mux
+}
+
+type handler struct {
+	store Store
+	log   *slog.Logger
+}
+
+const storeTimeout = 5 * time.Second
+
+func (h *handler) register(w http.ResponseWriter, r *http.Request) {
+	var req registry.RegisterRequest
+	if err := readJSON(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := req.Instance.Validate(); err != nil {
+		writeError(w, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
+	defer cancel()
+	if req.Lease != 0 {
+		if err := h.store.Update(ctx, req.Lease, req.Instance); err != nil {
+			writeError(w, err)
+			return
+		}
+		ttl, err := h.store.KeepAlive(ctx, req.Lease)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		h.log.Info("instance updated", "service", req.Instance.Service, "address", req.Instance.Address, "weight", req.Instance.Weight, "lease", req.Lease)
+		writeJSON(w, registry.RegisterResponse{Lease: req.Lease, TTL: ttl.String()})
+		return
+	}
+	ttl := registry.DefaultTTL
+	if req.TTL != "" {
+		d, err := time.ParseDuration(req.TTL)
+		if err != nil || d < registry.MinTTL || d > registry.MaxTTL {
+			writeError(w, invalidf("ttl %q: want a duration from %s to %s", req.TTL, registry.MinTTL, registry.MaxTTL))
+			return
+		}
+		ttl = d
+	}
+	lease, err := h.store.Register(ctx, req.Instance, ttl)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	h.log.Info("instance registered", "service", req.Instance.Service, "app", req.Instance.App, "address", req.Instance.Address, "lease", lease, "ttl", ttl)
+	writeJSON(w, registry.RegisterResponse{Lease: lease, TTL: ttl.String()})
+}
+
+func (h *handler) keepAlive(w http.ResponseWriter, r *http.Request) {
+	lease, err := registry.ParseLeaseID(r.PathValue("lease"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
+	defer cancel()
+	ttl, err := h.store.KeepAlive(ctx, lease)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, registry.RegisterResponse{Lease: lease, TTL: ttl.String()})
+}
+
+func (h *handler) revoke(w http.ResponseWriter, r *http.Request) {
+	lease, err := registry.ParseLeaseID(r.PathValue("lease"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
+	defer cancel()
+	if err := h.store.Revoke(ctx, lease); err != nil {
+		writeError(w, err)
+		return
+	}
+	h.log.Info("lease revoked", "lease", lease)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *handler) instances(w http.ResponseWriter, r *http.Request) {
+	service, ok := pathName(w, r, "service")
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
+	defer cancel()
+	list, err := h.store.Instances(ctx, service)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if list == nil {
+		list = []registry.Instance{}
+	}
+	writeJSON(w, list)
+}
+
+func (h *handler) getRoutes(w http.ResponseWriter, r *http.Request) {
+	app, ok := pathName(w, r, "app")
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
+	defer cancel()
+	b, err := h.store.Routes(ctx, app)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	routes := registry.AppRoutes{Routes: []registry.RouteRule{}}
+	if b != nil {
+		if routes, err = registry.DecodeRoutes(b); err != nil {
+			writeError(w, err)
+			return
+		}
+	}
+	writeJSON(w, routes)
+}
+
+func (h *handler) putRoutes(w http.ResponseWriter, r *http.Request) {
+	app, ok := pathName(w, r, "app")
+	if !ok {
+		return
+	}
+	var routes registry.AppRoutes
+	if err := readJSON(r, &routes); err != nil {
+		writeError(w, err)
+		return
+	}
+	for i := range routes.Routes {
+		routes.Routes[i].Normalize()
+	}
+	if err := routes.Validate(); err != nil {
+		writeError(w, err)
+		return
+	}
+	b, err := json.Marshal(routes)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
+	defer cancel()
+	if err := h.store.PutRoutes(ctx, app, b); err != nil {
+		writeError(w, err)
+		return
+	}
+	h.log.Info("routes set", "app", app, "rules", len(routes.Routes))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *handler) deleteRoutes(w http.ResponseWriter, r *http.Request) {
+	app, ok := pathName(w, r, "app")
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
+	defer cancel()
+	if err := h.store.DeleteRoutes(ctx, app); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *handler) getPolicy(w http.ResponseWriter, r *http.Request) {
+	service, ok := pathName(w, r, "service")
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
+	defer cancel()
+	b, err := h.store.Policy(ctx, service)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	var p registry.ServicePolicy
+	if b != nil {
+		if p, err = registry.DecodePolicy(service, b); err != nil {
+			writeError(w, err)
+			return
+		}
+	}
+	writeJSON(w, p)
+}
+
+func (h *handler) putPolicy(w http.ResponseWriter, r *http.Request) {
+	service, ok := pathName(w, r, "service")
+	if !ok {
+		return
+	}
+	var p registry.ServicePolicy
+	if err := readJSON(r, &p); err != nil {
+		writeError(w, err)
+		return
+	}
+	p.Normalize(service)
+	if err := p.Validate(service); err != nil {
+		writeError(w, err)
+		return
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
+	defer cancel()
+	if err := h.store.PutPolicy(ctx, service, b); err != nil {
+		writeError(w, err)
+		return
+	}
+	h.log.Info("policy set", "service", service, "circuit_breaker", p.CircuitBreaker != nil, "retry_budget", p.RetryBudget != nil,
+		"outlier_detection", p.OutlierDetection != nil, "rules", len(p.Routes))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *handler) deletePolicy(w http.ResponseWriter, r *http.Request) {
+	service, ok := pathName(w, r, "service")
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
+	defer cancel()
+	if err := h.store.DeletePolicy(ctx, service); err != nil {
+		writeError(w, err)
+		return
+	}
+	h.log.Info("policy deleted", "service", service)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", registry.ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+// pathName reads the name in the path's {key} and checks it; if it is
+// bad, it answers 400 and returns false.
+func pathName(w http.ResponseWriter, r *http.Request, key string) (string, bool) {
+	name := r.PathValue(key)
+	if err := config.CheckName(name); err != nil {
+		writeError(w, invalidf("%s: %v", key, err))
+		return "", false
+	}
+	return name, true
+}
+
+func readJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return invalidf("request body: %v", err)
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	code := http.StatusInternalServerError
+	switch {
+	case errors.Is(err, registry.ErrInvalid):
+		code = http.StatusBadRequest
+	case errors.Is(err, registry.ErrLeaseNotFound):
+		code = http.StatusNotFound
+	case errors.Is(err, registry.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		code = http.StatusServiceUnavailable
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(registry.ErrorBody{Error: err.Error()})
+}

@@ -1,0 +1,22 @@
+package store
+
+// The registry's layout in etcd. One prefix per service, so that a pilot
+// watches exactly the services its sidecars use.
+const (
+	keyRoot      = "/octomesh/v1/"
+	instancesDir = keyRoot + "instances/"
+	routesDir    = keyRoot + "routes/"
+	policiesDir  = keyRoot + "policies/"
+)
+
+// ServicePrefix is the etcd key prefix of every instance of service.
+func ServicePrefix(service string) string { return instancesDir + service + "/" }
+
+// InstanceKey is the etcd key of one instance: one per (service, address).
+func InstanceKey(service, address string) string { return ServicePrefix(service) + address }
+
+// RoutesKey is the etcd key holding app's route rules.
+func RoutesKey(app string) string { return routesDir + app }
+
+// PolicyKey is the etcd key holding service's policy (registry.ServicePolicy).
+func PolicyKey(service string) string { return policiesDir + service }
