@@ -1,0 +1,229 @@
+package registry
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path"
+	"testing"
+)
+
+// FuzzDecodeInstance feeds arbitrary bytes to DecodeInstance (a value from
+// the store, which other tools may write). It must never panic; a refusal
+// is ErrInvalid; an instance it accepts is valid, and encodes to a value
+// that decodes to the same instance.
+func FuzzDecodeInstance(f *testing.F) {
+	b, err := EncodeInstance(echo)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add([]byte(`{"service":"s","app":"a","address":"tcp://[::1]:65535","weight":0}`))
+	f.Add([]byte(`{"service":"s","app":"a","address":"h:1","metadata":{}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		in, err := DecodeInstance(b)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error %v is not ErrInvalid", err)
+			}
+			return
+		}
+		if err := in.Validate(); err != nil {
+			t.Fatalf("a decoded instance does not validate: %v", err)
+		}
+		if _, _, err := SplitAddress(in.Address); err != nil {
+			t.Fatalf("a decoded instance's address: %v", err)
+		}
+		enc, err := EncodeInstance(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := DecodeInstance(enc)
+		if err != nil {
+			t.Fatalf("%s decodes, but its encoding %s does not: %v", b, enc, err)
+		}
+		if enc2, _ := EncodeInstance(again); !bytes.Equal(enc2, enc) {
+			t.Fatalf("%s encodes to %s, which decodes and encodes to %s", b, enc, enc2)
+		}
+	})
+}
+
+// FuzzDecodeStored feeds arbitrary bytes to DecodeRoutes and DecodePolicy
+// (values from the store, passed on to the pilot without validation). They
+// must never panic; a refusal is ErrInvalid; what they decode re-encodes to
+// a fixed point; and what they decode, once valid, stays valid after the
+// round trip.
+func FuzzDecodeStored(f *testing.F) {
+	f.Add([]byte(`{"routes":[{"service":"echo","method":"Get","split":[{"cluster":"echo","weight":90},{"cluster":"echo-v2","weight":10}],` +
+		`"timeout":"800ms","retry":{"attempts":3},"rate_limit":{"requests_per_second":100},"fault":{"abort":{"percent":1}},"mirror":{"cluster":"echo-shadow"}}]}`))
+	f.Add([]byte(`{"circuit_breaker":{"max_requests":10},"retry_budget":{},"outlier_detection":{"interval":"1s"},"routes":[{"method":"Put","retry":{}}]}`))
+	f.Add([]byte(`{"routes":[{"service":"*","cluster":"x","headers":{},"tags":{"lane":"a"}}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if a, err := DecodeRoutes(b); err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("DecodeRoutes error %v is not ErrInvalid", err)
+			}
+		} else {
+			fixedPoint(t, a, func(b []byte) (any, error) { return DecodeRoutes(b) })
+			if a.Validate() == nil {
+				again, _ := DecodeRoutes(mustJSON(t, a))
+				if err := again.Validate(); err != nil {
+					t.Fatalf("valid rules %s are no longer valid after a round trip: %v", mustJSON(t, a), err)
+				}
+			}
+		}
+		if p, err := DecodePolicy("echo", b); err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("DecodePolicy error %v is not ErrInvalid", err)
+			}
+		} else {
+			fixedPoint(t, p, func(b []byte) (any, error) { return DecodePolicy("echo", b) })
+			if p.Validate("echo") == nil {
+				again, _ := DecodePolicy("echo", mustJSON(t, p))
+				if err := again.Validate("echo"); err != nil {
+					t.Fatalf("a valid policy %s is no longer valid after a round trip: %v", mustJSON(t, p), err)
+				}
+			}
+		}
+	})
+}
+
+// fixedPoint checks that v encodes to JSON that decodes to a value that
+// encodes the same.
+func fixedPoint(t *testing.T, v any, decode func([]byte) (any, error)) {
+	t.Helper()
+	b := mustJSON(t, v)
+	again, err := decode(b)
+	if err != nil {
+		t.Fatalf("%+v encodes to %s, which does not decode: %v", v, b, err)
+	}
+	if b2 := mustJSON(t, again); !bytes.Equal(b2, b) {
+		t.Fatalf("%s decodes and encodes to %s", b, b2)
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatalf("%+v does not encode: %v", v, err)
+	}
+	return b
+}
+
+// The API calls FuzzAPI makes, by the fuzzer's choice.
+var apiCalls = []struct{ method, prefix string }{
+	{http.MethodPost, "/v1/instances"},
+	{http.MethodPut, "/v1/routes/"},
+	{http.MethodPut, "/v1/policies/"},
+	{http.MethodPut, "/v1/leases/"},
+	{http.MethodDelete, "/v1/leases/"},
+	{http.MethodGet, "/v1/services/"},
+	{http.MethodDelete, "/v1/routes/"},
+	{http.MethodDelete, "/v1/policies/"},
+}
+
+// FuzzAPI sends the registration API arbitrary bodies and names over a
+// store that never fails. Every answer is a 2xx, or a 4xx with a JSON
+// error; never a 5xx, never a panic. Rules and policies it accepts read
+// back valid, and are accepted again as they read back; an instance it
+// registers is listed.
+func FuzzAPI(f *testing.F) {
+	reg, _ := json.Marshal(RegisterRequest{Instance: echo, TTL: "5s"})
+	f.Add(uint8(0), "", reg)
+	f.Add(uint8(0), "", []byte(`{"instance":{"service":"echo","app":"echo","address":"127.0.0.1:1"},"lease":"1"}`))
+	f.Add(uint8(1), "web", []byte(`{"routes":[{"service":"echo","method":"Get","headers":{"om-lane":"blue"},"tags":{"env":"canary"},`+
+		`"split":[{"cluster":"echo","weight":90},{"cluster":"echo-v2","weight":10}],"timeout":"800ms","retry":{"per_try_timeout":"200ms","idempotent":true},`+
+		`"rate_limit":{"requests_per_second":100,"per_caller":true},"fault":{"delay":{"percent":5,"duration":"50ms"},"abort":{"percent":1},"headers":{"om-test":"1"}},`+
+		`"mirror":{"cluster":"echo-shadow"}},{"service":"echo","method":"Get"}]}`))
+	f.Add(uint8(2), "echo", []byte(`{"circuit_breaker":{"max_requests":10},"retry_budget":{"percent":5},"outlier_detection":{"interval":"1s","latency_factor":3},`+
+		`"routes":[{"method":"Get","retry":{"attempts":3}}]}`))
+	f.Add(uint8(3), "1f", []byte(nil))
+	f.Add(uint8(4), "-1", []byte(nil))
+	f.Add(uint8(5), "echo", []byte(nil))
+	f.Fuzz(func(t *testing.T, op uint8, name string, body []byte) {
+		store := newMemStore()
+		h := Handler(store, discard)
+		call := apiCalls[int(op)%len(apiCalls)]
+		p := call.prefix + url.PathEscape(name)
+		if call.method == http.MethodPost {
+			p = call.prefix
+		} else if name == "" || path.Clean(p) != p {
+			return // no handler's path: the mux answers (404, or a redirect)
+		}
+		code, resp := serveAPI(t, h, call.method, p, body)
+		if code/100 != 2 {
+			return
+		}
+		readsBody := call.method == http.MethodPost || call.method == http.MethodPut && call.prefix != "/v1/leases/"
+		if readsBody && !json.Valid(body) {
+			t.Fatalf("%s %s accepted %q, which is not one JSON value", call.method, p, body)
+		}
+		switch call.prefix {
+		case "/v1/instances":
+			var rr RegisterResponse
+			if err := json.Unmarshal(resp, &rr); err != nil || rr.Lease <= 0 {
+				t.Fatalf("register answered %s (%v)", resp, err)
+			}
+			var req RegisterRequest
+			_ = json.Unmarshal(body, &req)
+			code, list := serveAPI(t, h, http.MethodGet, "/v1/services/"+url.PathEscape(req.Instance.Service), nil)
+			var got []Instance
+			if err := json.Unmarshal(list, &got); code != http.StatusOK || err != nil || len(got) != 1 || got[0].Address != req.Instance.Address {
+				t.Fatalf("after registering %s, the service lists %d %s (%v)", body, code, list, err)
+			}
+		case "/v1/routes/", "/v1/policies/":
+			if call.method != http.MethodPut {
+				return
+			}
+			code, stored := serveAPI(t, h, http.MethodGet, p, nil)
+			if code != http.StatusOK {
+				t.Fatalf("GET %s after an accepted PUT of %s: %d %s", p, body, code, stored)
+			}
+			if call.prefix == "/v1/routes/" {
+				a, err := DecodeRoutes(stored)
+				if err != nil || a.Validate() != nil {
+					t.Fatalf("accepted rules %s read back as %s: %v, %v", body, stored, err, a.Validate())
+				}
+			} else {
+				pol, err := DecodePolicy(name, stored)
+				if err != nil || pol.Validate(name) != nil {
+					t.Fatalf("an accepted policy %s reads back as %s: %v, %v", body, stored, err, pol.Validate(name))
+				}
+			}
+			if code, resp := serveAPI(t, h, http.MethodPut, p, stored); code != http.StatusNoContent {
+				t.Fatalf("%s, as it read back from %s, is refused: %d %s", stored, body, code, resp)
+			}
+			if code, again := serveAPI(t, h, http.MethodGet, p, nil); code != http.StatusOK || !bytes.Equal(again, stored) {
+				t.Fatalf("%s, put again, reads back as %s", stored, again)
+			}
+		}
+	})
+}
+
+// serveAPI makes one request and checks the answer's form: 2xx, or 4xx
+// with a JSON error (or the mux's 404 for a path no handler serves).
+func serveAPI(t *testing.T, h http.Handler, method, target string, body []byte) (int, []byte) {
+	t.Helper()
+	req := httptest.NewRequest(method, target, bytes.NewReader(body))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	code, resp := w.Code, w.Body.Bytes()
+	switch code / 100 {
+	case 2:
+	case 4:
+		if code == http.StatusNotFound && string(resp) == "404 page not found\n" {
+			break // the mux's: the escaped name does not make a path the API serves ("%2F")
+		}
+		var e errorBody
+		if err := json.Unmarshal(resp, &e); err != nil || e.Error == "" || w.Header().Get("Content-Type") != "application/json" {
+			t.Fatalf("%s %s %q: %d with %q (%v), not a JSON error", method, target, body, code, resp, err)
+		}
+	default:
+		t.Fatalf("%s %s %q: %d %s", method, target, body, code, resp)
+	}
+	return code, resp
+}
