@@ -129,14 +129,14 @@ type fuzzRequest struct {
 // frameHarness forwards requests and records their completions; it is
 // each request's Downstream.
 type frameHarness struct {
-	t       *testing.T
-	c       *Cluster
-	mu      sync.Mutex
-	reqs    []*fuzzRequest
+	t          *testing.T
+	c          *Cluster
+	mu         sync.Mutex
+	reqs       []*fuzzRequest
 	serving    bool  // ServeFrame is handling a frame
 	servingSeq int32 // its TTHeader seqID as it arrived
-	errs    []string
-	doneC   chan struct{}
+	errs       []string
+	doneC      chan struct{}
 }
 
 type fuzzDown struct {
