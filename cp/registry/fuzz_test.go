@@ -2,13 +2,16 @@ package registry
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path"
 	"testing"
+	"time"
 )
 
 // FuzzDecodeInstance feeds arbitrary bytes to DecodeInstance (a value from
@@ -126,11 +129,32 @@ var apiCalls = []struct{ method, prefix string }{
 	{http.MethodDelete, "/v1/policies/"},
 }
 
+// downStore is a Store that cannot be reached.
+type downStore struct{ Store }
+
+func (downStore) err() error { return fmt.Errorf("%w: etcd: connection refused", ErrUnavailable) }
+func (s downStore) Register(context.Context, Instance, time.Duration) (LeaseID, error) {
+	return 0, s.err()
+}
+func (s downStore) Update(context.Context, LeaseID, Instance) error { return s.err() }
+func (s downStore) KeepAlive(context.Context, LeaseID) (time.Duration, error) {
+	return 0, s.err()
+}
+func (s downStore) Revoke(context.Context, LeaseID) error                 { return s.err() }
+func (s downStore) Instances(context.Context, string) ([]Instance, error) { return nil, s.err() }
+func (s downStore) Routes(context.Context, string) ([]byte, error)        { return nil, s.err() }
+func (s downStore) PutRoutes(context.Context, string, []byte) error       { return s.err() }
+func (s downStore) DeleteRoutes(context.Context, string) error            { return s.err() }
+func (s downStore) Policy(context.Context, string) ([]byte, error)        { return nil, s.err() }
+func (s downStore) PutPolicy(context.Context, string, []byte) error       { return s.err() }
+func (s downStore) DeletePolicy(context.Context, string) error            { return s.err() }
+
 // FuzzAPI sends the registration API arbitrary bodies and names over a
-// store that never fails. Every answer is a 2xx, or a 4xx with a JSON
-// error; never a 5xx, never a panic. Rules and policies it accepts read
-// back valid, and are accepted again as they read back; an instance it
-// registers is listed.
+// store that never fails, or (op's top bit) one that cannot be reached.
+// Every answer is a 2xx, or a 4xx with a JSON error, or with the store
+// down a 503 with a JSON error; never another 5xx, never a panic. Rules and
+// policies it accepts read back valid, and are accepted again as they read
+// back; an instance it registers is listed.
 func FuzzAPI(f *testing.F) {
 	reg, _ := json.Marshal(RegisterRequest{Instance: echo, TTL: "5s"})
 	f.Add(uint8(0), "", reg)
@@ -144,10 +168,17 @@ func FuzzAPI(f *testing.F) {
 	f.Add(uint8(3), "1f", []byte(nil))
 	f.Add(uint8(4), "-1", []byte(nil))
 	f.Add(uint8(5), "echo", []byte(nil))
+	f.Add(uint8(0x80), "", reg)
+	f.Add(uint8(0x82), "echo", []byte(`{"circuit_breaker":{"max_requests":10}}`))
+	f.Add(uint8(0x85), "echo", []byte(nil))
 	f.Fuzz(func(t *testing.T, op uint8, name string, body []byte) {
-		store := newMemStore()
+		var store Store = newMemStore()
+		down := op&0x80 != 0
+		if down {
+			store = downStore{}
+		}
 		h := Handler(store, discard)
-		call := apiCalls[int(op)%len(apiCalls)]
+		call := apiCalls[int(op&0x7f)%len(apiCalls)]
 		p := call.prefix + url.PathEscape(name)
 		if call.method == http.MethodPost {
 			p = call.prefix
@@ -155,8 +186,14 @@ func FuzzAPI(f *testing.F) {
 			return // no handler's path: the mux answers (404, or a redirect)
 		}
 		code, resp := serveAPI(t, h, call.method, p, body)
+		if code == http.StatusServiceUnavailable && !down {
+			t.Fatalf("%s %s %q: 503 %s from a store that never fails", call.method, p, body, resp)
+		}
 		if code/100 != 2 {
 			return
+		}
+		if down {
+			t.Fatalf("%s %s %q: %d %s with the store down", call.method, p, body, code, resp)
 		}
 		readsBody := call.method == http.MethodPost || call.method == http.MethodPut && call.prefix != "/v1/leases/"
 		if readsBody && !json.Valid(body) {
@@ -204,8 +241,8 @@ func FuzzAPI(f *testing.F) {
 	})
 }
 
-// serveAPI makes one request and checks the answer's form: 2xx, or 4xx
-// with a JSON error (or the mux's 404 for a path no handler serves).
+// serveAPI makes one request and checks the answer's form: 2xx, or 4xx or
+// 503 with a JSON error (or the mux's 404 for a path no handler serves).
 func serveAPI(t *testing.T, h http.Handler, method, target string, body []byte) (int, []byte) {
 	t.Helper()
 	req := httptest.NewRequest(method, target, bytes.NewReader(body))
@@ -214,7 +251,10 @@ func serveAPI(t *testing.T, h http.Handler, method, target string, body []byte) 
 	code, resp := w.Code, w.Body.Bytes()
 	switch code / 100 {
 	case 2:
-	case 4:
+	case 4, 5:
+		if code/100 == 5 && code != http.StatusServiceUnavailable {
+			t.Fatalf("%s %s %q: %d %s", method, target, body, code, resp)
+		}
 		if code == http.StatusNotFound && string(resp) == "404 page not found\n" {
 			break // the mux's: the escaped name does not make a path the API serves ("%2F")
 		}
