@@ -116,6 +116,35 @@ func TestDecodeReferenceFrames(t *testing.T) {
 	}
 }
 
+// TestStrInfoKeyGivenTwice: the last value of a repeated key counts, as it
+// does for Kitex and for MeshError, so that the sidecar routes on the value
+// the app will see.
+func TestStrInfoKeyGivenTwice(t *testing.T) {
+	fh := FrameHeader{SeqID: 1, StrInfo: []StrKV{{"lane", "blue"}, {KeyError, ErrorNoRoute}, {"lane", "canary"}, {KeyError, ErrorTimeout}}}
+	b, start, err := BeginFrame(nil, &fh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = append(b, thriftCall("Echo", 1)...)
+	EndFrame(b, start)
+	var h Header
+	if err := h.Decode(b); err != nil {
+		t.Fatal(err)
+	}
+	ref, err := ttheader.DecodeFromBytes(context.Background(), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"lane", KeyError} {
+		if got := h.StrInfo(b, k); string(got) != ref.StrInfo[k] {
+			t.Errorf("StrInfo(%q) = %q, the reference reads %q", k, got, ref.StrInfo[k])
+		}
+	}
+	if h.MeshError != KindTimeout {
+		t.Errorf("MeshError %v, want timeout", h.MeshError)
+	}
+}
+
 func TestSetSeqIDsReadBackByReference(t *testing.T) {
 	for _, payload := range [][]byte{thriftCall("Echo", 11), framed(thriftCall("Echo", 11)), protobufCall("Echo", 11)} {
 		frame := refFrame(t, ttheader.EncodeParam{SeqID: 11, IntInfo: map[uint16]string{ttheader.ToService: "s"}}, payload)

@@ -2,13 +2,15 @@ package codec
 
 import (
 	"encoding/binary"
+	"math"
 	"strconv"
 	"time"
 )
 
 // CallerTimeout returns the caller's timeout for the call (IntKeyRPCTimeout,
 // decimal milliseconds). ok is false when the frame carries none, or a value
-// that is not a positive number.
+// that is not a positive number. A timeout longer than a time.Duration holds
+// is the longest one.
 func (h *Header) CallerTimeout(frame []byte) (d time.Duration, ok bool) {
 	if h.timeoutLen == 0 || h.timeoutLen > 18 {
 		return 0, false
@@ -22,6 +24,9 @@ func (h *Header) CallerTimeout(frame []byte) (d time.Duration, ok bool) {
 	}
 	if ms <= 0 {
 		return 0, false
+	}
+	if ms > math.MaxInt64/int64(time.Millisecond) {
+		return math.MaxInt64, true
 	}
 	return time.Duration(ms) * time.Millisecond, true
 }

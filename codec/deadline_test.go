@@ -2,6 +2,7 @@ package codec
 
 import (
 	"context"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +42,31 @@ func TestCallerTimeoutReadAndLoweredInPlace(t *testing.T) {
 	}
 	if d, _ := h.CallerTimeout(frame); d != time.Millisecond {
 		t.Fatalf("a budget under 1ms reads %v; want 1ms (0 means no timeout to Kitex)", d)
+	}
+}
+
+// TestCallerTimeoutPastDurationRange: a timeout in milliseconds that a
+// time.Duration cannot hold is the longest Duration, not a wrapped (maybe
+// negative) one, which would fail the call as deadline_exceeded at once.
+func TestCallerTimeoutPastDurationRange(t *testing.T) {
+	cases := []struct {
+		value string
+		want  time.Duration
+	}{
+		{"9223372036854", 9223372036854 * time.Millisecond}, // the largest that fits
+		{"9223372036855", math.MaxInt64},
+		{"9300000000000", math.MaxInt64}, // wrapped to a negative Duration
+		{"999999999999999999", math.MaxInt64},
+	}
+	for _, tc := range cases {
+		frame := refFrame(t, ttheader.EncodeParam{IntInfo: map[uint16]string{ttheader.RPCTimeout: tc.value}}, thriftCall("Echo", 1))
+		var h Header
+		if err := h.Decode(frame); err != nil {
+			t.Fatal(err)
+		}
+		if d, ok := h.CallerTimeout(frame); !ok || d != tc.want {
+			t.Errorf("CallerTimeout of %s ms = %v, %v; want %v", tc.value, d, ok, tc.want)
+		}
 	}
 }
 

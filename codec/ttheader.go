@@ -289,7 +289,10 @@ func (h *Header) SetSeqIDs(frame []byte, seq, payloadSeq int32) {
 }
 
 // StrInfo returns the value of string info key in the decoded frame, or nil.
+// A key given more than once has its last value, as for Kitex (the
+// reference decoder keeps string infos in a map) and MeshError.
 func (h *Header) StrInfo(frame []byte, key string) []byte {
+	var found []byte
 	info := frame[:h.payloadStart]
 	for i := h.infoStart; i < len(info); {
 		id := info[i]
@@ -303,7 +306,7 @@ func (h *Header) StrInfo(frame []byte, key string) []byte {
 				kb, i, _ = str16(info, i)
 				vb, i, _ = str16(info, i)
 				if string(kb) == key {
-					return vb
+					found = vb
 				}
 			}
 		case infoIntKV:
@@ -316,7 +319,7 @@ func (h *Header) StrInfo(frame []byte, key string) []byte {
 			_, i, _ = str16(info, i)
 		}
 	}
-	return nil
+	return found
 }
 
 func u16(b []byte, i int) (int, bool) {

@@ -249,7 +249,7 @@ func decodeYAML(file string, data []byte, v any) (map[string]int, error) {
 	if err := dec.Decode(&extra); err == nil {
 		return nil, fmt.Errorf("%s:%d: more than one YAML document", file, extra.Line)
 	}
-	d := decoder{lines: map[string]int{}}
+	d := decoder{lines: map[string]int{}, budget: nodeBudget(len(data))}
 	if err := d.decode(&root, reflect.ValueOf(v), ""); err != nil {
 		var pe *pathError
 		if errors.As(err, &pe) {

@@ -114,3 +114,39 @@ func TestParseAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestParseBoundsAliasExpansion: aliases that nest expand a small document
+// to millions of nodes (here about four million from 3.5KB, which took
+// seconds to decode); past a budget proportional to the document's size the
+// decoder refuses it. Anchors used the ordinary way still work.
+func TestParseBoundsAliasExpansion(t *testing.T) {
+	const n = 100
+	var b strings.Builder
+	b.WriteString("listeners:\n  - &l {name: a, address: ':1', routes: [&r {split: &s [")
+	b.WriteString(strings.Repeat("{cluster: a, weight: 1},", n))
+	b.WriteString("]}" + strings.Repeat(",*r", n) + "]}\n")
+	b.WriteString(strings.Repeat("  - *l\n", n))
+	start := time.Now()
+	_, err := Parse("a.yaml", []byte(b.String()))
+	if err == nil || !strings.Contains(err.Error(), "aliases expand it past what its size allows") {
+		t.Fatalf("error %v", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("refusing took %v", d)
+	}
+
+	reuse := `
+listeners:
+  - {name: a, address: ':1', routes: [{service: x, cluster: x}, {service: y, cluster: y}]}
+clusters:
+  - {name: x, outlier_detection: &od {interval: 1s}, endpoints: &eps [{address: "127.0.0.1:1"}, {address: "127.0.0.1:2"}]}
+  - {name: y, outlier_detection: *od, endpoints: *eps}
+`
+	c, err := Parse("a.yaml", []byte(reuse))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Clusters[1].Endpoints) != 2 || c.Clusters[1].OutlierDetection.Interval.Std() != time.Second {
+		t.Errorf("aliased cluster %+v", c.Clusters[1])
+	}
+}

@@ -24,7 +24,16 @@ type ByteSize int64
 // duplicate keys are errors, and every error names the field path and line.
 type decoder struct {
 	lines map[string]int // field path -> line, for errors found later
+	// budget is how many more nodes decode may visit. An alias visits the
+	// nodes of its anchor again, so that a small document whose aliases
+	// nest could otherwise expand to millions (a "billion laughs").
+	budget int
 }
+
+// nodeBudget bounds the nodes decoded from a document of size bytes: far
+// more than a document without aliases has, whose nodes take a byte or
+// more each.
+func nodeBudget(size int) int { return 10000 + 4*size }
 
 type pathError struct {
 	path string
@@ -43,6 +52,9 @@ var (
 )
 
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) error {
+	if d.budget--; d.budget < 0 {
+		return &pathError{path, n.Line, "the document's aliases expand it past what its size allows"}
+	}
 	if n.Kind == yaml.DocumentNode {
 		if len(n.Content) == 0 {
 			return nil

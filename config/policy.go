@@ -302,6 +302,7 @@ func (r *Route) checkPolicies() *FieldError {
 		return &FieldError{"cluster", "missing (or give split)"}
 	}
 	seen := map[string]bool{}
+	var total uint64
 	for i, w := range r.Split {
 		f := fmt.Sprintf("split[%d]", i)
 		if w.Weight == 0 {
@@ -311,6 +312,11 @@ func (r *Route) checkPolicies() *FieldError {
 			return &FieldError{f + ".cluster", fmt.Sprintf("cluster %q is in the split twice", w.Cluster)}
 		}
 		seen[w.Cluster] = true
+		total += uint64(w.Weight)
+	}
+	if total > math.MaxUint32 {
+		// A route draws a share from the 32-bit sum, as Envoy does.
+		return &FieldError{"split", fmt.Sprintf("the weights sum to %d, more than %d", total, uint32(math.MaxUint32))}
 	}
 	if r.Timeout < 0 {
 		return &FieldError{"timeout", "must not be negative"}

@@ -81,6 +81,8 @@ func TestPolicyErrorsNameTheField(t *testing.T) {
 		{"cluster and split", "        split: [", "        cluster: echo\n        split: [", "listeners[0].routes[1].split: give cluster or split, not both"},
 		{"neither", "cluster: echo-canary", "timeout: 1s", "listeners[0].routes[0].cluster: missing (or give split)"},
 		{"zero weight", "weight: 90", "weight: 0", "listeners[0].routes[1].split[0].weight: must be positive"},
+		{"weights past 32 bits", "weight: 90}, {cluster: echo-canary, weight: 10}", "weight: 4294967295}, {cluster: echo-canary, weight: 1}",
+			"listeners[0].routes[1].split: the weights sum to 4294967296, more than 4294967295"},
 		{"split twice", "cluster: echo-canary, weight: 10", "cluster: echo, weight: 10", `routes[1].split[1].cluster: cluster "echo" is in the split twice`},
 		{"unknown split cluster", "cluster: echo-canary, weight: 10", "cluster: nope, weight: 10", `routes[1].split[1].cluster: unknown cluster "nope"`},
 		{"unknown mirror cluster", "mirror: {cluster: echo-shadow}", "mirror: {cluster: shadow}", `routes[1].mirror.cluster: unknown cluster "shadow"`},

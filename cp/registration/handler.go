@@ -286,11 +286,16 @@ func pathName(w http.ResponseWriter, r *http.Request, key string) (string, bool)
 	return name, true
 }
 
+// readJSON decodes the request body, one JSON value, strictly: unknown
+// fields and anything after the value are errors.
 func readJSON(r *http.Request, v any) error {
 	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return invalidf("request body: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return invalidf("request body: more than one JSON value")
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"sort"
 	"strings"
@@ -206,6 +207,28 @@ func TestAPIRoutes(t *testing.T) {
 		if err := c.PutRoutes(ctx, "web", bad); !errors.Is(err, registry.ErrInvalid) {
 			t.Errorf("PutRoutes(%+v): %v", bad, err)
 		}
+	}
+}
+
+// TestAPIRefusesDataAfterTheBody: a body is one JSON value; what follows
+// it was silently dropped (found by FuzzAPI).
+func TestAPIRefusesDataAfterTheBody(t *testing.T) {
+	h := Handler(newMemStore(), discard)
+	for _, tc := range []struct{ method, path, body string }{
+		{http.MethodPut, "/v1/routes/web", `{"routes":[{"service":"echo"}]} {"routes":[]}`},
+		{http.MethodPost, "/v1/instances", `{"instance":{"service":"echo","app":"echo","address":"127.0.0.1:1"}}0`},
+		{http.MethodPut, "/v1/policies/echo", `{}]`},
+	} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(tc.method, tc.path, strings.NewReader(tc.body)))
+		if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "more than one JSON value") {
+			t.Errorf("%s %s %s: %d %s", tc.method, tc.path, tc.body, w.Code, w.Body)
+		}
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodPut, "/v1/routes/web", strings.NewReader("{\"routes\":[{\"service\":\"echo\"}]}\n\t ")))
+	if w.Code != http.StatusNoContent {
+		t.Errorf("a body with trailing white space: %d %s", w.Code, w.Body)
 	}
 }
 

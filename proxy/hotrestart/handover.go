@@ -183,16 +183,12 @@ func Take(path string, timeout time.Duration) (*Taken, error) {
 	}
 	var m message
 	var fds []int
-	if err := readMessage(conn, &m, &fds); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("hotrestart: receiving sockets: %w", err)
-	}
-	if m.Type != "offer" || len(fds) != len(m.Names) {
+	if err := readOffer(conn, &m, &fds); err != nil {
 		for _, fd := range fds {
 			syscall.Close(fd)
 		}
 		conn.Close()
-		return nil, fmt.Errorf("hotrestart: expected an offer of %d sockets, got %q with %d", len(m.Names), m.Type, len(fds))
+		return nil, err
 	}
 	t := &Taken{conn: conn, Offer: Offer{Listeners: map[string]*os.File{}}}
 	if m.State != nil {
@@ -202,6 +198,26 @@ func Take(path string, timeout time.Duration) (*Taken, error) {
 		t.Offer.Listeners[name] = os.NewFile(uintptr(fds[i]), name)
 	}
 	return t, nil
+}
+
+// readOffer reads the old process's offer: one descriptor per name, each
+// name once. Descriptors that came with it are in fds even when it fails,
+// for the caller to close.
+func readOffer(conn *net.UnixConn, m *message, fds *[]int) error {
+	if err := readMessage(conn, m, fds); err != nil {
+		return fmt.Errorf("hotrestart: receiving sockets: %w", err)
+	}
+	if m.Type != "offer" || len(*fds) != len(m.Names) {
+		return fmt.Errorf("hotrestart: expected an offer of %d sockets, got %q with %d", len(m.Names), m.Type, len(*fds))
+	}
+	seen := make(map[string]bool, len(m.Names))
+	for _, name := range m.Names {
+		if seen[name] {
+			return fmt.Errorf("hotrestart: the offer names socket %q twice", name)
+		}
+		seen[name] = true
+	}
+	return nil
 }
 
 // Ready tells the old process this one is serving; it stops accepting.

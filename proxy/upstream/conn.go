@@ -202,8 +202,15 @@ func (c *conn) ServeFrame(frame []byte) {
 		c.control(frame)
 		return
 	}
+	// Every seqID sent upstream is non-negative (seqID): one with the sign
+	// bit set answers no request, though its slot and generation bits may
+	// match one in flight.
 	seq := uint32(c.hdr.SeqID)
-	s, ok, drained := c.take(seq&c.idxMask, seq>>c.idxBits)
+	var s slot
+	ok, drained := false, false
+	if c.hdr.SeqID >= 0 {
+		s, ok, drained = c.take(seq&c.idxMask, seq>>c.idxBits)
+	}
 	if !ok {
 		c.ep.cluster.stats.LateResponses.Add(1)
 		return

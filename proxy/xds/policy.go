@@ -124,6 +124,9 @@ func translateAction(a *route.RouteAction, cr *config.Route) error {
 		if mp[0].GetClusterHeader() != "" || mp[0].GetCluster() == "" {
 			return fmt.Errorf("route.request_mirror_policies[0].cluster: missing (cluster_header is not supported)")
 		}
+		if err := config.CheckName(mp[0].GetCluster()); err != nil {
+			return fmt.Errorf("route.request_mirror_policies[0].cluster: %v", err)
+		}
 		pct := 100.0
 		if rf := mp[0].GetRuntimeFraction(); rf != nil {
 			var err error

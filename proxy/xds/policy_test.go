@@ -221,6 +221,8 @@ func TestRouteRefusals(t *testing.T) {
 		{func(t *testing.T, r *route.Route) {
 			r.GetRoute().RequestMirrorPolicies = append(r.GetRoute().RequestMirrorPolicies, &route.RouteAction_RequestMirrorPolicy{Cluster: "x"})
 		}, "route.request_mirror_policies: 2"},
+		{func(t *testing.T, r *route.Route) { r.GetRoute().RequestMirrorPolicies[0].Cluster = "echo-s\x10dow" },
+			`route.request_mirror_policies[0].cluster: name "echo-s\x10dow" has '\x10' at byte 6`},
 		{func(t *testing.T, r *route.Route) {
 			r.Match.Headers[0].HeaderMatchSpecifier = &route.HeaderMatcher_StringMatch{StringMatch: &matcher.StringMatcher{
 				MatchPattern: &matcher.StringMatcher_Prefix{Prefix: "b"}}}

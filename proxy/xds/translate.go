@@ -119,7 +119,11 @@ func translateEndpoints(cla *endpoint.ClusterLoadAssignment) ([]config.Endpoint,
 
 func endpointAddress(a *core.Address) (string, error) {
 	if p := a.GetPipe(); p != nil {
-		return "unix://" + p.GetPath(), nil
+		addr := "unix://" + p.GetPath()
+		if _, _, err := config.ParseAddress(addr); err != nil {
+			return "", err
+		}
+		return addr, nil
 	}
 	sa := a.GetSocketAddress()
 	if sa == nil || sa.GetAddress() == "" || sa.GetPortValue() == 0 {
