@@ -62,6 +62,13 @@ type Limits struct {
 	FrameTimeout Duration `yaml:"frame_timeout"`
 	// WriteTimeout bounds how long bytes wait for a peer that does not read.
 	WriteTimeout Duration `yaml:"write_timeout"`
+	// MaxConnections bounds each listener's open connections; one more is
+	// closed as it is accepted (transport.refused).
+	MaxConnections int `yaml:"max_connections"`
+	// IdleTimeout closes a connection to a listener that has carried no
+	// frame for this long and has no call in flight (transport.idle_closed);
+	// 0 never does.
+	IdleTimeout Duration `yaml:"idle_timeout"`
 }
 
 // HotRestart configures hand-over to a new process and draining.
@@ -89,6 +96,10 @@ type Listener struct {
 	// (docs/governance.md). A filter that a route does not configure
 	// costs that route nothing.
 	Filters []string `yaml:"filters"`
+	// MaxConnections and IdleTimeout, when set, replace the limits' for
+	// this listener.
+	MaxConnections int      `yaml:"max_connections"`
+	IdleTimeout    Duration `yaml:"idle_timeout"`
 }
 
 // Route sends requests matching (service, method) to a cluster. "*" (the
@@ -123,12 +134,17 @@ type Cluster struct {
 	Balancer string    `yaml:"balancer"`
 	Locality *Locality `yaml:"locality"`
 	// HashKey names the TTHeader string info key hashed by hash balancers.
-	HashKey                  string     `yaml:"hash_key"`
-	ConnectionsPerEndpoint   int        `yaml:"connections_per_endpoint"`
-	MaxRequestsPerConnection int        `yaml:"max_requests_per_connection"`
-	ConnectTimeout           Duration   `yaml:"connect_timeout"`
-	RequestTimeout           Duration   `yaml:"request_timeout"`
-	Endpoints                []Endpoint `yaml:"endpoints"`
+	HashKey                  string   `yaml:"hash_key"`
+	ConnectionsPerEndpoint   int      `yaml:"connections_per_endpoint"`
+	MaxRequestsPerConnection int      `yaml:"max_requests_per_connection"`
+	ConnectTimeout           Duration `yaml:"connect_timeout"`
+	RequestTimeout           Duration `yaml:"request_timeout"`
+	// IdleTimeout closes a connection to an endpoint that has carried
+	// nothing for this long (0: never); the next request dials again. It
+	// stays below the peers' limits.idle_timeout, so that this side closes
+	// first.
+	IdleTimeout Duration   `yaml:"idle_timeout"`
+	Endpoints   []Endpoint `yaml:"endpoints"`
 	// CircuitBreaker: nil means the defaults (NewCircuitBreaker).
 	CircuitBreaker *CircuitBreaker `yaml:"circuit_breaker"`
 	// RetryBudget: nil means the defaults (NewRetryBudget).
@@ -161,6 +177,8 @@ func (c *Config) setDefaults() {
 		MaxFrameSize:             4 << 20,
 		FrameTimeout:             Duration(5 * time.Second),
 		WriteTimeout:             Duration(5 * time.Second),
+		MaxConnections:           10000,
+		IdleTimeout:              Duration(5 * time.Minute),
 	}
 }
 
@@ -171,6 +189,7 @@ func (c *Cluster) setDefaults() {
 		MaxRequestsPerConnection: 1000,
 		ConnectTimeout:           Duration(time.Second),
 		RequestTimeout:           Duration(3 * time.Second),
+		IdleTimeout:              Duration(4 * time.Minute),
 	}
 }
 
@@ -301,6 +320,8 @@ func (c *Config) validate() error {
 		return c.Errorf("limits.frame_timeout", "must be positive")
 	case l.WriteTimeout <= 0:
 		return c.Errorf("limits.write_timeout", "must be positive")
+	case l.MaxConnections < 1:
+		return c.Errorf("limits.max_connections", "must be at least 1")
 	}
 	switch h := c.HotRestart; {
 	case len(h.Socket) > 107:
@@ -346,6 +367,9 @@ func (c *Config) validate() error {
 			return c.Errorf(p+".address", "%s is used by another listener", ln.Address)
 		}
 		addrs[ln.Address] = true
+		if ln.MaxConnections < 0 {
+			return c.Errorf(p+".max_connections", "must not be negative (0 or absent: limits.max_connections)")
+		}
 		if len(ln.Routes) == 0 && (c.XDS == nil || c.XDS.Listener != ln.Name) {
 			return c.Errorf(p+".routes", "a listener needs at least one route (only the listener named by xds.listener may start with none)")
 		}

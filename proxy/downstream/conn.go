@@ -245,3 +245,7 @@ func appendSidecarOverload(d *Conn, _ *codec.Header, b []byte) []byte {
 	b = strconv.AppendInt(b, d.s.Limits.MaxInflight, 10)
 	return append(b, ')')
 }
+
+// Busy reports calls in flight, which keep the connection open past the
+// listener's idle timeout (transport.Busier).
+func (d *Conn) Busy() bool { return d.inflight.Load() > 0 }

@@ -347,12 +347,15 @@ func (s *Server) writeMetrics(m *admin.Metrics) {
 	counter("octomesh_upstream_responses_total", "Responses from upstream endpoints delivered to callers.", up.Responses.Load())
 	counter("octomesh_upstream_late_responses_total", "Responses that arrived after their request ended (timed out), dropped.", up.LateResponses.Load())
 	counter("octomesh_upstream_dial_failures_total", "Failed dials to upstream endpoints.", up.DialFails.Load())
+	counter("octomesh_upstream_idle_closed_total", "Upstream connections closed after the cluster's idle_timeout.", up.IdleClosed.Load())
 	gauge("octomesh_upstream_connections", "Upstream connections open.", up.ConnsOpen.Load())
 
 	counter("octomesh_transport_connections_accepted_total", "Connections accepted by listeners.", tr.Accepted.Load())
 	counter("octomesh_transport_connections_dialed_total", "Connections dialled to upstream endpoints.", tr.Dialed.Load())
 	counter("octomesh_transport_connections_closed_total", "Connections closed, accepted and dialled.", tr.Closed.Load())
 	counter("octomesh_transport_accept_errors_total", "Accepts that failed (out of descriptors) or accepted sockets that could not be served.", tr.AcceptErrors.Load())
+	counter("octomesh_transport_connections_refused_total", "Connections closed as they were accepted because their listener had max_connections open.", tr.Refused.Load())
+	counter("octomesh_transport_connections_idle_closed_total", "Accepted connections closed after their listener's idle_timeout without traffic.", tr.IdleClosed.Load())
 	byKind("octomesh_transport_frames_total", "Frames read (in) and written (out), on every connection.", "direction",
 		[]kindValue{{"in", tr.FramesIn.Load()}, {"out", tr.FramesOut.Load()}})
 	byKind("octomesh_transport_bytes_total", "Frame bytes read (in) and written (out), on every connection.", "direction",

@@ -45,7 +45,7 @@ func (s *Server) buildCluster(cc config.Cluster) (*upstream.Cluster, *config.Fie
 	c, err := upstream.NewCluster(upstream.ClusterConfig{
 		Name: cc.Name, Balancer: bal, LBOpts: opts, HashKey: cc.HashKey,
 		ConnsPerEndpoint: cc.ConnectionsPerEndpoint, MaxRequestsPerConn: cc.MaxRequestsPerConnection,
-		ConnectTimeout: cc.ConnectTimeout.Std(), Transport: s.upstreamTransportOptions(),
+		ConnectTimeout: cc.ConnectTimeout.Std(), IdleTimeout: cc.IdleTimeout.Std(), Transport: s.upstreamTransportOptions(),
 		Breaker: breaker, Budget: budget, Outlier: cc.OutlierDetection,
 	}, endpointConfigs(cc.Endpoints), &s.upstream, &s.transport)
 	if err != nil {

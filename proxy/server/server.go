@@ -32,6 +32,7 @@ const sweepInterval = 10 * time.Millisecond
 type Stats struct {
 	ProxyRestartsSent  stats.Counter
 	HotRestartFailures stats.Counter // hand-overs that failed (this process served on)
+	MemoryReleases     stats.Counter // memory returned after a burst of connections closed
 }
 
 // Server is one sidecar: its listeners, clusters and admin endpoint, built
@@ -151,16 +152,29 @@ func (s *Server) transportOptions() transport.Options {
 	return transport.Options{MaxFrameSize: int(l.MaxFrameSize), FrameTimeout: l.FrameTimeout.Std(), WriteTimeout: l.WriteTimeout.Std()}
 }
 
+// listenerOptions: the limits, and the listener's own connection bounds
+// where it sets them.
+func (s *Server) listenerOptions(lc config.Listener) transport.Options {
+	o := s.transportOptions()
+	o.MaxConns, o.IdleTimeout = s.cfg.Limits.MaxConnections, s.cfg.Limits.IdleTimeout.Std()
+	if lc.MaxConnections > 0 {
+		o.MaxConns = lc.MaxConnections
+	}
+	if lc.IdleTimeout > 0 {
+		o.IdleTimeout = lc.IdleTimeout.Std()
+	}
+	return o
+}
+
 // Start opens the listeners and the admin endpoint. On error everything
 // already started is closed again.
 func (s *Server) Start() error { return s.start(nil) }
 
 // start serves on fresh sockets, or on those an old process offers.
 func (s *Server) start(offer *hotrestart.Offer) error {
-	topts := s.transportOptions()
 	for _, l := range s.listeners {
 		network, address, _ := config.ParseAddress(l.cfg.Address)
-		ln, err := s.listen(l, network, address, offer, topts)
+		ln, err := s.listen(l, network, address, offer, s.listenerOptions(l.cfg))
 		if err != nil {
 			s.Close()
 			return fmt.Errorf("listener %s: %w", l.name, err)
@@ -187,17 +201,26 @@ func (s *Server) start(offer *hotrestart.Offer) error {
 	return nil
 }
 
-// sweep times out requests on every cluster.
+// sweep times out requests on every cluster, and returns memory after a
+// burst of connections has closed (memory.go).
 func (s *Server) sweep() {
 	defer s.wg.Done()
 	t := time.NewTicker(sweepInterval)
 	defer t.Stop()
+	mem := memoryReleaser{release: freeOSMemory}
+	lastCheck := time.Now()
 	for {
 		select {
 		case <-s.stop:
 			return
-		case <-t.C:
+		case now := <-t.C:
 			s.sweepClusters()
+			if now.Sub(lastCheck) >= memoryCheck {
+				lastCheck = now
+				if mem.check(s.openConns(), now) {
+					s.stats.MemoryReleases.Add(1)
+				}
+			}
 		}
 	}
 }
@@ -287,12 +310,15 @@ func (s *Server) WriteStats(w io.Writer) {
 		"hotrestart.restart_answers":       ds.RestartAnswers.Load(),
 		"hotrestart.proxy_restarts_sent":   s.stats.ProxyRestartsSent.Load(),
 		"hotrestart.failures":              s.stats.HotRestartFailures.Load(),
+		"memory.releases":                  s.stats.MemoryReleases.Load(),
 		"upstream.proxy_restarts":          s.upstream.ProxyRestarts.Load(),
 		"downstream.inflight":              uint64(s.sidecar.Inflight.Load()),
 		"transport.accepted":               s.transport.Accepted.Load(),
 		"transport.dialed":                 s.transport.Dialed.Load(),
 		"transport.closed":                 s.transport.Closed.Load(),
 		"transport.accept_errors":          s.transport.AcceptErrors.Load(),
+		"transport.refused":                s.transport.Refused.Load(),
+		"transport.idle_closed":            s.transport.IdleClosed.Load(),
 		"transport.frames_in":              s.transport.FramesIn.Load(),
 		"transport.frames_out":             s.transport.FramesOut.Load(),
 		"transport.bytes_in":               s.transport.BytesIn.Load(),
@@ -306,6 +332,7 @@ func (s *Server) WriteStats(w io.Writer) {
 		"upstream.unreachable":             s.upstream.Unreachable.Load(),
 		"upstream.write_errors":            s.upstream.WriteErrors.Load(),
 		"upstream.dial_failures":           s.upstream.DialFails.Load(),
+		"upstream.idle_closed":             s.upstream.IdleClosed.Load(),
 		"upstream.connections_open":        uint64(s.upstream.ConnsOpen.Load()),
 	}
 	for kind, n := range s.transport.ErrorCounts() {

@@ -63,7 +63,11 @@ type Stats struct {
 	Accepted, Dialed, Closed atomic.Uint64
 	// AcceptErrors counts accepted sockets that could not be served and
 	// failed accepts (out of descriptors).
-	AcceptErrors        atomic.Uint64
+	AcceptErrors atomic.Uint64
+	// Refused counts connections closed on accept because their listener
+	// had Options.MaxConns open; IdleClosed, connections closed after
+	// Options.IdleTimeout without traffic.
+	Refused, IdleClosed atomic.Uint64
 	FramesIn, FramesOut stats.Counter
 	BytesIn, BytesOut   stats.Counter
 	// ProtocolErrors counts connections closed for each ErrorKind.

@@ -22,6 +22,8 @@ type Listener struct {
 	goln             net.Listener  // the socket: accepted on, and handed over with File
 	accepting        chan struct{} // closed once the accept loop has ended
 	stopOnce         sync.Once
+	closed           chan struct{} // closed by Close: ends the idle sweeper
+	closeOnce        sync.Once
 	opts             Options
 	stats            *Stats
 	newHandler       func(*Conn) Handler
@@ -74,8 +76,11 @@ func serve(ln net.Listener, opts Options, stats *Stats, newHandler func(*Conn) H
 		ul.SetUnlinkOnClose(false)
 	}
 	l := &Listener{network: network, address: address, goln: ln, accepting: make(chan struct{}),
-		opts: opts, stats: stats, newHandler: newHandler, conns: map[*Conn]struct{}{}}
+		closed: make(chan struct{}), opts: opts, stats: stats, newHandler: newHandler, conns: map[*Conn]struct{}{}}
 	go l.accept()
+	if opts.IdleTimeout > 0 {
+		go l.sweepIdle()
+	}
 	return l, nil
 }
 
@@ -102,6 +107,13 @@ func (l *Listener) accept() {
 // and binds its handler. Go's Accept has set TCP_NODELAY and keep-alive on
 // the socket, which its duplicate shares.
 func (l *Listener) adopt(gc net.Conn) error {
+	if l.opts.MaxConns > 0 && l.Conns() >= l.opts.MaxConns {
+		// Closed before netpoll sees it: the peer reads EOF at once, and
+		// this process spends nothing more on it.
+		_ = gc.Close()
+		l.stats.Refused.Add(1)
+		return nil
+	}
 	remote := "@"
 	if a := gc.RemoteAddr(); a != nil && a.String() != "" {
 		remote = a.String()
@@ -215,11 +227,44 @@ func (l *Listener) StopAccepting(handedOver bool) {
 // Close stops accepting and closes every accepted connection.
 func (l *Listener) Close() error {
 	l.StopAccepting(false)
+	l.closeOnce.Do(func() { close(l.closed) })
 	l.Each((*Conn).Close)
 	if l.network == "unix" && l.ownsPath.Load() {
 		_ = os.Remove(l.address)
 	}
 	return nil
+}
+
+// sweepIdle closes connections idle for IdleTimeout until Close, looking
+// every IdleTimeout/4 (so a connection goes between IdleTimeout and 1.25
+// IdleTimeout after its last frame). A connection is idle when no frame
+// went either way and its handler (a Busier) has no call in flight. A
+// request a client sends just as its connection is closed is lost with
+// it, as with any idle timeout: clients should close idle connections
+// first (the sdk's pool does after 30 s, clusters after their idle_timeout).
+func (l *Listener) sweepIdle() {
+	t := time.NewTicker(l.opts.IdleTimeout / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.closed:
+			return
+		case <-t.C:
+			l.Each(l.sweepConn)
+		}
+	}
+}
+
+// sweepConn is sweepIdle's look at one connection.
+func (l *Listener) sweepConn(c *Conn) {
+	if c.IdleFor() < l.opts.IdleTimeout || !c.Active() {
+		return
+	}
+	if b, ok := c.handler.(Busier); ok && b.Busy() {
+		return
+	}
+	l.stats.IdleClosed.Add(1)
+	c.Close()
 }
 
 // removeStaleSocket removes a Unix socket file nobody accepts on.

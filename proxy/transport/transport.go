@@ -16,7 +16,8 @@ import (
 	"github.com/octomesh/octomesh/codec"
 )
 
-// Options bound what one connection may do.
+// Options bound what one connection may do, and (MaxConns, IdleTimeout)
+// what a listener keeps open.
 type Options struct {
 	// MaxFrameSize is the largest frame accepted, length prefix included.
 	MaxFrameSize int
@@ -31,6 +32,19 @@ type Options struct {
 	// connections that carry many requests at once: to and from peer
 	// sidecars, to the local app.
 	CoalesceWrites bool
+	// MaxConns bounds a listener's open accepted connections: one accepted
+	// beyond it is closed at once and counted (Stats.Refused). 0: no bound.
+	MaxConns int
+	// IdleTimeout closes an accepted connection that has carried no frame
+	// either way for this long and whose handler is not Busy, counted
+	// (Stats.IdleClosed). 0: never.
+	IdleTimeout time.Duration
+}
+
+// A Busier handler keeps its connection open past IdleTimeout while Busy
+// reports calls in flight (a long call sends no frame until it ends).
+type Busier interface {
+	Busy() bool
 }
 
 // Handler receives the frames of one connection. ServeFrame runs on the
@@ -61,6 +75,10 @@ type Conn struct {
 	closedCB atomic.Bool
 	local    string
 	remote   string
+	// used: a frame went in or out since IdleFor last looked; quietSince:
+	// when IdleFor last found it set (since epoch; its caller only).
+	used       atomic.Bool
+	quietSince time.Duration
 
 	// Reading, in the connection's OnRequest task only.
 	part      []byte       // a frame begun but not whole, copied out of netpoll's buffer
@@ -95,7 +113,7 @@ func newConn(nc netpoll.Connection, fd int, local, remote string, opts Options, 
 		return nil, fmt.Errorf("transport: duplicating the socket: %w", err)
 	}
 	c := &Conn{nc: nc, opts: opts, stats: stats, local: local, remote: remote, wfd: wfd,
-		kick: make(chan struct{}, 1), done: make(chan struct{})}
+		kick: make(chan struct{}, 1), done: make(chan struct{}), quietSince: time.Since(epoch)}
 	c.handler = newHandler(c)
 	_ = nc.AddCloseCallback(c.onClose)
 	return c, nil
@@ -159,6 +177,7 @@ func (c *Conn) WriteFrame(frame []byte) error {
 		}
 	}
 	c.wmu.Unlock()
+	c.markUsed()
 	c.stats.FramesOut.Add(1)
 	c.stats.BytesOut.Add(uint64(len(frame)))
 	return nil
@@ -305,6 +324,30 @@ func (c *Conn) writeWaiting(p []byte) error {
 	return nil
 }
 
+// markUsed notes traffic for the idle sweeper. The flag is stored only
+// when the sweeper has cleared it, so a busy connection's frames read it
+// and write nothing.
+func (c *Conn) markUsed() {
+	if !c.used.Load() {
+		c.used.Store(true)
+	}
+}
+
+// IdleFor reports how long the connection has carried no frame either
+// way, as seen by periodic calls from one goroutine (an idle sweeper): 0
+// when a frame went through since the previous call, else the time since
+// that call. A sweeper that looks every p closes a connection idle for d
+// between d and d+p after its last frame.
+func (c *Conn) IdleFor() time.Duration {
+	now := time.Since(epoch)
+	if c.used.Load() {
+		c.used.Store(false)
+		c.quietSince = now
+		return 0
+	}
+	return now - c.quietSince
+}
+
 // Close closes the connection normally.
 func (c *Conn) Close() { c.CloseWithError(nil) }
 
@@ -392,6 +435,7 @@ func (c *Conn) onRequest(context.Context, netpoll.Connection) error {
 }
 
 func (c *Conn) serve(frame []byte) {
+	c.markUsed()
 	c.stats.FramesIn.Add(1)
 	c.stats.BytesIn.Add(uint64(len(frame)))
 	c.handler.ServeFrame(frame)

@@ -27,7 +27,12 @@ type ClusterConfig struct {
 	// MaxRequestsPerConn bounds the requests in flight on one connection.
 	MaxRequestsPerConn int
 	ConnectTimeout     time.Duration
-	Transport          transport.Options
+	// IdleTimeout closes a connection that has carried nothing for this
+	// long (0: never); the next request dials again. Shorter than the
+	// peer's own idle timeout, so that this side closes first and no
+	// request meets a connection the peer is closing.
+	IdleTimeout time.Duration
+	Transport   transport.Options
 	// Breaker and Budget bound requests, pending requests and retries (a
 	// zero bound is none; a zero budget allows no retry); Outlier, when
 	// set, ejects endpoints that fail or lag.

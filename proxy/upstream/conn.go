@@ -184,6 +184,20 @@ func (c *conn) control(frame []byte) {
 	}
 }
 
+// retireIdle closes c, idle for the cluster's IdleTimeout: new requests
+// dial anew, and a request that took a slot meanwhile finishes first.
+func (c *conn) retireIdle() {
+	c.ep.cluster.stats.IdleClosed.Add(1)
+	c.ep.retireConn(c)
+	c.mu.Lock()
+	c.draining = true
+	drained := c.drainedLocked()
+	c.mu.Unlock()
+	if drained {
+		c.tc.Close()
+	}
+}
+
 // finish ends a request's accounting and returns its round trip.
 func (c *conn) finish(start time.Duration, failed bool) time.Duration {
 	rtt := now() - start

@@ -188,9 +188,13 @@ func (ep *Endpoint) retireConn(cn *conn) {
 }
 
 func (ep *Endpoint) sweep(now time.Duration) {
+	idle := ep.cluster.cfg.IdleTimeout
 	for i := range ep.conns {
 		if cn := ep.conns[i].Load(); cn != nil {
 			cn.sweep(now)
+			if idle > 0 && cn.tc.IdleFor() >= idle && cn.inflight.Load() == 0 {
+				cn.retireIdle()
+			}
 		}
 	}
 	ep.drainMu.Lock()

@@ -149,7 +149,9 @@ type Stats struct {
 	Ejections, EjectionsRefused, Returns, Degraded atomic.Uint64
 	Probes, ProbeFailures                          atomic.Uint64
 	DialFails                                      atomic.Uint64
-	ConnsOpen                                      atomic.Int64
+	// IdleClosed: connections closed after the cluster's IdleTimeout.
+	IdleClosed atomic.Uint64
+	ConnsOpen  atomic.Int64
 }
 
 var epoch = time.Now()

@@ -126,6 +126,13 @@ func forward(t *testing.T, c *Cluster, down Downstream, seq int32, timeout time.
 
 func newTestCluster(t *testing.T, eps ...string) (*Cluster, *Stats) {
 	t.Helper()
+	return newTestClusterWith(t, func(*ClusterConfig) {}, eps...)
+}
+
+// newTestClusterWith is newTestCluster with its configuration changed by
+// set first.
+func newTestClusterWith(t *testing.T, set func(*ClusterConfig), eps ...string) (*Cluster, *Stats) {
+	t.Helper()
 	bal, err := lb.Get("round_robin")
 	if err != nil {
 		t.Fatal(err)
@@ -135,10 +142,12 @@ func newTestCluster(t *testing.T, eps ...string) (*Cluster, *Stats) {
 	for _, a := range eps {
 		cfgs = append(cfgs, EndpointConfig{Network: "unix", Address: a, Weight: 1})
 	}
-	c, err := NewCluster(ClusterConfig{
+	cfg := ClusterConfig{
 		Name: "c", Balancer: bal, ConnsPerEndpoint: 1, MaxRequestsPerConn: 4, ConnectTimeout: time.Second,
 		Transport: transport.Options{MaxFrameSize: 1 << 20, FrameTimeout: time.Second, WriteTimeout: time.Second},
-	}, cfgs, stats, &transport.Stats{})
+	}
+	set(&cfg)
+	c, err := NewCluster(cfg, cfgs, stats, &transport.Stats{})
 	if err != nil {
 		t.Fatal(err)
 	}
