@@ -16,7 +16,7 @@ func runDemo(args []string) error {
 	callers := fs.Int("callers", 8, "concurrent callers")
 	payload := fs.Int("payload", 128, "echo payload size in bytes")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return usageError{err}
 	}
 	bin, err := os.Executable()
 	if err != nil {
