@@ -345,6 +345,7 @@ func (s *Server) writeMetrics(m *admin.Metrics) {
 	counter("octomesh_downstream_requests_waited_total", "Requests that waited off the event loop (an on-demand route, a first upstream connection).", st.RequestsWaited.Load())
 	byKind("octomesh_request_errors_total", "Requests that failed, by kind.", "kind", []kindValue{
 		{"no_route", st.NoRoute.Load()},
+		{"no_instances", st.NoInstances.Load()},
 		{"overloaded_connection", st.OverloadedConn.Load()},
 		{"overloaded_sidecar", st.OverloadedSidecar.Load()},
 		{"upstream_overloaded", up.Overloaded.Load()},

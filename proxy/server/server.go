@@ -265,6 +265,7 @@ func (s *Server) WriteStats(w io.Writer) {
 	m := map[string]uint64{
 		"downstream.requests":              ds.Requests.Load(),
 		"downstream.no_route":              ds.NoRoute.Load(),
+		"downstream.no_instances":          ds.NoInstances.Load(),
 		"downstream.overloaded_conn":       ds.OverloadedConn.Load(),
 		"downstream.overloaded_sidecar":    ds.OverloadedSidecar.Load(),
 		"downstream.error_responses":       ds.ErrorResponses.Load(),
