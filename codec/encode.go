@@ -99,6 +99,7 @@ const (
 	ErrorCircuitOpen      = "circuit_open"
 	ErrorFault            = "fault"
 	ErrorDeadlineExceeded = "deadline_exceeded"
+	ErrorNoInstances      = "no_instances"
 )
 
 // KeyControl marks a control frame (no payload) the mesh sends between

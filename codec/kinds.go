@@ -41,6 +41,9 @@ const (
 	// KindDeadlineExceeded: the caller's own timeout had run out before the
 	// mesh could forward the call (not forwarded).
 	KindDeadlineExceeded
+	// KindNoInstances: the call's service has no instances: the control
+	// plane lists none (not forwarded).
+	KindNoInstances
 	numKinds
 )
 
@@ -56,6 +59,7 @@ var kindNames = [numKinds]string{
 	KindCircuitOpen:      ErrorCircuitOpen,
 	KindFault:            ErrorFault,
 	KindDeadlineExceeded: ErrorDeadlineExceeded,
+	KindNoInstances:      ErrorNoInstances,
 }
 
 // String is the kind's KeyError value ("" for KindNone).
@@ -84,7 +88,7 @@ func ParseErrorKind(v []byte) ErrorKind {
 // never saw the call, so that it may be retried anywhere.
 func (k ErrorKind) NotForwarded() bool {
 	switch k {
-	case KindNoRoute, KindOverloaded, KindUnreachable, KindRestarting, KindRateLimited, KindCircuitOpen, KindFault, KindDeadlineExceeded:
+	case KindNoRoute, KindOverloaded, KindUnreachable, KindRestarting, KindRateLimited, KindCircuitOpen, KindFault, KindDeadlineExceeded, KindNoInstances:
 		return true
 	}
 	return false

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"reflect"
@@ -262,11 +263,16 @@ func decodeYAML(file string, data []byte, v any) (map[string]int, error) {
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&root); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+		if errors.Is(err, io.EOF) {
+			return nil, &Error{File: file, Msg: "the file holds no YAML: it is empty, or only comments"}
+		}
+		return nil, syntaxError(file, data, err)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
-		return nil, fmt.Errorf("%s:%d: more than one YAML document", file, extra.Line)
+		return nil, &Error{File: file, Line: extra.Line, Msg: "more than one YAML document"}
+	} else if !errors.Is(err, io.EOF) {
+		return nil, syntaxError(file, data, err)
 	}
 	d := decoder{lines: map[string]int{}, budget: nodeBudget(len(data))}
 	if err := d.decode(&root, reflect.ValueOf(v), ""); err != nil {
@@ -283,9 +289,26 @@ func decodeYAML(file string, data []byte, v any) (map[string]int, error) {
 func (c *Config) File() string { return c.file }
 
 // Errorf reports a problem with the field at path ("clusters[0].balancer")
-// as "file:line: path: message", for checks made outside this package.
+// as "file:line: path: message", for checks made outside this package. A
+// field the file leaves out (a required one that is missing) is reported
+// at the line of the nearest enclosing field the file has.
 func (c *Config) Errorf(path, format string, args ...any) error {
-	return &Error{File: c.file, Line: c.lines[path], Path: path, Msg: fmt.Sprintf(format, args...)}
+	return &Error{File: c.file, Line: c.lineOf(path), Path: path, Msg: fmt.Sprintf(format, args...)}
+}
+
+// lineOf is the line of the field at path, or of its nearest enclosing
+// field that the file has: "listeners[0].name" falls back to
+// "listeners[0]", then "listeners", then the document ("").
+func (c *Config) lineOf(path string) int {
+	for {
+		if line := c.lines[path]; line > 0 {
+			return line
+		}
+		if path == "" {
+			return 0
+		}
+		path = path[:max(strings.LastIndexAny(path, ".["), 0)]
+	}
 }
 
 // Error is a problem at one place in a config file.

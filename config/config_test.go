@@ -73,9 +73,9 @@ func TestParseErrorsNameFileLineAndPath(t *testing.T) {
 		{"duplicate route", strings.Replace(good, "method: Slow, ", "", 1), "listeners[0].routes[1]: another route already matches"},
 		{"list expected", strings.Replace(good, "listeners:\n", "listeners: 3\nx:\n", 1), "listeners: expected a list"},
 		{"threshold", strings.Replace(good, "locality: {}", "locality: {panic_threshold: 2}", 1), "clusters[0].locality.panic_threshold: must be between 0 and 1"},
-		{"bad yaml", "node: [", "a.yaml: yaml:"},
+		{"bad yaml", "node: [", "a.yaml:1: YAML syntax: did not find expected node content"},
 		{"two documents", good + "\n---\nnode: {}\n", "more than one YAML document"},
-		{"no listeners", "clusters: []\n", "a.yaml: listeners: at least one listener is needed"},
+		{"no listeners", "clusters: []\n", "a.yaml:1: listeners: at least one listener is needed"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

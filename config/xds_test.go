@@ -47,7 +47,7 @@ func TestParseXDSDefaults(t *testing.T) {
 
 func TestParseXDSErrors(t *testing.T) {
 	cases := []struct{ name, yaml, want string }{
-		{"no pilot", strings.Replace(xdsGood, "pilot: 127.0.0.1:15010", "subscribe_wait: 1s", 1), "x.yaml: xds.pilot: missing"},
+		{"no pilot", strings.Replace(xdsGood, "pilot: 127.0.0.1:15010", "subscribe_wait: 1s", 1), "x.yaml:12: xds.pilot: missing"},
 		{"bad pilot", strings.Replace(xdsGood, "127.0.0.1:15010", "http://p", 1), `x.yaml:12: xds.pilot: address "http://p": unknown scheme`},
 		{"unknown field", strings.Replace(xdsGood, "services:", "servics:", 1), "xds.servics: unknown field (known: listener, max_subscriptions, meta, pilot, reconnect_max, services, subscribe_wait, subscriptions_file)"},
 		{"unknown listener", strings.Replace(xdsGood, "pilot:", "listener: out\n  pilot:", 1), `xds.listener: no listener named "out" (known: inbound, outbound)`},

@@ -48,7 +48,13 @@ type serverInstance struct {
 	svr    server.Server
 	runErr chan error
 	once   sync.Once
+	// readiness is what the handler answered before the client's calls:
+	// serve's readiness check.
+	readiness int64
 }
+
+// handled is how many of the client's calls the app answered.
+func (si *serverInstance) handled() int64 { return si.handler.Total() - si.readiness }
 
 func startServerInstance(bin, dir, name string) (*serverInstance, error) {
 	si := &serverInstance{name: name, handler: echo.NewHandler(name), sock: filepath.Join(dir, name+"-app.sock"), runErr: make(chan error, 1)}
@@ -101,8 +107,11 @@ func (si *serverInstance) serve(extra ...server.Option) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err = c.Echo(ctx, &echogen.EchoRequest{Id: -1})
-	return err
+	if _, err := c.Echo(ctx, &echogen.EchoRequest{Id: -1}); err != nil {
+		return err
+	}
+	si.readiness = si.handler.Total()
+	return nil
 }
 
 // stop stops the app (revoking its registration if it has one) and its

@@ -28,7 +28,9 @@ type Options struct {
 	Bin string
 	// Out receives the live report.
 	Out io.Writer
-	// Duration stops the demo after this long; 0 runs until ctx is done.
+	// Duration stops the demo after this long of traffic, counted from
+	// when the mesh is up (start-up takes seconds, more on a busy
+	// machine); 0 runs until ctx is done.
 	Duration time.Duration
 	// Callers is the number of concurrent callers (default 8).
 	Callers int
@@ -40,8 +42,13 @@ type Options struct {
 
 // Summary is what a finished run did.
 type Summary struct {
+	// Requests the client sent, and how many of them failed.
 	Requests, Errors int64
-	Elapsed          time.Duration
+	// Elapsed is how long the traffic ran.
+	Elapsed time.Duration
+	// Handled is how many of the client's requests each server instance
+	// answered, by name (its readiness check is not counted).
+	Handled map[string]int64
 }
 
 // Run starts the mesh, sends traffic and reports until ctx is done or
@@ -57,11 +64,7 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	if o.Interval <= 0 {
 		o.Interval = time.Second
 	}
-	if o.Duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, o.Duration)
-		defer cancel()
-	}
+	fmt.Fprintln(o.Out, "starting the mesh: a pilot with an embedded etcd, two echo servers and their sidecars, the client's sidecar (a few seconds)")
 	klog.SetLevel(klog.LevelWarn)                 // Kitex's info lines would drown the report
 	dir, err := os.MkdirTemp("", "octomesh-demo") // short: Unix socket paths are limited
 	if err != nil {
@@ -151,8 +154,15 @@ xds:
 	// echo-2's lease lapse a while in.
 	names := map[string]string{servers[0].address: "echo-1", servers[1].address: "echo-2"}
 	watchDone := make(chan struct{}, 2)
-	watchCtx, stopWatch := context.WithCancel(ctx)
+	// The mesh is up: o.Duration counts from here, for the traffic and
+	// the phases alike.
 	start := time.Now()
+	if o.Duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, start.Add(o.Duration))
+		defer cancel()
+	}
+	watchCtx, stopWatch := context.WithCancel(ctx)
 	say := func(format string, args ...any) {
 		fmt.Fprintf(o.Out, "[%5.1fs] "+format+"\n", append([]any{time.Since(start).Seconds()}, args...)...)
 	}
@@ -165,12 +175,16 @@ xds:
 		at := lapseAfter(o.Duration) / 2
 		delayPhase(watchCtx, api, say, at, at)
 	}()
-	sum := drive(ctx, client, o)
+	sum := drive(ctx, start, client, o)
 	stopWatch()
 	<-watchDone
 	<-watchDone
+	sum.Handled = map[string]int64{}
+	for _, si := range servers {
+		sum.Handled[si.name] = si.handled()
+	}
 	fmt.Fprintf(o.Out, "stopped: %d requests in %.1fs, %d errors; echo-1 handled %d, echo-2 handled %d\n",
-		sum.Requests, sum.Elapsed.Seconds(), sum.Errors, servers[0].handler.Total(), servers[1].handler.Total())
+		sum.Requests, sum.Elapsed.Seconds(), sum.Errors, sum.Handled["echo-1"], sum.Handled["echo-2"])
 	for _, s := range []*proc.Sidecar{a, servers[0].sidecar, servers[1].sidecar} {
 		if err := s.Stop(); err != nil {
 			return sum, fmt.Errorf("sidecar %d: %v\n%s", s.PID(), err, s.Logs())
@@ -195,8 +209,9 @@ type echoClient interface {
 	Echo(ctx context.Context, req *echogen.EchoRequest, opts ...callopt.Option) (*echogen.EchoResponse, error)
 }
 
-// drive runs the callers until ctx is done, printing one line per interval.
-func drive(ctx context.Context, c echoClient, o Options) Summary {
+// drive runs the callers until ctx is done, printing one line per interval
+// with the time since start.
+func drive(ctx context.Context, start time.Time, c echoClient, o Options) Summary {
 	var (
 		mu        sync.Mutex
 		latencies []time.Duration // this interval's
@@ -206,7 +221,6 @@ func drive(ctx context.Context, c echoClient, o Options) Summary {
 		id        atomic.Int64
 		wg        sync.WaitGroup
 	)
-	start := time.Now()
 	for i := 0; i < o.Callers; i++ {
 		wg.Add(1)
 		go func() {

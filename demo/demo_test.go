@@ -29,6 +29,19 @@ func TestDemoRunsAndStopsCleanly(t *testing.T) {
 	if sum.Requests < 100 || sum.Errors != 0 {
 		t.Fatalf("%d requests, %d errors", sum.Requests, sum.Errors)
 	}
+	// The duration counts from when the mesh is up, however long the
+	// start took: the traffic ran all of it.
+	if sum.Elapsed < 8*time.Second {
+		t.Errorf("traffic ran %v of the 8s asked for", sum.Elapsed)
+	}
+	// Every request was answered by one server, and nothing else was
+	// counted (the servers' readiness checks).
+	if h := sum.Handled; h["echo-1"]+h["echo-2"] != sum.Requests || h["echo-1"] == 0 || h["echo-2"] == 0 {
+		t.Errorf("%d requests, handled %v", sum.Requests, h)
+	}
+	if !strings.HasPrefix(out.String(), "starting the mesh:") {
+		t.Errorf("the demo does not say at once that it is starting:\n%.200s", out.String())
+	}
 	lines := regexp.MustCompile(`(?m)^\[\s*[\d.]+s\]\s+\d+ req/s  p50 [\d.]+ms  p90 [\d.]+ms  p99 [\d.]+ms  p99.9 [\d.]+ms  errors 0$`).FindAllString(out.String(), -1)
 	if len(lines) < 3 {
 		t.Errorf("want at least 3 live report lines, got %d", len(lines))

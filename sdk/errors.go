@@ -69,6 +69,7 @@ var kitexErrors = map[codec.ErrorKind]error{
 	codec.KindCircuitOpen:      kerrors.ErrCircuitBreak,
 	codec.KindFault:            kerrors.ErrRemoteOrNetwork,
 	codec.KindDeadlineExceeded: kerrors.ErrRPCTimeout,
+	codec.KindNoInstances:      kerrors.ErrServiceDiscovery, // as Kitex's own "no instance available"
 }
 
 // meshErrors turns a call's error that a sidecar made into the Kitex error

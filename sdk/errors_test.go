@@ -69,6 +69,7 @@ func TestMeshErrorsBecomeKitexErrors(t *testing.T) {
 		{codec.KindTimeout, kerrors.ErrRPCTimeout, false},
 		{codec.KindDeadlineExceeded, kerrors.ErrRPCTimeout, true},
 		{codec.KindNoRoute, kerrors.ErrRoute, true},
+		{codec.KindNoInstances, kerrors.ErrServiceDiscovery, true},
 		{codec.KindUnreachable, kerrors.ErrGetConnection, true},
 		{codec.KindConnLost, kerrors.ErrRemoteOrNetwork, false},
 		{codec.KindFault, kerrors.ErrRemoteOrNetwork, true},

@@ -65,7 +65,7 @@ flags:
 	fromJSON := fs.String("from-json", "", "instead of running, render the report of an earlier run from its --json file (with --markdown, --plot)")
 	bin := fs.String("bin", "", "the octomesh binary for sidecars, server and load generator (default: this one)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return usageError{err}
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -177,7 +177,7 @@ func runBenchLoad(args []string) error {
 	fs.DurationVar(&cfg.Drain, "drain", 3*time.Second, "how long to wait for the last responses")
 	parentPipe := fs.Bool("parent-pipe", false, "stop when stdin closes (set by the orchestrator)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return usageError{err}
 	}
 	sizes, err := parseSizes(*payload)
 	if err != nil || len(sizes) != 1 {
@@ -195,7 +195,7 @@ func runBenchServer(args []string) error {
 	tcp := fs.String("tcp", "", "TCP address to serve on as well, e.g. 127.0.0.1:0")
 	parentPipe := fs.Bool("parent-pipe", false, "stop when stdin closes (set by the orchestrator)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return usageError{err}
 	}
 	ctx, stop := childContext(*parentPipe)
 	defer stop()

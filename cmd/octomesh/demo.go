@@ -12,11 +12,11 @@ import (
 
 func runDemo(args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	duration := fs.Duration("duration", 0, "stop after this long (default: run until Ctrl-C)")
+	duration := fs.Duration("duration", 0, "stop after this long of traffic, counted once the mesh is up (default: run until Ctrl-C)")
 	callers := fs.Int("callers", 8, "concurrent callers")
 	payload := fs.Int("payload", 128, "echo payload size in bytes")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return usageError{err}
 	}
 	bin, err := os.Executable()
 	if err != nil {

@@ -26,29 +26,53 @@ var commands = map[string]command{
 	"demo":        {"run two sidecars and echo apps on this machine, with live traffic", runDemo},
 }
 
-func main() {
-	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
-		usage(os.Stdout)
-		return
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// run runs the command args name and returns the exit status: 0, 1 when
+// the command failed, 2 for a usage error (no command, an unknown one, bad
+// flags), as the flag package does.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "octomesh: no command given")
+		fmt.Fprintln(stderr)
+		usage(stderr)
+		return 2
 	}
-	cmd, ok := commands[os.Args[1]]
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stdout)
+		return 0
+	}
+	cmd, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(os.Stderr, "octomesh: unknown command %q\n\n", os.Args[1])
-		usage(os.Stderr)
-		os.Exit(2)
+		fmt.Fprintf(stderr, "octomesh: unknown command %q\n\n", args[0])
+		usage(stderr)
+		return 2
 	}
 	if err := enterBuildWorkingDirectory(); err != nil {
-		fmt.Fprintf(os.Stderr, "octomesh: %v\n", err)
-		os.Exit(1)
+		fmt.Fprintf(stderr, "octomesh: %v\n", err)
+		return 1
 	}
-	if err := cmd.run(os.Args[2:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return // -h: the flag set printed the usage
-		}
-		fmt.Fprintf(os.Stderr, "octomesh %s: %v\n", os.Args[1], err)
-		os.Exit(1)
+	err := cmd.run(args[1:])
+	var ue usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0 // -h: the flag set printed the usage
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "octomesh %s: %v\n", args[0], err)
+		return 2
 	}
+	fmt.Fprintf(stderr, "octomesh %s: %v\n", args[0], err)
+	return 1
 }
+
+// usageError is a command's error in how it was called (its flags), not in
+// what it did: the exit status is 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
 
 // enterBuildWorkingDirectory makes relative paths in flags (bench --json,
 // --markdown, --plot, --from-json; a proxy's --config; ...) mean what they

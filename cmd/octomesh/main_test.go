@@ -54,3 +54,36 @@ func TestNoBuildWorkingDirectory(t *testing.T) {
 		t.Errorf("working directory %s, want %s", wd, dir)
 	}
 }
+
+// Without a command, with an unknown one or with bad flags, octomesh
+// prints its usage and exits 2, as the flag package does; asking for help
+// is not an error.
+func TestExitStatus(t *testing.T) {
+	t.Setenv("BUILD_WORKING_DIRECTORY", "")
+	cases := []struct {
+		args                []string
+		status              int
+		wantStdout, wantErr string
+	}{
+		{nil, 2, "", "octomesh: no command given\n\nusage: octomesh <command>"},
+		{[]string{"nope"}, 2, "", `octomesh: unknown command "nope"`},
+		{[]string{"help"}, 0, "usage: octomesh <command>", ""},
+		{[]string{"-h"}, 0, "usage: octomesh <command>", ""},
+		{[]string{"proxy", "--no-such-flag"}, 2, "", "octomesh proxy: flag provided but not defined: -no-such-flag"},
+		{[]string{"proxy"}, 2, "", "octomesh proxy: --config is required"},
+		{[]string{"proxy", "-h"}, 0, "", ""},
+		{[]string{"proxy", "--config", filepath.Join(t.TempDir(), "none.yaml")}, 1, "", "octomesh proxy: config: open "},
+	}
+	for _, tc := range cases {
+		var stdout, stderr strings.Builder
+		if got := run(tc.args, &stdout, &stderr); got != tc.status {
+			t.Errorf("%q: exit status %d, want %d (stderr %q)", tc.args, got, tc.status, stderr.String())
+		}
+		if !strings.HasPrefix(stdout.String(), tc.wantStdout) || tc.wantStdout == "" && stdout.Len() > 0 {
+			t.Errorf("%q: stdout %q, want %q...", tc.args, stdout.String(), tc.wantStdout)
+		}
+		if !strings.HasPrefix(stderr.String(), tc.wantErr) || tc.wantErr == "" && stderr.Len() > 0 {
+			t.Errorf("%q: stderr %q, want %q...", tc.args, stderr.String(), tc.wantErr)
+		}
+	}
+}

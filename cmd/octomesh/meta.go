@@ -19,7 +19,7 @@ func runMeta(args []string) error {
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	readyFD := fs.Int("ready-fd", 0, "once serving, write the bound addresses as JSON to this inherited file descriptor and close it")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return usageError{err}
 	}
 	log, _, err := newLogger(*level)
 	if err != nil {

@@ -43,7 +43,7 @@ func runMockSidecar(args []string) error {
 	vars := varFlags{}
 	fs.Var(vars, "var", "set a script variable: name=value (repeatable)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return usageError{err}
 	}
 	if *file == "" {
 		return errors.New("--script is required")

@@ -16,7 +16,7 @@ import (
 
 func runPerf(args []string) error {
 	if len(args) == 0 || args[0] != "profile" {
-		return errors.New("usage: octomesh perf profile --admin ADDR [--seconds N] [--out DIR]")
+		return usageError{errors.New("usage: octomesh perf profile --admin ADDR [--seconds N] [--out DIR]")}
 	}
 	fs := flag.NewFlagSet("perf profile", flag.ContinueOnError)
 	adminAddr := fs.String("admin", "", "the sidecar's admin address (host:port)")
@@ -24,10 +24,10 @@ func runPerf(args []string) error {
 	out := fs.String("out", "", "directory for cpu.pb.gz, allocs.pb.gz, heap.pb.gz and summary.txt (default octomesh-profile-<time>)")
 	top := fs.Int("top", 20, "functions listed per summary table")
 	if err := fs.Parse(args[1:]); err != nil {
-		return err
+		return usageError{err}
 	}
 	if *adminAddr == "" {
-		return errors.New("--admin is required")
+		return usageError{errors.New("--admin is required")}
 	}
 	if *out == "" {
 		*out = "octomesh-profile-" + time.Now().Format("20060102-150405")

@@ -25,7 +25,7 @@ func runPilot(args []string) error {
 	advertise := fs.String("shard-advertise", "", "with --shard-id: the xDS address sidecars are sent to; default --xds-address as bound")
 	readyFD := fs.Int("ready-fd", 0, "once serving, write the bound addresses as JSON to this inherited file descriptor and close it (for supervisors and tests)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return usageError{err}
 	}
 	log, _, err := newLogger(*level)
 	if err != nil {

@@ -20,10 +20,10 @@ func runProxy(args []string) error {
 	hot := fs.Bool("hot-restart", false, "take the listening sockets over from the sidecar now running this config (hot_restart.socket) instead of binding them; it drains and exits once this one serves")
 	readyFD := fs.Int("ready-fd", 0, "once serving, write the bound addresses as JSON to this inherited file descriptor and close it (for supervisors and tests)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return usageError{err}
 	}
 	if *file == "" {
-		return errors.New("--config is required")
+		return usageError{errors.New("--config is required")}
 	}
 	log, levelVar, err := newLogger(*level)
 	if err != nil {

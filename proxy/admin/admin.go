@@ -111,7 +111,7 @@ func (s *Server) Listen(addr string) error {
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("admin: listen %s: %w", addr, err)
+		return fmt.Errorf("admin: %w", err) // "listen tcp host:port: ..." already
 	}
 	s.Serve(ln)
 	return nil

@@ -114,7 +114,7 @@ func (c *call) retryable(kind codec.ErrorKind, timedOut, notSent bool) bool {
 		return false
 	}
 	switch {
-	case notSent && kind != codec.KindRateLimited && kind != codec.KindFault && kind != codec.KindNoRoute && kind != codec.KindDeadlineExceeded:
+	case notSent && kind != codec.KindRateLimited && kind != codec.KindFault && kind != codec.KindNoRoute && kind != codec.KindNoInstances && kind != codec.KindDeadlineExceeded:
 		return true
 	case kind == codec.KindTimeout || kind == codec.KindConnLost || timedOut:
 		return p.Idempotent

@@ -82,12 +82,18 @@ func (d *Conn) routeOnDemand(frame []byte) {
 			return
 		}
 		var route *Route
-		if d.l.OnDemand.Await(string(h.Service)) {
+		found := d.l.OnDemand.Await(string(h.Service))
+		if found == Routed {
 			if rt := d.l.Routes.Load().Lookup(h, frame); rt != nil {
 				route = rt.Target
 			}
 		}
 		if route == nil {
+			if found == NoInstances {
+				d.s.Stats.NoInstances.Add(1)
+				d.failNow(h, codec.KindNoInstances, appendNoInstances)
+				return
+			}
 			d.noRoute(h)
 			return
 		}
@@ -228,6 +234,12 @@ func appendNoRoute(d *Conn, h *codec.Header, b []byte) []byte {
 		b = append(b, " (the request names no to-service: a Kitex client sets it with transmeta.ClientTTHeaderHandler)"...)
 	}
 	return b
+}
+
+func appendNoInstances(_ *Conn, h *codec.Header, b []byte) []byte {
+	b = append(b, "octomesh: no instances: service "...)
+	b = strconv.AppendQuote(b, string(h.Service))
+	return append(b, " has no instances: the control plane lists none (is it registered, and its name spelled the same?)"...)
 }
 
 func appendRestarting(_ *Conn, _ *codec.Header, b []byte) []byte {

@@ -48,7 +48,7 @@ func (fuzzChain) Serve(r *filter.Request) {
 // noneOnDemand finds no route for any service, at once.
 type noneOnDemand struct{}
 
-func (noneOnDemand) Await(string) bool { return false }
+func (noneOnDemand) Await(string) Found { return NotFound }
 
 // Operations of FuzzConnServeFrame's script.
 const (

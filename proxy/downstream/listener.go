@@ -13,6 +13,7 @@ import (
 type Stats struct {
 	Requests          stats.Counter
 	NoRoute           stats.Counter
+	NoInstances       stats.Counter
 	OverloadedConn    stats.Counter
 	OverloadedSidecar stats.Counter
 	ErrorResponses    stats.Counter
@@ -56,9 +57,22 @@ type Sidecar struct {
 // OnDemand finds routes the sidecar has not subscribed to yet.
 type OnDemand interface {
 	// Await subscribes to service and reports, after at most a bounded
-	// wait, whether its routes arrived. It blocks.
-	Await(service string) bool
+	// wait, whether its routes arrived, or the control plane said the
+	// service has no instances. It blocks.
+	Await(service string) Found
 }
+
+// Found is what an OnDemand lookup found out about a service.
+type Found uint8
+
+const (
+	// NotFound: no answer in time, or the subscription was refused.
+	NotFound Found = iota
+	// Routed: the service's routes arrived.
+	Routed
+	// NoInstances: the control plane says the service has no instances.
+	NoInstances
+)
 
 // Listener is what the connections of one listener share.
 type Listener struct {

@@ -3,6 +3,7 @@ package server
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -75,14 +76,32 @@ func (s *Server) startAdmin(inherited net.Listener) error {
 	s.admin.HandleMutating("POST /logging", http.HandlerFunc(s.serveLogging))
 	s.admin.HandleMutating("PUT /logging", http.HandlerFunc(s.serveLogging))
 	s.admin.HandleMutating("POST /drain", http.HandlerFunc(s.serveDrain))
+	// Endpoints of features this config leaves off say so, rather than
+	// answering a bare 404.
+	if s.xds == nil {
+		s.admin.Handle("/subscribe", notConfigured("/subscribe", "xds", "an xds section with a pilot (or meta) address"))
+		s.admin.Handle("/xds", notConfigured("/xds", "xds", "an xds section with a pilot (or meta) address"))
+	}
+	if s.cfg.HotRestart.Socket == "" {
+		s.admin.Handle("/hotrestart", notConfigured("/hotrestart", "hot_restart.socket", "hot_restart.socket, a Unix socket path"))
+	}
 	if inherited != nil {
 		s.admin.Serve(inherited)
 	} else if err := s.admin.Listen(a.Address); err != nil {
-		return err
+		return s.cfg.Errorf("admin.address", "%v%s", err, inUseHint(err))
 	}
 	s.admin.SetReady(true)
 	s.log.Info("admin ready", "address", s.admin.Addr(), "token", token != "")
 	return nil
+}
+
+// notConfigured answers every request to path with 409 Conflict: the
+// sidecar serves the endpoint only when its config sets field.
+func notConfigured(path, field, how string) http.Handler {
+	msg := fmt.Sprintf("admin: %s is not available: this sidecar's config has no %s; give it %s and restart the sidecar (see docs/config.md)", path, field, how)
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, msg, http.StatusConflict)
+	})
 }
 
 // writeJSON answers with v as indented JSON.
@@ -326,6 +345,7 @@ func (s *Server) writeMetrics(m *admin.Metrics) {
 	counter("octomesh_downstream_requests_waited_total", "Requests that waited off the event loop (an on-demand route, a first upstream connection).", st.RequestsWaited.Load())
 	byKind("octomesh_request_errors_total", "Requests that failed, by kind.", "kind", []kindValue{
 		{"no_route", st.NoRoute.Load()},
+		{"no_instances", st.NoInstances.Load()},
 		{"overloaded_connection", st.OverloadedConn.Load()},
 		{"overloaded_sidecar", st.OverloadedSidecar.Load()},
 		{"upstream_overloaded", up.Overloaded.Load()},

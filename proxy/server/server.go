@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	sidecarapi "github.com/octomesh/octomesh/api/sidecar"
@@ -172,12 +174,12 @@ func (s *Server) Start() error { return s.start(nil) }
 
 // start serves on fresh sockets, or on those an old process offers.
 func (s *Server) start(offer *hotrestart.Offer) error {
-	for _, l := range s.listeners {
+	for i, l := range s.listeners {
 		network, address, _ := config.ParseAddress(l.cfg.Address)
 		ln, err := s.listen(l, network, address, offer, s.listenerOptions(l.cfg))
 		if err != nil {
 			s.Close()
-			return fmt.Errorf("listener %s: %w", l.name, err)
+			return s.cfg.Errorf(fmt.Sprintf("listeners[%d].address", i), "listener %s: %v%s", l.name, err, inUseHint(err))
 		}
 		l.ln = ln
 		s.log.Info("listener ready", "name", l.name, "network", network, "address", ln.Addr())
@@ -286,6 +288,7 @@ func (s *Server) WriteStats(w io.Writer) {
 	m := map[string]uint64{
 		"downstream.requests":              ds.Requests.Load(),
 		"downstream.no_route":              ds.NoRoute.Load(),
+		"downstream.no_instances":          ds.NoInstances.Load(),
 		"downstream.overloaded_conn":       ds.OverloadedConn.Load(),
 		"downstream.overloaded_sidecar":    ds.OverloadedSidecar.Load(),
 		"downstream.error_responses":       ds.ErrorResponses.Load(),
@@ -358,4 +361,12 @@ func (s *Server) WriteStats(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "%s %d\n", n, m[n])
 	}
+}
+
+// inUseHint says what to do about an address another process listens on.
+func inUseHint(err error) string {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return " (another process listens there: stop it, or choose another port; port 0 picks a free one)"
+	}
+	return ""
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/octomesh/octomesh/config"
+	"github.com/octomesh/octomesh/proxy/downstream"
 	"github.com/octomesh/octomesh/proxy/xds"
 )
 
@@ -71,7 +72,15 @@ func (s *Server) XDS() *xds.Client {
 // subscribe and wait for the pilot (downstream.OnDemand).
 type onDemand struct{ c *xds.Client }
 
-func (o onDemand) Await(service string) bool { return o.c.Await(service) }
+func (o onDemand) Await(service string) downstream.Found {
+	switch {
+	case o.c.Await(service):
+		return downstream.Routed
+	case o.c.Absent(service):
+		return downstream.NoInstances
+	}
+	return downstream.NotFound
+}
 
 // maxSubscribeBody bounds a /subscribe request.
 const maxSubscribeBody = 64 << 10

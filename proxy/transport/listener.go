@@ -47,7 +47,7 @@ func Listen(network, address string, opts Options, stats *Stats, newHandler func
 	}
 	ln, err := net.Listen(network, address)
 	if err != nil {
-		return nil, fmt.Errorf("transport: listen %s %s: %w", network, address, err)
+		return nil, fmt.Errorf("transport: %w", err) // "listen tcp host:port: ..." already
 	}
 	l, err := serve(ln, opts, stats, newHandler)
 	if err == nil {

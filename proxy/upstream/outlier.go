@@ -71,7 +71,7 @@ type odEndpoint struct {
 // caller's or the route's business.
 func gatewayFailure(k codec.ErrorKind) bool {
 	switch k {
-	case codec.KindUnreachable, codec.KindOverloaded, codec.KindCircuitOpen, codec.KindConnLost, codec.KindTimeout, codec.KindNoRoute:
+	case codec.KindUnreachable, codec.KindOverloaded, codec.KindCircuitOpen, codec.KindConnLost, codec.KindTimeout, codec.KindNoRoute, codec.KindNoInstances:
 		return true
 	}
 	return false

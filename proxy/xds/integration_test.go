@@ -49,19 +49,52 @@ func TestOnDemandSubscription(t *testing.T) {
 }
 
 // TestUnknownServiceFailsFast: the pilot says at once that a service has no
-// instances; the call fails with no_route without waiting out the bound.
+// instances; the call fails with no_instances, saying so, without waiting
+// out the bound.
 func TestUnknownServiceFailsFast(t *testing.T) {
 	e := startPilot(t)
 	dir := tempDir(t)
-	_, out := clientSidecar(t, e, dir, "")
+	sc, out := clientSidecar(t, e, dir, "")
 	c := dial(t, out)
 	start := time.Now()
 	msg, meshErr := c.call("ghost", "Echo")
-	if meshErr != "no_route" || !strings.Contains(msg, `no route for service "ghost"`) {
+	if meshErr != "no_instances" || !strings.Contains(msg, `octomesh: no instances: service "ghost" has no instances`) {
 		t.Fatalf("got %s: %s", meshErr, msg)
 	}
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("took %v; the pilot's answer should end the wait (bound 5s)", d)
+	}
+	var stats strings.Builder
+	sc.WriteStats(&stats)
+	if !strings.Contains(stats.String(), "\ndownstream.no_instances 1\n") {
+		t.Errorf("downstream.no_instances is not 1:\n%s", stats.String())
+	}
+}
+
+// TestServiceLosesItsInstances: once the last instance of a service leaves,
+// its calls fail with no_instances, not no_route.
+func TestServiceLosesItsInstances(t *testing.T) {
+	e := startPilot(t)
+	dir := tempDir(t)
+	s1 := startInstance(t, dir, "s1")
+	ctx := ctxT(t)
+	r1, err := e.api.Keep(ctx, s1.registration(1), 3*time.Second, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, out := clientSidecar(t, e, dir, "  services: [echo]\n")
+	c := dial(t, out)
+	c.mustCall("echo")
+	if err := r1.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var msg, meshErr string
+	eventually(t, 10*time.Second, "calls fail with no_instances", func() bool {
+		msg, meshErr = c.call("echo", "Echo")
+		return meshErr == "no_instances"
+	})
+	if !strings.Contains(msg, `service "echo" has no instances`) {
+		t.Errorf("message %q", msg)
 	}
 }
 

@@ -114,6 +114,14 @@ func (c *Client) Await(service string) bool {
 	return c.routed[service]
 }
 
+// Absent reports whether the pilot said service does not exist: it has no
+// instances.
+func (c *Client) Absent(service string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.st.absent[service]
+}
+
 func (c *Client) subscriptionList() []string {
 	list := make([]string, 0, len(c.subs))
 	for s := range c.subs {
