@@ -461,11 +461,22 @@ clusters:
 	if m := res.Messages[codec.ErrorRateLimited]; !strings.Contains(m, "rate limited") || !strings.Contains(m, "request over limit") {
 		t.Fatalf("the caller's error is %q; want the Kitex over-limit error saying rate limited", m)
 	}
+	// The limiter's promise: over the client's whole sending window, at
+	// most the rate plus the burst went through. The lower bound holds
+	// while the client offers well over the limit (checked above); a busy
+	// machine may stall it, so it is looser.
+	if max := int(1000*res.Elapsed.Seconds()) + 50; res.OK > max {
+		t.Fatalf("%d calls went through in %v; the limit allows at most %d", res.OK, res.Elapsed, max)
+	}
+	if min := 800 * seconds; res.OK < min {
+		t.Fatalf("only %d calls went through in %v at %.0f offered a second; want at least %d", res.OK, res.Elapsed, float64(res.Sent)/res.Elapsed.Seconds(), min)
+	}
 	srv.mu.Lock()
 	times := slices.Clone(srv.times)
 	srv.mu.Unlock()
 	// Whole seconds from the first call the server saw, the first left out
-	// (it holds the burst).
+	// (it holds the burst): for the log, since the server's own timing on a
+	// busy machine moves calls between seconds.
 	var perSecond []int
 	for s := 1; s < seconds; s++ {
 		from, to := times[0].Add(time.Duration(s)*time.Second), times[0].Add(time.Duration(s+1)*time.Second)
@@ -478,11 +489,6 @@ clusters:
 		perSecond = append(perSecond, n)
 	}
 	t.Logf("the server saw per second (after the first): %v", perSecond)
-	for _, n := range perSecond {
-		if n < 950 || n > 1050 {
-			t.Fatalf("the server saw %v calls per second; want 1000 ± 5%% each", perSecond)
-		}
-	}
 }
 
 // A 10/90 split between two clusters lands within a few percent; a call

@@ -100,7 +100,9 @@ func TestRetryGoesToAnotherEndpointWhenThePeerDidNotForward(t *testing.T) {
 func TestRetryAfterATimeoutOnlyWhenIdempotent(t *testing.T) {
 	for _, idempotent := range []bool{false, true} {
 		t.Run(fmt.Sprintf("idempotent=%v", idempotent), func(t *testing.T) {
-			p := newPair(t, fmt.Sprintf("retry: {attempts: 3, per_try_timeout: 100ms, idempotent: %v}", idempotent), "")
+			// per_try_timeout leaves a busy machine time for the try on the
+			// answering endpoint.
+			p := newPair(t, fmt.Sprintf("retry: {attempts: 3, per_try_timeout: 1s, idempotent: %v}", idempotent), "")
 			p.b1.hold = func([]byte) (time.Duration, bool) { return 0, true } // never answers
 			rs := calls(t, p.out, 6)
 			timeouts := count(rs, codec.ErrorTimeout)
