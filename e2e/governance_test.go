@@ -425,7 +425,9 @@ admin: {address: "127.0.0.1:0"}
 listeners:
   - {name: outbound, address: "unix://%s", routes: [{service: echo, cluster: echo}]}
 clusters:
-  - {name: echo, endpoints: [{address: "%s"}]}
+  # On a busy machine the calls in flight can pass the default breaker's
+  # 1024; this test is about the rate limit.
+  - {name: echo, circuit_breaker: {max_requests: 20000, max_pending: 20000}, endpoints: [{address: "%s"}]}
 `, out, addr(b)), false)
 	// The caller is a Kitex client in a process of its own (echo-client
 	// -rate), so that it keeps its rate whatever this test process is built
