@@ -174,20 +174,13 @@ func (c *conn) control(frame []byte) {
 		return
 	}
 	c.ep.cluster.stats.ProxyRestarts.Add(1)
-	c.ep.retireConn(c) // new requests dial a new connection: the new process
-	c.mu.Lock()
-	c.draining = true
-	drained := c.drainedLocked()
-	c.mu.Unlock()
-	if drained {
-		c.tc.Close()
-	}
+	c.retire() // new requests dial a new connection: the new process
 }
 
-// retireIdle closes c, idle for the cluster's IdleTimeout: new requests
-// dial anew, and a request that took a slot meanwhile finishes first.
-func (c *conn) retireIdle() {
-	c.ep.cluster.stats.IdleClosed.Add(1)
+// retire closes c once its requests in flight are done; new requests
+// dial a new connection meanwhile. For a peer that is restarting, and for
+// a connection idle for the cluster's IdleTimeout (Endpoint.sweep).
+func (c *conn) retire() {
 	c.ep.retireConn(c)
 	c.mu.Lock()
 	c.draining = true

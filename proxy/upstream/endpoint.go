@@ -193,7 +193,8 @@ func (ep *Endpoint) sweep(now time.Duration) {
 		if cn := ep.conns[i].Load(); cn != nil {
 			cn.sweep(now)
 			if idle > 0 && cn.tc.IdleFor() >= idle && cn.inflight.Load() == 0 {
-				cn.retireIdle()
+				ep.cluster.stats.IdleClosed.Add(1)
+				cn.retire()
 			}
 		}
 	}
