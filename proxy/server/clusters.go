@@ -46,6 +46,7 @@ func (s *Server) buildCluster(cc config.Cluster) (*upstream.Cluster, *config.Fie
 		Name: cc.Name, Balancer: bal, LBOpts: opts, HashKey: cc.HashKey,
 		ConnsPerEndpoint: cc.ConnectionsPerEndpoint, MaxRequestsPerConn: cc.MaxRequestsPerConnection,
 		ConnectTimeout: cc.ConnectTimeout.Std(), IdleTimeout: cc.IdleTimeout.Std(), Transport: s.upstreamTransportOptions(),
+		Sweeper: s.sweeper,
 		Breaker: breaker, Budget: budget, Outlier: cc.OutlierDetection,
 	}, endpointConfigs(cc.Endpoints), &s.upstream, &s.transport)
 	if err != nil {
@@ -258,13 +259,13 @@ func (s *Server) ClusterNames() []string {
 	return names
 }
 
-// sweepClusters times out requests everywhere and closes drained clusters.
-func (s *Server) sweepClusters() {
-	for _, e := range *s.clusters.Load() {
-		e.c.Sweep()
-	}
+// sweepClusters times out requests in the clusters that have some in
+// flight and closes drained clusters. It reports whether anything is left
+// to time, so that the sweeper ticks again soon.
+func (s *Server) sweepClusters() bool {
+	busy := s.sweeper.Sweep()
 	if !s.applyMu.TryLock() {
-		return // an apply is running; next tick
+		return true // an apply is running; next tick
 	}
 	defer s.applyMu.Unlock()
 	kept := s.retiring[:0]
@@ -278,6 +279,7 @@ func (s *Server) sweepClusters() {
 	}
 	clear(s.retiring[len(kept):])
 	s.retiring = kept
+	return busy || len(kept) > 0
 }
 
 func (s *Server) closeClusters() {

@@ -7,13 +7,12 @@ import (
 )
 
 // After a burst of connections closes, the memory they held goes back to
-// the operating system within about memoryCheck: a sidecar's memory is
+// the operating system within about a slowSweep: a sidecar's memory is
 // paid once per instance, and the Go runtime alone would keep it until a
 // GC ran (at most every 2 minutes when the sidecar is quiet) and then
 // give it back slowly. Like Envoy's shrink_heap overload action, but
 // triggered by the connections that held the memory.
 const (
-	memoryCheck = time.Second
 	// releaseAfterConns: this many connections fewer than the peak since
 	// the last release (or start) trigger a release.
 	releaseAfterConns = 256

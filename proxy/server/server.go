@@ -26,8 +26,14 @@ import (
 	"github.com/octomesh/octomesh/stats"
 )
 
-// sweepInterval is the resolution of request timeouts.
-const sweepInterval = 10 * time.Millisecond
+// The sweeper's ticks (sweep): sweepInterval is the resolution of request
+// timeouts; slowSweep, of outlier detection's timers and of an idle
+// sidecar's wake-ups; idleSweep, of clusters' idle_timeout.
+const (
+	sweepInterval = 10 * time.Millisecond
+	slowSweep     = time.Second
+	idleSweep     = 10 * time.Second
+)
 
 // Stats counts what the server itself does: hot restart and draining. The
 // request path counts in downstream.Stats.
@@ -56,6 +62,7 @@ type Server struct {
 	applyMu  sync.Mutex // serialises config changes; guards retiring
 	clusters atomic.Pointer[clusterSet]
 	retiring []*upstream.Cluster
+	sweeper  *upstream.Sweeper // the clusters' timers (sweep)
 
 	listeners []*listener
 	admin     *admin.Server
@@ -94,7 +101,8 @@ var Builtin = []filter.Def{ratelimit.Def, fault.Def}
 
 // New builds a sidecar from cfg; nothing listens until Start.
 func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
-	s := &Server{cfg: cfg, log: log, stop: make(chan struct{}), done: make(chan struct{}), handovers: make(chan handoverResult, 1)}
+	s := &Server{cfg: cfg, log: log, stop: make(chan struct{}), done: make(chan struct{}), handovers: make(chan handoverResult, 1),
+		sweeper: upstream.NewSweeper()}
 	s.SetConfigVersion("static")
 	reg, err := filter.NewRegistry(Builtin...)
 	if err != nil {
@@ -203,27 +211,53 @@ func (s *Server) start(offer *hotrestart.Offer) error {
 	return nil
 }
 
-// sweep times out requests on every cluster, and returns memory after a
-// burst of connections has closed (memory.go).
+// sweep runs the clusters' timers (upstream.Sweeper): every sweepInterval
+// while some cluster has requests in flight, once a slowSweep otherwise,
+// so that an idle sidecar wakes once a second whatever its configuration's
+// size. The slow tick also judges outlier detection's intervals, returns
+// memory after a burst of connections (memory.go), and every idleSweep
+// closes upstream connections idle for their cluster's idle_timeout.
 func (s *Server) sweep() {
 	defer s.wg.Done()
-	t := time.NewTicker(sweepInterval)
+	t := time.NewTimer(sweepInterval)
 	defer t.Stop()
+	due := time.Now().Add(sweepInterval) // when t fires
 	mem := memoryReleaser{release: freeOSMemory}
-	lastCheck := time.Now()
+	lastSlow, lastIdle := time.Now(), time.Now()
 	for {
 		select {
 		case <-s.stop:
 			return
-		case now := <-t.C:
-			s.sweepClusters()
-			if now.Sub(lastCheck) >= memoryCheck {
-				lastCheck = now
-				if mem.check(s.openConns(), now) {
-					s.stats.MemoryReleases.Add(1)
+		case <-s.sweeper.Woken():
+			// A cluster has requests to time: tick soon, unless t will.
+			if time.Until(due) > sweepInterval {
+				t.Reset(sweepInterval)
+				due = time.Now().Add(sweepInterval)
+			}
+			continue
+		case <-t.C:
+		}
+		now := time.Now()
+		busy := s.sweepClusters()
+		if now.Sub(lastSlow) >= slowSweep {
+			lastSlow = now
+			s.sweeper.SweepSlow()
+			if mem.check(s.openConns(), now) {
+				s.stats.MemoryReleases.Add(1)
+			}
+			if now.Sub(lastIdle) >= idleSweep {
+				lastIdle = now
+				for _, e := range *s.clusters.Load() {
+					e.c.SweepIdle()
 				}
 			}
 		}
+		next := slowSweep
+		if busy {
+			next = sweepInterval
+		}
+		t.Reset(next)
+		due = now.Add(next)
 	}
 }
 

@@ -33,6 +33,10 @@ type ClusterConfig struct {
 	// request meets a connection the peer is closing.
 	IdleTimeout time.Duration
 	Transport   transport.Options
+	// Sweeper, when set, times the cluster's requests: the cluster enlists
+	// in it while it has something to time (sweeper.go). Without one,
+	// whoever owns the cluster calls Sweep.
+	Sweeper *Sweeper
 	// Breaker and Budget bound requests, pending requests and retries (a
 	// zero bound is none; a zero budget allows no retry); Outlier, when
 	// set, ejects endpoints that fail or lag.
@@ -59,9 +63,9 @@ type Cluster struct {
 	tstat *transport.Stats
 	state atomic.Pointer[clusterState]
 
-	mu       sync.Mutex // serialises Update, Sweep's draining list, Close
-	draining []*Endpoint
-	dead     bool
+	mu          sync.Mutex // serialises Update, Sweep's draining list, Close
+	drainingEPs []*Endpoint
+	dead        bool
 
 	latency stats.Histogram // round trips of answered requests
 
@@ -69,6 +73,9 @@ type Cluster struct {
 	pending  atomic.Int64 // requests waiting in Forward for a connection
 	budget   *budget
 	od       *outlier // nil without outlier detection
+
+	sweepState atomic.Int32 // sweepIdle, sweepWarm or sweepFast (sweeper.go)
+	inSlow     bool         // in the Sweeper's slow list; its goroutine only
 }
 
 type clusterState struct {
@@ -143,7 +150,10 @@ func (c *Cluster) Update(endpoints []EndpointConfig) error {
 	c.state.Store(next)
 	for _, ep := range old {
 		ep.retired.Store(true)
-		c.draining = append(c.draining, ep)
+		c.drainingEPs = append(c.drainingEPs, ep)
+	}
+	if len(old) > 0 {
+		c.activate()
 	}
 	return nil
 }
@@ -364,8 +374,8 @@ func (c *Cluster) Sweep() {
 	c.sweepOutliers(t)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	kept := c.draining[:0]
-	for _, ep := range c.draining {
+	kept := c.drainingEPs[:0]
+	for _, ep := range c.drainingEPs {
 		ep.sweep(t)
 		if ep.load.Inflight() > 0 {
 			kept = append(kept, ep)
@@ -373,8 +383,21 @@ func (c *Cluster) Sweep() {
 		}
 		ep.close()
 	}
-	clear(c.draining[len(kept):])
-	c.draining = kept
+	clear(c.drainingEPs[len(kept):])
+	c.drainingEPs = kept
+}
+
+// SweepIdle closes the connections idle for the cluster's IdleTimeout. Its
+// owner calls it every few seconds, for every cluster: an idle connection
+// does not keep its cluster enlisted in the Sweeper.
+func (c *Cluster) SweepIdle() {
+	idle := c.cfg.IdleTimeout
+	if idle <= 0 {
+		return
+	}
+	for _, ep := range c.state.Load().endpoints {
+		ep.sweepIdle(idle)
+	}
 }
 
 // Drained reports whether a cluster emptied by Update(nil) has finished
@@ -382,7 +405,7 @@ func (c *Cluster) Sweep() {
 func (c *Cluster) Drained() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.state.Load().endpoints) == 0 && len(c.draining) == 0
+	return len(c.state.Load().endpoints) == 0 && len(c.drainingEPs) == 0
 }
 
 // Close closes every connection of the cluster; requests in flight fail.
@@ -393,10 +416,10 @@ func (c *Cluster) Close() {
 	for _, ep := range c.state.Load().endpoints {
 		ep.close()
 	}
-	for _, ep := range c.draining {
+	for _, ep := range c.drainingEPs {
 		ep.close()
 	}
-	c.draining = nil
+	c.drainingEPs = nil
 }
 
 // Latency is the histogram of the cluster's round trips, from sending a

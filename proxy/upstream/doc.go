@@ -21,6 +21,8 @@
 // retries to the cluster's retry budget and max_retries (budget.go). With
 // outlier detection (outlier.go), Sweep also ejects, down-weights, probes
 // and returns endpoints, and republishes the picker with their weights.
+// A Sweeper (sweeper.go) calls Sweep only for the clusters that have
+// something to time, so an idle sidecar's clusters cost nothing.
 //
 // Hot-path package: it must never import cp/..., proxy/router,
 // proxy/filter, proxy/downstream, proxy/server, proxy/xds, proxy/admin or

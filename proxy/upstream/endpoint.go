@@ -38,16 +38,21 @@ type Endpoint struct {
 }
 
 // begin counts a request written to the endpoint.
+// The cluster's first request in flight enlists it in its sweeper.
 func (ep *Endpoint) begin() {
 	ep.load.Begin()
-	ep.cluster.inflight.Add(1)
+	if ep.cluster.inflight.Add(1) == 1 {
+		ep.cluster.activate()
+	}
 }
 
-// end counts a request of the endpoint finished, failed or not.
+// end counts a request of the endpoint finished, failed or not. Outlier
+// detection counts it before it leaves the requests in flight, so that a
+// sweeper that sees none left also sees what it has to judge.
 func (ep *Endpoint) end(rtt time.Duration, failed bool) {
 	ep.load.End(rtt, failed)
-	ep.cluster.inflight.Add(-1)
 	ep.record(failed, rtt)
+	ep.cluster.inflight.Add(-1)
 }
 
 // usable reports whether balancing may send the endpoint requests: it has
@@ -185,17 +190,23 @@ func (ep *Endpoint) retireConn(cn *conn) {
 	ep.drainMu.Lock()
 	ep.draining = append(ep.draining, cn)
 	ep.drainMu.Unlock()
+	ep.cluster.activate()
+}
+
+// sweepIdle closes the connections idle for the cluster's IdleTimeout.
+func (ep *Endpoint) sweepIdle(idle time.Duration) {
+	for i := range ep.conns {
+		if cn := ep.conns[i].Load(); cn != nil && cn.tc.IdleFor() >= idle && cn.inflight.Load() == 0 {
+			ep.cluster.stats.IdleClosed.Add(1)
+			cn.retire()
+		}
+	}
 }
 
 func (ep *Endpoint) sweep(now time.Duration) {
-	idle := ep.cluster.cfg.IdleTimeout
 	for i := range ep.conns {
 		if cn := ep.conns[i].Load(); cn != nil {
 			cn.sweep(now)
-			if idle > 0 && cn.tc.IdleFor() >= idle && cn.inflight.Load() == 0 {
-				ep.cluster.stats.IdleClosed.Add(1)
-				cn.retire()
-			}
 		}
 	}
 	ep.drainMu.Lock()

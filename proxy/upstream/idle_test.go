@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// sweepUntil runs the cluster's sweep, as the sidecar's sweeper does, until
+// sweepUntil runs the cluster's sweeps, as the sidecar's sweeper does, until
 // cond holds or a generous deadline passes.
 func sweepUntil(t *testing.T, c *Cluster, what string, cond func() bool) {
 	t.Helper()
@@ -17,6 +17,7 @@ func sweepUntil(t *testing.T, c *Cluster, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		c.Sweep()
+		c.SweepIdle()
 		time.Sleep(5 * time.Millisecond)
 	}
 }
