@@ -1,14 +1,12 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"sort"
-	"strings"
+
+	"github.com/octomesh/octomesh/cmd/internal/cli"
 )
 
 type command struct {
@@ -52,42 +50,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "octomesh: %v\n", err)
 		return 1
 	}
-	err := cmd.run(args[1:])
-	var ue usageError
-	switch {
-	case err == nil:
-		return 0
-	case errors.Is(err, flag.ErrHelp):
-		return 0 // -h: the flag set printed the usage
-	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "octomesh %s: %v\n", args[0], err)
-		return 2
-	}
-	fmt.Fprintf(stderr, "octomesh %s: %v\n", args[0], err)
-	return 1
+	return cli.Exit("octomesh "+args[0], cmd.run(args[1:]), stderr)
 }
 
 // usageError is a command's error in how it was called (its flags), not in
-// what it did: the exit status is 2.
+// what it did: the exit status is 2 (cli.Exit).
 type usageError struct{ err error }
 
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
+func (usageError) IsUsage() bool   { return true }
 
-// enterBuildWorkingDirectory makes relative paths in flags (bench --json,
-// --markdown, --plot, --from-json; a proxy's --config; ...) mean what they
-// mean in a shell: `bazel run //cmd/octomesh -- ...` starts the binary in its
-// runfiles tree and names the caller's directory in BUILD_WORKING_DIRECTORY.
-func enterBuildWorkingDirectory() error {
-	wd := os.Getenv("BUILD_WORKING_DIRECTORY")
-	if wd == "" {
-		return nil
-	}
-	if err := os.Chdir(wd); err != nil {
-		return fmt.Errorf("BUILD_WORKING_DIRECTORY: %w", err)
-	}
-	return nil
-}
+// The commands' shared helpers (cmd/internal/cli).
+var (
+	newLogger                  = cli.NewLogger
+	writeReady                 = cli.WriteReady
+	enterBuildWorkingDirectory = cli.EnterBuildWorkingDirectory
+)
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: octomesh <command> [flags]\n\ncommands:")
@@ -100,14 +79,4 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-12s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w, "\nRun 'octomesh <command> -h' for the command's flags.")
-}
-
-// newLogger returns a text logger on stderr at the named level, and the
-// variable holding that level, which can change it while the logger runs.
-func newLogger(level string) (*slog.Logger, *slog.LevelVar, error) {
-	lv := new(slog.LevelVar)
-	if err := lv.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
-		return nil, nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv})), lv, nil
 }
