@@ -24,6 +24,7 @@ var commands = map[string]command{
 	"perf":        {"profile a running sidecar through its admin endpoint", runPerf},
 	"bench":       {"measure the mesh: topologies, load generator, report", runBench},
 	"demo":        {"run two sidecars and echo apps on this machine, with live traffic", runDemo},
+	"version":     {"print this build's version", runVersion},
 }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }

@@ -51,7 +51,9 @@ func runProxy(args []string) error {
 		return err
 	}
 	if *readyFD > 0 {
-		if err := writeReady(*readyFD, s.Ready()); err != nil {
+		ready := s.Ready()
+		ready.Version = version
+		if err := writeReady(*readyFD, ready); err != nil {
 			s.Close()
 			return err
 		}
