@@ -18,6 +18,7 @@ type command struct {
 
 var commands = map[string]command{
 	"proxy":       {"run a sidecar from a config file", runProxy},
+	"agent":       {"keep a sidecar running: restart on crash, hot upgrade with rollback", runAgent},
 	"pilot":       {"run the control plane: xDS server, registration API, embedded etcd", runPilot},
 	"meta":        {"run the Meta Server: which pilot serves which app", runMeta},
 	"mocksidecar": {"run simulated sidecars from a YAML step script", runMockSidecar},
