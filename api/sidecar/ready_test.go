@@ -12,6 +12,10 @@ func TestReadyInfoWireForm(t *testing.T) {
 	if want := `{"pid":42,"listeners":{"inbound":"tcp://127.0.0.1:7001"},"admin":"127.0.0.1:9901"}`; string(b) != want {
 		t.Errorf("%s, want %s", b, want)
 	}
+	b, _ = json.Marshal(ReadyInfo{PID: 7, Listeners: map[string]string{}, Version: "1.2.0"})
+	if want := `{"pid":7,"listeners":{},"version":"1.2.0"}`; string(b) != want {
+		t.Errorf("%s, want %s", b, want)
+	}
 	b, _ = json.Marshal(ReadyInfo{PID: 1, Listeners: map[string]string{}})
 	if want := `{"pid":1,"listeners":{}}`; string(b) != want {
 		t.Errorf("%s, want %s", b, want)

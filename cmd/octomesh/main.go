@@ -16,12 +16,14 @@ type command struct {
 
 var commands = map[string]command{
 	"proxy":       {"run a sidecar from a config file", runProxy},
+	"agent":       {"keep a sidecar running: restart on crash, hot upgrade with rollback", runAgent},
 	"pilot":       {"run the control plane: xDS server, registration API, embedded etcd", runPilot},
 	"meta":        {"run the Meta Server: which pilot serves which app", runMeta},
 	"mocksidecar": {"run simulated sidecars from a YAML step script", runMockSidecar},
 	"perf":        {"profile a running sidecar through its admin endpoint", runPerf},
 	"bench":       {"measure the mesh: topologies, load generator, report", runBench},
 	"demo":        {"run two sidecars and echo apps on this machine, with live traffic", runDemo},
+	"version":     {"print this build's version", runVersion},
 }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }

@@ -2,4 +2,4 @@ package main
 
 import "github.com/octomesh/octomesh/cmd/internal/proxycmd"
 
-func runProxy(args []string) error { return proxycmd.Run(args) }
+func runProxy(args []string) error { return proxycmd.Run(args, version) }

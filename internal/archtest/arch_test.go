@@ -134,6 +134,9 @@ func TestPackageArrows(t *testing.T) {
 		"cp/pilot":                 {"api/meta", "api/registry", "config", "cp/registration", "cp/shardmap", "cp/store", "stats"},
 		"cp/meta":                  {"api/meta", "config", "cp/registration", "cp/shardmap", "cp/store"},
 		"cp/mocksidecar":           {"api/meta", "api/registry", "config"},
+		// The node agent runs the sidecar as a process: it speaks the
+		// sidecar's ready contract and admin endpoint only.
+		"agent": {"api/sidecar"},
 		// Tools.
 		"internal/proc": {"api/sidecar"},
 		"bench":         {"codec", "internal/proc"},
@@ -170,6 +173,10 @@ var never = []struct{ from, to, why string }{
 	{"cp/meta", "cp/pilot", "Meta is the pilots' peer, not their library: both follow cp/shardmap"},
 	{"cp/shardmap", "cp/store", "the shard map reads etcd through its Store interface"},
 	{"cp/registration", "cp/store", "the registration API writes through its Store interface"},
+	{"agent", "proxy/...", "the agent runs the sidecar as a process: its code runs in the child"},
+	{"agent", "cp/...", "the agent links no control-plane server: it will follow releases through api/... only"},
+	{"agent", "internal/proc", "test tooling: it ties a child's life to its parent, and the agent's sidecar must outlive the agent"},
+	{"agent", "sdk", "the agent is no app"},
 	{"internal/proc", "proxy/...", "it starts sidecars as processes: their code runs in the child"},
 	{"internal/proc", "cp/...", "it starts processes: their code runs in the child"},
 }

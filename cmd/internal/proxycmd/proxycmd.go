@@ -20,8 +20,9 @@ import (
 
 // Run runs a sidecar from the flags in args until it is stopped
 // (SIGINT/SIGTERM drain it; a second signal stops it), hands over to a
-// new process, or fails.
-func Run(args []string) error {
+// new process, or fails. version is the binary's, reported with
+// --ready-fd.
+func Run(args []string, version string) error {
 	fs := flag.NewFlagSet("proxy", flag.ContinueOnError)
 	file := fs.String("config", "", "sidecar config file (YAML, see docs/config.md)")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
@@ -59,7 +60,9 @@ func Run(args []string) error {
 		return err
 	}
 	if *readyFD > 0 {
-		if err := cli.WriteReady(*readyFD, s.Ready()); err != nil {
+		ready := s.Ready()
+		ready.Version = version
+		if err := cli.WriteReady(*readyFD, ready); err != nil {
 			s.Close()
 			return err
 		}
