@@ -1,13 +1,3 @@
-// Command octomesh-proxy is the sidecar alone: `octomesh proxy` without the
-// control plane, bench, perf and demo linked in, for the machines that only
-// run sidecars (deps_test.go holds what it must never link).
-//
-// Usage: octomesh-proxy [proxy] --config FILE [--log-level L] [--hot-restart] [--ready-fd N]
-//
-//	octomesh-proxy version
-//
-// It takes the same arguments as `octomesh proxy`, with or without the word
-// proxy, so that the agent can run it (octomesh agent --sidecar-binary).
 package main
 
 import (

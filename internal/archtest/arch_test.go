@@ -159,7 +159,13 @@ func TestPackageArrows(t *testing.T) {
 // why (tailscale's deptest BadDeps is the model). From and to are patterns
 // (see matches); the package's doc.go says the same in words.
 var never = []struct{ from, to, why string }{
-	{"...", "cmd/...", "a command holds flags only: nothing imports it"},
+	{"...", "cmd/octomesh", "a binary holds flags only: nothing imports it"},
+	{"...", "cmd/octomesh-proxy", "a binary holds flags only: nothing imports it"},
+	{"cmd/internal/proxycmd", "cp/...", "the sidecar-only binary links it: no control plane"},
+	{"cmd/octomesh-proxy", "cp/...", "the sidecar alone: no control plane"},
+	{"cmd/octomesh-proxy", "agent", "the sidecar alone: the agent runs it, not the reverse"},
+	{"cmd/octomesh-proxy", "bench", "the sidecar alone: no benchmark"},
+	{"cmd/octomesh-proxy", "demo", "the sidecar alone: no demo"},
 	{"...", "cp/shardmap/shardmaptest", "test code: only tests import it"},
 	{"proxy/...", "cp/...", "the sidecar links no control-plane code: it speaks to the control plane through api/... only"},
 	{"sdk", "cp/...", "apps link the sdk: they reach the control plane through api/... only"},

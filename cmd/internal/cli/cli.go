@@ -1,8 +1,3 @@
-// Package cli holds what the OctoMesh binaries' commands share: the logger
-// their --log-level makes, the --ready-fd report, usage errors and exit
-// statuses.
-//
-// It must never import anything of this module: every command imports it.
 package cli
 
 import (

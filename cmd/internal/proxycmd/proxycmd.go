@@ -1,8 +1,3 @@
-// Package proxycmd is the sidecar's command, `octomesh proxy` and the
-// sidecar-only binary `octomesh-proxy`: flags, config file, signals.
-//
-// It must never import cp/..., bench, perf or demo: the sidecar-only binary
-// links it (cmd/octomesh-proxy's deps test holds that).
 package proxycmd
 
 import (
