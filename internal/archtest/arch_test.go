@@ -106,6 +106,7 @@ func TestPackageArrows(t *testing.T) {
 		"api/meta":     {"config"},
 		"api/registry": {"config"},
 		"api/sidecar":  {},
+		"api/scanner":  {},
 		// The request path: transport, router and upstream, the filter
 		// contract, the built-in filters (a package each), and the
 		// downstream handler that runs them.
@@ -118,7 +119,7 @@ func TestPackageArrows(t *testing.T) {
 		"proxy/downstream":       {"codec", "config", "proxy/filter", "proxy/router", "proxy/transport", "proxy/upstream", "stats"},
 		// The sidecar's other parts; proxy/server wires them.
 		"proxy/admin": {},
-		"proxy/xds":   {"api/meta", "config"},
+		"proxy/xds":   {"api/meta", "api/scanner", "config"},
 		// Apps link the sdk: it speaks the wire contracts only.
 		"sdk": {"api/registry", "codec"},
 		// The control plane. cp/store is its one door to etcd;
@@ -129,9 +130,10 @@ func TestPackageArrows(t *testing.T) {
 		// through its API.
 		"cp/store":                 {"api/registry"},
 		"cp/registration":          {"api/registry", "config"},
-		"cp/shardmap":              {"api/meta", "config"},
+		"cp/shardmap":              {"api/meta", "api/scanner", "config"},
 		"cp/shardmap/shardmaptest": {"api/meta"},
-		"cp/pilot":                 {"api/meta", "api/registry", "config", "cp/registration", "cp/shardmap", "cp/store", "stats"},
+		"cp/pilot":                 {"api/meta", "api/registry", "api/scanner", "config", "cp/registration", "cp/shardmap", "cp/store", "stats"},
+		"cp/scanner":               {"api/registry", "api/scanner", "codec", "config", "cp/shardmap", "cp/store", "stats"},
 		"cp/meta":                  {"api/meta", "config", "cp/registration", "cp/shardmap", "cp/store"},
 		"cp/mocksidecar":           {"api/meta", "api/registry", "config"},
 		// Tools.
@@ -168,6 +170,10 @@ var never = []struct{ from, to, why string }{
 	{"cp/...", "sdk", "the control plane is no app"},
 	{"cp/pilot", "cp/meta", "Meta is the pilots' peer, not their library: both follow cp/shardmap"},
 	{"cp/meta", "cp/pilot", "Meta is the pilots' peer, not their library: both follow cp/shardmap"},
+	{"cp/scanner", "cp/pilot", "scanners and pilots are peers: they meet in the registry and over api/scanner"},
+	{"cp/scanner", "cp/meta", "scanners and Meta are peers: both follow cp/shardmap"},
+	{"cp/pilot", "cp/scanner", "scanners and pilots are peers: a pilot asks a scanner through api/scanner"},
+	{"cp/meta", "cp/scanner", "scanners and Meta are peers: both follow cp/shardmap"},
 	{"cp/shardmap", "cp/store", "the shard map reads etcd through its Store interface"},
 	{"cp/registration", "cp/store", "the registration API writes through its Store interface"},
 	{"internal/proc", "proxy/...", "it starts sidecars as processes: their code runs in the child"},

@@ -42,6 +42,9 @@ type EndpointConfig struct {
 	Weight           uint32
 	Zone, Set        string
 	Metadata         map[string]string
+	// Unhealthy: marked down by central health checking; the balancer
+	// passes it over unless too few others are healthy (panic threshold).
+	Unhealthy bool
 }
 
 // Cluster forwards requests to a set of endpoints. Its endpoint set and
@@ -165,7 +168,7 @@ func (c *Cluster) buildPicker(st *clusterState) (lb.Picker, error) {
 			}
 		}
 		weighted = weighted || w > 0
-		eps[i] = lb.Endpoint{Address: e.Address, Weight: w, Zone: e.Zone, Set: e.Set, Metadata: e.Metadata, Healthy: true, Load: &ep.load}
+		eps[i] = lb.Endpoint{Address: e.Address, Weight: w, Zone: e.Zone, Set: e.Set, Metadata: e.Metadata, Healthy: !e.Unhealthy, Load: &ep.load}
 	}
 	if !weighted && c.od != nil {
 		// Every endpoint with weight is ejected (a cluster of one, say):
@@ -340,7 +343,7 @@ func (c *Cluster) forward(r *Request, mayDial bool) bool {
 
 func sameEndpoint(a, b EndpointConfig) bool {
 	return a.Network == b.Network && a.Address == b.Address && a.Weight == b.Weight &&
-		a.Zone == b.Zone && a.Set == b.Set && maps.Equal(a.Metadata, b.Metadata)
+		a.Zone == b.Zone && a.Set == b.Set && maps.Equal(a.Metadata, b.Metadata) && a.Unhealthy == b.Unhealthy
 }
 
 var (
