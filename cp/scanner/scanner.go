@@ -163,6 +163,16 @@ func Start(opts Options) (_ *Scanner, err error) {
 	return s, nil
 }
 
+// Addrs says where a scanner serves.
+type Addrs struct {
+	HTTP string `json:"http"`
+	// Etcd is the etcd endpoint it uses.
+	Etcd string `json:"etcd"`
+}
+
+// Addrs says where it serves.
+func (s *Scanner) Addrs() Addrs { return Addrs{HTTP: s.info.HTTP, Etcd: s.Store.Endpoints()} }
+
 // Addr is where it serves HTTP (host:port).
 func (s *Scanner) Addr() string { return s.info.HTTP }
 
