@@ -414,14 +414,19 @@ type EndpointStatus struct {
 	// failed.
 	State, Reason, ProbeError string
 	Ejections                 int
+	// Unhealthy: central health checking marked it down (EndpointConfig).
+	Unhealthy bool
 }
 
 // Endpoints returns a snapshot of the cluster's endpoints.
 func (c *Cluster) Endpoints() []EndpointStatus {
 	st := c.state.Load()
 	out := make([]EndpointStatus, 0, len(st.endpoints))
-	for _, ep := range st.endpoints {
+	for i, ep := range st.endpoints {
 		s := EndpointStatus{Address: ep.address, Weight: ep.weight.Load(), Inflight: ep.load.Inflight(), LatencyEWMA: ep.load.Latency()}
+		if i < len(st.applied) {
+			s.Unhealthy = st.applied[i].Unhealthy
+		}
 		for i := range ep.conns {
 			if cn := ep.conns[i].Load(); cn != nil {
 				s.Conns++
