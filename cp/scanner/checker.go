@@ -50,9 +50,6 @@ func (s *Scanner) run() {
 		case <-tick.C:
 		}
 		s.mu.Lock()
-		orphans := s.inv.rebuild()
-		s.Stats.Owned.Store(int64(s.inv.count))
-		var down int64
 		var due []*target
 		for _, t := range s.inv.owned[i] {
 			if t.checking {
@@ -61,18 +58,7 @@ func (s *Scanner) run() {
 			}
 			due = append(due, t)
 		}
-		for _, sl := range s.inv.owned {
-			for _, t := range sl {
-				if s.inv.down(t.addr) {
-					down++
-				}
-			}
-		}
-		s.Stats.Down.Store(down)
 		s.mu.Unlock()
-		for _, m := range orphans {
-			s.clearOrphan(m)
-		}
 		for _, t := range due {
 			s.start(t, false)
 		}

@@ -235,17 +235,43 @@ func (s *Scanner) setScanners(state map[string][]byte, _ int64) {
 	}
 	s.mu.Lock()
 	s.inv.setScanners(infos)
+	s.regroupLocked()
 	s.mu.Unlock()
 }
 
 func (s *Scanner) setInstances(changes []store.InstanceChange, reset bool) {
 	s.mu.Lock()
 	s.inv.applyInstances(changes, reset)
+	s.regroupLocked()
 	s.mu.Unlock()
 }
 
 func (s *Scanner) setMarks(marks map[string]registry.HealthMark) {
 	s.mu.Lock()
 	s.inv.setMarks(marks)
+	s.regroupLocked()
 	s.mu.Unlock()
+}
+
+// regroupLocked recomputes what this scanner owns after a change, and
+// deletes (in the background) the marks of instances that left.
+func (s *Scanner) regroupLocked() {
+	orphans := s.inv.rebuild()
+	s.Stats.Owned.Store(int64(s.inv.count))
+	var down int64
+	for _, sl := range s.inv.owned {
+		for _, t := range sl {
+			if s.inv.down(t.addr) {
+				down++
+			}
+		}
+	}
+	s.Stats.Down.Store(down)
+	if len(orphans) > 0 && s.ctx.Err() == nil {
+		go func() {
+			for _, m := range orphans {
+				s.clearOrphan(m)
+			}
+		}()
+	}
 }

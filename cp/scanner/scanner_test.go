@@ -46,9 +46,9 @@ func TestMarkDownConfirmedAndUp(t *testing.T) {
 	register(t, st, "greet", f.addr(), "z1")
 	s1 := startScanner(t, st, "s1", "z1", nil)
 	s2 := startScanner(t, st, "s2", "z1", nil)
-	waitFor(t, "one owner of the address", func() bool { return owned(s1, s2) == 1 && f.asked.Load() > 0 })
+	waitFor(t, "one owner of the address", func() bool { return owned(s1, s2) == 1 && f.Asked.Load() > 0 })
 
-	f.mode.Store(answerFail)
+	f.SetMode(answerFail)
 	waitFor(t, "both services marked down", func() bool {
 		_, a := m.get("echo", f.addr())
 		_, b := m.get("greet", f.addr())
@@ -59,14 +59,14 @@ func TestMarkDownConfirmedAndUp(t *testing.T) {
 		t.Fatalf("mark %+v: want two scanners and a reason", mk)
 	}
 
-	f.mode.Store(answerOK)
+	f.SetMode(answerOK)
 	waitFor(t, "marks cleared", func() bool { return m.count() == 0 })
 
 	// Down again, then the app registers anew: its mark goes with the
 	// new registration.
-	f.mode.Store(answerFail)
+	f.SetMode(answerFail)
 	waitFor(t, "marked down again", func() bool { _, ok := m.get("echo", f.addr()); return ok })
-	f.mode.Store(answerOK)
+	f.SetMode(answerOK)
 	register(t, st, "echo", f.addr(), "z1")
 	if _, err := st.Instances(context.Background(), "echo"); err != nil {
 		t.Fatal(err)
@@ -80,7 +80,7 @@ func TestBrokenPathOfOneScannerMarksNothing(t *testing.T) {
 	st := openStore(t)
 	m := watchMarks(t, st)
 	f := newFakeSidecar(t)
-	f.mode.Store(answerFailFirst)
+	f.SetMode(answerFailFirst)
 	register(t, st, "echo", f.addr(), "z1")
 	s1 := startScanner(t, st, "s1", "z1", nil)
 	s2 := startScanner(t, st, "s2", "z1", nil)
@@ -128,7 +128,7 @@ func TestFrozenConfirmerMarksNothing(t *testing.T) {
 		f = newFakeSidecar(t)
 	}
 	register(t, st, "echo", f.addr(), "z1")
-	f.mode.Store(answerFail)
+	f.SetMode(answerFail)
 	s1 := startScanner(t, st, "s1", "z1", func(o *Options) { o.Timeout = 200 * time.Millisecond })
 	waitFor(t, "an unconfirmed failure", func() bool { return s1.Stats.Unconfirmed.Load() >= 1 })
 	if n := m.count(); n != 0 {
@@ -152,11 +152,12 @@ func TestShareMovesAndReturns(t *testing.T) {
 	}
 	s1 := startScanner(t, st, "s1", "z1", nil)
 	s2 := startScanner(t, st, "s2", "z1", nil)
-	waitFor(t, "every address owned once", func() bool { return owned(s1, s2) == 12 })
+	// With 12 addresses the ring gives each scanner some (a fixed outcome
+	// of the hash).
+	waitFor(t, "every address owned once, by both", func() bool {
+		return owned(s1, s2) == 12 && s1.Stats.Owned.Load() > 0 && s2.Stats.Owned.Load() > 0
+	})
 	before := s1.Stats.Owned.Load()
-	if before == 0 || before == 12 {
-		t.Fatalf("s1 owns %d of 12: the ring should split them", before)
-	}
 	s1.Abandon()
 	waitFor(t, "s2 owns every address", func() bool { return s2.Stats.Owned.Load() == 12 })
 	s1 = startScanner(t, st, "s1", "z1", nil)
@@ -178,7 +179,7 @@ func TestFastPathCheck(t *testing.T) {
 	register(t, st, "echo", f.addr(), "z1")
 	s1 := startScanner(t, st, "s1", "z1", func(o *Options) { o.Period, o.Fall = 10*time.Minute, 3 })
 	waitFor(t, "the address owned", func() bool { return s1.Stats.Owned.Load() == 1 })
-	f.mode.Store(answerFail)
+	f.SetMode(answerFail)
 	c := scanner.NewClient(10 * time.Second)
 	defer c.Close()
 	if err := c.CheckNow(context.Background(), s1.Addr(), f.addr()); err != nil {
