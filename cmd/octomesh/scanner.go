@@ -25,7 +25,7 @@ func runScanner(args []string) error {
 	timeout := fs.Duration("timeout", 500*time.Millisecond, "a check's time limit (at most --period)")
 	fall := fs.Int("fall", 3, "failed checks in a row before a second scanner is asked to confirm and the instance is marked down")
 	rise := fs.Int("rise", 2, "good checks in a row before a marked instance is marked up")
-	maxChecks := fs.Int("max-checks", 1024, "checks in flight at most")
+	maxChecks := fs.Int("max-checks", 4096, "checks in flight at most")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	readyFD := fs.Int("ready-fd", 0, "once serving, write the bound addresses as JSON to this inherited file descriptor and close it (for supervisors and tests)")
 	if err := fs.Parse(args); err != nil {

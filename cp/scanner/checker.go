@@ -38,25 +38,35 @@ type Stats struct {
 }
 
 // run starts each period's checks, one slice of the owned addresses every
-// Period/slices, until the scanner stops.
+// Period/slices, until the scanner stops. The slice due is read from the
+// clock, not counted from ticks: a scanner starved of CPU (ticks dropped)
+// starts the slices it missed at its next tick, at most one period's.
 func (s *Scanner) run() {
 	defer close(s.loop)
-	tick := time.NewTicker(s.opts.Period / slices)
+	step := s.opts.Period / slices
+	tick := time.NewTicker(step)
 	defer tick.Stop()
-	for i := 0; ; i = (i + 1) % slices {
+	began := time.Now()
+	last := int64(0) // slices started so far
+	for {
 		select {
 		case <-s.ctx.Done():
 			return
 		case <-tick.C:
 		}
+		now := int64(time.Since(began) / step)
+		from := max(last, now-slices)
+		last = now
 		s.mu.Lock()
 		var due []*target
-		for _, t := range s.inv.owned[i] {
-			if t.checking {
-				s.Stats.Skipped.Add(1)
-				continue
+		for n := from; n < now; n++ {
+			for _, t := range s.inv.owned[n%slices] {
+				if t.checking {
+					s.Stats.Skipped.Add(1)
+					continue
+				}
+				due = append(due, t)
 			}
-			due = append(due, t)
 		}
 		s.mu.Unlock()
 		for _, t := range due {
@@ -206,7 +216,7 @@ func (s *Scanner) clear(t *target) {
 func (s *Scanner) clearOrphan(m registry.HealthMark) {
 	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
 	defer cancel()
-	if err := s.Store.ClearHealthMark(ctx, m.Service, m.Address); err == nil {
+	if ok, err := s.Store.ClearOrphanMark(ctx, m.Service, m.Address); err == nil && ok {
 		s.Stats.Orphans.Add(1)
 	}
 }

@@ -71,44 +71,53 @@ func (v *inventory) setScanners(infos map[string]scanner.Info) {
 
 func (v *inventory) applyInstances(changes []store.InstanceChange, reset bool) {
 	if reset {
-		clear(v.instances)
+		for key := range v.instances {
+			v.removeInstance(key)
+		}
 	}
 	for _, c := range changes {
-		if c.Instance == nil {
-			delete(v.instances, c.Key)
-		} else {
-			v.instances[c.Key] = *c.Instance
+		v.removeInstance(c.Key)
+		if c.Instance != nil {
+			v.addInstance(c.Key, *c.Instance)
 		}
-	}
-	// Rebuild the targets' services; keep the targets (their state and
-	// connections) whose address stays.
-	seen := map[string]map[string]struct{}{}
-	zones := map[string]string{}
-	for _, in := range v.instances {
-		if seen[in.Address] == nil {
-			seen[in.Address] = map[string]struct{}{}
-		}
-		seen[in.Address][in.Service] = struct{}{}
-		zones[in.Address] = in.Zone
-	}
-	for addr, t := range v.targets {
-		if seen[addr] == nil {
-			t.gone = true
-			if !t.checking {
-				t.conn.close()
-			}
-			delete(v.targets, addr)
-		}
-	}
-	for addr, services := range seen {
-		t := v.targets[addr]
-		if t == nil {
-			t = &target{addr: addr}
-			v.targets[addr] = t
-		}
-		t.services, t.zone = services, zones[addr]
 	}
 	v.dirty = true
+}
+
+// addInstance records an instance and adds its service to its address's
+// target (made if new: the address's first instance).
+func (v *inventory) addInstance(key string, in registry.Instance) {
+	v.instances[key] = in
+	t := v.targets[in.Address]
+	if t == nil {
+		t = &target{addr: in.Address, services: map[string]struct{}{}}
+		v.targets[in.Address] = t
+	}
+	t.services[in.Service] = struct{}{}
+	t.zone = in.Zone
+}
+
+// removeInstance forgets an instance; its address's target goes with its
+// last instance (its connection closes, now or after the running check).
+func (v *inventory) removeInstance(key string) {
+	in, ok := v.instances[key]
+	if !ok {
+		return
+	}
+	delete(v.instances, key)
+	t := v.targets[in.Address]
+	if t == nil {
+		return
+	}
+	delete(t.services, in.Service)
+	if len(t.services) > 0 {
+		return
+	}
+	t.gone = true
+	if !t.checking {
+		t.conn.close()
+	}
+	delete(v.targets, in.Address)
 }
 
 func (v *inventory) setMarks(marks map[string]registry.HealthMark) {

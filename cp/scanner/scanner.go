@@ -47,7 +47,9 @@ type Options struct {
 	// Fall is the failures in a row (default 3) before the double check;
 	// Rise the successes in a row (default 2) that clear a mark.
 	Fall, Rise int
-	// MaxChecks bounds the checks in flight (default 1024).
+	// MaxChecks bounds the checks in flight (default 4096: a busy machine
+	// stretches checks towards Timeout, and Owned × Timeout / Period are
+	// then in flight).
 	MaxChecks int
 	Log       *slog.Logger
 }
@@ -77,7 +79,7 @@ func (o *Options) setDefaults() error {
 		o.Rise = 2
 	}
 	if o.MaxChecks == 0 {
-		o.MaxChecks = 1024
+		o.MaxChecks = 4096
 	}
 	switch {
 	case o.LeaseTTL < 2*time.Second:
@@ -112,8 +114,9 @@ type Scanner struct {
 	loop   chan struct{}
 	slots  chan struct{}
 
-	mu  sync.Mutex
-	inv inventory
+	mu             sync.Mutex
+	inv            inventory
+	regroupPending bool
 }
 
 // Start opens the store, joins the shard map and starts checking.
@@ -235,23 +238,43 @@ func (s *Scanner) setScanners(state map[string][]byte, _ int64) {
 	}
 	s.mu.Lock()
 	s.inv.setScanners(infos)
-	s.regroupLocked()
+	s.scheduleRegroupLocked()
 	s.mu.Unlock()
 }
 
 func (s *Scanner) setInstances(changes []store.InstanceChange, reset bool) {
 	s.mu.Lock()
 	s.inv.applyInstances(changes, reset)
-	s.regroupLocked()
+	s.scheduleRegroupLocked()
 	s.mu.Unlock()
 }
 
 func (s *Scanner) setMarks(marks map[string]registry.HealthMark) {
 	s.mu.Lock()
 	s.inv.setMarks(marks)
-	s.regroupLocked()
+	s.scheduleRegroupLocked()
 	s.mu.Unlock()
 }
+
+// scheduleRegroupLocked regroups the share soon (regroupDelay): a burst
+// of registry changes (thousands of instances registering) costs one
+// regroup, not one each.
+func (s *Scanner) scheduleRegroupLocked() {
+	if s.regroupPending {
+		return
+	}
+	s.regroupPending = true
+	time.AfterFunc(regroupDelay, func() {
+		s.mu.Lock()
+		s.regroupPending = false
+		s.regroupLocked()
+		s.mu.Unlock()
+	})
+}
+
+// regroupDelay bounds how long a change of the registry or of the scanners
+// waits before the share is recomputed.
+const regroupDelay = 50 * time.Millisecond
 
 // regroupLocked recomputes what this scanner owns after a change, and
 // deletes (in the background) the marks of instances that left.

@@ -38,6 +38,20 @@ func (s *Store) ClearHealthMark(ctx context.Context, service, address string) er
 	return storeError("delete health mark", err)
 }
 
+// ClearOrphanMark deletes the health mark of (service, address) only if
+// the instance is not registered: a scanner whose view of the registry
+// lags must not delete the mark of an instance that is.
+func (s *Store) ClearOrphanMark(ctx context.Context, service, address string) (bool, error) {
+	resp, err := s.cli.Txn(ctx).
+		If(clientv3.Compare(clientv3.CreateRevision(InstanceKey(service, address)), "=", 0)).
+		Then(clientv3.OpDelete(HealthKey(service, address))).
+		Commit()
+	if err != nil {
+		return false, storeError("delete health mark", err)
+	}
+	return resp.Succeeded, nil
+}
+
 // WatchHealth calls update with service's health marks by address now and
 // after every change, until ctx ends (it blocks, like WatchService). Marks
 // that do not decode are logged and skipped. Each map is the caller's own.
