@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -18,8 +20,6 @@ import (
 	"github.com/cloudwego/kitex/client/callopt"
 
 	"github.com/octomesh/octomesh/api/registry"
-	"github.com/octomesh/octomesh/cp/pilot"
-	"github.com/octomesh/octomesh/cp/scanner"
 	"github.com/octomesh/octomesh/examples/echo"
 	echogen "github.com/octomesh/octomesh/examples/echo/kitex_gen/echo"
 )
@@ -40,6 +40,62 @@ func echoServer(t *testing.T, dir, name string) (*exec.Cmd, string) {
 		_ = cmd.Wait()
 	})
 	return cmd, sock
+}
+
+// controlPlane runs `octomesh <args> --ready-fd 3` (a pilot, a scanner)
+// and returns the addresses it wrote when ready; it is stopped (SIGTERM)
+// when the test ends.
+func controlPlane(t *testing.T, args ...string) map[string]string {
+	t.Helper()
+	rd, wr, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	cmd := exec.Command(bin, append(args, "--ready-fd", "3", "--log-level", "warn")...)
+	cmd.ExtraFiles = []*os.File{wr}
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	err = cmd.Start()
+	wr.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	ready := map[string]string{}
+	if err := json.NewDecoder(rd).Decode(&ready); err != nil {
+		t.Fatalf("octomesh %s: not ready: %v", args[0], err)
+	}
+	return ready
+}
+
+// statsOf reads a control-plane process's /stats.
+func statsOf(addr string) map[string]int64 {
+	out := map[string]int64{}
+	resp, err := http.Get("http://" + strings.TrimPrefix(addr, "tcp://") + "/stats")
+	if err != nil {
+		return out
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		var name string
+		var v int64
+		if _, err := fmt.Sscan(sc.Text(), &name, &v); err == nil {
+			out[name] = v
+		}
+	}
+	return out
 }
 
 // call is one request the callers made.
@@ -89,18 +145,11 @@ func TestFrozenAppIsMarkedDownAndComesBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	p, err := pilot.Start(pilot.Options{XDSAddress: "127.0.0.1:0", HTTPAddress: "127.0.0.1:0", DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Close)
-	sc, err := scanner.Start(scanner.Options{ID: "s1", HTTPAddress: "127.0.0.1:0", EtcdEndpoints: []string{p.Addrs().Etcd},
-		Period: 500 * time.Millisecond, Timeout: 500 * time.Millisecond, Fall: 2, Rise: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sc.Close)
-	api, err := registry.NewClient(p.Addrs().HTTP)
+	pilot := controlPlane(t, "pilot", "--xds-address", "127.0.0.1:0", "--http-address", "127.0.0.1:0", "--data-dir", t.TempDir())
+	pilotHTTP := strings.TrimPrefix(pilot["http"], "tcp://")
+	scanner := controlPlane(t, "scanner", "--id", "s1", "--http-address", "127.0.0.1:0", "--etcd-endpoints", pilot["etcd"],
+		"--period", "500ms", "--timeout", "500ms", "--fall", "2", "--rise", "2")
+	api, err := registry.NewClient(pilotHTTP)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +181,7 @@ admin: {address: "127.0.0.1:0"}
 listeners:
   - {name: outbound, address: "unix://%s"}
 xds: {pilot: "%s", services: [echo]}
-`, clientSock, p.Addrs().XDS))
+`, clientSock, pilot["xds"]))
 	client, err := echo.NewClient(clientSock)
 	if err != nil {
 		t.Fatal(err)
@@ -196,8 +245,9 @@ xds: {pilot: "%s", services: [echo]}
 	frozen := time.Now()
 	waitUntil(t, "echo-1 marked down in sidecar A", func() bool { return health("echo-1") == "marked down" })
 	pushed := time.Now()
+	st := statsOf(scanner["http"])
 	t.Logf("echo-1 frozen; marked down in sidecar A %.1fs later; scanner: %d checks, %d failures, %d confirms", pushed.Sub(frozen).Seconds(),
-		sc.Stats.Checks.Load(), sc.Stats.Failures.Load(), sc.Stats.Confirms.Load())
+		st["scanner.checks"], st["scanner.failures"], st["scanner.confirms"])
 	waitUntil(t, "traffic on echo-2 after the mark", func() bool { return served("echo-2", pushed) > 50 })
 
 	// Thaw it: marked up after Rise good checks, and back in use.
@@ -226,12 +276,13 @@ xds: {pilot: "%s", services: [echo]}
 			onFrozen++
 		}
 	}
-	t.Logf("%d calls after the mark reached sidecar A, %d failed; scanner marked %d, cleared %d", after, failedAfter, sc.Stats.Marked.Load(), sc.Stats.Cleared.Load())
+	st = statsOf(scanner["http"])
+	t.Logf("%d calls after the mark reached sidecar A, %d failed; scanner marked %d, cleared %d", after, failedAfter, st["scanner.marked"], st["scanner.cleared"])
 	if failedAfter != 0 || onFrozen != 0 {
 		t.Fatalf("after the mark: %d of %d calls failed (first: %v), %d answered by the frozen app", failedAfter, after, firstErr, onFrozen)
 	}
-	if sc.Stats.Marked.Load() < 1 || sc.Stats.Cleared.Load() < 1 {
-		t.Fatalf("scanner marked %d, cleared %d", sc.Stats.Marked.Load(), sc.Stats.Cleared.Load())
+	if st["scanner.marked"] < 1 || st["scanner.cleared"] < 1 {
+		t.Fatalf("scanner marked %d, cleared %d", st["scanner.marked"], st["scanner.cleared"])
 	}
 }
 

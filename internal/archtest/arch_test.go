@@ -160,6 +160,8 @@ func TestPackageArrows(t *testing.T) {
 var never = []struct{ from, to, why string }{
 	{"...", "cmd/...", "a command holds flags only: nothing imports it"},
 	{"...", "cp/shardmap/shardmaptest", "test code: only tests import it"},
+	{"cp/scanner", "cp/scanner/scannertest", "fakes for tests and load runs: no server links them"},
+	{"cmd/...", "cp/scanner/scannertest", "fakes for tests and load runs: no server links them"},
 	{"proxy/...", "cp/...", "the sidecar links no control-plane code: it speaks to the control plane through api/... only"},
 	{"sdk", "cp/...", "apps link the sdk: they reach the control plane through api/... only"},
 	{"sdk", "proxy/...", "apps talk to their sidecar over the wire, not through its code"},

@@ -1,11 +1,3 @@
-// Package scannertest holds fake sidecars for tests and load runs of
-// central health checking: TCP listeners on loopback that answer TTHeader
-// health frames as a sidecar does, in a mode the caller sets (answer ok,
-// answer fail, stay silent as a frozen process, or be dead). Many of them
-// fit in one process.
-//
-// It imports codec only. Only tests and the scanners' scale run
-// (cp/scanner/scale) use it; no server may import it.
 package scannertest
 
 import (
