@@ -190,3 +190,26 @@ func TestFastPathCheck(t *testing.T) {
 		t.Fatal("a confirmation of an unregistered address was answered")
 	}
 }
+
+// Marks live in the registry: a scanner that restarts finds the address
+// still down (it neither clears nor re-marks it while it fails), and
+// clears it after Rise good checks.
+func TestMarksSurviveRestart(t *testing.T) {
+	st := openStore(t)
+	m := watchMarks(t, st)
+	f := newFakeSidecar(t)
+	register(t, st, "echo", f.addr(), "z1")
+	s1 := startScanner(t, st, "s1", "z1", nil)
+	f.SetMode(answerFail)
+	waitFor(t, "marked down", func() bool { _, ok := m.get("echo", f.addr()); return ok })
+	before, _ := m.get("echo", f.addr())
+	s1.Close()
+
+	s1 = startScanner(t, st, "s1", "z1", nil)
+	waitFor(t, "the restarted scanner knows the address is down", func() bool { return s1.Stats.Down.Load() == 1 && s1.Stats.Failures.Load() >= 3 })
+	if now, ok := m.get("echo", f.addr()); !ok || !now.Since.Equal(before.Since) || s1.Stats.Marked.Load() != 0 {
+		t.Fatalf("after the restart: mark %+v (present %v), marked %d; want the first mark kept", now, ok, s1.Stats.Marked.Load())
+	}
+	f.SetMode(answerOK)
+	waitFor(t, "cleared after the restart", func() bool { return m.count() == 0 })
+}
