@@ -297,3 +297,65 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// The fast path: a server sidecar dies (kill -9; its app's registration
+// lives on). Its xDS stream drops, the pilot asks the scanner to check it
+// now, and it is marked down and pushed to the client's sidecar. The
+// scanner's period is ten minutes and it wants three failures in a row, so
+// no periodic check could have marked it within the test.
+func TestDeadSidecarIsCheckedAtOnce(t *testing.T) {
+	dir, err := os.MkdirTemp("", "om-fp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	pilot := controlPlane(t, "pilot", "--xds-address", "127.0.0.1:0", "--http-address", "127.0.0.1:0", "--data-dir", t.TempDir())
+	scanner := controlPlane(t, "scanner", "--id", "s1", "--http-address", "127.0.0.1:0", "--etcd-endpoints", pilot["etcd"],
+		"--period", "10m", "--fall", "3")
+	api, err := registry.NewClient(strings.TrimPrefix(pilot["http"], "tcp://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	app := startApp(t, dir, "echo-1")
+	b := sidecarProc(t, "b.yaml", fmt.Sprintf(`
+node: {id: server-1, app: echo}
+admin: {address: "127.0.0.1:0"}
+listeners:
+  - {name: outbound, address: "unix://%s"}
+  - {name: inbound, address: "127.0.0.1:0", routes: [{cluster: local}]}
+clusters:
+  - {name: local, endpoints: [{address: "unix://%s"}]}
+xds: {pilot: "%s"}
+`, filepath.Join(dir, "b-out.sock"), app.socket, pilot["xds"]), true)
+	reg, err := api.Keep(context.Background(), registry.Instance{Service: "echo", App: "echo", Address: addr(b), Weight: 1}, 10*time.Second, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = reg.Close(context.Background()) })
+	a := startSidecar(t, "a.yaml", fmt.Sprintf(`
+node: {id: client-1, app: echo-client}
+admin: {address: "127.0.0.1:0"}
+listeners:
+  - {name: outbound, address: "unix://%s"}
+xds: {pilot: "%s", services: [echo]}
+`, filepath.Join(dir, "a.sock"), pilot["xds"]))
+	health := func() string {
+		h, err := endpointHealth(a.Ready.Admin, "echo")
+		if err != nil {
+			return err.Error()
+		}
+		return h[addr(b)]
+	}
+	waitUntil(t, "sidecar A has echo's endpoint", func() bool { return health() != "" })
+	waitUntil(t, "both sidecars' streams open", func() bool { return statsOf(pilot["http"])["pilot.sessions"] >= 2 })
+	waitUntil(t, "the scanner owns the address", func() bool { return statsOf(scanner["http"])["scanner.owned"] == 1 })
+
+	b.Kill()
+	waitUntil(t, "the dead sidecar marked down in sidecar A", func() bool { return health() == "marked down" })
+	st := statsOf(scanner["http"])
+	t.Logf("scanner: %d fast checks, %d checks, %d marked", st["scanner.fast_checks"], st["scanner.checks"], st["scanner.marked"])
+	if st["scanner.fast_checks"] < 1 || st["scanner.marked"] != 1 {
+		t.Fatalf("scanner stats %v: want a fast check and one mark", st)
+	}
+}
