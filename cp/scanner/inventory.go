@@ -192,7 +192,7 @@ func (v *inventory) confirmers(addr string) []scanner.Info {
 	return out
 }
 
-// servicesOf lists addr's services, sorted.
+// serviceList lists the services registered at t's address, sorted.
 func (t *target) serviceList() []string {
 	out := make([]string, 0, len(t.services))
 	for s := range t.services {
