@@ -168,6 +168,11 @@ type Endpoint struct {
 	Zone     string            `yaml:"zone"`
 	Set      string            `yaml:"set"`
 	Metadata map[string]string `yaml:"metadata"`
+	// Unhealthy: central health checking (the scanners) marked it down;
+	// it arrives over xDS (HealthStatus UNHEALTHY), never from a file.
+	// Balancers skip it while the group's healthy share stays above the
+	// panic threshold.
+	Unhealthy bool `yaml:"-"`
 }
 
 func (c *Config) setDefaults() {

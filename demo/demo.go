@@ -17,6 +17,7 @@ import (
 
 	"github.com/octomesh/octomesh/api/registry"
 	"github.com/octomesh/octomesh/cp/pilot"
+	"github.com/octomesh/octomesh/cp/scanner"
 	"github.com/octomesh/octomesh/examples/echo"
 	echogen "github.com/octomesh/octomesh/examples/echo/kitex_gen/echo"
 	"github.com/octomesh/octomesh/internal/proc"
@@ -81,6 +82,15 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	defer p.Close()
 	addrs := p.Addrs()
 	fmt.Fprintf(o.Out, "pilot: xDS %s, registry API and /debug/sessions %s, embedded etcd %s\n", addrs.XDS, addrs.HTTP, addrs.Etcd)
+	// One scanner, on the pilot's etcd: it checks every instance's sidecar
+	// (and, through it, its app) each second.
+	sc, err := scanner.Start(scanner.Options{ID: "scanner-1", HTTPAddress: "127.0.0.1:0", EtcdEndpoints: []string{addrs.Etcd},
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		return Summary{}, err
+	}
+	defer sc.Close()
+	fmt.Fprintf(o.Out, "scanner: scanner-1 checks every instance's sidecar and app each %s (/stats, /debug/instances on %s)\n", time.Second, sc.Addr())
 
 	// Two server instances, each a Kitex echo app behind its own sidecar,
 	// registered in the registry under its sidecar's inbound address.
@@ -185,6 +195,8 @@ xds:
 	}
 	fmt.Fprintf(o.Out, "stopped: %d requests in %.1fs, %d errors; echo-1 handled %d, echo-2 handled %d\n",
 		sum.Requests, sum.Elapsed.Seconds(), sum.Errors, sum.Handled["echo-1"], sum.Handled["echo-2"])
+	fmt.Fprintf(o.Out, "scanner-1: %d checks, %d failed, %d instances marked down, %d marked up\n",
+		sc.Stats.Checks.Load(), sc.Stats.Failures.Load(), sc.Stats.Marked.Load(), sc.Stats.Cleared.Load())
 	for _, s := range []*proc.Sidecar{a, servers[0].sidecar, servers[1].sidecar} {
 		if err := s.Stop(); err != nil {
 			return sum, fmt.Errorf("sidecar %d: %v\n%s", s.PID(), err, s.Logs())

@@ -54,6 +54,8 @@ func TestDemoRunsAndStopsCleanly(t *testing.T) {
 		`(?m)^governance from the pilot: echo-client's calls to echo time out after 3s and are retried once`,
 		`(?m)^\[\s*[\d.]+s\] fault injection on: 10% of echo-client's calls to echo held 20ms`,
 		`(?m)^\[\s*[\d.]+s\] fault injection off$`,
+		`(?m)^scanner: scanner-1 checks every instance's sidecar and app each 1s`,
+		`(?m)^scanner-1: [1-9]\d* checks, \d+ failed, 0 instances marked down, 0 marked up$`,
 	} {
 		if !regexp.MustCompile(want).MatchString(out.String()) {
 			t.Errorf("no line matching %s", want)

@@ -22,8 +22,9 @@ import (
 )
 
 // bin is the octomesh binary; clientBin the echo-client, a Kitex client
-// run as a process of its own for open-loop loads.
-var bin, clientBin string
+// run as a process of its own for open-loop loads; serverBin the
+// echo-server, a Kitex app as a process of its own (to be frozen).
+var bin, clientBin, serverBin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "octomesh-e2e-bin")
@@ -34,6 +35,9 @@ func TestMain(m *testing.M) {
 	bin, err = proc.Build(dir)
 	if err == nil {
 		clientBin, err = proc.BuildPackage(dir, "echo-client", "github.com/octomesh/octomesh/examples/echo/cmd/echo-client", "ECHO_CLIENT_BIN")
+	}
+	if err == nil {
+		serverBin, err = proc.BuildPackage(dir, "echo-server", "github.com/octomesh/octomesh/examples/echo/cmd/echo-server", "ECHO_SERVER_BIN")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

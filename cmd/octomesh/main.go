@@ -19,6 +19,7 @@ var commands = map[string]command{
 	"agent":       {"keep a sidecar running: restart on crash, hot upgrade with rollback", runAgent},
 	"pilot":       {"run the control plane: xDS server, registration API, embedded etcd", runPilot},
 	"meta":        {"run the Meta Server: which pilot serves which app", runMeta},
+	"scanner":     {"run a scanner: central health checks of the registered instances", runScanner},
 	"mocksidecar": {"run simulated sidecars from a YAML step script", runMockSidecar},
 	"perf":        {"profile a running sidecar through its admin endpoint", runPerf},
 	"bench":       {"measure the mesh: topologies, load generator, report", runBench},

@@ -4,13 +4,15 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"sync"
 	"time"
 )
 
 // FileControls are control actions for runs driven from a shell: a
 // script waits at a wait-file step until the shell creates the file, and
-// a touch-file step tells the shell it got somewhere.
+// a touch-file step tells the shell it got somewhere. wait-file returns
+// the file's content, trimmed, as ${content}.
 //
 //	control: {action: wait-file, args: {path: /tmp/run/change}}
 //	control: {action: touch-file, args: {path: /tmp/run/registered}}
@@ -48,7 +50,13 @@ func FileControls() map[string]Control {
 			}
 			select {
 			case <-watch(path):
-				return nil, nil
+				// What the shell wrote (say, when it killed an instance)
+				// becomes ${content}.
+				b, err := os.ReadFile(path)
+				if err != nil {
+					return nil, err
+				}
+				return map[string]string{"content": strings.TrimSpace(string(b))}, nil
 			case <-ctx.Done():
 				return nil, ctx.Err()
 			}

@@ -489,6 +489,20 @@ func (e *engine) expect(s *sidecar, x *ExpectStep) (time.Duration, error) {
 				return false
 			}
 		}
+		for addr, want := range x.Health {
+			if got, ok := h.health[addr]; !ok || got != want {
+				why = fmt.Sprintf("health of %s is %q (present: %v), want %s", addr, got, ok, want)
+				return false
+			}
+		}
+		if x.Since != "" {
+			ns, err := strconv.ParseInt(x.Since, 10, 64)
+			if err != nil {
+				why = fmt.Sprintf("since %q: not a Unix time in ns", x.Since)
+				return false
+			}
+			lat = h.at.Sub(time.Unix(0, ns))
+		}
 		if x.LatencyFrom != "" {
 			v, ok := h.metadata[x.LatencyFrom]
 			ns, err := strconv.ParseInt(v, 10, 64)

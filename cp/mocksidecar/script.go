@@ -105,6 +105,9 @@ type ExpectStep struct {
 	Endpoints []string `yaml:"endpoints"`
 	// Weights: these endpoints with these weights (others may exist).
 	Weights map[string]uint32 `yaml:"weights"`
+	// Health: these endpoints with these health statuses (healthy,
+	// unhealthy: marked down by the scanners, draining); others may exist.
+	Health map[string]string `yaml:"health"`
 	// Present: the resource exists; Absent: the pilot said it does not.
 	Present bool `yaml:"present"`
 	Absent  bool `yaml:"absent"`
@@ -119,8 +122,12 @@ type ExpectStep struct {
 	// nanoseconds (set by whoever changed the registry): the step's
 	// latency is then from that time until the matching response arrived
 	// (push latency), not the step's own time.
-	LatencyFrom string   `yaml:"latency_from"`
-	Timeout     Duration `yaml:"timeout"`
+	LatencyFrom string `yaml:"latency_from"`
+	// Since is a Unix time in nanoseconds (a variable, say from a file a
+	// shell wrote when it killed an instance): the step's latency is then
+	// from that time until the matching response arrived.
+	Since   string   `yaml:"since"`
+	Timeout Duration `yaml:"timeout"`
 }
 
 // QuietStep fails if a response (of Type, if given) arrives within For.
@@ -324,6 +331,14 @@ func checkSteps(steps []Step, path string, known map[string]bool) error {
 			}
 			if e.Present && e.Absent {
 				return fmt.Errorf("%s: present and absent", p)
+			}
+			for addr, h := range e.Health {
+				if !healthNames[h] {
+					return fmt.Errorf("%s.health[%s]: %q: want healthy, unhealthy or draining", p, addr, h)
+				}
+			}
+			if e.LatencyFrom != "" && e.Since != "" {
+				return fmt.Errorf("%s: latency_from and since", p)
 			}
 		case "quiet":
 			if st.Quiet.For <= 0 {
@@ -540,3 +555,6 @@ func parseRange(s string) ([2]int, error) {
 
 // Duration is a time.Duration written as "250ms", "3s".
 type Duration = config.Duration
+
+// healthNames are the endpoint health statuses an expect step can name.
+var healthNames = map[string]bool{"healthy": true, "unhealthy": true, "draining": true}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -70,6 +71,7 @@ type held struct {
 	exists    bool // false: the pilot said it does not exist
 	endpoints []string
 	weights   map[string]uint32
+	health    map[string]string // healthy, unhealthy, draining
 	metadata  map[string]string // endpoint metadata, merged (newest value of each key wins)
 	at        time.Time         // when it arrived
 }
@@ -552,6 +554,7 @@ func decode(ty int, r *discovery.Resource) (*held, error) {
 	}
 	if cla, ok := m.(*endpoint.ClusterLoadAssignment); ok {
 		h.weights = map[string]uint32{}
+		h.health = map[string]string{}
 		h.metadata = map[string]string{}
 		for _, loc := range cla.GetEndpoints() {
 			for _, e := range loc.GetLbEndpoints() {
@@ -559,6 +562,7 @@ func decode(ty int, r *discovery.Resource) (*held, error) {
 				addr := net.JoinHostPort(sa.GetAddress(), strconv.FormatUint(uint64(sa.GetPortValue()), 10))
 				h.endpoints = append(h.endpoints, addr)
 				h.weights[addr] = e.GetLoadBalancingWeight().GetValue()
+				h.health[addr] = strings.ToLower(e.GetHealthStatus().String())
 				for k, v := range e.GetMetadata().GetFilterMetadata()["octomesh"].GetFields() {
 					if cur, ok := h.metadata[k]; !ok || v.GetStringValue() > cur {
 						h.metadata[k] = v.GetStringValue()

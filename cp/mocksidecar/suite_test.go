@@ -17,15 +17,22 @@ import (
 	metaserver "github.com/octomesh/octomesh/cp/meta"
 	"github.com/octomesh/octomesh/cp/mocksidecar"
 	"github.com/octomesh/octomesh/cp/pilot"
+	"github.com/octomesh/octomesh/cp/scanner"
+	"github.com/octomesh/octomesh/cp/scanner/scannertest"
 )
 
 // cluster is the control plane the suite runs against, in this process:
-// Meta with an embedded etcd, and three shard pilots (lease TTL 2s).
+// Meta with an embedded etcd, three shard pilots (lease TTL 2s), a scanner
+// (period 200ms) that checks the instances of zone "hc" only (the other
+// scripts' instances have no sidecar to answer), and the fake sidecars
+// scripts start for it to check.
 type cluster struct {
-	t      *testing.T
-	meta   *metaserver.Server
-	mu     sync.Mutex
-	pilots map[string]*pilot.Pilot
+	t       *testing.T
+	meta    *metaserver.Server
+	scanner *scanner.Scanner
+	mu      sync.Mutex
+	pilots  map[string]*pilot.Pilot
+	fakes   map[string]*scannertest.Sidecar
 }
 
 func startCluster(t *testing.T, n int) *cluster {
@@ -39,15 +46,26 @@ func startCluster(t *testing.T, n int) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &cluster{t: t, meta: m, pilots: map[string]*pilot.Pilot{}}
+	c := &cluster{t: t, meta: m, pilots: map[string]*pilot.Pilot{}, fakes: map[string]*scannertest.Sidecar{}}
 	t.Cleanup(func() {
 		c.mu.Lock()
 		for _, p := range c.pilots {
 			p.Close()
 		}
+		for _, f := range c.fakes {
+			f.Kill()
+		}
 		c.mu.Unlock()
+		if c.scanner != nil {
+			c.scanner.Close()
+		}
 		m.Close()
 	})
+	c.scanner, err = scanner.Start(scanner.Options{ID: "s1", Zone: "hc", HTTPAddress: "127.0.0.1:0", EtcdEndpoints: []string{m.Addrs().Etcd},
+		LeaseTTL: 2 * time.Second, Period: 200 * time.Millisecond, Timeout: 200 * time.Millisecond, Fall: 2, Rise: 2, Log: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i := range n {
 		if _, err := c.start(fmt.Sprintf("p%d", i+1)); err != nil {
 			t.Fatal(err)
@@ -118,6 +136,41 @@ func (c *cluster) controls() map[string]mocksidecar.Control {
 			p.Close()
 			return map[string]string{"drained": id}, err
 		},
+		// fake-sidecar {address}: a fake sidecar answering the scanner's
+		// health frames at address (a loopback host:port).
+		"fake-sidecar": func(_ context.Context, args map[string]string) (map[string]string, error) {
+			f, err := scannertest.Start(args["address"])
+			if err != nil {
+				return nil, err
+			}
+			c.mu.Lock()
+			c.fakes[f.Addr()] = f
+			c.mu.Unlock()
+			return nil, nil
+		},
+		// sidecar-mode {address, mode}: the fake sidecar at address answers
+		// ok, fail, or nothing (silent: frozen) from now on; dead kills it.
+		"sidecar-mode": func(_ context.Context, args map[string]string) (map[string]string, error) {
+			c.mu.Lock()
+			f := c.fakes[args["address"]]
+			c.mu.Unlock()
+			if f == nil {
+				return nil, fmt.Errorf("no fake sidecar at %q", args["address"])
+			}
+			switch args["mode"] {
+			case "ok":
+				f.SetMode(scannertest.OK)
+			case "fail":
+				f.SetMode(scannertest.Fail)
+			case "silent":
+				f.SetMode(scannertest.Silent)
+			case "dead":
+				f.Kill()
+			default:
+				return nil, fmt.Errorf("mode %q: want ok, fail, silent or dead", args["mode"])
+			}
+			return nil, nil
+		},
 		// start-pilot {pilot}: a pilot with that id starts.
 		"start-pilot": func(_ context.Context, args map[string]string) (map[string]string, error) {
 			_, err := c.start(args["pilot"])
@@ -161,13 +214,15 @@ func TestRegressionSuite(t *testing.T) {
 	}
 }
 
-// The scale run's scripts parse (the run itself is cp/mocksidecar/scale/run.sh).
+// The scale runs' scripts parse (the runs themselves are
+// cp/mocksidecar/scale/run.sh and cp/scanner/scale/run.sh).
 func TestScaleScriptsParse(t *testing.T) {
 	files, _ := filepath.Glob("scale/*.yaml")
 	if len(files) == 0 {
 		t.Fatal("no scale scripts")
 	}
-	for _, f := range files {
+	more, _ := filepath.Glob("../scanner/scale/*.yaml") // absent under Bazel unless given as data
+	for _, f := range append(files, more...) {
 		if _, err := mocksidecar.Load(f); err != nil {
 			t.Error(err)
 		}

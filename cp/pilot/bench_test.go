@@ -122,7 +122,7 @@ func benchmarkPush(b *testing.B, n int) {
 		instance.Weight = uint32(i + 2)
 		b.StopTimer()
 		// The version the change will have, to recognise it on arrival.
-		e, _ := encode("echo", buildAssignment("echo", []registry.Instance{instance, {Service: "echo", App: "echo", Address: "10.0.0.2:7000", Weight: 1}}))
+		e, _ := encode("echo", buildAssignment("echo", []registry.Instance{instance, {Service: "echo", App: "echo", Address: "10.0.0.2:7000", Weight: 1}}, nil))
 		want.Store(&e.version)
 		got.Store(0)
 		b.StartTimer()

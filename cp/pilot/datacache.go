@@ -18,6 +18,9 @@ type Source interface {
 	WatchService(ctx context.Context, service string, update func([]registry.Instance))
 	// WatchPolicy reports service's policy; nil means none.
 	WatchPolicy(ctx context.Context, service string, update func(*registry.ServicePolicy))
+	// WatchHealth reports the scanners' health marks on service's
+	// instances, by address; an instance without one is healthy.
+	WatchHealth(ctx context.Context, service string, update func(map[string]registry.HealthMark))
 	// WatchRoutes reports app's route rules; nil means none.
 	WatchRoutes(ctx context.Context, app string, update func(*registry.AppRoutes))
 }
@@ -25,7 +28,8 @@ type Source interface {
 // dataCache is the first layer of the Snapshot: the raw data of every
 // service (and app) some session cares about, and its resources, each
 // encoded once per version. It holds exactly one entry per service however
-// many sessions use it, with two Source watches (instances and policy),
+// many sessions use it, with three Source watches (instances, health marks
+// and policy),
 // opened when the first session subscribes and closed when the last one
 // leaves; and one entry per app, with one watch (route rules).
 type dataCache struct {
@@ -51,12 +55,14 @@ type entry struct {
 	loaded atomic.Bool // the first value of every watch has arrived
 	res    [numKinds]atomic.Pointer[encoded]
 
-	// A service's raw data, from its two watches, whose updates it
+	// A service's raw data, from its three watches, whose updates it
 	// serialises.
 	mu           sync.Mutex
 	instances    []registry.Instance
+	marks        map[string]registry.HealthMark
 	policy       *registry.ServicePolicy
 	hasInstances bool // the first value of each watch has arrived
+	hasMarks     bool
 	hasPolicy    bool
 }
 
@@ -104,6 +110,7 @@ func (dc *dataCache) acquire(k kind, name string) {
 			go dc.src.WatchRoutes(ctx, name, func(r *registry.AppRoutes) { dc.updateRoutes(e, r) })
 		} else {
 			go dc.src.WatchService(ctx, name, func(list []registry.Instance) { dc.updateInstances(e, list) })
+			go dc.src.WatchHealth(ctx, name, func(m map[string]registry.HealthMark) { dc.updateMarks(e, m) })
 			go dc.src.WatchPolicy(ctx, name, func(p *registry.ServicePolicy) { dc.updatePolicy(e, p) })
 		}
 	}
@@ -143,6 +150,15 @@ func (dc *dataCache) updateInstances(e *entry, instances []registry.Instance) {
 	dc.rebuildService(e, false)
 }
 
+// updateMarks records a service's health marks and rebuilds its
+// assignment, as a change of its instances does.
+func (dc *dataCache) updateMarks(e *entry, marks map[string]registry.HealthMark) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.marks, e.hasMarks = marks, true
+	dc.rebuildService(e, false)
+}
+
 // updatePolicy records a service's policy and rebuilds its Cluster and
 // Listener (not its assignment).
 func (dc *dataCache) updatePolicy(e *entry, p *registry.ServicePolicy) {
@@ -152,14 +168,14 @@ func (dc *dataCache) updatePolicy(e *entry, p *registry.ServicePolicy) {
 	dc.rebuildService(e, true)
 }
 
-// rebuildService rebuilds a service's resources once both watches have
+// rebuildService rebuilds a service's resources once its watches have
 // reported, under e.mu. A service exists while it has at least one
 // instance. Its Cluster and Listener depend on its name and policy, so they
 // are rebuilt when the policy changed (policyChanged) or the service
 // appears; its assignment when the instances changed. Only kinds whose
 // version changed are pushed.
 func (dc *dataCache) rebuildService(e *entry, policyChanged bool) {
-	if !e.hasInstances || !e.hasPolicy {
+	if !e.hasInstances || !e.hasMarks || !e.hasPolicy {
 		return
 	}
 	first := !e.loaded.Load()
@@ -172,7 +188,7 @@ func (dc *dataCache) rebuildService(e *entry, policyChanged bool) {
 		}
 		next[kindEndpoint] = e.res[kindEndpoint].Load()
 		if err == nil && (!policyChanged || first || next[kindEndpoint] == nil) {
-			next[kindEndpoint], err = encode(e.name, buildAssignment(e.name, e.instances))
+			next[kindEndpoint], err = encode(e.name, buildAssignment(e.name, e.instances, e.marks))
 		}
 		if err != nil {
 			dc.log.Error("pilot: cannot encode service resources; keeping the last", "service", e.name, "err", err)

@@ -35,7 +35,13 @@
 // stays on its last acknowledged version: the rejected version is not
 // sent again, and the next change is. See docs/control-plane.md.
 //
-// The pilot imports the wire contracts (api/meta, api/registry), config,
+// Health marks (the scanners', cp/scanner) are a third watch per service:
+// a marked instance is sent UNHEALTHY. A stream that drops without the
+// pilot ending it makes the pilot ask the scanner owning the sidecar's
+// inbound addresses to check them now (fastpath.go).
+//
+// The pilot imports the wire contracts (api/meta, api/registry,
+// api/scanner), config,
 // stats, cp/registration, cp/shardmap and cp/store. It must never import
 // proxy/..., sdk, cp/meta (Meta is a peer, not a library) or an etcd
 // client: only cp/store talks to etcd.

@@ -22,13 +22,14 @@ type fakeSource struct {
 	mu       sync.Mutex
 	services map[string][]registry.Instance
 	policies map[string]*registry.ServicePolicy
+	marks    map[string]map[string]registry.HealthMark
 	routes   map[string]*registry.AppRoutes
 	watchers map[string][]chan struct{}
 	opened   map[string]int
 }
 
 func newFakeSource() *fakeSource {
-	return &fakeSource{services: map[string][]registry.Instance{}, policies: map[string]*registry.ServicePolicy{}, routes: map[string]*registry.AppRoutes{},
+	return &fakeSource{services: map[string][]registry.Instance{}, policies: map[string]*registry.ServicePolicy{}, marks: map[string]map[string]registry.HealthMark{}, routes: map[string]*registry.AppRoutes{},
 		watchers: map[string][]chan struct{}{}, opened: map[string]int{}}
 }
 
@@ -43,6 +44,13 @@ func (f *fakeSource) setPolicy(service string, p *registry.ServicePolicy) {
 	f.mu.Lock()
 	f.policies[service] = p
 	f.notifyLocked("p/" + service)
+	f.mu.Unlock()
+}
+
+func (f *fakeSource) setMarks(service string, marks map[string]registry.HealthMark) {
+	f.mu.Lock()
+	f.marks[service] = marks
+	f.notifyLocked("h/" + service)
 	f.mu.Unlock()
 }
 
@@ -105,6 +113,18 @@ func (f *fakeSource) WatchPolicy(ctx context.Context, service string, update fun
 		p := f.policies[service]
 		f.mu.Unlock()
 		update(p)
+	})
+}
+
+func (f *fakeSource) WatchHealth(ctx context.Context, service string, update func(map[string]registry.HealthMark)) {
+	f.watch(ctx, "h/"+service, func() {
+		f.mu.Lock()
+		m := make(map[string]registry.HealthMark, len(f.marks[service]))
+		for k, v := range f.marks[service] {
+			m[k] = v
+		}
+		f.mu.Unlock()
+		update(m)
 	})
 }
 

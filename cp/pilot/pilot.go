@@ -91,6 +91,7 @@ func Start(opts Options) (_ *Pilot, err error) {
 	}
 	p.addrs.Etcd = p.Store.Endpoints()
 	p.XDS = NewServer(ctx, p.Store, log)
+	startFastPath(ctx, p.Store, p.XDS, log)
 
 	if p.xdsLn, p.addrs.XDS, err = listen(opts.XDSAddress); err != nil {
 		return nil, fmt.Errorf("pilot: xds address: %w", err)

@@ -128,8 +128,10 @@ const MetadataNamespace = "octomesh"
 
 // buildAssignment is service's ClusterLoadAssignment: one locality per
 // (zone, SET), zone as locality.zone and SET as locality.sub_zone. An
-// instance of weight 0 is sent DRAINING (Envoy weights start at 1).
-func buildAssignment(service string, instances []registry.Instance) *endpoint.ClusterLoadAssignment {
+// instance of weight 0 is sent DRAINING (Envoy weights start at 1); one
+// with a health mark (the scanners found it down) UNHEALTHY, with its
+// weight, so that the sidecar's panic threshold can still use it.
+func buildAssignment(service string, instances []registry.Instance, marks map[string]registry.HealthMark) *endpoint.ClusterLoadAssignment {
 	type loc struct{ zone, set string }
 	groups := map[loc]*endpoint.LocalityLbEndpoints{}
 	var order []loc
@@ -158,6 +160,9 @@ func buildAssignment(service string, instances []registry.Instance) *endpoint.Cl
 			lbe.HealthStatus = core.HealthStatus_DRAINING
 		} else {
 			lbe.LoadBalancingWeight = wrapperspb.UInt32(in.Weight)
+			if _, down := marks[in.Address]; down {
+				lbe.HealthStatus = core.HealthStatus_UNHEALTHY
+			}
 		}
 		if len(in.Metadata) > 0 {
 			fields := make(map[string]*structpb.Value, len(in.Metadata))

@@ -47,7 +47,9 @@ type Stats struct {
 type Server struct {
 	Stats Stats
 	// Shard counts the sharding work of a pilot that is a shard.
-	Shard    ShardStats
+	Shard ShardStats
+	// FastPath counts the checks asked of scanners for dropped streams.
+	FastPath FastPathStats
 	sessions *SessionMgr
 	snapshot *Snapshot
 	xds      serverv3.Server
@@ -98,6 +100,9 @@ func (s *Server) WriteStats(w io.Writer) {
 		"pilot.resources_sent":   s.Stats.ResourcesSent.Load(),
 		"pilot.acks":             s.Stats.Acks.Load(),
 		"pilot.nacks":            s.Stats.Nacks.Load(),
+		"fastpath.asked":         s.FastPath.Asked.Load(),
+		"fastpath.failed":        s.FastPath.Failed.Load(),
+		"fastpath.skipped":       s.FastPath.Skipped.Load(),
 	}
 	pd := s.Stats.PushDelay.Snapshot()
 	m["pilot.push_delay.count"] = pd.Count()

@@ -27,12 +27,17 @@ type Session struct {
 	mu     sync.Mutex
 	nodeID string
 	app    string
-	subs   [numKinds]map[string]struct{} // mirrored in the Ability Manager
-	watch  [numKinds]*watch              // nil: no watch open (a response awaits its ACK)
-	sent   [numKinds]sentResponse        // the last response of each kind
-	acked  [numKinds]map[string]string   // name -> version the client has ACKed
-	nacks  uint64
-	nacked string // the last NACK's error message
+	// zone and inbound are the node's zone and its inbound addresses
+	// (api/scanner.NodeInboundKey): what the scanners check when the
+	// stream drops.
+	zone    string
+	inbound []string
+	subs    [numKinds]map[string]struct{} // mirrored in the Ability Manager
+	watch   [numKinds]*watch              // nil: no watch open (a response awaits its ACK)
+	sent    [numKinds]sentResponse        // the last response of each kind
+	acked   [numKinds]map[string]string   // name -> version the client has ACKed
+	nacks   uint64
+	nacked  string // the last NACK's error message
 	// pending is the request the stream is about to make a watch for
 	// (see SessionMgr.forRequest).
 	pending any
@@ -71,6 +76,10 @@ type SessionMgr struct {
 
 	// gate decides which apps this pilot serves; nil serves all.
 	gate gate
+	// dropped, when set, is told about a stream that ended without the
+	// pilot ending it (the sidecar went, or its connection broke): the
+	// scanners' fast path. It must not block.
+	dropped func(zone string, inbound []string)
 
 	mu       sync.Mutex
 	sessions map[int64]*Session
@@ -127,6 +136,12 @@ func (m *SessionMgr) closed(id int64) {
 	}
 	m.ability.forget(s)
 	m.stats.Sessions.Add(-1)
+	s.mu.Lock()
+	byPilot, zone, inbound := s.endErr != nil, s.zone, s.inbound
+	s.mu.Unlock()
+	if !byPilot && len(inbound) > 0 && m.dropped != nil {
+		m.dropped(zone, inbound)
+	}
 	m.log.Debug("pilot: session closed", "session", id, "node", s.nodeID)
 }
 
@@ -164,6 +179,7 @@ func (m *SessionMgr) request(id int64, req any, node *core.Node, typeURL, nonce 
 	m.byRequest[req] = s
 	if first {
 		s.nodeID, s.app = node.GetId(), node.GetCluster()
+		s.zone, s.inbound = node.GetLocality().GetZone(), nodeInbound(node)
 		set := m.byApp[s.app]
 		if set == nil {
 			set = map[*Session]struct{}{}

@@ -11,7 +11,12 @@
 // Meta (cp/meta) answers sidecars from one, and every shard pilot
 // (cp/pilot) follows one.
 //
-// shardmap imports config and api/meta; it must never import cp/meta or
+// Scanners (cp/scanner) hold a leased key each too (ScannerKey); the
+// instances of a zone are split among its scanners by a Ring: plain
+// consistent hashing, so that a key's owner and its successors follow from
+// the members alone.
+//
+// shardmap imports config, api/meta and api/scanner; it must never import cp/meta or
 // cp/pilot (both import it), cp/store or an etcd client (a View reads
 // through its Store interface), proxy/... or sdk.
 package shardmap

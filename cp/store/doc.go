@@ -6,7 +6,7 @@
 // (internal/archtest holds this). In the pilot it is the Diplomat of
 // DESIGN.md: its only contact with the systems outside it.
 //
-// What it keeps, and how (keys.go, members.go):
+// What it keeps, and how (keys.go, health.go, members.go):
 //
 //   - the registry (api/registry's model): instances under leases, apps'
 //     route rules and services' policies. Store implements
@@ -14,6 +14,12 @@
 //     pilot's Data Cache holds: for each service some sidecar uses, one
 //     watch on its instances and one on its policy, and one per app whose
 //     route rules some sidecar uses;
+//   - central health checking's data (health.go): the scanners' health
+//     marks beside the instances, without a lease (PutHealthMark only while
+//     the instance is registered; a new registration deletes its mark in
+//     the same transaction), their watches (one per service for the pilot,
+//     all for a scanner), and the whole registry's changes for a scanner
+//     (WatchInstances);
 //   - the shard map's records (their layout and meaning are cp/shardmap's):
 //     prefix watches (WatchPrefix), compare-and-swap writes (PutIfAbsent,
 //     Modify), and a key kept alive under a lease (Hold, Membership).

@@ -7,6 +7,7 @@ const (
 	instancesDir = keyRoot + "instances/"
 	routesDir    = keyRoot + "routes/"
 	policiesDir  = keyRoot + "policies/"
+	healthDir    = keyRoot + "health/"
 )
 
 // ServicePrefix is the etcd key prefix of every instance of service.
@@ -20,3 +21,16 @@ func RoutesKey(app string) string { return routesDir + app }
 
 // PolicyKey is the etcd key holding service's policy (registry.ServicePolicy).
 func PolicyKey(service string) string { return policiesDir + service }
+
+// InstancesPrefix is the etcd key prefix of every instance of every service.
+const InstancesPrefix = instancesDir
+
+// HealthPrefix is the etcd key prefix of service's health marks.
+func HealthPrefix(service string) string { return healthDir + service + "/" }
+
+// HealthKey is the etcd key of the health mark of one instance, beside its
+// InstanceKey: one per (service, address), without a lease.
+func HealthKey(service, address string) string { return HealthPrefix(service) + address }
+
+// AllHealthPrefix is the etcd key prefix of every health mark.
+const AllHealthPrefix = healthDir

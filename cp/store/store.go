@@ -129,7 +129,12 @@ func (s *Store) Register(ctx context.Context, in registry.Instance, ttl time.Dur
 	if err != nil {
 		return 0, storeError("grant lease", err)
 	}
-	if _, err := s.cli.Put(ctx, InstanceKey(in.Service, in.Address), string(val), clientv3.WithLease(g.ID)); err != nil {
+	// A new registration is a new start of the app: a health mark left
+	// from its last life goes with it (cp/scanner checks it afresh).
+	if _, err := s.cli.Txn(ctx).Then(
+		clientv3.OpPut(InstanceKey(in.Service, in.Address), string(val), clientv3.WithLease(g.ID)),
+		clientv3.OpDelete(HealthKey(in.Service, in.Address)),
+	).Commit(); err != nil {
 		_, _ = s.cli.Revoke(context.WithoutCancel(ctx), g.ID)
 		return 0, storeError("put instance", err)
 	}

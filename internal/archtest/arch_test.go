@@ -106,6 +106,7 @@ func TestPackageArrows(t *testing.T) {
 		"api/meta":     {"config"},
 		"api/registry": {"config"},
 		"api/sidecar":  {},
+		"api/scanner":  {},
 		// The request path: transport, router and upstream, the filter
 		// contract, the built-in filters (a package each), and the
 		// downstream handler that runs them.
@@ -118,7 +119,7 @@ func TestPackageArrows(t *testing.T) {
 		"proxy/downstream":       {"codec", "config", "proxy/filter", "proxy/router", "proxy/transport", "proxy/upstream", "stats"},
 		// The sidecar's other parts; proxy/server wires them.
 		"proxy/admin": {},
-		"proxy/xds":   {"api/meta", "config"},
+		"proxy/xds":   {"api/meta", "api/scanner", "config"},
 		// Apps link the sdk: it speaks the wire contracts only.
 		"sdk": {"api/registry", "codec"},
 		// The control plane. cp/store is its one door to etcd;
@@ -129,9 +130,10 @@ func TestPackageArrows(t *testing.T) {
 		// through its API.
 		"cp/store":                 {"api/registry"},
 		"cp/registration":          {"api/registry", "config"},
-		"cp/shardmap":              {"api/meta", "config"},
+		"cp/shardmap":              {"api/meta", "api/scanner", "config"},
 		"cp/shardmap/shardmaptest": {"api/meta"},
-		"cp/pilot":                 {"api/meta", "api/registry", "config", "cp/registration", "cp/shardmap", "cp/store", "stats"},
+		"cp/pilot":                 {"api/meta", "api/registry", "api/scanner", "config", "cp/registration", "cp/shardmap", "cp/store", "stats"},
+		"cp/scanner":               {"api/registry", "api/scanner", "codec", "config", "cp/shardmap", "cp/store", "stats"},
 		"cp/meta":                  {"api/meta", "config", "cp/registration", "cp/shardmap", "cp/store"},
 		"cp/mocksidecar":           {"api/meta", "api/registry", "config"},
 		// The node agent runs the sidecar as a process: it speaks the
@@ -167,6 +169,8 @@ var never = []struct{ from, to, why string }{
 	{"cmd/octomesh-proxy", "bench", "the sidecar alone: no benchmark"},
 	{"cmd/octomesh-proxy", "demo", "the sidecar alone: no demo"},
 	{"...", "cp/shardmap/shardmaptest", "test code: only tests import it"},
+	{"cp/scanner", "cp/scanner/scannertest", "fakes for tests and load runs: no server links them"},
+	{"cmd/...", "cp/scanner/scannertest", "fakes for tests and load runs: no server links them"},
 	{"proxy/...", "cp/...", "the sidecar links no control-plane code: it speaks to the control plane through api/... only"},
 	{"sdk", "cp/...", "apps link the sdk: they reach the control plane through api/... only"},
 	{"sdk", "proxy/...", "apps talk to their sidecar over the wire, not through its code"},
@@ -177,6 +181,10 @@ var never = []struct{ from, to, why string }{
 	{"cp/...", "sdk", "the control plane is no app"},
 	{"cp/pilot", "cp/meta", "Meta is the pilots' peer, not their library: both follow cp/shardmap"},
 	{"cp/meta", "cp/pilot", "Meta is the pilots' peer, not their library: both follow cp/shardmap"},
+	{"cp/scanner", "cp/pilot", "scanners and pilots are peers: they meet in the registry and over api/scanner"},
+	{"cp/scanner", "cp/meta", "scanners and Meta are peers: both follow cp/shardmap"},
+	{"cp/pilot", "cp/scanner", "scanners and pilots are peers: a pilot asks a scanner through api/scanner"},
+	{"cp/meta", "cp/scanner", "scanners and Meta are peers: both follow cp/shardmap"},
 	{"cp/shardmap", "cp/store", "the shard map reads etcd through its Store interface"},
 	{"cp/registration", "cp/store", "the registration API writes through its Store interface"},
 	{"agent", "proxy/...", "the agent runs the sidecar as a process: its code runs in the child"},

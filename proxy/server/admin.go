@@ -236,7 +236,8 @@ type clusterDump struct {
 
 type endpointDump struct {
 	Address string `json:"address"`
-	// Health: "ejected" while outlier detection keeps it out, "healthy"
+	// Health: "marked down" while central health checking (the scanners)
+	// has it marked, "ejected" while outlier detection keeps it out, "healthy"
 	// with a connection open, "unreachable" when the last dial failed and
 	// none is open, "idle" before the first dial or after every connection
 	// closed (the next request dials).
@@ -294,6 +295,8 @@ func (s *Server) serveClusters(w http.ResponseWriter, _ *http.Request) {
 
 func endpointHealth(e upstream.EndpointStatus) string {
 	switch {
+	case e.Unhealthy:
+		return "marked down"
 	case e.State == "ejected":
 		return "ejected"
 	case e.Conns > 0:

@@ -59,7 +59,7 @@ func endpointConfigs(eps []config.Endpoint) []upstream.EndpointConfig {
 	out := make([]upstream.EndpointConfig, 0, len(eps))
 	for _, e := range eps {
 		network, address, _ := config.ParseAddress(e.Address) // checked by Cluster.Check
-		out = append(out, upstream.EndpointConfig{Network: network, Address: address, Weight: e.Weight, Zone: e.Zone, Set: e.Set, Metadata: e.Metadata})
+		out = append(out, upstream.EndpointConfig{Network: network, Address: address, Weight: e.Weight, Zone: e.Zone, Set: e.Set, Metadata: e.Metadata, Unhealthy: e.Unhealthy})
 	}
 	return out
 }
@@ -221,11 +221,15 @@ func (s *Server) routeTable(l *listener, routes []config.Route, set clusterSet) 
 	return t, nil
 }
 
-// healthy answers a peer sidecar's health probe: this sidecar can serve
-// its app when, for every listener that peers call (TCP), some cluster its
-// routes use has an endpoint that takes calls.
+// healthy answers a health probe (a scanner's, or a peer sidecar's): this
+// sidecar can serve its app when, for every listener that peers call
+// (TCP), some cluster its routes use has an endpoint that takes calls, and
+// the app behind them answers (appCheck, cached).
 func (s *Server) healthy() bool {
 	if s.draining.Load() {
+		return false
+	}
+	if !s.app.healthy() {
 		return false
 	}
 	set := *s.clusters.Load()

@@ -165,6 +165,16 @@ func (b *backend) serve(c net.Conn) {
 			b.t.Errorf("backend got a bad frame: %v", err)
 			return
 		}
+		if string(h.Method) == appPingMethod { // the app check: answer as Kitex does, without counting it
+			fh := codec.FrameHeader{SeqID: h.SeqID}
+			o, start, _ := codec.BeginFrame(out[:0], &fh)
+			o = codec.AppendException(o, h.Payload, h.Method, h.PayloadSeqID, codec.ExceptionUnknown, []byte("unknown method"))
+			codec.EndFrame(o, start)
+			wmu.Lock()
+			_, _ = c.Write(o)
+			wmu.Unlock()
+			continue
+		}
 		b.calls.Add(1)
 		if b.seen != nil {
 			b.seen(&h, frame)

@@ -51,6 +51,7 @@ type Server struct {
 
 	stats     Stats
 	sidecar   downstream.Sidecar // the request path's limits, counters, calls in flight
+	app       *appCheck          // does the app answer (health probes ask)
 	transport transport.Stats
 	upstream  upstream.Stats
 	// The filter chain: the filters this sidecar knows, their counters,
@@ -111,6 +112,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	s.filters = reg
 	s.sidecar.Limits = downstream.Limits{MaxInflight: int64(cfg.Limits.MaxInflight), MaxInflightPerConnection: int32(cfg.Limits.MaxInflightPerConnection)}
 	s.sidecar.Healthy = s.healthy
+	s.app = newAppCheck(s.appSockets)
 	set := clusterSet{}
 	s.clusters.Store(&set)
 	for i, cc := range cfg.Clusters {
@@ -330,6 +332,8 @@ func (s *Server) WriteStats(w io.Writer) {
 		"downstream.requests_waited":       ds.RequestsWaited.Load(),
 		"downstream.deadline_exceeded":     ds.DeadlineExceeded.Load(),
 		"downstream.health_probes":         ds.HealthProbes.Load(),
+		"app_check.checks":                 s.app.Checks.Load(),
+		"app_check.failures":               s.app.Failures.Load(),
 		"retry.retries":                    ds.Retries.Load(),
 		"retry.refused":                    ds.RetriesRefused.Load(),
 		"retry.budget_exhausted":           s.upstream.RetryBudgetExhausted.Load(),

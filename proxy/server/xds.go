@@ -49,6 +49,13 @@ func (s *Server) startXDS() {
 		s.admin.HandleMutating("POST /subscribe", http.HandlerFunc(s.serveSubscribe))
 		s.admin.Handle("GET /xds", http.HandlerFunc(s.serveXDS))
 	}
+	var inbound []string
+	for _, l := range s.listeners {
+		if !l.appFacing && l.ln != nil {
+			inbound = append(inbound, l.ln.Addr())
+		}
+	}
+	s.xds.client.SetInbound(inbound)
 	s.xds.client.Start()
 }
 

@@ -51,6 +51,9 @@ type EndpointConfig struct {
 	Weight           uint32
 	Zone, Set        string
 	Metadata         map[string]string
+	// Unhealthy: marked down by central health checking; the balancer
+	// passes it over unless too few others are healthy (panic threshold).
+	Unhealthy bool
 }
 
 // Cluster forwards requests to a set of endpoints. Its endpoint set and
@@ -180,7 +183,7 @@ func (c *Cluster) buildPicker(st *clusterState) (lb.Picker, error) {
 			}
 		}
 		weighted = weighted || w > 0
-		eps[i] = lb.Endpoint{Address: e.Address, Weight: w, Zone: e.Zone, Set: e.Set, Metadata: e.Metadata, Healthy: true, Load: &ep.load}
+		eps[i] = lb.Endpoint{Address: e.Address, Weight: w, Zone: e.Zone, Set: e.Set, Metadata: e.Metadata, Healthy: !e.Unhealthy, Load: &ep.load}
 	}
 	if !weighted && c.od != nil {
 		// Every endpoint with weight is ejected (a cluster of one, say):
@@ -355,7 +358,7 @@ func (c *Cluster) forward(r *Request, mayDial bool) bool {
 
 func sameEndpoint(a, b EndpointConfig) bool {
 	return a.Network == b.Network && a.Address == b.Address && a.Weight == b.Weight &&
-		a.Zone == b.Zone && a.Set == b.Set && maps.Equal(a.Metadata, b.Metadata)
+		a.Zone == b.Zone && a.Set == b.Set && maps.Equal(a.Metadata, b.Metadata) && a.Unhealthy == b.Unhealthy
 }
 
 var (
@@ -439,14 +442,19 @@ type EndpointStatus struct {
 	// failed.
 	State, Reason, ProbeError string
 	Ejections                 int
+	// Unhealthy: central health checking marked it down (EndpointConfig).
+	Unhealthy bool
 }
 
 // Endpoints returns a snapshot of the cluster's endpoints.
 func (c *Cluster) Endpoints() []EndpointStatus {
 	st := c.state.Load()
 	out := make([]EndpointStatus, 0, len(st.endpoints))
-	for _, ep := range st.endpoints {
+	for i, ep := range st.endpoints {
 		s := EndpointStatus{Address: ep.address, Weight: ep.weight.Load(), Inflight: ep.load.Inflight(), LatencyEWMA: ep.load.Latency()}
+		if i < len(st.applied) {
+			s.Unhealthy = st.applied[i].Unhealthy
+		}
 		for i := range ep.conns {
 			if cn := ep.conns[i].Load(); cn != nil {
 				s.Conns++

@@ -415,3 +415,47 @@ func TestUpdateWithNothingChangedKeepsTheBalancer(t *testing.T) {
 		t.Fatal("changed metadata did not rebuild the balancer")
 	}
 }
+
+// An endpoint the scanners marked down (Unhealthy) gets no request while
+// another is healthy; when every endpoint is marked, they are all used
+// (panic mode) rather than none.
+func TestUnhealthyEndpointIsPassedOver(t *testing.T) {
+	dir := shortDir(t)
+	a, b := newPeer(t, dir, "a.sock"), newPeer(t, dir, "b.sock")
+	rec := newRecorder()
+	var c *Cluster
+	send := func(down ...bool) map[*peer]int {
+		// A cluster of its own each time: the peers do not answer, so a
+		// connection's request slots (4) fill up.
+		c, _ = newTestCluster(t, a.addr, b.addr)
+		eps := []EndpointConfig{
+			{Network: "unix", Address: a.addr, Weight: 1, Unhealthy: down[0]},
+			{Network: "unix", Address: b.addr, Weight: 1, Unhealthy: down[1]},
+		}
+		if err := c.Update(eps); err != nil {
+			t.Fatal(err)
+		}
+		got := map[*peer]int{}
+		for seq := int32(1); seq <= 4; seq++ {
+			forward(t, c, rec, seq, time.Second)
+			select {
+			case <-a.frames:
+				got[a]++
+			case <-b.frames:
+				got[b]++
+			case <-time.After(5 * time.Second):
+				t.Fatalf("request %d reached no endpoint", seq)
+			}
+		}
+		return got
+	}
+	if got := send(true, false); got[a] != 0 || got[b] != 4 {
+		t.Fatalf("a marked down: a %d, b %d; want all on b", got[a], got[b])
+	}
+	if got := send(true, true); got[a] == 0 || got[b] == 0 {
+		t.Fatalf("both marked down (panic mode): a %d, b %d; want both used", got[a], got[b])
+	}
+	if st := c.Endpoints(); !st[0].Unhealthy || !st[1].Unhealthy {
+		t.Fatalf("status %+v: want both unhealthy", st)
+	}
+}

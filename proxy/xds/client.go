@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -112,6 +113,9 @@ type Client struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	started atomic.Bool
+	// inbound holds the sidecar's inbound addresses ([]string), sent in
+	// the node's metadata (SetInbound).
+	inbound atomic.Value
 	done    chan struct{}
 	// conn is the connection to the current pilot (target); only run
 	// uses it, and Close after run ended.
@@ -164,6 +168,11 @@ func New(opts Options, target Target) (*Client, error) {
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	return c, nil
 }
+
+// SetInbound names the sidecar's inbound (peer-facing) addresses, host:port,
+// to the pilot on every stream it opens from now on: when the stream drops,
+// the pilot asks the scanners to check them at once.
+func (c *Client) SetInbound(addrs []string) { c.inbound.Store(slices.Clone(addrs)) }
 
 // Start connects to the pilot in the background and keeps reconnecting
 // until Close.

@@ -11,7 +11,10 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 
+	"google.golang.org/protobuf/types/known/structpb"
+
 	"github.com/octomesh/octomesh/api/meta"
+	"github.com/octomesh/octomesh/api/scanner"
 )
 
 // session runs one ADS stream: initial requests carrying the versions the
@@ -39,7 +42,8 @@ func (c *Client) session(target meta.PilotInfo) error {
 	}
 	c.stream = stream
 	c.mu.Unlock()
-	node := &core.Node{Id: c.opts.NodeID, Cluster: c.opts.App, Locality: &core.Locality{Zone: c.opts.Zone, SubZone: c.opts.Set}, UserAgentName: "octomesh"}
+	node := &core.Node{Id: c.opts.NodeID, Cluster: c.opts.App, Locality: &core.Locality{Zone: c.opts.Zone, SubZone: c.opts.Set}, UserAgentName: "octomesh",
+		Metadata: c.nodeMetadata()}
 	reqs := [numKinds]*discovery.DeltaDiscoveryRequest{
 		kCluster:  {Node: node, TypeUrl: typeURLs[kCluster], ResourceNamesSubscribe: subs, InitialResourceVersions: initial[kCluster]},
 		kEndpoint: {TypeUrl: typeURLs[kEndpoint], ResourceNamesSubscribe: subs, InitialResourceVersions: initial[kEndpoint]},
@@ -137,4 +141,18 @@ func (c *Client) handle(resp *discovery.DeltaDiscoveryResponse) error {
 		}
 	}
 	return nil
+}
+
+// nodeMetadata names the sidecar's inbound addresses (SetInbound), so that
+// a pilot that loses this stream asks the scanners to check them now.
+func (c *Client) nodeMetadata() *structpb.Struct {
+	addrs, _ := c.inbound.Load().([]string)
+	if len(addrs) == 0 {
+		return nil
+	}
+	list := make([]*structpb.Value, len(addrs))
+	for i, a := range addrs {
+		list[i] = structpb.NewStringValue(a)
+	}
+	return &structpb.Struct{Fields: map[string]*structpb.Value{scanner.NodeInboundKey: structpb.NewListValue(&structpb.ListValue{Values: list})}}
 }

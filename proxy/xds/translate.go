@@ -102,6 +102,8 @@ func translateEndpoints(cla *endpoint.ClusterLoadAssignment) ([]config.Endpoint,
 			}
 			switch lbe.GetHealthStatus() {
 			case core.HealthStatus_UNKNOWN, core.HealthStatus_HEALTHY:
+			case core.HealthStatus_UNHEALTHY:
+				e.Unhealthy = true // weight kept: the panic threshold may use it
 			default:
 				e.Weight = 0
 			}

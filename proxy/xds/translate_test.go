@@ -89,12 +89,17 @@ func TestTranslateEndpoints(t *testing.T) {
 	weighted := lbEndpoint("::1", 7000)
 	weighted.LoadBalancingWeight = wrapperspb.UInt32(3)
 	weighted.Metadata = &core.Metadata{FilterMetadata: map[string]*structpb.Struct{"octomesh": {Fields: map[string]*structpb.Value{"v": structpb.NewStringValue("2")}}}}
-	eps, err := translateEndpoints(assignment("echo", lbEndpoint("10.0.0.1", 7000), drained, weighted))
+	down := lbEndpoint("10.0.0.3", 7000)
+	down.HealthStatus = core.HealthStatus_UNHEALTHY
+	down.LoadBalancingWeight = wrapperspb.UInt32(2)
+	eps, err := translateEndpoints(assignment("echo", lbEndpoint("10.0.0.1", 7000), drained, weighted, down))
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := fmt.Sprint(eps)
-	want := "[{10.0.0.1:7000 1 z1 set-a map[]} {10.0.0.2:7000 0 z1 set-a map[]} {[::1]:7000 3 z1 set-a map[v:2]}]"
+	// UNHEALTHY (a scanner's mark) keeps its weight for the panic
+	// threshold; DRAINING has none.
+	want := "[{10.0.0.1:7000 1 z1 set-a map[] false} {10.0.0.2:7000 0 z1 set-a map[] false} {[::1]:7000 3 z1 set-a map[v:2] false} {10.0.0.3:7000 2 z1 set-a map[] true}]"
 	if got != want {
 		t.Fatalf("endpoints\n got %s\nwant %s", got, want)
 	}
