@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -21,9 +22,13 @@ import (
 	"github.com/octomesh/octomesh/internal/proc"
 )
 
-// bin is the octomesh binary; clientBin the echo-client, a Kitex client
-// run as a process of its own for open-loop loads.
-var bin, clientBin string
+// bin is the octomesh binary, race-built when the tests are (go test
+// -race: see proc.Race); fastBin is it without the race detector, for the
+// tests that need a sidecar to keep a pace (it is bin when bin is not
+// race-built); clientBin the echo-client, a Kitex client run as a process
+// of its own for open-loop loads, never race-built, so that it keeps its
+// rate.
+var bin, fastBin, clientBin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "octomesh-e2e-bin")
@@ -32,8 +37,15 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	bin, err = proc.Build(dir)
+	fastBin = bin
+	if err == nil && proc.Race() {
+		fastDir := filepath.Join(dir, "fast")
+		if err = os.Mkdir(fastDir, 0o755); err == nil {
+			fastBin, err = proc.BuildForSpeed(fastDir)
+		}
+	}
 	if err == nil {
-		clientBin, err = proc.BuildPackage(dir, "echo-client", "github.com/octomesh/octomesh/examples/echo/cmd/echo-client", "ECHO_CLIENT_BIN")
+		clientBin, err = proc.BuildPackage(dir, "echo-client", "github.com/octomesh/octomesh/examples/echo/cmd/echo-client", "ECHO_CLIENT_BIN", false)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -41,7 +53,8 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(proc.ExitCode(code)) // a data race in a sidecar fails the package
+
 }
 
 // mesh is the T2 path: a Kitex echo server, sidecar B in front of it,
@@ -130,8 +143,13 @@ func TestKitexThroughTwoSidecars(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st["upstream.responses"] != 10000 || st["downstream.error_responses"] != 0 {
-			t.Errorf("sidecar %d: %d responses, %d error responses", s.PID(), st["upstream.responses"], st["downstream.error_responses"])
+		responses, err1 := st.Get("upstream.responses")
+		errResponses, err2 := st.Get("downstream.error_responses")
+		if err := errors.Join(err1, err2); err != nil {
+			t.Fatal(err)
+		}
+		if responses != 10000 || errResponses != 0 {
+			t.Errorf("sidecar %d: %d responses, %d error responses", s.PID(), responses, errResponses)
 		}
 	}
 }
@@ -268,8 +286,8 @@ func TestBadInputClosesOnlyItsConnection(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, bad := range badInputs() {
-			if st[bad.counter] != 1 {
-				t.Errorf("%s: %s = %d, want 1", tg.name, bad.counter, st[bad.counter])
+			if n, err := st.Get(bad.counter); err != nil || n != 1 {
+				t.Errorf("%s: %s = %d, %v; want 1", tg.name, bad.counter, n, err)
 			}
 		}
 	}
