@@ -7,6 +7,8 @@ const (
 	instancesDir = keyRoot + "instances/"
 	routesDir    = keyRoot + "routes/"
 	policiesDir  = keyRoot + "policies/"
+	// probeKey is read (never written) to see whether etcd serves.
+	probeKey = keyRoot + "probe"
 )
 
 // ServicePrefix is the etcd key prefix of every instance of service.
