@@ -59,8 +59,12 @@ func (a *API) Reinstate(ctx context.Context) (int, error) {
 		sctx, cancel := context.WithTimeout(ctx, storeTimeout)
 		granted, err := a.h.store.Reinstate(sctx, r.lease, r.instances, r.ttl)
 		cancel()
-		if err != nil {
-			return n, err
+		if errors.Is(err, registry.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+			return n, err // the store is away again: all of it later
+		}
+		if err != nil { // this lease only: the others go on
+			a.h.log.Warn("cannot give back a lease the store lost; its app registers again", "lease", r.lease, "err", err)
+			continue
 		}
 		if granted {
 			n++
@@ -77,6 +81,7 @@ type handler struct {
 
 	mu     sync.Mutex
 	leases map[registry.LeaseID]*leaseRecord
+	swept  time.Time // when forgetStaleLocked last looked at every lease
 }
 
 // leaseRecord is what a lease holds, as registered through this API.
@@ -135,9 +140,14 @@ func (h *handler) forget(lease registry.LeaseID) {
 }
 
 // forgetStaleLocked drops leases whose app has not asked for a TTL: the
-// app is gone, and the lease expires (or has) as it should.
+// app is gone, and the lease expires (or has) as it should. It looks at
+// most once a second (registrations call it, and there may be many).
 func (h *handler) forgetStaleLocked() {
 	now := h.now()
+	if now.Sub(h.swept) < time.Second {
+		return
+	}
+	h.swept = now
 	for id, r := range h.leases {
 		if now.Sub(r.asked) > r.ttl {
 			delete(h.leases, id)
@@ -150,8 +160,12 @@ func (h *handler) live() []leaseRecord {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.forgetStaleLocked()
+	now := h.now()
 	out := make([]leaseRecord, 0, len(h.leases))
 	for _, r := range h.leases {
+		if now.Sub(r.asked) > r.ttl {
+			continue // stale, not swept yet
+		}
 		c := *r
 		c.instances = append([]registry.Instance(nil), r.instances...)
 		out = append(out, c)
