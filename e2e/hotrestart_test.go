@@ -155,7 +155,7 @@ clusters:
 		// The old process is the one that counts a failed hand-over, and
 		// its admin endpoint is the new one's now: it says, as it exits,
 		// whether it handed over and how many hand-overs failed first.
-		if err := checkDrained(old.Logs()); err != nil {
+		if err := checkDrained(old); err != nil {
 			t.Fatalf("restart %d: old sidecar %s: %v:\n%s", i, name, err, old.Logs())
 		}
 		sidecars[name] = next
@@ -176,10 +176,15 @@ clusters:
 	}
 }
 
-// checkDrained checks an old process's last words after a hot restart:
-// its "drained" line says it handed over, with no failed hand-over
-// before.
-func checkDrained(logs string) error {
+// checkDrained checks an exited old process's last words after a hot
+// restart: its "drained" line says it handed over, with no failed
+// hand-over before. The copy of its stderr may lag its exit: it waits for
+// the line (up to 30s).
+func checkDrained(old *proc.Sidecar) error {
+	logs := old.Logs()
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(logs, "msg=drained ") && time.Now().Before(deadline); logs = old.Logs() {
+		time.Sleep(10 * time.Millisecond)
+	}
 	for _, line := range strings.Split(logs, "\n") {
 		if !strings.Contains(line, "msg=drained ") {
 			continue
@@ -302,7 +307,7 @@ func TestHotRestartRollsBackWhenTheNewProcessFails(t *testing.T) {
 	}
 	// The old process says, as it exits, that it handed over after one
 	// failed hand-over.
-	if !strings.Contains(m.a.Logs(), " handed_over=true hotrestart_failures=1") {
+	if err := checkDrained(m.a); err == nil || !strings.Contains(err.Error(), " handed_over=true hotrestart_failures=1") {
 		t.Errorf("the old process's drained line does not count the failed hand-over:\n%s", m.a.Logs())
 	}
 }
