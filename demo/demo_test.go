@@ -26,6 +26,9 @@ func TestDemoRunsAndStopsCleanly(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	t.Logf("\n%s", out.String())
+	if r := proc.RaceReports(); len(r) > 0 { // the sidecars are race-built under go test -race
+		t.Errorf("the race detector reported %d data races in the sidecars; the first:\n%s", len(r), r[0])
+	}
 	if sum.Requests < 100 || sum.Errors != 0 {
 		t.Fatalf("%d requests, %d errors", sum.Requests, sum.Errors)
 	}

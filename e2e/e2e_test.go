@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -21,10 +22,14 @@ import (
 	"github.com/octomesh/octomesh/internal/proc"
 )
 
-// bin is the octomesh binary; clientBin the echo-client, a Kitex client
-// run as a process of its own for open-loop loads; serverBin the
-// echo-server, a Kitex app as a process of its own (to be frozen).
-var bin, clientBin, serverBin string
+// bin is the octomesh binary, race-built when the tests are (go test
+// -race: see proc.Race); fastBin is it without the race detector, for the
+// tests that need a sidecar to keep a pace (it is bin when bin is not
+// race-built); clientBin the echo-client, a Kitex client run as a process
+// of its own for open-loop loads, and serverBin the echo-server, a Kitex
+// app as a process of its own (to be frozen): never race-built, so that
+// they keep their pace.
+var bin, fastBin, clientBin, serverBin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "octomesh-e2e-bin")
@@ -33,11 +38,18 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	bin, err = proc.Build(dir)
-	if err == nil {
-		clientBin, err = proc.BuildPackage(dir, "echo-client", "github.com/octomesh/octomesh/examples/echo/cmd/echo-client", "ECHO_CLIENT_BIN")
+	fastBin = bin
+	if err == nil && proc.Race() {
+		fastDir := filepath.Join(dir, "fast")
+		if err = os.Mkdir(fastDir, 0o755); err == nil {
+			fastBin, err = proc.BuildForSpeed(fastDir)
+		}
 	}
 	if err == nil {
-		serverBin, err = proc.BuildPackage(dir, "echo-server", "github.com/octomesh/octomesh/examples/echo/cmd/echo-server", "ECHO_SERVER_BIN")
+		clientBin, err = proc.BuildPackage(dir, "echo-client", "github.com/octomesh/octomesh/examples/echo/cmd/echo-client", "ECHO_CLIENT_BIN", false)
+	}
+	if err == nil {
+		serverBin, err = proc.BuildPackage(dir, "echo-server", "github.com/octomesh/octomesh/examples/echo/cmd/echo-server", "ECHO_SERVER_BIN", false)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -45,7 +57,8 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(proc.ExitCode(code)) // a data race in a sidecar fails the package
+
 }
 
 // mesh is the T2 path: a Kitex echo server, sidecar B in front of it,
@@ -134,8 +147,13 @@ func TestKitexThroughTwoSidecars(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st["upstream.responses"] != 10000 || st["downstream.error_responses"] != 0 {
-			t.Errorf("sidecar %d: %d responses, %d error responses", s.PID(), st["upstream.responses"], st["downstream.error_responses"])
+		responses, err1 := st.Get("upstream.responses")
+		errResponses, err2 := st.Get("downstream.error_responses")
+		if err := errors.Join(err1, err2); err != nil {
+			t.Fatal(err)
+		}
+		if responses != 10000 || errResponses != 0 {
+			t.Errorf("sidecar %d: %d responses, %d error responses", s.PID(), responses, errResponses)
 		}
 	}
 }
@@ -272,8 +290,8 @@ func TestBadInputClosesOnlyItsConnection(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, bad := range badInputs() {
-			if st[bad.counter] != 1 {
-				t.Errorf("%s: %s = %d, want 1", tg.name, bad.counter, st[bad.counter])
+			if n, err := st.Get(bad.counter); err != nil || n != 1 {
+				t.Errorf("%s: %s = %d, %v; want 1", tg.name, bad.counter, n, err)
 			}
 		}
 	}

@@ -154,7 +154,7 @@ func (s *Server) owner(w http.ResponseWriter, r *http.Request) {
 	s.Stats.Lookups.Add(1)
 	q := r.URL.Query()
 	app, avoid := q.Get("app"), q.Get("avoid")
-	if err := config.CheckName(app); err != nil {
+	if err := api.CheckApp(app); err != nil {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("app: %v", err))
 		return
 	}

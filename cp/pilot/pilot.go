@@ -71,7 +71,25 @@ type Pilot struct {
 	// drained is set once Drain has ended every session: Close then lets
 	// the streams' final statuses (the redirects) reach the sidecars.
 	drained atomic.Bool
+	// registration is the registration API, which gives back the leases
+	// etcd lost while it was out of reach.
+	registration *registration.API
+	// etcdDown, while etcd does not answer the pilot, says since when and
+	// why (nil: it answers); /healthz reports it.
+	etcdDown atomic.Pointer[etcdOutage]
 }
+
+// etcdOutage is a time etcd did not answer the pilot.
+type etcdOutage struct {
+	since time.Time
+	err   error
+}
+
+// Probing etcd: how often, and how long a probe may take.
+const (
+	etcdProbeInterval = time.Second
+	etcdProbeTimeout  = 2 * time.Second
+)
 
 // Start starts a pilot. On error, whatever had started is stopped again.
 func Start(opts Options) (_ *Pilot, err error) {
@@ -92,6 +110,7 @@ func Start(opts Options) (_ *Pilot, err error) {
 	p.addrs.Etcd = p.Store.Endpoints()
 	p.XDS = NewServer(ctx, p.Store, log)
 	startFastPath(ctx, p.Store, p.XDS, log)
+	p.registration = registration.New(p.Store, log)
 
 	if p.xdsLn, p.addrs.XDS, err = listen(opts.XDSAddress); err != nil {
 		return nil, fmt.Errorf("pilot: xds address: %w", err)
@@ -127,8 +146,49 @@ func Start(opts Options) (_ *Pilot, err error) {
 		}
 		<-grpcDone
 	}()
+	go p.watchEtcd(ctx)
 	log.Info("pilot ready", "xds", p.addrs.XDS, "http", p.addrs.HTTP, "etcd", p.addrs.Etcd)
 	return p, nil
+}
+
+// watchEtcd probes etcd until ctx ends. It logs each change, not each
+// probe: etcd unreachable (an error), and reachable again (with how long it
+// was not); while it is unreachable /healthz says so. When it is back it
+// gives back the leases etcd lost meanwhile whose apps kept renewing them
+// (registration.API.Reinstate), so that their instances return at once.
+func (p *Pilot) watchEtcd(ctx context.Context) {
+	t := time.NewTicker(etcdProbeInterval)
+	defer t.Stop()
+	for {
+		pctx, cancel := context.WithTimeout(ctx, etcdProbeTimeout)
+		err := p.Store.Probe(pctx)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		down := p.etcdDown.Load()
+		switch {
+		case err != nil && down == nil:
+			p.etcdDown.Store(&etcdOutage{since: time.Now(), err: err})
+			p.log.Error("pilot: etcd unreachable; sidecars keep their configuration, registrations fail until it is back",
+				"etcd", p.addrs.Etcd, "err", err)
+		case err != nil:
+			p.etcdDown.Store(&etcdOutage{since: down.since, err: err})
+		case down != nil:
+			n, rerr := p.registration.Reinstate(ctx)
+			if rerr != nil {
+				p.log.Warn("pilot: etcd answers again, but giving back lost leases failed; trying again", "etcd", p.addrs.Etcd, "err", rerr)
+				break // still down for /healthz; the next probe tries again
+			}
+			p.etcdDown.Store(nil)
+			p.log.Info("pilot: etcd reachable again", "etcd", p.addrs.Etcd, "after", time.Since(down.since).Round(time.Millisecond), "leases_given_back", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // listen opens a config-style address and returns it with the port chosen.
@@ -248,11 +308,10 @@ func (p *Pilot) Close() {
 //
 //	GET /debug/sessions   every xDS session: node, subscriptions, ACKed versions, NACKs
 //	GET /stats            counters, "name value" lines
-//	GET /healthz
+//	GET /healthz          "ok", or 503 and why while etcd is unreachable
 func (p *Pilot) httpHandler() http.Handler {
 	mux := http.NewServeMux()
-	api := registration.Handler(p.Store, p.log)
-	mux.Handle("/v1/", api)
+	mux.Handle("/v1/", p.registration)
 	mux.HandleFunc("GET /debug/sessions", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
@@ -280,7 +339,14 @@ func (p *Pilot) httpHandler() http.Handler {
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(p.shard.info())
 	})
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if down := p.etcdDown.Load(); down != nil {
+			http.Error(w, fmt.Sprintf("etcd %s unreachable since %s (%s ago): %v", p.addrs.Etcd,
+				down.since.UTC().Format(time.RFC3339), time.Since(down.since).Round(time.Second), down.err), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
 	return mux
 }
 

@@ -11,7 +11,9 @@ import (
 	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/v3"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	"github.com/octomesh/octomesh/api/meta"
 )
@@ -98,9 +100,12 @@ func newSessionMgr(log *slog.Logger, stats *Stats, ability *abilityMgr) *Session
 }
 
 func (m *SessionMgr) open(ctx context.Context, id int64, delta bool) error {
-	if m.gate != nil {
-		if md, ok := metadata.FromIncomingContext(ctx); ok {
-			if apps := md.Get(meta.AppHeader); len(apps) > 0 {
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		if apps := md.Get(meta.AppHeader); len(apps) > 0 {
+			if err := checkApp("metadata "+meta.AppHeader, apps[0]); err != nil {
+				return err
+			}
+			if m.gate != nil {
 				if err := m.gate.admit(apps[0]); err != nil {
 					return err
 				}
@@ -112,6 +117,16 @@ func (m *SessionMgr) open(ctx context.Context, id int64, delta bool) error {
 	m.sessions[id] = s
 	m.mu.Unlock()
 	m.stats.Sessions.Add(1)
+	return nil
+}
+
+// checkApp checks the app a stream names in field (as Meta checks it:
+// meta.CheckApp) before the pilot indexes it or, as a shard, writes its
+// record to etcd; a bad one refuses the stream with InvalidArgument.
+func checkApp(field, app string) error {
+	if err := meta.CheckApp(app); err != nil {
+		return status.Errorf(codes.InvalidArgument, "octomesh pilot: %s (the app): %v", field, err)
+	}
 	return nil
 }
 
@@ -166,6 +181,13 @@ func (m *SessionMgr) request(id int64, req any, node *core.Node, typeURL, nonce 
 		return err
 	}
 	s.mu.Unlock()
+	if first {
+		if err := checkApp("node.cluster", node.GetCluster()); err != nil {
+			m.mu.Unlock()
+			m.log.Warn("pilot: stream refused: bad app name", "session", id, "node", node.GetId(), "err", err)
+			return err
+		}
+	}
 	if first && m.gate != nil {
 		m.mu.Unlock()
 		if err := m.gate.admit(node.GetCluster()); err != nil {

@@ -3,16 +3,20 @@ package pilot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	"github.com/octomesh/octomesh/api/meta"
 	"github.com/octomesh/octomesh/api/registry"
@@ -72,7 +76,10 @@ func openADS(t *testing.T, addr, app string) discovery.AggregatedDiscoveryServic
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	ctx, cancel := context.WithCancel(metadata.AppendToOutgoingContext(context.Background(), meta.AppHeader, app))
+	ctx, cancel := context.WithCancel(context.Background())
+	if app != "" {
+		ctx = metadata.AppendToOutgoingContext(ctx, meta.AppHeader, app)
+	}
 	t.Cleanup(cancel)
 	s, err := discovery.NewAggregatedDiscoveryServiceClient(conn).DeltaAggregatedResources(ctx)
 	if err != nil {
@@ -182,4 +189,63 @@ func TestShardRedirectPreloadDrainAndReturn(t *testing.T) {
 		t.Fatal("EOF")
 	}
 	eventually(t, "the successor releases echo", func() bool { return notOwn.XDS.Stats.ServiceWatches.Load() == 0 })
+}
+
+// TestBadAppNamesAreRefused: a stream naming a bad app, in its
+// x-octomesh-app header or its node.cluster, is refused with
+// InvalidArgument naming the field, and nothing is written to etcd for it.
+func TestBadAppNamesAreRefused(t *testing.T) {
+	e := startShardEnv(t)
+	p := e.pilot("p1")
+	defer p.Close()
+	bad := []string{"", ".", "..", "a/b", "../../etc", "apps/x", strings.Repeat("a", config.MaxNameLength+1), "a\x00b", "a\nb", "a\x1bb", "a b"}
+	for _, app := range bad {
+		s := openADS(t, p.Addrs().XDS, "") // an empty header is not checked: the node is
+		if err := s.Send(&discovery.DeltaDiscoveryRequest{Node: &core.Node{Id: "x-1", Cluster: app}, TypeUrl: typeURLs[kindCluster]}); err != nil {
+			t.Fatal(err)
+		}
+		err := recvErr(s)
+		if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "node.cluster") {
+			t.Errorf("node.cluster %q: want InvalidArgument naming node.cluster, got %v", app, err)
+		}
+	}
+	// Header values gRPC can carry.
+	for _, app := range []string{".", "..", "a/b", "../../etc", strings.Repeat("a", config.MaxNameLength+1), "a b"} {
+		s := openADS(t, p.Addrs().XDS, app)
+		err := recvErr(s)
+		if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), meta.AppHeader) {
+			t.Errorf("header %q: want InvalidArgument naming %s, got %v", app, meta.AppHeader, err)
+		}
+	}
+	// A good app is written; once Meta's view has it, it has every app
+	// written before it: none of the bad ones.
+	s := openADS(t, p.Addrs().XDS, "web")
+	if err := s.Send(&discovery.DeltaDiscoveryRequest{Node: &core.Node{Id: "web-1", Cluster: "web"}, TypeUrl: typeURLs[kindCluster]}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "web in Meta's view", func() bool { _, ok := e.meta.View.Current().Apps["web"]; return ok })
+	for app := range e.meta.View.Current().Apps {
+		if app != "web" {
+			t.Errorf("app %q was recorded", app)
+		}
+	}
+}
+
+// recvErr waits (up to 30s) for the stream's next message and returns the
+// error it ended with, or a note of what came instead.
+func recvErr(s discovery.AggregatedDiscoveryService_DeltaAggregatedResourcesClient) error {
+	ch := make(chan error, 1)
+	go func() {
+		r, err := s.Recv()
+		if err == nil {
+			err = fmt.Errorf("a %s response", r.GetTypeUrl())
+		}
+		ch <- err
+	}()
+	select {
+	case err := <-ch:
+		return err
+	case <-time.After(30 * time.Second):
+		return errors.New("no answer in 30s")
+	}
 }

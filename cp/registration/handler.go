@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/octomesh/octomesh/api/registry"
@@ -18,8 +19,21 @@ const maxBody = 64 << 10
 
 // Handler serves the registration API (its paths, bodies and errors are
 // api/registry's) over store.
-func Handler(store Store, log *slog.Logger) http.Handler {
-	h := &handler{store: store, log: log}
+func Handler(store Store, log *slog.Logger) http.Handler { return New(store, log) }
+
+// API serves the registration API over a store, and remembers what each
+// live lease holds (the instances registered under it, its TTL, when its
+// app last asked to renew it), so that a lease lost while the store was
+// out of reach can be given back (Reinstate) without waiting for the app
+// to register again.
+type API struct {
+	http.Handler
+	h *handler
+}
+
+// New returns the registration API over store.
+func New(store Store, log *slog.Logger) *API {
+	h := &handler{store: store, log: log, leases: map[registry.LeaseID]*leaseRecord{}, now: time.Now}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/instances", h.register)
 	mux.HandleFunc("PUT /v1/leases/{lease}", h.keepAlive)
@@ -31,12 +45,132 @@ func Handler(store Store, log *slog.Logger) http.Handler {
 	mux.HandleFunc("GET /v1/policies/{service}", h.getPolicy)
 	mux.HandleFunc("PUT /v1/policies/{service}", h.putPolicy)
 	mux.HandleFunc("DELETE /v1/policies/{service}", h.deletePolicy)
-	return mux
+	return &API{Handler: mux, h: h}
+}
+
+// Reinstate gives back every lease the store lost whose app is still
+// renewing it (asked within the lease's TTL, successfully or not): the
+// lease under its own id, the instances under it. The pilot calls it when
+// its etcd is reachable again. It returns how many leases it granted
+// again; an error ends it early (the store went away again).
+func (a *API) Reinstate(ctx context.Context) (int, error) {
+	n := 0
+	for _, r := range a.h.live() {
+		sctx, cancel := context.WithTimeout(ctx, storeTimeout)
+		granted, err := a.h.store.Reinstate(sctx, r.lease, r.instances, r.ttl)
+		cancel()
+		if errors.Is(err, registry.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+			return n, err // the store is away again: all of it later
+		}
+		if err != nil { // this lease only: the others go on
+			a.h.log.Warn("cannot give back a lease the store lost; its app registers again", "lease", r.lease, "err", err)
+			continue
+		}
+		if granted {
+			n++
+			a.h.log.Info("lease lost while the store was out of reach: granted again", "lease", r.lease, "instances", len(r.instances), "ttl", r.ttl)
+		}
+	}
+	return n, nil
 }
 
 type handler struct {
 	store Store
 	log   *slog.Logger
+	now   func() time.Time
+
+	mu     sync.Mutex
+	leases map[registry.LeaseID]*leaseRecord
+	swept  time.Time // when forgetStaleLocked last looked at every lease
+}
+
+// leaseRecord is what a lease holds, as registered through this API.
+type leaseRecord struct {
+	lease     registry.LeaseID
+	ttl       time.Duration
+	instances []registry.Instance // one per (service, address)
+	asked     time.Time           // the app's last register or keepalive
+}
+
+// remember records in under lease (ttl 0: keep the one known), and that its
+// app asked now.
+func (h *handler) remember(lease registry.LeaseID, ttl time.Duration, in registry.Instance) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.forgetStaleLocked()
+	r := h.leases[lease]
+	if r == nil {
+		if ttl == 0 {
+			return // a lease registered elsewhere: its TTL is unknown
+		}
+		r = &leaseRecord{lease: lease}
+		h.leases[lease] = r
+	}
+	if ttl != 0 {
+		r.ttl = ttl
+	}
+	r.asked = h.now()
+	for i, old := range r.instances {
+		if old.Service == in.Service && old.Address == in.Address {
+			r.instances[i] = in
+			return
+		}
+	}
+	r.instances = append(r.instances, in)
+}
+
+// asked notes that lease's app asked to renew it.
+func (h *handler) asked(lease registry.LeaseID) *leaseRecord {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r := h.leases[lease]
+	if r == nil {
+		return nil
+	}
+	r.asked = h.now()
+	c := *r
+	c.instances = append([]registry.Instance(nil), r.instances...)
+	return &c
+}
+
+func (h *handler) forget(lease registry.LeaseID) {
+	h.mu.Lock()
+	delete(h.leases, lease)
+	h.mu.Unlock()
+}
+
+// forgetStaleLocked drops leases whose app has not asked for a TTL: the
+// app is gone, and the lease expires (or has) as it should. It looks at
+// most once a second (registrations call it, and there may be many).
+func (h *handler) forgetStaleLocked() {
+	now := h.now()
+	if now.Sub(h.swept) < time.Second {
+		return
+	}
+	h.swept = now
+	for id, r := range h.leases {
+		if now.Sub(r.asked) > r.ttl {
+			delete(h.leases, id)
+		}
+	}
+}
+
+// live returns copies of the leases whose app still asks.
+func (h *handler) live() []leaseRecord {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.forgetStaleLocked()
+	now := h.now()
+	out := make([]leaseRecord, 0, len(h.leases))
+	for _, r := range h.leases {
+		if now.Sub(r.asked) > r.ttl {
+			continue // stale, not swept yet
+		}
+		c := *r
+		c.instances = append([]registry.Instance(nil), r.instances...)
+		out = append(out, c)
+	}
+	return out
 }
 
 const storeTimeout = 5 * time.Second
@@ -63,6 +197,7 @@ func (h *handler) register(w http.ResponseWriter, r *http.Request) {
 			writeError(w, err)
 			return
 		}
+		h.remember(req.Lease, ttl, req.Instance)
 		h.log.Info("instance updated", "service", req.Instance.Service, "address", req.Instance.Address, "weight", req.Instance.Weight, "lease", req.Lease)
 		writeJSON(w, registry.RegisterResponse{Lease: req.Lease, TTL: ttl.String()})
 		return
@@ -81,6 +216,7 @@ func (h *handler) register(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	h.remember(lease, ttl, req.Instance)
 	h.log.Info("instance registered", "service", req.Instance.Service, "app", req.Instance.App, "address", req.Instance.Address, "lease", lease, "ttl", ttl)
 	writeJSON(w, registry.RegisterResponse{Lease: lease, TTL: ttl.String()})
 }
@@ -93,7 +229,16 @@ func (h *handler) keepAlive(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
 	defer cancel()
+	rec := h.asked(lease) // the app is alive, whether or not the store is
 	ttl, err := h.store.KeepAlive(ctx, lease)
+	if errors.Is(err, registry.ErrLeaseNotFound) && rec != nil {
+		// Lost while the store was out of reach, and the app renewed it
+		// all along: give it back rather than make the app register again.
+		if _, err = h.store.Reinstate(ctx, lease, rec.instances, rec.ttl); err == nil {
+			h.log.Info("lease lost while the store was out of reach: granted again on its keepalive", "lease", lease, "instances", len(rec.instances))
+			ttl, err = h.store.KeepAlive(ctx, lease)
+		}
+	}
 	if err != nil {
 		writeError(w, err)
 		return
@@ -109,7 +254,11 @@ func (h *handler) revoke(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
 	defer cancel()
-	if err := h.store.Revoke(ctx, lease); err != nil {
+	err = h.store.Revoke(ctx, lease)
+	if err == nil || errors.Is(err, registry.ErrLeaseNotFound) {
+		h.forget(lease) // never to be given back
+	}
+	if err != nil {
 		writeError(w, err)
 		return
 	}

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -72,6 +73,19 @@ func (m *memStore) Revoke(_ context.Context, l registry.LeaseID) error {
 	delete(m.leases, l)
 	delete(m.instances, k)
 	return nil
+}
+
+func (m *memStore) Reinstate(_ context.Context, l registry.LeaseID, ins []registry.Instance, _ time.Duration) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.leases[l]; ok {
+		return false, nil
+	}
+	for _, in := range ins {
+		k := in.Service + "/" + in.Address
+		m.leases[l], m.instances[k] = k, in
+	}
+	return true, nil
 }
 
 // expire ends every lease, as etcd would after the TTL.
@@ -233,16 +247,30 @@ func TestAPIRefusesDataAfterTheBody(t *testing.T) {
 }
 
 func TestRegistrationKeepsAliveAndRegistersAgain(t *testing.T) {
-	store, c, _ := newAPI(t)
+	// A pilot that restarts has forgotten the leases: it cannot give one
+	// back, and the app registers again.
+	store := newMemStore()
+	var pilot atomic.Pointer[http.Handler]
+	first := Handler(store, discard)
+	pilot.Store(&first)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*pilot.Load()).ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+	c, err := registry.NewClient(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
 	ctx := context.Background()
 	r, err := c.Keep(ctx, echo, registry.MinTTL, discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := r.Lease()
+	lease := r.Lease()
 	waitFor(t, func() bool { store.mu.Lock(); defer store.mu.Unlock(); return store.keepalive >= 1 })
+	restarted := Handler(store, discard)
 	store.expire() // the pilot was away longer than the TTL
-	waitFor(t, func() bool { return r.Lease() != first && r.Lease() != 0 })
+	pilot.Store(&restarted)
+	waitFor(t, func() bool { return r.Lease() != lease && r.Lease() != 0 })
 	if list, _ := c.Instances(ctx, "echo"); len(list) != 1 {
 		t.Fatalf("after registering again: %+v", list)
 	}
@@ -268,11 +296,78 @@ func TestRegistrationKeepsAliveAndRegistersAgain(t *testing.T) {
 
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second) // generous: a busy machine under -race
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5s")
+			t.Fatal("condition not met within 30s")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestALostLeaseIsGivenBack: a lease the store lost (it expired while etcd
+// was out of reach) while its app kept renewing it is granted again under
+// its own id, with its instances: at once by Reinstate (the pilot calls it
+// when etcd is back), or on the app's next keepalive. A lease whose app
+// stopped renewing it, or revoked it, is not.
+func TestALostLeaseIsGivenBack(t *testing.T) {
+	store := newMemStore()
+	api := New(store, discard)
+	now := time.Unix(1000, 0)
+	api.h.now = func() time.Time { return now }
+	srv := httptest.NewServer(api)
+	t.Cleanup(srv.Close)
+	c, err := registry.NewClient(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	ctx := context.Background()
+	register := func(in registry.Instance) registry.LeaseID {
+		t.Helper()
+		lease, _, err := c.Register(ctx, in, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return lease
+	}
+	alive := register(echo)
+	other := echo
+	other.Address = "127.0.0.1:7103"
+	gone := register(other)
+	revoked := register(registry.Instance{Service: "echo", App: "echo", Address: "127.0.0.1:7104", Weight: 1})
+	if err := c.Revoke(ctx, revoked); err != nil {
+		t.Fatal(err)
+	}
+	// 8s on, only alive's app renews (the store is away: it fails).
+	now = now.Add(8 * time.Second)
+	store.expire()
+	if err := c.KeepAlive(ctx, alive); err != nil { // given back at once
+		t.Fatalf("keepalive of a lost lease whose app renews it: %v", err)
+	}
+	if list, _ := c.Instances(ctx, "echo"); len(list) != 1 || list[0].Address != echo.Address {
+		t.Fatalf("after the keepalive: %+v", list)
+	}
+	// Lost again; Reinstate gives it back with no keepalive, and not gone's
+	// (its app has not asked for 13s, more than its TTL).
+	now = now.Add(5 * time.Second)
+	store.expire()
+	n, err := api.Reinstate(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("Reinstate = %d, %v; want 1 lease", n, err)
+	}
+	list, _ := c.Instances(ctx, "echo")
+	if len(list) != 1 || list[0].Address != echo.Address {
+		t.Fatalf("after Reinstate: %+v", list)
+	}
+	if err := c.KeepAlive(ctx, alive); err != nil {
+		t.Fatalf("keepalive of the lease given back: %v", err)
+	}
+	// A live lease is left alone.
+	if n, err := api.Reinstate(ctx); err != nil || n != 0 {
+		t.Fatalf("Reinstate of live leases = %d, %v", n, err)
+	}
+	if err := c.KeepAlive(ctx, gone); !errors.Is(err, registry.ErrLeaseNotFound) {
+		t.Fatalf("keepalive of a lease whose app stopped renewing it: %v", err)
 	}
 }

@@ -18,6 +18,11 @@ type Store interface {
 	Update(ctx context.Context, lease registry.LeaseID, in registry.Instance) error
 	// KeepAlive renews the lease and returns its TTL.
 	KeepAlive(ctx context.Context, lease registry.LeaseID) (time.Duration, error)
+	// Reinstate grants lease again under its own id, with ttl, and stores
+	// ins under it, if the lease is gone (it expired while the store was
+	// out of reach); it leaves a live lease alone and reports whether it
+	// granted it.
+	Reinstate(ctx context.Context, lease registry.LeaseID, ins []registry.Instance, ttl time.Duration) (bool, error)
 	// Revoke ends the lease, removing what was stored under it.
 	Revoke(ctx context.Context, lease registry.LeaseID) error
 	// Instances lists service's instances, sorted by address.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -228,7 +229,8 @@ func (v *View) expire(id string) {
 func (v *View) setApps(state map[string][]byte, _ int64) {
 	apps := make(map[string]AppInfo, len(state))
 	for key, val := range state {
-		name, ok := nameUnder(key, AppPrefix)
+		name, ok := strings.CutPrefix(key, AppPrefix)
+		ok = ok && meta.CheckApp(name) == nil // as Meta and the pilots check it
 		a, err := DecodeApp(val)
 		if !ok || err != nil {
 			v.Stats.BadRecords.Add(1)

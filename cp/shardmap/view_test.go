@@ -46,8 +46,8 @@ func TestRemovalGraceAndDrain(t *testing.T) {
 		if _, ok := v.Current().Pilots["p2"]; !ok {
 			break
 		}
-		if time.Since(start) > RemovalGrace+2*time.Second {
-			t.Fatal("p2 still counted after the grace")
+		if time.Since(start) > RemovalGrace+30*time.Second { // never, however busy the machine
+			t.Fatal("p2 still counted long after the grace")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -60,5 +60,27 @@ func TestRemovalGraceAndDrain(t *testing.T) {
 	st.Set(PilotPrefix, map[string][]byte{PilotKey("p1"): shardmaptest.PilotRecord("p1", "127.0.0.1:1"), PilotKey("p2"): drain})
 	if _, ok := v.Current().Pilots["p2"]; ok || len(v.Current().Owned("p1")) != 4 {
 		t.Fatalf("a draining pilot still counts: %v", v.Current().Owner)
+	}
+}
+
+// TestBadAppRecordsAreSkipped: an app record whose name Meta and the
+// pilots would refuse (meta.CheckApp), written by an older pilot or by
+// hand, is skipped and counted, never assigned.
+func TestBadAppRecordsAreSkipped(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st := shardmaptest.New()
+	st.Set(PilotPrefix, map[string][]byte{PilotKey("p1"): shardmaptest.PilotRecord("p1", "127.0.0.1:1")})
+	st.Set(AppPrefix, map[string][]byte{AppKey("web"): nil, AppKey(".."): nil, AppKey("."): nil, AppKey("a/b"): nil, AppKey(""): nil})
+	v := NewView(ctx, st, slog.New(slog.DiscardHandler))
+	if err := v.Ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+	apps := v.Current().Apps
+	if _, ok := apps["web"]; !ok || len(apps) != 1 {
+		t.Fatalf("apps %v; want web only", apps)
+	}
+	if n := v.Stats.BadRecords.Load(); n != 4 {
+		t.Errorf("bad records %d, want 4", n)
 	}
 }

@@ -8,6 +8,8 @@ const (
 	routesDir    = keyRoot + "routes/"
 	policiesDir  = keyRoot + "policies/"
 	healthDir    = keyRoot + "health/"
+	// probeKey is read (never written) to see whether etcd serves.
+	probeKey = keyRoot + "probe"
 )
 
 // ServicePrefix is the etcd key prefix of every instance of service.

@@ -10,9 +10,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 
 	"github.com/octomesh/octomesh/api/registry"
 )
@@ -79,7 +82,14 @@ func Open(opts Options) (*Store, error) {
 		DialTimeout:          5 * time.Second,
 		DialKeepAliveTime:    10 * time.Second,
 		DialKeepAliveTimeout: 5 * time.Second,
-		Logger:               zap.NewNop(),
+		// Redial an etcd that went away every 2s at most (gRPC's default
+		// backs off to 2 minutes): the pilot sees it back, and gives back
+		// the leases it lost, within seconds of its return.
+		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second},
+			MinConnectTimeout: 2 * time.Second,
+		})},
+		Logger: zap.NewNop(),
 	})
 	if err != nil {
 		s.closeEmbedded()
@@ -158,6 +168,48 @@ func (s *Store) KeepAlive(ctx context.Context, lease registry.LeaseID) (time.Dur
 		return 0, storeError("keep lease alive", err)
 	}
 	return time.Duration(r.TTL) * time.Second, nil
+}
+
+// Reinstate implements registration.Store: if lease is gone from etcd
+// (it expired while etcd was out of reach, or etcd came back without it),
+// it is granted again under the same id with ttl and ins are stored under
+// it, so that the app's keepalives of that lease carry on; a lease that is
+// still there is left alone. It reports whether it granted the lease.
+func (s *Store) Reinstate(ctx context.Context, lease registry.LeaseID, ins []registry.Instance, ttl time.Duration) (bool, error) {
+	ttlResp, err := s.cli.TimeToLive(ctx, clientv3.LeaseID(lease))
+	if err != nil {
+		return false, storeError("lease time to live", err)
+	}
+	if ttlResp.TTL > 0 {
+		return false, nil
+	}
+	vals := make([][]byte, len(ins))
+	for i, in := range ins {
+		if vals[i], err = registry.EncodeInstance(in); err != nil {
+			return false, err
+		}
+	}
+	secs := int64((ttl + time.Second - 1) / time.Second)
+	granted := true
+	if _, err := clientv3.RetryLeaseClient(s.cli).LeaseGrant(ctx, &pb.LeaseGrantRequest{ID: int64(lease), TTL: secs}); err != nil {
+		if !errors.Is(err, rpctypes.ErrLeaseExist) {
+			return false, storeError("grant lease again", err)
+		}
+		granted = false // someone (a keepalive's own reinstatement) was first
+	}
+	for i, in := range ins {
+		if _, err := s.cli.Put(ctx, InstanceKey(in.Service, in.Address), string(vals[i]), clientv3.WithLease(clientv3.LeaseID(lease))); err != nil {
+			return granted, storeError("put instance", err)
+		}
+	}
+	return granted, nil
+}
+
+// Probe reads from etcd (a linearizable read, which needs a live leader):
+// nil if etcd serves.
+func (s *Store) Probe(ctx context.Context) error {
+	_, err := s.cli.Get(ctx, probeKey, clientv3.WithCountOnly())
+	return storeError("probe", err)
 }
 
 // Revoke implements registration.Store.

@@ -1,10 +1,17 @@
 package proc
 
 import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/octomesh/octomesh/api/sidecar"
 )
 
 // TestBuildTakesOCTOMESH_BIN: a relative $OCTOMESH_BIN is found under a Bazel
@@ -68,4 +75,76 @@ func TestFailedStartReportsTheLastWords(t *testing.T) {
 			t.Fatalf("run %d: the error lacks the process's last line: ...%s", i, err.Error()[max(0, len(err.Error())-200):])
 		}
 	}
+}
+
+// TestStatsMissingCounterIsAnError: a counter the sidecar does not list
+// (renamed, removed, misspelt) is an error, never a 0.
+func TestStatsMissingCounterIsAnError(t *testing.T) {
+	body := "downstream.requests 7\nhotrestart.failures 0\n"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, body) }))
+	defer srv.Close()
+	s := &Sidecar{Ready: sidecar.ReadyInfo{Admin: strings.TrimPrefix(srv.URL, "http://")}}
+	ctx := context.Background()
+	for name, want := range map[string]uint64{"downstream.requests": 7, "hotrestart.failures": 0} {
+		if got, err := s.Stat(ctx, name); err != nil || got != want {
+			t.Errorf("Stat(%s) = %d, %v; want %d", name, got, err, want)
+		}
+	}
+	for _, name := range []string{"hotrestart.failure", "downstream.request", ""} {
+		if got, err := s.Stat(ctx, name); err == nil {
+			t.Errorf("Stat(%q) = %d for a counter the sidecar lacks; want an error", name, got)
+		}
+	}
+	body = "downstream.requests seven\n"
+	if _, err := s.Stats(ctx); err == nil {
+		t.Error("a counter that is not a number was read")
+	}
+	body = "garbage\n"
+	if _, err := s.Stats(ctx); err == nil {
+		t.Error(`a line that is not "name value" was read`)
+	}
+}
+
+// TestRaceInASidecarIsReported: a child built as Build builds it under
+// -race reports its data race, and the harness makes that a failure: Stop
+// returns an error, RaceReports has it, and ExitCode fails the test binary.
+func TestRaceInASidecarIsReported(t *testing.T) {
+	if os.Getenv("TEST_SRCDIR") != "" {
+		t.Skip("builds a program with go build -race: Bazel tests have no go command (and Bazel no race mode here)")
+	}
+	t.Setenv("OCTOMESH_RACE", "1") // as under go test -race
+	if !Race() {
+		t.Fatal("OCTOMESH_RACE=1 does not turn the race detector on")
+	}
+	bin, err := BuildPackage(t.TempDir(), "racy", "github.com/octomesh/octomesh/internal/proc/testdata/racy", "RACY_BIN", Race())
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := len(RaceReports())
+	s, err := StartSidecar(bin, "unused.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Stop()
+	if err == nil {
+		t.Fatalf("Stop of a sidecar with a data race returned nil; its stderr:\n%s", s.Logs())
+	}
+	if !strings.Contains(err.Error(), "data race") && !strings.Contains(err.Error(), "exit status 66") {
+		t.Errorf("Stop = %v, want the race named", err)
+	}
+	if !strings.Contains(s.Logs(), raceWarning) {
+		t.Fatalf("no race report in the child's stderr:\n%s", s.Logs())
+	}
+	if n := len(RaceReports()); n <= before {
+		t.Errorf("RaceReports has %d reports, had %d before", n, before)
+	}
+	var out strings.Builder
+	if exitCode(0, &out) == 0 || !strings.Contains(out.String(), raceWarning) {
+		t.Errorf("exitCode(0) = 0 with a race reported, or the report not printed:\n%s", out.String())
+	}
+	// This test's own race is expected: forget it, so that ExitCode does
+	// not fail the package for it.
+	all.mu.Lock()
+	all.sidecars = slices.DeleteFunc(all.sidecars, func(x *Sidecar) bool { return x == s })
+	all.mu.Unlock()
 }

@@ -314,9 +314,10 @@ func statValue(s *Server, name string) uint64 {
 
 var errTimeout = errors.New("timed out")
 
-// eventually polls cond for up to 5s (for counters updated asynchronously).
+// eventually polls cond for up to 30s (for counters updated
+// asynchronously; generous, for a busy machine under -race).
 func eventually(cond func() bool) error {
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if cond() {
 			return nil

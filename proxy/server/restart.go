@@ -297,7 +297,10 @@ func (s *Server) drain(handedOver bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	s.log.Info("drained", "handed_over", handedOver, "inflight", s.sidecar.Inflight.Load(), "connections", s.openConns())
+	// hotrestart_failures: the hand-overs that failed before, which only
+	// this process counted (its admin endpoint is the new one's now).
+	s.log.Info("drained", "handed_over", handedOver, "hotrestart_failures", s.stats.HotRestartFailures.Load(),
+		"inflight", s.sidecar.Inflight.Load(), "connections", s.openConns())
 	s.Close()
 }
 

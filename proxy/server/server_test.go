@@ -123,8 +123,10 @@ clusters:
 			t.Errorf("%s: got %+v\nwant kind %s and message containing %q", tc.name, r, tc.kind, tc.msg)
 		}
 		if tc.kind == "timeout" {
-			if d := time.Since(start); d < 150*time.Millisecond || d > 2*time.Second {
-				t.Errorf("timeout answered after %v, want about 150ms", d)
+			// Not before the request timeout; how long after it depends on
+			// the machine (upstream.timeouts, below, says it was the timeout).
+			if d := time.Since(start); d < 150*time.Millisecond {
+				t.Errorf("timeout answered after %v, before the 150ms request timeout", d)
 			}
 		}
 	}

@@ -143,6 +143,7 @@ func (c *Conn) String() string { return c.local + "<->" + c.remote }
 // A frame queued for the flusher that then cannot be sent is lost with the
 // connection; the handler learns it through Closed.
 func (c *Conn) WriteFrame(frame []byte) error {
+	defer releaseIO() // once the frame is written or copied
 	c.wmu.Lock()
 	if c.wfd < 0 || c.reason.Load() != nil {
 		c.wmu.Unlock()
@@ -436,6 +437,7 @@ func (c *Conn) onRequest(context.Context, netpoll.Connection) error {
 
 func (c *Conn) serve(frame []byte) {
 	c.markUsed()
+	acquireIO()
 	c.stats.FramesIn.Add(1)
 	c.stats.BytesIn.Add(uint64(len(frame)))
 	c.handler.ServeFrame(frame)

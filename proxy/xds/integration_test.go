@@ -36,16 +36,16 @@ func TestOnDemandSubscription(t *testing.T) {
 	if n := sc.XDS().Stats.OnDemand.Load(); n != 1 {
 		t.Errorf("on-demand subscriptions %d, want 1", n)
 	}
-	start = time.Now()
+	// The second call finds the cluster there: no subscription, no wait.
 	c.mustCall("echo")
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("second call took %v", d)
+	if n, w := sc.XDS().Stats.OnDemand.Load(), sc.XDS().Stats.AwaitTimeouts.Load(); n != 1 || w != 0 {
+		t.Errorf("after the second call: %d on-demand subscriptions, %d awaits timed out; want 1 and 0", n, w)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "subscriptions.json"))
 	if err != nil || !strings.Contains(string(b), `"echo"`) {
 		t.Fatalf("subscriptions file: %s %v", b, err)
 	}
-	eventually(t, 5*time.Second, "the pilot sees the session's subscription", func() bool { return e.p.XDS.Subscribers("echo") == 1 })
+	eventually(t, 30*time.Second, "the pilot sees the session's subscription", func() bool { return e.p.XDS.Subscribers("echo") == 1 })
 }
 
 // TestUnknownServiceFailsFast: the pilot says at once that a service has no
@@ -56,13 +56,13 @@ func TestUnknownServiceFailsFast(t *testing.T) {
 	dir := tempDir(t)
 	sc, out := clientSidecar(t, e, dir, "")
 	c := dial(t, out)
-	start := time.Now()
 	msg, meshErr := c.call("ghost", "Echo")
 	if meshErr != "no_instances" || !strings.Contains(msg, `octomesh: no instances: service "ghost" has no instances`) {
 		t.Fatalf("got %s: %s", meshErr, msg)
 	}
-	if d := time.Since(start); d > 3*time.Second {
-		t.Errorf("took %v; the pilot's answer should end the wait (bound 5s)", d)
+	// The pilot's answer ended the wait, not the bound (5s).
+	if n := sc.XDS().Stats.AwaitTimeouts.Load(); n != 0 {
+		t.Errorf("%d awaits timed out; the pilot's answer should end the wait", n)
 	}
 	var stats strings.Builder
 	sc.WriteStats(&stats)
@@ -117,7 +117,7 @@ func TestWeightChangeAndInstanceRemoval(t *testing.T) {
 	}
 	sc, out := clientSidecar(t, e, dir, "  services: [echo]\n")
 	c := dial(t, out)
-	eventually(t, 5*time.Second, "both endpoints applied", func() bool { return len(applied(sc)["echo"]) == 2 })
+	eventually(t, 30*time.Second, "both endpoints applied", func() bool { return len(applied(sc)["echo"]) == 2 })
 	if got := spread(c, 20); got["s1"] != 10 || got["s2"] != 10 {
 		t.Fatalf("equal weights: %v", got)
 	}
@@ -125,7 +125,7 @@ func TestWeightChangeAndInstanceRemoval(t *testing.T) {
 	if err := r2.SetWeight(ctx, 3); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "the new weight applied", func() bool {
+	eventually(t, 30*time.Second, "the new weight applied", func() bool {
 		return strings.Contains(fmt.Sprint(applied(sc)["echo"]), s2.address+" (weight 3)")
 	})
 	if got := spread(c, 40); got["s1"] != 10 || got["s2"] != 30 {
@@ -135,7 +135,7 @@ func TestWeightChangeAndInstanceRemoval(t *testing.T) {
 	if err := r2.Close(ctx); err != nil { // graceful: the lease is revoked
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "s2 gone after deregistering", func() bool { return len(applied(sc)["echo"]) == 1 })
+	eventually(t, 30*time.Second, "s2 gone after deregistering", func() bool { return len(applied(sc)["echo"]) == 1 })
 	if got := spread(c, 10); got["s1"] != 10 {
 		t.Fatalf("after s2 left: %v", got)
 	}
@@ -145,9 +145,11 @@ func TestWeightChangeAndInstanceRemoval(t *testing.T) {
 	if _, _, err := e.api.Register(ctx, s3.registration(1), registry.MinTTL); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "s3 applied", func() bool { return len(applied(sc)["echo"]) == 2 })
+	eventually(t, 30*time.Second, "s3 applied", func() bool { return len(applied(sc)["echo"]) == 2 })
 	start := time.Now()
-	eventually(t, registry.MinTTL+3*time.Second, "s3 gone when its lease expired", func() bool { return len(applied(sc)["echo"]) == 1 })
+	// How soon after its TTL depends on the machine (etcd's lessor, the
+	// watch, the push): only that it goes is checked; the time is logged.
+	eventually(t, registry.MinTTL+30*time.Second, "s3 gone when its lease expired", func() bool { return len(applied(sc)["echo"]) == 1 })
 	t.Logf("an instance of TTL %v left the sidecar's cluster %v after it was applied", registry.MinTTL, time.Since(start).Round(10*time.Millisecond))
 	c.mustCall("echo")
 }
@@ -171,7 +173,7 @@ func TestPilotRestart(t *testing.T) {
 	connects := sc.XDS().Stats.Connects.Load()
 
 	e.stop()
-	eventually(t, 5*time.Second, "the sidecar notices", func() bool { return !sc.XDS().Status().Connected })
+	eventually(t, 30*time.Second, "the sidecar notices", func() bool { return !sc.XDS().Status().Connected })
 	for range 20 {
 		if from := c.mustCall("echo"); from != "s1" {
 			t.Fatalf("while the pilot is away: answered by %s", from)
@@ -184,7 +186,7 @@ func TestPilotRestart(t *testing.T) {
 	if _, _, err := e.api.Register(ctx, s2.registration(1), 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "resynced with both instances", func() bool {
+	eventually(t, 30*time.Second, "resynced with both instances", func() bool {
 		return sc.XDS().Stats.Connects.Load() > connects && len(applied(sc)["echo"]) == 2
 	})
 	if got := spread(c, 10); got["s1"] != 5 || got["s2"] != 5 {
@@ -220,7 +222,7 @@ func TestNackKeepsLastGoodConfig(t *testing.T) {
 	if err := e.api.PutRoutes(ctx, "web", []registry.RouteRule{{Service: "echo"}, {Service: "echo", Method: "Slow", Cluster: "echo-v2"}}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "rules applied", func() bool {
+	eventually(t, 30*time.Second, "rules applied", func() bool {
 		from, _ := c.call("echo", "Slow")
 		return from == "s2"
 	})
@@ -231,7 +233,7 @@ func TestNackKeepsLastGoodConfig(t *testing.T) {
 	if err := e.p.Store.PutRoutes(ctx, "web", []byte(bad)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "the pilot counts the NACK", func() bool { return e.p.XDS.Stats.Nacks.Load() == 1 })
+	eventually(t, 30*time.Second, "the pilot counts the NACK", func() bool { return e.p.XDS.Stats.Nacks.Load() == 1 })
 	if n := sc.XDS().Stats.Nacks.Load(); n != 1 {
 		t.Errorf("sidecar NACKs %d", n)
 	}
@@ -259,7 +261,7 @@ func TestNackKeepsLastGoodConfig(t *testing.T) {
 	if err := e.api.PutRoutes(ctx, "web", []registry.RouteRule{{Service: "echo"}}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "next good rules applied", func() bool {
+	eventually(t, 30*time.Second, "next good rules applied", func() bool {
 		from, _ := c.call("echo", "Slow")
 		return from == "s1"
 	})
@@ -278,7 +280,7 @@ func TestPreloadFromSubscriptionsFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	sc, out := clientSidecar(t, e, dir, "")
-	eventually(t, 5*time.Second, "echo preloaded", func() bool { return len(applied(sc)["echo"]) == 1 })
+	eventually(t, 30*time.Second, "echo preloaded", func() bool { return len(applied(sc)["echo"]) == 1 })
 	dial(t, out).mustCall("echo")
 	if n := sc.XDS().Stats.OnDemand.Load(); n != 0 {
 		t.Errorf("on-demand subscriptions %d; the preload should have made them unnecessary", n)
