@@ -249,6 +249,9 @@ func TestThirdParty(t *testing.T) {
 			if linkedByApps && (strings.HasPrefix(d, "google.golang.org/grpc") || strings.HasPrefix(d, "github.com/envoyproxy/")) {
 				t.Errorf("%s depends on %s; apps must not carry it", name, d)
 			}
+			if strings.HasPrefix(d, "k8s.io/api/") || strings.HasPrefix(d, "k8s.io/apimachinery/") {
+				t.Errorf("%s depends on %s; only the manifests' tests (deploy/kubernetes) may use Kubernetes' API types", name, d)
+			}
 		}
 	}
 }
