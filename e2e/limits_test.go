@@ -36,7 +36,9 @@ func rssKiB(t *testing.T, pid int) int {
 func TestConnectionBurstIsBoundedTimedOutAndItsMemoryReturned(t *testing.T) {
 	const max, burst = 1500, 2000
 	dir := tempDir(t)
-	s := sidecarProc(t, "limits.yaml", fmt.Sprintf(`
+	// It measures memory: a sidecar without the race detector (fastBin),
+	// whose shadow memory would swamp what the burst costs.
+	s := sidecarProcOf(t, fastBin, "limits.yaml", fmt.Sprintf(`
 node: {id: limits-1, app: echo}
 admin: {address: "127.0.0.1:0"}
 limits: {max_connections: %d, idle_timeout: 1s}
