@@ -432,6 +432,16 @@ def go_dependencies():
         version = "v1.0.1",
     )
     go_repository(
+        name = "com_github_emicklei_go_restful_v3",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "github.com/emicklei/go-restful/v3",
+        sum = "h1:C4Bl2xDndpU6nJ4bc1jXd+uTmYPVUwkD6bFY/oTyCes=",
+        version = "v3.13.0",
+    )
+    go_repository(
         name = "com_github_envoyproxy_go_control_plane",
         patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
         build_file_generation = "on",
@@ -492,6 +502,16 @@ def go_dependencies():
         version = "v1.1.0",
     )
     go_repository(
+        name = "com_github_fxamacker_cbor_v2",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "github.com/fxamacker/cbor/v2",
+        sum = "h1:2rWm8B193Ll4VdjsJY28jxs70IdDsHRWgQYAI80+rMQ=",
+        version = "v2.9.1",
+    )
+    go_repository(
         name = "com_github_go_jose_go_jose_v4",
         patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
         build_file_generation = "on",
@@ -520,6 +540,146 @@ def go_dependencies():
         importpath = "github.com/go-logr/stdr",
         sum = "h1:hSWxHoqTgW2S2qGc0LTAI563KZ5YKYRhT3MFKZMbjag=",
         version = "v1.2.2",
+    )
+    go_repository(
+        name = "com_github_go_openapi_jsonpointer",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "github.com/go-openapi/jsonpointer",
+        sum = "h1:kR9tHqY0CtZaOPVFm622dPVNhrvYpwr4uCxgL3h1H8s=",
+        version = "v1.0.0",
+    )
+    go_repository(
+        name = "com_github_go_openapi_jsonreference",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "github.com/go-openapi/jsonreference",
+        sum = "h1:jlmTr6torcd1YgDQvSfNmRtKzYDO4FGBkrAdlAVWnpY=",
+        version = "v1.0.0",
+    )
+    go_repository(
+        name = "com_github_go_openapi_swag",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "github.com/go-openapi/swag",
+        sum = "h1:VotvOLWW8q/EAxB0YdsBBGC8XYyeL1YwBj2ungAGPNg=",
+        version = "v0.27.1",
+    )
+    go_repository(
+        name = "com_github_go_openapi_swag_cmdutils",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "github.com/go-openapi/swag/cmdutils",
+        sum = "h1:I7sYqaWVl5mq0NEmNQkAmFDyNin9ufvMX/p2zwtQaOE=",
+        version = "v0.27.1",
+    )
+    go_repository(
+        name = "com_github_go_openapi_swag_conv",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "github.com/go-openapi/swag/conv",
+        sum = "h1:8wi9ZG+olmY1wXphl93EWniPtbSPkXM/feH7FgjsvrU=",
+        version = "v0.27.1",
+    )
+    go_repository(
+        name = "com_github_go_openapi_swag_fileutils",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "github.com/go-openapi/swag/fileutils",
+        sum = "h1:QQqBSoi5mW4XpU85nS0mLcA+zAE6vLzrb0QkmLKf9oM=",
+        version = "v0.27.1",
+    )
+    go_repository(
+        name = "com_github_go_openapi_swag_jsonutils",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "github.com/go-openapi/swag/jsonutils",
+        sum = "h1:SVgK3i4USzCU5mibOOS/l4ea2h9UQXy7J7RNLTjuXjU=",
+        version = "v0.27.1",
+    )
+    go_repository(
+        name = "com_github_go_openapi_swag_loading",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "github.com/go-openapi/swag/loading",
+        sum = "h1:/DxUgDXKbBX4bcn7r9uEXfJyzN5XpiJmZplzQTjrRCY=",
+        version = "v0.27.1",
+    )
+    go_repository(
+        name = "com_github_go_openapi_swag_mangling",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "github.com/go-openapi/swag/mangling",
+        sum = "h1:yC9D0HyUE8gbP+BfmGx9+AA89ikwZTMjESK3OnnoaqA=",
+        version = "v0.27.1",
+    )
+    go_repository(
+        name = "com_github_go_openapi_swag_netutils",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "github.com/go-openapi/swag/netutils",
+        sum = "h1:mICMFoS82F5TZ4Zy3cqmcQk+BFeCp3Uyq3Np7GI0/qU=",
+        version = "v0.27.1",
+    )
+    go_repository(
+        name = "com_github_go_openapi_swag_pools",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "github.com/go-openapi/swag/pools",
+        sum = "h1:9LeadcMyb2GJCbXX5hVQDbZ2Lq9TL4dCs/nx1j5DO0E=",
+        version = "v0.27.1",
+    )
+    go_repository(
+        name = "com_github_go_openapi_swag_stringutils",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "github.com/go-openapi/swag/stringutils",
+        sum = "h1:ZXePZ0r2p1qSjo8tD3Un4vFj8+FqlCkczxDrJIhYUp8=",
+        version = "v0.27.1",
+    )
+    go_repository(
+        name = "com_github_go_openapi_swag_typeutils",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "github.com/go-openapi/swag/typeutils",
+        sum = "h1:KSTdFlfnse4r6dP9IrEnwMldjE+zs71UeEB3//PtVXc=",
+        version = "v0.27.1",
+    )
+    go_repository(
+        name = "com_github_go_openapi_swag_yamlutils",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "github.com/go-openapi/swag/yamlutils",
+        sum = "h1:ftxv6xvXb1E3zohUc+okZ9nSqNb9StQX/FXnKZ98sQA=",
+        version = "v0.27.1",
     )
     go_repository(
         name = "com_github_godbus_dbus_v5",
@@ -610,6 +770,16 @@ def go_dependencies():
         importpath = "github.com/google/cel-go",
         sum = "h1:jsFw9Fhn+3y2kBbltZR4VEz5xKkcIFRPDnuEzAGv5GY=",
         version = "v0.25.0",
+    )
+    go_repository(
+        name = "com_github_google_gnostic_models",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "github.com/google/gnostic-models",
+        sum = "h1:qwTtogB15McXDaNqTZdzPJRHvaVJlAl+HVQnLmJEJxo=",
+        version = "v0.7.0",
     )
     go_repository(
         name = "com_github_google_go_cmp",
@@ -952,6 +1122,16 @@ def go_dependencies():
         version = "v0.6.2",
     )
     go_repository(
+        name = "com_github_moby_spdystream",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "github.com/moby/spdystream",
+        sum = "h1:9sNYeYZUcci9R6/w7KDaFWEWeV4LStVG78Mpyq/Zm/Y=",
+        version = "v0.5.1",
+    )
+    go_repository(
         name = "com_github_modern_go_concurrent",
         patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
         build_file_generation = "on",
@@ -968,8 +1148,8 @@ def go_dependencies():
         build_file_name = "BUILD.gazelle",
         build_file_proto_mode = "disable_global",
         importpath = "github.com/modern-go/reflect2",
-        sum = "h1:xBagoLtFs94CBntxluKeaWgTMpvLxC4ur3nMaC9Gz0M=",
-        version = "v1.0.2",
+        sum = "h1:W5t00kpgFdJifH4BDsTlE89Zl93FEloxaWZfGcifgq8=",
+        version = "v1.0.3-0.20250322232337-35a7c28c31ee",
     )
     go_repository(
         name = "com_github_munnerz_goautoneg",
@@ -992,6 +1172,16 @@ def go_dependencies():
         version = "v0.0.0-20190716064945-2f068394615f",
     )
     go_repository(
+        name = "com_github_mxk_go_flowrate",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "github.com/mxk/go-flowrate",
+        sum = "h1:y5//uYreIhSUg3J1GEMiLbxo1LJaP8RfCpH6pymGZus=",
+        version = "v0.0.0-20140419014527-cca7078d478f",
+    )
+    go_repository(
         name = "com_github_nishanths_predeclared",
         patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
         build_file_generation = "on",
@@ -1000,6 +1190,16 @@ def go_dependencies():
         importpath = "github.com/nishanths/predeclared",
         sum = "h1:3f0nxAmdj/VoCGN/ijdMy7bj6SBagaqYg1B0hu8clMA=",
         version = "v0.0.0-20200524104333-86fad755b4d3",
+    )
+    go_repository(
+        name = "com_github_nytimes_gziphandler",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "github.com/NYTimes/gziphandler",
+        sum = "h1:ZUDjpQae29j0ryrS0u/B8HZfJBtBQHjqw2rQ2cqUQ3I=",
+        version = "v1.1.1",
     )
     go_repository(
         name = "com_github_phpdave11_gofpdi",
@@ -1260,6 +1460,16 @@ def go_dependencies():
         importpath = "github.com/valyala/bytebufferpool",
         sum = "h1:GqA5TC/0021Y/b9FG4Oi9Mr3q7XYx6KllzawFIhcdPw=",
         version = "v1.0.0",
+    )
+    go_repository(
+        name = "com_github_x448_float16",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "github.com/x448/float16",
+        sum = "h1:qLwI1I70+NjRFUR3zs1JPUCgaCXSh3SW62uAKT1mSBM=",
+        version = "v0.8.4",
     )
     go_repository(
         name = "com_github_xhit_go_str2duration_v2",
@@ -2552,6 +2762,26 @@ def go_dependencies():
         version = "v2.1.0",
     )
     go_repository(
+        name = "in_gopkg_evanphx_json_patch_v4",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "gopkg.in/evanphx/json-patch.v4",
+        sum = "h1:czT3CmqEaQ1aanPc5SdlgQrrEIb8w/wwCvWWnfEbYzo=",
+        version = "v4.13.0",
+    )
+    go_repository(
+        name = "in_gopkg_inf_v0",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "gopkg.in/inf.v0",
+        sum = "h1:73M5CoZyi3ZLMOyDlQh031Cx6N9NDJ2Vvfl76EDAgDc=",
+        version = "v0.9.1",
+    )
+    go_repository(
         name = "in_gopkg_natefinch_lumberjack_v2",
         patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
         build_file_generation = "on",
@@ -2578,8 +2808,8 @@ def go_dependencies():
         build_file_name = "BUILD.gazelle",
         build_file_proto_mode = "disable_global",
         importpath = "go.yaml.in/yaml/v2",
-        sum = "h1:6gvOSjQoTB3vt1l+CU+tSyi/HOjfOjRLJ4YwYZGwRO0=",
-        version = "v2.4.3",
+        sum = "h1:tuyd0P+2Ont/d6e2rl3be67goVK4R6deVxCUX5vyPaQ=",
+        version = "v2.4.4",
     )
     go_repository(
         name = "in_yaml_go_yaml_v3",
@@ -2672,14 +2902,64 @@ def go_dependencies():
         version = "v3.7.0",
     )
     go_repository(
+        name = "io_k8s_api",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "k8s.io/api",
+        sum = "h1:PnxqnUFy93jr2GcpWDkKOm8wfy25kT9wa572MuQS8oc=",
+        version = "v0.37.2",
+    )
+    go_repository(
+        name = "io_k8s_apimachinery",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "k8s.io/apimachinery",
+        sum = "h1:G4t9RGoPDbQML38hz/kQQiltttgd3egg2ODCR8aIc2o=",
+        version = "v0.37.2",
+    )
+    go_repository(
+        name = "io_k8s_gengo_v2",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "k8s.io/gengo/v2",
+        sum = "h1:gMplByicHV/TJBizHd9aVEsTYoJBnnUAT5MHlTkbjhQ=",
+        version = "v2.0.0-20250922181213-ec3ebc5fd46b",
+    )
+    go_repository(
         name = "io_k8s_klog_v2",
         patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
         build_file_generation = "on",
         build_file_name = "BUILD.gazelle",
         build_file_proto_mode = "disable_global",
         importpath = "k8s.io/klog/v2",
-        sum = "h1:atnLQ121W371wYYFawwYx1aEY2eUfs4l3J72wtgAwV4=",
-        version = "v2.80.1",
+        sum = "h1:Tf+J3AH7xnUzZyVVXhTgGhEKnFqye14aadWv7bzXdzc=",
+        version = "v2.140.0",
+    )
+    go_repository(
+        name = "io_k8s_kube_openapi",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "k8s.io/kube-openapi",
+        sum = "h1:oXImqH8mQNk7PmvzKhmN3ddJoY6OnyM225MXwGHPm0A=",
+        version = "v0.0.0-20260721132016-d427ff9ee9ad",
+    )
+    go_repository(
+        name = "io_k8s_sigs_json",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "sigs.k8s.io/json",
+        sum = "h1:IpInykpT6ceI+QxKBbEflcR5EXP7sU1kvOlxwZh5txg=",
+        version = "v0.0.0-20250730193827-2d320260d730",
     )
     go_repository(
         name = "io_k8s_sigs_randfill",
@@ -2692,6 +2972,16 @@ def go_dependencies():
         version = "v1.0.0",
     )
     go_repository(
+        name = "io_k8s_sigs_structured_merge_diff_v6",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "sigs.k8s.io/structured-merge-diff/v6",
+        sum = "h1:qdOxHwrl2Kaag1aQEarlYcOA9vSyGCp3CIki3aW8c4Q=",
+        version = "v6.4.2",
+    )
+    go_repository(
         name = "io_k8s_sigs_yaml",
         patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
         build_file_generation = "on",
@@ -2702,14 +2992,24 @@ def go_dependencies():
         version = "v1.6.0",
     )
     go_repository(
+        name = "io_k8s_streaming",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "k8s.io/streaming",
+        sum = "h1:xmzp9nbqIbjvsRcqrBYa+K5XPQ6Jy/Dm3zZ8mN916AI=",
+        version = "v0.37.2",
+    )
+    go_repository(
         name = "io_k8s_utils",
         patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
         build_file_generation = "on",
         build_file_name = "BUILD.gazelle",
         build_file_proto_mode = "disable_global",
         importpath = "k8s.io/utils",
-        sum = "h1:JT4W8lsdrGENg9W+YwwdLJxklIuKWdRm+BC+xt33FOY=",
-        version = "v0.0.0-20260108192941-914a6e750570",
+        sum = "h1:Ea7fgQ5we8Y9T0OX5o0dAHzQOBRI07D/dEYRaB9ZZEs=",
+        version = "v0.0.0-20260626114624-be93311217bd",
     )
     go_repository(
         name = "io_opencensus_go",
@@ -3150,6 +3450,26 @@ def go_dependencies():
         importpath = "golang.org/x/tools",
         sum = "h1:k4Xc/1Om9jwkBJBo4NVLMSARBoWtK10mx+W5BnXCeAI=",
         version = "v0.51.0",
+    )
+    go_repository(
+        name = "org_golang_x_tools_go_expect",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "golang.org/x/tools/go/expect",
+        sum = "h1:jY2C5HGYR5lqex3gEniOQL0r7Dq5+VGVgY1nudX5lXY=",
+        version = "v0.1.0-deprecated",
+    )
+    go_repository(
+        name = "org_golang_x_tools_go_packages_packagestest",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "golang.org/x/tools/go/packages/packagestest",
+        sum = "h1:1h2MnaIAIXISqTFKdENegdpAgUXz6NrPEsbIeWaBRvM=",
+        version = "v0.1.1-deprecated",
     )
     go_repository(
         name = "org_golang_x_xerrors",
