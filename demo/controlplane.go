@@ -20,7 +20,6 @@ import (
 	"github.com/octomesh/octomesh/examples/echo"
 	echogen "github.com/octomesh/octomesh/examples/echo/kitex_gen/echo"
 	echoservice "github.com/octomesh/octomesh/examples/echo/kitex_gen/echo/echo"
-	"github.com/octomesh/octomesh/internal/proc"
 	"github.com/octomesh/octomesh/sdk"
 )
 
@@ -37,13 +36,22 @@ func lapseAfter(d time.Duration) time.Duration {
 	return d / 4
 }
 
+// sidecarProcess is a sidecar the demo started: on its own (proc.Sidecar)
+// or under a node agent (agentSidecar).
+type sidecarProcess interface {
+	PID() int
+	Stop() error
+	Logs() string
+}
+
 // serverInstance is one echo app behind its own sidecar (a process).
 type serverInstance struct {
 	name    string
 	handler *echo.Handler
 	sock    string
-	sidecar *proc.Sidecar
-	address string // the sidecar's inbound host:port: what peers dial
+	sidecar sidecarProcess
+	agent   *agentSidecar // the sidecar, when an agent runs it
+	address string        // the sidecar's inbound host:port: what peers dial
 
 	svr    server.Server
 	runErr chan error
@@ -56,16 +64,28 @@ type serverInstance struct {
 // handled is how many of the client's calls the app answered.
 func (si *serverInstance) handled() int64 { return si.handler.Total() - si.readiness }
 
-func startServerInstance(bin, dir, name string) (*serverInstance, error) {
+// startServerInstance starts the sidecar of app name, under a node agent
+// with underAgent.
+func startServerInstance(bin, dir, name string, underAgent bool) (*serverInstance, error) {
 	si := &serverInstance{name: name, handler: echo.NewHandler(name), sock: filepath.Join(dir, name+"-app.sock"), runErr: make(chan error, 1)}
-	sc, err := startSidecar(bin, dir, "sidecar-"+name, fmt.Sprintf(`# the sidecar beside %s
+	yaml := fmt.Sprintf(`# the sidecar beside %s
 node: {id: %s-sidecar, app: echo}
 admin: {address: "127.0.0.1:0"}
 listeners:
   - {name: inbound, address: "127.0.0.1:0", routes: [{cluster: local-app}]}
 clusters:
   - {name: local-app, connections_per_endpoint: 8, endpoints: [{address: "unix://%s"}]}
-`, name, name, si.sock))
+`, name, name, si.sock)
+	if underAgent {
+		sc, err := startAgentSidecar(bin, dir, "sidecar-"+name, yaml)
+		if err != nil {
+			return nil, err
+		}
+		si.sidecar, si.agent = sc, sc
+		si.address = strings.TrimPrefix(sc.Listener("inbound"), "tcp://")
+		return si, nil
+	}
+	sc, err := startSidecar(bin, dir, "sidecar-"+name, yaml)
 	if err != nil {
 		return nil, err
 	}
@@ -79,6 +99,9 @@ func (si *serverInstance) instance() registry.Instance {
 }
 
 func (si *serverInstance) describe() string {
+	if si.agent != nil {
+		return fmt.Sprintf("sidecar %s (pid %d, %s, under a node agent)", si.name, si.sidecar.PID(), si.address)
+	}
 	return fmt.Sprintf("sidecar %s (pid %d, %s)", si.name, si.sidecar.PID(), si.address)
 }
 
@@ -217,7 +240,11 @@ func watchEndpoints(ctx context.Context, out io.Writer, admin string, names map[
 			say("sidecar A's endpoints of %s: %s", echo.ServiceName, cur)
 			if lapsed && !strings.Contains(cur, echo2.address) {
 				since := time.Since(time.Unix(0, lastRenewal.Load()))
-				say("echo-2's endpoint left %.1fs after its lease was last renewed (TTL %s); stopping echo-2 and its sidecar", since.Seconds(), leaseTTL)
+				say("echo-2's endpoint left %.1fs after its lease was last renewed (TTL %s): no call goes there now", since.Seconds(), leaseTTL)
+				if echo2.agent != nil {
+					crash(say, echo2)
+				}
+				say("stopping echo-2 and its sidecar")
 				echo2.stop()
 			}
 		}
@@ -246,4 +273,18 @@ func endpointsAt(ctx context.Context, admin string) ([]string, error) {
 		return nil, err
 	}
 	return st.Applied.Clusters[echo.ServiceName], nil
+}
+
+// crash kills the agent-run sidecar of si, which no call reaches any more,
+// with SIGKILL, and reports its agent bringing it back.
+func crash(say func(string, ...any), si *serverInstance) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	oldPID, newPID, away, err := si.agent.killAndWait(ctx)
+	if err != nil {
+		say("agent: %v", err)
+		return
+	}
+	say("agent: %s's sidecar (pid %d) killed with SIGKILL; its agent started it again in %.2fs (pid %d, restarts %d)",
+		si.name, oldPID, away.Seconds(), newPID, si.agent.sup.Status().Restarts)
 }

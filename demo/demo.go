@@ -100,8 +100,10 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 			si.stop()
 		}
 	}()
+	// echo-2's sidecar runs under a node agent (package agent), which
+	// starts it again when the demo kills it.
 	for _, name := range []string{"echo-1", "echo-2"} {
-		si, err := startServerInstance(o.Bin, dir, name)
+		si, err := startServerInstance(o.Bin, dir, name, name == "echo-2")
 		if err != nil {
 			return Summary{}, err
 		}
@@ -197,7 +199,7 @@ xds:
 		sum.Requests, sum.Elapsed.Seconds(), sum.Errors, sum.Handled["echo-1"], sum.Handled["echo-2"])
 	fmt.Fprintf(o.Out, "scanner-1: %d checks, %d failed, %d instances marked down, %d marked up\n",
 		sc.Stats.Checks.Load(), sc.Stats.Failures.Load(), sc.Stats.Marked.Load(), sc.Stats.Cleared.Load())
-	for _, s := range []*proc.Sidecar{a, servers[0].sidecar, servers[1].sidecar} {
+	for _, s := range []sidecarProcess{a, servers[0].sidecar, servers[1].sidecar} {
 		if err := s.Stop(); err != nil {
 			return sum, fmt.Errorf("sidecar %d: %v\n%s", s.PID(), err, s.Logs())
 		}

@@ -54,6 +54,7 @@ func TestDemoRunsAndStopsCleanly(t *testing.T) {
 		`(?m)^\[\s*[\d.]+s\] echo-2 stops renewing its lease`,
 		`(?m)^\[\s*[\d.]+s\] sidecar A's endpoints of echo: echo-1 127\.0\.0\.1:\d+ \(weight 1\)$`,
 		`(?m)^\[\s*[\d.]+s\] echo-2's endpoint left [\d.]+s after its lease was last renewed \(TTL 3s\)`,
+		`(?m)^\[\s*[\d.]+s\] agent: echo-2's sidecar \(pid \d+\) killed with SIGKILL; its agent started it again in [\d.]+s \(pid \d+, restarts 1\)$`,
 		`(?m)^governance from the pilot: echo-client's calls to echo time out after 3s and are retried once`,
 		`(?m)^\[\s*[\d.]+s\] fault injection on: 10% of echo-client's calls to echo held 20ms`,
 		`(?m)^\[\s*[\d.]+s\] fault injection off$`,
