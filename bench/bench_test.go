@@ -301,7 +301,7 @@ func TestQuick(t *testing.T) {
 func TestTargetReferences(t *testing.T) {
 	added := func(p99 float64) *Percentiles { return &Percentiles{P99: p99} }
 	r := &Report{Baseline: T0UDS, Summary: []Summary{
-		{Topology: T0UDS, Point: "5k req/s", Payload: 1024, Mode: "open", Rate: 5000, Latency: Percentiles{P99: 100}},
+		{Topology: T0UDS, Point: "5k req/s", Payload: 1024, Mode: "open", Rate: 5000, Latency: Percentiles{P99: 95}},
 		{Topology: T2, Point: "5k req/s", Payload: 1024, Mode: "open", Rate: 5000, Latency: Percentiles{P99: 150}, Added: added(50)},
 		{Topology: T2HAProxy, Point: "5k req/s", Payload: 1024, Mode: "open", Rate: 5000, Latency: Percentiles{P99: 400}, Added: added(300)},
 		{Topology: T0UDS, Point: "closed 50", Payload: 1024, Mode: "closed", Throughput: 1000},
@@ -312,8 +312,8 @@ func TestTargetReferences(t *testing.T) {
 	for i, want := range []Target{
 		{Status: "met", Measured: "0.90x at 1024 B, closed 50 (900 vs 1000 req/s)",
 			Reference: "T2-HAProxy (reference): 0.46x at 1024 B, closed 50 (460 vs 1000 req/s)"},
-		{Status: "met", Measured: "+50.0 µs (p99 150.0 µs vs 100.0 µs)",
-			Reference: "T2-HAProxy (reference): +300.0 µs (p99 400.0 µs vs 100.0 µs)"},
+		{Status: "met", Measured: "+50.0 µs, the median of per-repetition differences (T2 p99 150.0 µs, T0-UDS p99 95.0 µs; medians)",
+			Reference: "T2-HAProxy (reference): +300.0 µs, the median of per-repetition differences (T2-HAProxy p99 400.0 µs, T0-UDS p99 95.0 µs; medians)"},
 	} {
 		g := got[i+1]
 		if g.Status != want.Status || g.Measured != want.Measured || g.Reference != want.Reference {
@@ -344,5 +344,29 @@ func TestConfigNeedsAWarmupToCountSyscallsIn(t *testing.T) {
 	cfg.Warmup = 0
 	if err := cfg.check(); err == nil || !strings.Contains(err.Error(), "warmup 0s is too short") {
 		t.Fatalf("warmup 0: %v", err)
+	}
+}
+
+// Every row of the syscall table has as many cells as its header, also
+// when perf counted only the total (no per-call tracepoints: every call is
+// "other", so there are no per-call columns at all).
+func TestSyscallTableCells(t *testing.T) {
+	for _, by := range []map[string]float64{{"other": 4}, {"read": 1, "write": 2, "other": 1}} {
+		r := &Report{Summary: []Summary{{Topology: T2, Point: "1k req/s", Payload: 1024,
+			Procs: []ProcSummary{{Role: "sidecar-A", SyscallsPerRequest: 4, Syscalls: by}}}}}
+		var b strings.Builder
+		r.syscallTable(&b, 1024)
+		var cells []int
+		for _, line := range strings.Split(b.String(), "\n") {
+			if strings.HasPrefix(line, "|") {
+				cells = append(cells, strings.Count(line, "|")-1)
+			}
+		}
+		if len(cells) != 3 {
+			t.Fatalf("%v: want a header, a rule and one row, got:\n%s", by, b.String())
+		}
+		if cells[0] != cells[1] || cells[0] != cells[2] || cells[0] != 6+len(by)-1 {
+			t.Errorf("%v: cells per line %v (header, rule, row), want %d each:\n%s", by, cells, 6+len(by)-1, b.String())
+		}
 	}
 }

@@ -144,8 +144,8 @@ func (r *Report) syscallTable(b *strings.Builder, payload int) {
 	fmt.Fprintf(b, "\n### Syscalls per request by call, %s payload\n\n", sizeName(payload))
 	fmt.Fprintf(b, "Per proxy process (a hop), counted by perf in the second half of the warmup (the same load; counting slows the process, so it is kept out of the measured window); \"rest\" is every other call. "+
 		"\"r/w (/proc)\" is /proc/PID/io syscr+syscw per request, for comparison.\n\n")
-	fmt.Fprintf(b, "| topology | proxy | load | %s | rest | total | r/w (/proc) |\n|---|---|---|%s--:|--:|--:|\n",
-		strings.Join(names, " | "), strings.Repeat("--:|", len(names)))
+	head := append(append([]string{"topology", "proxy", "load"}, names...), "rest", "total", "r/w (/proc)")
+	fmt.Fprintf(b, "| %s |\n|---|---|---|%s\n", strings.Join(head, " | "), strings.Repeat("--:|", len(head)-3))
 	for _, x := range r.Summary {
 		if x.Payload != payload {
 			continue

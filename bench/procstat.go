@@ -198,13 +198,21 @@ type syscallCounter struct {
 	interrupted bool
 }
 
+// tracefsMounts are where the kernel's tracepoints may be listed: tracefs
+// itself, or under debugfs on systems that mount only that. Without either,
+// perf counts the total alone and the table shows no per-call columns.
+var tracefsMounts = []string{"/sys/kernel/tracing", "/sys/kernel/debug/tracing"}
+
 // perfEvents returns the events to count: the total and the per-call
 // tracepoints that exist here.
 func perfEvents() []string {
 	ev := []string{"raw_syscalls:sys_enter"}
 	for _, n := range syscallNames {
-		if _, err := os.Stat("/sys/kernel/tracing/events/syscalls/sys_enter_" + n); err == nil {
-			ev = append(ev, "syscalls:sys_enter_"+n)
+		for _, tracefs := range tracefsMounts {
+			if _, err := os.Stat(tracefs + "/events/syscalls/sys_enter_" + n); err == nil {
+				ev = append(ev, "syscalls:sys_enter_"+n)
+				break
+			}
 		}
 	}
 	return ev

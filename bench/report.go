@@ -487,9 +487,15 @@ func (r *Report) throughputRatio(s Summary) string {
 		s.Throughput, r.baselineThroughput(s))
 }
 
-// addedP99 describes the latency s adds at p99 to the baseline's.
+// addedP99 describes the latency s adds at p99 to the baseline's. The added
+// figure is the median of the per-repetition differences, so it is shown
+// beside both medians it does not derive from, each named by its topology.
 func (r *Report) addedP99(s Summary) string {
-	text := fmt.Sprintf("+%.1f µs (p99 %.1f µs vs %.1f µs)", s.Added.P99, s.Latency.P99, s.Latency.P99-s.Added.P99)
+	base := "no baseline run"
+	if b, ok := r.baselineSummary(s); ok {
+		base = fmt.Sprintf("%s p99 %.1f µs", r.Baseline, b.Latency.P99)
+	}
+	text := fmt.Sprintf("%+.1f µs, the median of per-repetition differences (%s p99 %.1f µs, %s; medians)", s.Added.P99, s.Topology, s.Latency.P99, base)
 	if clean := r.cleanAdded(s); len(clean) > 0 && s.Disturbed > 0 {
 		text += fmt.Sprintf("; in the %d repetition(s) where neither run was disturbed: %+.1f µs", len(clean), median(clean))
 	}
@@ -545,12 +551,18 @@ func (r *Report) cpuRange() string {
 }
 
 func (r *Report) baselineThroughput(s Summary) float64 {
+	b, _ := r.baselineSummary(s)
+	return b.Throughput
+}
+
+// baselineSummary is the baseline's summary at s's point and payload.
+func (r *Report) baselineSummary(s Summary) (Summary, bool) {
 	for _, b := range r.Summary {
 		if b.Topology == r.Baseline && b.Payload == s.Payload && b.Point == s.Point {
-			return b.Throughput
+			return b, true
 		}
 	}
-	return 0
+	return Summary{}, false
 }
 
 func status(ok bool) string {
