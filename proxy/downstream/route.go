@@ -191,9 +191,15 @@ func (rt *Route) sendMirror(r *filter.Request) {
 
 // discard is the caller of mirrored copies: their answers are dropped, and
 // those the shadow could not complete (no room, breaker open, unreachable,
-// timed out) counted as MirrorFailed.
+// timed out) counted as MirrorFailed, whether this sidecar gave up on them
+// or the shadow's own sidecar answered with a mesh error (its timeout, its
+// overload, no instance behind it).
 type discard struct{ s *Sidecar }
 
-func (discard) Respond([]byte, *codec.Header) {}
+func (d discard) Respond(_ []byte, h *codec.Header) {
+	if h.MeshError != codec.KindNone {
+		d.s.Stats.MirrorFailed.Add(1)
+	}
+}
 
 func (d discard) Fail(upstream.Origin, upstream.Failure) { d.s.Stats.MirrorFailed.Add(1) }

@@ -33,7 +33,7 @@ func (s *Server) writeGovernanceMetrics(m *admin.Metrics) {
 	counter("octomesh_health_probes_answered_total", "Health probes from peer sidecars this sidecar answered.", st.HealthProbes.Load())
 	counter("octomesh_mirrored_total", "Copies of calls sent to shadow clusters.", st.Mirrored.Load())
 	counter("octomesh_mirror_dropped_total", "Copies of calls not sent because the shadow cluster had no connection ready.", st.MirrorDropped.Load())
-	counter("octomesh_mirror_failed_total", "Copies of calls the shadow cluster could not complete (no room, breaker open, unreachable, timed out).", st.MirrorFailed.Load())
+	counter("octomesh_mirror_failed_total", "Copies of calls the shadow cluster could not complete (no room, breaker open, unreachable, timed out) or answered with a mesh error.", st.MirrorFailed.Load())
 
 	const ejected = "octomesh_outlier_ejected"
 	set := *s.clusters.Load()

@@ -303,6 +303,11 @@ clusters:
 	if shadow.calls.Load() < 290 {
 		t.Errorf("shadow saw %d of 300 copies", shadow.calls.Load())
 	}
+	// Every copy the shadow answered with a mesh error is a failed copy:
+	// none may go uncounted.
+	if err := eventually(func() bool { return int64(statValue(s, "mirror.failed")) == shadow.calls.Load() }); err != nil {
+		t.Errorf("mirror.failed %d, but the shadow answered %d copies with a mesh error", statValue(s, "mirror.failed"), shadow.calls.Load())
+	}
 }
 
 func TestCircuitBreakerRefusesOverMaxRequests(t *testing.T) {

@@ -340,6 +340,7 @@ func (s *Server) WriteStats(w io.Writer) {
 		"retry.overflow":                   s.upstream.RetryOverflow.Load(),
 		"mirror.sent":                      ds.Mirrored.Load(),
 		"mirror.dropped":                   ds.MirrorDropped.Load(),
+		"mirror.failed":                    ds.MirrorFailed.Load(),
 		"circuit_breaker.open":             s.upstream.CircuitOpen.Load(),
 		"circuit_breaker.pending_overflow": s.upstream.PendingOverflow.Load(),
 		"outlier.ejections":                s.upstream.Ejections.Load(),
