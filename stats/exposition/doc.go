@@ -16,6 +16,7 @@
 // The sidecar writes its own /metrics (proxy/admin.Metrics), with labels;
 // WriteProcess gives it and the servers the same process memory metrics.
 //
-// exposition must never import another OctoMesh package but stats: the
-// control-plane servers and the agent import it.
+// exposition must never import cp/..., proxy/..., api/..., agent or sdk:
+// the control-plane servers and the agent import it, and of ours it
+// imports stats alone (internal/archtest holds that).
 package exposition
