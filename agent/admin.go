@@ -14,6 +14,8 @@ import (
 //
 //	GET  /healthz   ok
 //	GET  /status    Status as JSON
+//	GET  /stats     restarts, crash loop, serving: "name value" lines (metrics.go)
+//	GET  /metrics   the same in the Prometheus text format
 //	POST /upgrade   a Target as JSON; answers the UpgradeResult (200), or
 //	                400 with it when the target was refused
 //
@@ -23,6 +25,8 @@ func (s *Supervisor) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, s.Status()) })
+	mux.HandleFunc("GET /stats", s.serveStats)
+	mux.Handle("GET /metrics", agentStats.Handler(mux, "/stats"))
 	mux.Handle("POST /upgrade", localOnly(http.HandlerFunc(s.serveUpgrade)))
 	return mux
 }

@@ -129,7 +129,7 @@ func (s *Server) Close() {
 //	    answer may still name P if nothing changed by then. An unknown app
 //	    is added to the apps (and so assigned) first.
 //	GET /v1/assignment                    pilots, their loads, every app's owner
-//	GET /stats, GET /healthz
+//	GET /stats, GET /metrics (the same in the Prometheus text format), GET /healthz
 //
 // Errors are {"error": "..."}: 400 (bad app name or wait), 503 (no pilot).
 func (s *Server) Handler(api http.Handler) http.Handler {
@@ -140,6 +140,7 @@ func (s *Server) Handler(api http.Handler) http.Handler {
 	mux.HandleFunc("GET /v1/owner", s.owner)
 	mux.HandleFunc("GET /v1/assignment", s.assignment)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.Handle("GET /metrics", metaStats.Handler(mux, "/stats"))
 	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, _ *http.Request) {
 		a := s.View.Current()
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

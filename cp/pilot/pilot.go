@@ -308,6 +308,7 @@ func (p *Pilot) Close() {
 //
 //	GET /debug/sessions   every xDS session: node, subscriptions, ACKed versions, NACKs
 //	GET /stats            counters, "name value" lines
+//	GET /metrics          the same in the Prometheus text format (metrics.go)
 //	GET /healthz          "ok", or 503 and why while etcd is unreachable
 func (p *Pilot) httpHandler() http.Handler {
 	mux := http.NewServeMux()
@@ -329,6 +330,7 @@ func (p *Pilot) httpHandler() http.Handler {
 			"diplomat.resyncs":    d.Resyncs.Load(),
 		})
 	})
+	mux.Handle("GET /metrics", p.metrics(mux))
 	mux.HandleFunc("GET /debug/shard", func(w http.ResponseWriter, _ *http.Request) {
 		if p.shard == nil {
 			http.Error(w, "this pilot is not a shard: it serves every app", http.StatusNotFound)

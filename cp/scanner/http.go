@@ -16,6 +16,7 @@ import (
 //	POST /v1/check         check an address now (a pilot's fast path): 202
 //	POST /v1/confirm       a second opinion for another scanner
 //	GET  /stats            counters, "name value" lines
+//	GET  /metrics          the same in the Prometheus text format (metrics.go)
 //	GET  /debug/instances  the addresses it owns, with their state
 //	GET  /healthz
 func (s *Scanner) handler() http.Handler {
@@ -54,6 +55,7 @@ func (s *Scanner) handler() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		s.WriteStats(w)
 	})
+	mux.Handle("GET /metrics", s.metrics(mux))
 	mux.HandleFunc("GET /debug/instances", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, s.Owned())
 	})

@@ -101,6 +101,9 @@ func TestPackageArrows(t *testing.T) {
 		"config": {},
 		"stats":  {},
 		"perf":   {},
+		// A server's /stats page as Prometheus text, for the control
+		// plane and the agent.
+		"stats/exposition": {"stats"},
 		// The wire contracts that sidecars, apps and servers speak: leaves
 		// over config, with one client each.
 		"api/meta":     {"config"},
@@ -132,13 +135,13 @@ func TestPackageArrows(t *testing.T) {
 		"cp/registration":          {"api/registry", "config"},
 		"cp/shardmap":              {"api/meta", "api/scanner", "config"},
 		"cp/shardmap/shardmaptest": {"api/meta"},
-		"cp/pilot":                 {"api/meta", "api/registry", "api/scanner", "config", "cp/registration", "cp/shardmap", "cp/store", "stats"},
-		"cp/scanner":               {"api/registry", "api/scanner", "codec", "config", "cp/shardmap", "cp/store", "stats"},
-		"cp/meta":                  {"api/meta", "config", "cp/registration", "cp/shardmap", "cp/store"},
+		"cp/pilot":                 {"api/meta", "api/registry", "api/scanner", "config", "cp/registration", "cp/shardmap", "cp/store", "stats", "stats/exposition"},
+		"cp/scanner":               {"api/registry", "api/scanner", "codec", "config", "cp/shardmap", "cp/store", "stats", "stats/exposition"},
+		"cp/meta":                  {"api/meta", "config", "cp/registration", "cp/shardmap", "cp/store", "stats/exposition"},
 		"cp/mocksidecar":           {"api/meta", "api/registry", "config"},
 		// The node agent runs the sidecar as a process: it speaks the
 		// sidecar's ready contract and admin endpoint only.
-		"agent": {"api/sidecar"},
+		"agent": {"api/sidecar", "stats/exposition"},
 		// Tools.
 		"internal/proc": {"api/sidecar"},
 		"bench":         {"codec", "internal/proc"},

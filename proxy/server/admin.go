@@ -19,6 +19,7 @@ import (
 	"github.com/octomesh/octomesh/proxy/admin"
 	"github.com/octomesh/octomesh/proxy/upstream"
 	"github.com/octomesh/octomesh/stats"
+	"github.com/octomesh/octomesh/stats/exposition"
 )
 
 // latencyQuantiles are the round-trip quantiles /stats and /clusters show.
@@ -312,6 +313,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	s.writeMetrics(&m)
 	w.Header().Set("Content-Type", admin.MetricsContentType)
 	_, _ = m.WriteTo(w)
+	exposition.WriteProcess(w) // resident memory, Go heap, goroutines
 }
 
 // decodeKinds are the transport error kinds that are decode failures; the

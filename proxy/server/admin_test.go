@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -26,6 +27,7 @@ import (
 	"github.com/octomesh/octomesh/proxy/downstream"
 	"github.com/octomesh/octomesh/proxy/transport"
 	"github.com/octomesh/octomesh/proxy/upstream"
+	"github.com/octomesh/octomesh/stats/exposition"
 )
 
 const adminOn = "admin: {address: \"127.0.0.1:0\"}\n"
@@ -146,6 +148,12 @@ func TestMetricsNamesTypesAndValuesMove(t *testing.T) {
 		"octomesh_rate_limit_limited_total":                dto.MetricType_COUNTER,
 		"octomesh_fault_delayed_total":                     dto.MetricType_COUNTER,
 		"octomesh_fault_aborted_total":                     dto.MetricType_COUNTER,
+	}
+	// The process' own (stats/exposition.WriteProcess); resident memory
+	// where /proc/self/statm is.
+	types[exposition.HeapInuse], types[exposition.Goroutines] = dto.MetricType_GAUGE, dto.MetricType_GAUGE
+	if runtime.GOOS == "linux" {
+		types[exposition.ResidentMemory] = dto.MetricType_GAUGE
 	}
 	before := scrape(t, s)
 	for name, typ := range types {

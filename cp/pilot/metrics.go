@@ -1,0 +1,52 @@
+package pilot
+
+import (
+	"net/http"
+
+	"github.com/octomesh/octomesh/stats/exposition"
+)
+
+// pilotStats names the lines of the pilot's /stats as /metrics writes
+// them (stats/exposition): "pilot.pushes" is octomesh_pilot_pushes_total.
+var pilotStats = exposition.Subsystem{
+	Name: "pilot",
+	Gauges: map[string]string{
+		"pilot.sessions":         "xDS streams open now.",
+		"pilot.watches":          "Data Cache entries, each one registry watch.",
+		"pilot.watches.services": "Data Cache entries of services.",
+		"pilot.watches.routes":   "Data Cache entries of apps' route rules.",
+		"shard.owned":            "Apps this pilot owns now (sharded pilots).",
+		"shard.preloaded":        "Services held for owned apps before any sidecar asked.",
+		"diplomat.watches":       "etcd watches open now.",
+	},
+	Counters: map[string]string{
+		"pilot.changes":        "Resource changes (kind, name) pushed to sessions.",
+		"pilot.versions":       "New resource versions encoded.",
+		"pilot.pushes":         "xDS responses sent.",
+		"pilot.resources_sent": "Resources in xDS responses (updated and removed).",
+		"pilot.acks":           "Responses the clients ACKed.",
+		"pilot.nacks":          "Responses the clients NACKed (refused).",
+		"fastpath.asked":       "Check-now requests sent to scanners for sidecars whose stream dropped.",
+		"fastpath.failed":      "Check-now requests that failed.",
+		"fastpath.skipped":     "Dropped sidecars not asked about (no scanner in their zone, or too many requests in flight).",
+		"shard.redirects":      "Streams refused or ended because another pilot serves their app.",
+		"shard.moved":          "Sessions ended because their app moved to another pilot.",
+		"shard.app_writes":     "Updates of app records (services learned).",
+		"shard.gained":         "Apps assigned to this pilot.",
+		"shard.lost":           "Apps taken from this pilot.",
+		"diplomat.events":      "Changes received from etcd watches.",
+		"diplomat.bad_values":  "Stored values that did not decode and were skipped.",
+		"diplomat.resyncs":     "etcd watches restarted after an error or a compaction.",
+	},
+	Skip: []string{"pilot.push_delay."},
+}
+
+// metrics serves /metrics from the /stats page of mux, and the push delay
+// as a histogram.
+func (p *Pilot) metrics(mux http.Handler) http.Handler {
+	return pilotStats.Handler(mux, "/stats", exposition.Histogram{
+		Name: "octomesh_pilot_push_delay_seconds",
+		Help: "For each new version of a resource a session held, the time from the change reaching the Data Cache to the response being handed to the session's stream: the pilot's share of the push latency.",
+		H:    &p.XDS.Stats.PushDelay,
+	})
+}
