@@ -211,6 +211,8 @@ func (p *Snapshot) sotwVersion(s *Session, k kind) string {
 type NodeConfig struct {
 	Node string `json:"node"`
 	App  string `json:"app"`
+	// Admin is the sidecar's admin address from its node metadata.
+	Admin string `json:"admin,omitempty"`
 	// Sessions is the number of the node's sessions on this pilot (more
 	// than one while a reconnecting sidecar's old stream lingers); the
 	// subscriptions are their union.
@@ -263,6 +265,9 @@ func (s *Server) NodeConfig(node string) (NodeConfig, error) {
 	for _, ss := range list {
 		ss.mu.Lock()
 		nc.App = ss.app
+		if ss.admin != "" {
+			nc.Admin = ss.admin
+		}
 		for k := range numKinds {
 			for n := range ss.subs[k] {
 				if subs[k] == nil {
