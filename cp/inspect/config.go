@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -225,7 +226,13 @@ func configView(nc *nodeConfig) ConfigView {
 	list := func(kind string, summary func(map[string]any) []string) []ResourceView {
 		out := []ResourceView{}
 		for _, r := range nc.Kinds[kind] {
-			rv := ResourceView{Name: r.Name, Version: r.Version, Envoy: r.Resource}
+			rv := ResourceView{Name: r.Name, Version: r.Version}
+			if len(r.Resource) > 0 {
+				var b bytes.Buffer
+				if json.Compact(&b, r.Resource) == nil {
+					rv.Envoy = b.Bytes()
+				}
+			}
 			var m map[string]any
 			if len(r.Resource) > 0 && json.Unmarshal(r.Resource, &m) == nil {
 				rv.Summary = summary(m)
