@@ -35,11 +35,12 @@ type ProxyConfig struct {
 	Unreachable []Unreachable `json:"unreachable,omitempty"`
 }
 
-// ConfigView is a node's resources by kind.
+// ConfigView is a node's resources by kind (a kind it does not subscribe
+// to is left out).
 type ConfigView struct {
-	Clusters  []ResourceView `json:"clusters"`
-	Endpoints []ResourceView `json:"endpoints"`
-	Routes    []ResourceView `json:"routes"`
+	Clusters  []ResourceView `json:"clusters,omitempty"`
+	Endpoints []ResourceView `json:"endpoints,omitempty"`
+	Routes    []ResourceView `json:"routes,omitempty"`
 	// Listeners: proxyless gRPC clients only.
 	Listeners []ResourceView `json:"listeners,omitempty"`
 }
