@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -14,6 +18,7 @@ import (
 	"github.com/octomesh/octomesh/config"
 	"github.com/octomesh/octomesh/cp/inspect"
 	"github.com/octomesh/octomesh/cp/inspect/inspecttest"
+	"github.com/octomesh/octomesh/proxy/server"
 )
 
 func run(cmd string, args ...string) (int, string, string) {
@@ -209,5 +214,60 @@ func TestUsage(t *testing.T) {
 	}
 	if code, _, _ := run("describe", "-h"); code != 0 {
 		t.Errorf("-h: %d", code)
+	}
+}
+
+// TestRealSidecar: a real sidecar (proxy/server) names its admin address
+// in its node metadata; once it has ACKed everything proxy-status says
+// SYNCED, and proxy-config reads its /xds and /config_dump and finds no
+// difference with the pilot.
+func TestRealSidecar(t *testing.T) {
+	p := inspecttest.StartPilot(t)
+	ctx := context.Background()
+	if _, _, err := p.API.Register(ctx, registry.Instance{Service: "echo", App: "echo", Address: "127.0.0.1:7001", Weight: 1}, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "ctlview")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	cfg, err := config.Parse("web.yaml", []byte(fmt.Sprintf(`
+node: {id: web-1, app: web, zone: z1}
+admin: {address: "127.0.0.1:0"}
+listeners: [{name: outbound, address: "unix://%s"}]
+xds: {pilot: "%s", services: [echo]}
+`, filepath.Join(dir, "out.sock"), p.XDS)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := server.New(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sc.Close)
+	var out string
+	inspecttest.Eventually(t, "the sidecar SYNCED", func() (bool, string) {
+		_, out, _ = run("proxy-status", "--pilot", p.HTTP)
+		r := row(out, "web-1")
+		return len(r) == 6 && r[3] == "SYNCED" && r[4] == "SYNCED" && r[5] == "SYNCED", out
+	})
+	code, out, stderr := run("proxy-config", "web-1", "--pilot", p.HTTP)
+	if code != 0 || stderr != "" {
+		t.Fatalf("proxy-config: %d %s", code, stderr)
+	}
+	for _, want := range []string{"Sidecar admin " + sc.Ready().Admin + ": connected to", "none: the sidecar holds what the pilot would send",
+		"127.0.0.1:7001 weight 1 HEALTHY", "sidecar applied: 127.0.0.1:7001 (weight 1)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("proxy-config lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, _ = run("proxy-config", "web-1", "-o", "json", "--pilot", p.HTTP)
+	var pc inspect.ProxyConfig
+	if err := json.Unmarshal([]byte(out), &pc); code != 0 || err != nil || pc.SidecarView == nil || !strings.Contains(string(pc.SidecarView.ConfigDump), `"outbound"`) {
+		t.Errorf("json (%d, %v): %.2000s", code, err, out)
 	}
 }
