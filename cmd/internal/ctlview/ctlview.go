@@ -156,6 +156,6 @@ func encode(w io.Writer, format string, v any) error {
 // warn reports sources that did not answer.
 func warn(stderr io.Writer, cmd string, list []inspect.Unreachable) {
 	for _, u := range list {
-		fmt.Fprintf(stderr, "octomesh ctl %s: warning: %s did not answer: %s\n", cmd, u.Source, u.Error)
+		fmt.Fprintf(stderr, "octomesh ctl %s: warning: %s: %s\n", cmd, u.Source, u.Error)
 	}
 }

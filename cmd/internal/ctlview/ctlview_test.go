@@ -92,7 +92,7 @@ func TestProxyStatusTable(t *testing.T) {
 		r := row(out, "web-1")
 		return code == 0 && len(r) == 6 && strings.HasPrefix(r[4], "NACKED"), out + stderr
 	})
-	if !strings.Contains(stderr, "warning: pilot "+silent+" did not answer: GET /debug/status: no answer within 300ms") {
+	if !strings.Contains(stderr, "warning: pilot "+silent+": GET /debug/status: no answer within 300ms") {
 		t.Errorf("stderr: %s", stderr)
 	}
 
