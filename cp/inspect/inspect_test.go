@@ -2,11 +2,15 @@ package inspect_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/octomesh/octomesh/api/meta"
 	"github.com/octomesh/octomesh/api/registry"
 	"github.com/octomesh/octomesh/config"
 	"github.com/octomesh/octomesh/cp/inspect"
@@ -89,7 +93,7 @@ func TestProxyStatusSyncedStaleNacked(t *testing.T) {
 		return s.EDS.State == inspect.StateStale, s.EDS.Summary
 	})
 	want := "STALE (acked " + acked[:8] + ", current " + current[:8] + ")"
-	if s.EDS.Summary != want || !s.EDS.Pending || s.CDS.State != inspect.StateSynced || s.Synced() {
+	if s.EDS.Summary != want || !s.EDS.Pending || !s.EDS.Stale || s.CDS.Stale || s.CDS.State != inspect.StateSynced || s.Synced() {
 		t.Errorf("EDS %q (want %q), pending %v, CDS %s", s.EDS.Summary, want, s.EDS.Pending, s.CDS.State)
 	}
 
@@ -254,8 +258,8 @@ func TestDescribeService(t *testing.T) {
 	}
 }
 
-// TestMeta: the pilots come from Meta's assignment; Meta not answering is
-// the view's error, naming it.
+// TestOptions: bad options are refused, naming what is wrong; Meta not
+// answering is the view's error, naming it.
 func TestOptions(t *testing.T) {
 	if _, err := inspect.New(inspect.Options{Pilots: []string{"a:1"}, Meta: "b:2"}); err == nil {
 		t.Error("pilots and meta together: no error")
@@ -266,5 +270,63 @@ func TestOptions(t *testing.T) {
 	in := newInspector(t, inspect.Options{Meta: inspecttest.Silent(t), Timeout: 200 * time.Millisecond})
 	if _, err := in.ProxyStatus(context.Background()); err == nil || !strings.Contains(err.Error(), "meta") {
 		t.Errorf("a silent meta: %v", err)
+	}
+}
+
+// TestMetaAssignment: with Meta, the pilots are those of its assignment,
+// named by id: one answers, one is silent, one publishes no HTTP address;
+// each is reported, and the view goes on. Describe falls back from Meta's
+// registration API to a pilot's.
+func TestMetaAssignment(t *testing.T) {
+	p := inspecttest.StartPilot(t)
+	ctx := context.Background()
+	if _, _, err := p.API.Register(ctx, registry.Instance{Service: "echo", App: "echo", Address: "127.0.0.1:7001", Weight: 1}, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	sc := inspecttest.Connect(t, p.XDS, "web-1", "web", "")
+	sc.Subscribe(inspecttest.Routes, "web")
+	sc.Ack(sc.Recv())
+	silent := inspecttest.Silent(t)
+	assignment := meta.AssignmentInfo{Pilots: []meta.PilotLoad{
+		{PilotInfo: meta.PilotInfo{ID: "p2", XDS: "tcp://" + silent, HTTP: "tcp://" + silent}},
+		{PilotInfo: meta.PilotInfo{ID: "p1", XDS: p.Addrs().XDS, HTTP: p.Addrs().HTTP}, Apps: 1},
+		{PilotInfo: meta.PilotInfo{ID: "p3", XDS: "tcp://127.0.0.1:1"}},
+	}, Apps: map[string]string{"web": "p1"}}
+	m := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/assignment" {
+			http.Error(w, `{"error":"not here"}`, http.StatusNotFound)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(assignment)
+	}))
+	t.Cleanup(m.Close)
+	metaAddr := strings.TrimPrefix(m.URL, "http://")
+	in := newInspector(t, inspect.Options{Meta: metaAddr, Timeout: 300 * time.Millisecond})
+	var s inspect.SidecarStatus
+	var st inspect.ProxyStatus
+	inspecttest.Eventually(t, "web-1 on p1", func() (bool, string) {
+		s, st = sidecarOf(t, in, "web-1")
+		return s.RDS.State == inspect.StateSynced, s.RDS.Summary
+	})
+	if s.Pilot != "p1" || s.PilotHTTP != p.Addrs().HTTP {
+		t.Errorf("sidecar: %+v", s)
+	}
+	bad := map[string]string{}
+	for _, u := range st.Unreachable {
+		bad[u.Source] = u.Error
+	}
+	if len(bad) != 2 || !strings.Contains(bad["pilot p2"], "no answer within 300ms") || !strings.Contains(bad["pilot p3"], "no HTTP address") {
+		t.Errorf("unreachable: %+v", st.Unreachable)
+	}
+	if len(st.Pilots) != 2 || st.Pilots[0].ID != "p1" || st.Pilots[0].Sessions != 1 {
+		t.Errorf("pilots: %+v", st.Pilots)
+	}
+
+	d, err := in.DescribeService(ctx, "echo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Source != p.Addrs().HTTP || len(d.Instances) != 1 || d.Instances[0].Health != "healthy" {
+		t.Errorf("describe: %+v", d)
 	}
 }

@@ -60,6 +60,9 @@ type KindSync struct {
 	// Summary is State with, when not synced, the first resource that is
 	// not: "STALE (acked 1a2b3c4d, current 5e6f7a8b)".
 	Summary string `json:"summary"`
+	// Stale: the sidecar does not hold the pilot's current version of
+	// every resource of the kind (STALE or NACKED).
+	Stale bool `json:"stale"`
 	// Pending: a response of the kind awaits the sidecar's ACK.
 	Pending   bool             `json:"pending,omitempty"`
 	Resources []ResourceStatus `json:"resources,omitempty"`
@@ -125,7 +128,8 @@ func kindSync(k kindStatus) KindSync {
 	if k.State == "" {
 		return KindSync{State: StateNotSent, Summary: StateNotSent}
 	}
-	ks := KindSync{State: k.State, Summary: k.State, Pending: k.Pending, Resources: k.Resources}
+	ks := KindSync{State: k.State, Summary: k.State, Pending: k.Pending, Resources: k.Resources,
+		Stale: k.State == StateStale || k.State == StateNacked}
 	if k.State == StateSynced {
 		return ks
 	}
