@@ -51,3 +51,11 @@ type ConfirmResponse struct {
 // sidecar's inbound (peer-facing TCP) addresses: a pilot whose stream from
 // that sidecar drops asks the owning scanner to check them now.
 const NodeInboundKey = "octomesh.inbound"
+
+// NodeAdminKey is the key, in the xDS node's metadata, of the sidecar's
+// admin address (host:port, as its admin endpoint listens): the pilot shows
+// it in its sessions' status, so that an operator's tool (cp/inspect,
+// `octomesh ctl proxy-config`) can read the sidecar's own view
+// (/config_dump, /xds) beside the pilot's. A host of 0.0.0.0 or :: means
+// every interface of the sidecar's machine.
+const NodeAdminKey = "octomesh.admin"

@@ -109,6 +109,25 @@ func TestProxylessGRPCResolvesThroughThePilot(t *testing.T) {
 	if !sotw {
 		t.Errorf("no state-of-the-world session of grpc-client-1 in %+v", p.XDS.Sessions())
 	}
+	// Its status: every kind SYNCED, the whole response's version ACKed.
+	deadline = time.Now().Add(30 * time.Second)
+	for synced := false; !synced; {
+		var last []pilot.SessionStatus
+		for _, s := range p.XDS.Status() {
+			if s.Node != "grpc-client-1" {
+				continue
+			}
+			last = append(last, s)
+			synced = len(s.Kinds) == 3 && s.Kinds["listener"].Resources[0].Name == "*"
+			for _, k := range s.Kinds {
+				synced = synced && k.State == pilot.StateSynced && k.Resources[0].Acked != ""
+			}
+		}
+		if !synced && time.Now().After(deadline) {
+			t.Fatalf("grpc-client-1 not SYNCED in 30s: %+v", last)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // startPilotForGRPC starts a pilot with an embedded etcd in a temporary

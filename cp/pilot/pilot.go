@@ -341,6 +341,7 @@ func (p *Pilot) httpHandler() http.Handler {
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(p.shard.info())
 	})
+	p.handleStatus(mux) // GET /debug/status, /debug/config, /debug/service (status.go)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		if down := p.etcdDown.Load(); down != nil {
 			http.Error(w, fmt.Sprintf("etcd %s unreachable since %s (%s ago): %v", p.addrs.Etcd,

@@ -43,6 +43,9 @@ type Session struct {
 	// pending is the request the stream is about to make a watch for
 	// (see SessionMgr.forRequest).
 	pending any
+
+	// admin is the sidecar's admin address (api/scanner.NodeAdminKey).
+	admin string
 	// sotwSent marks kinds a state-of-the-world response was sent for.
 	sotwSent [numKinds]bool
 	// endErr, once set, ends the stream (a redirect): it is delivered as
@@ -202,6 +205,7 @@ func (m *SessionMgr) request(id int64, req any, node *core.Node, typeURL, nonce 
 	if first {
 		s.nodeID, s.app = node.GetId(), node.GetCluster()
 		s.zone, s.inbound = node.GetLocality().GetZone(), nodeInbound(node)
+		s.admin = nodeAdmin(node)
 		set := m.byApp[s.app]
 		if set == nil {
 			set = map[*Session]struct{}{}

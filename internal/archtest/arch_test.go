@@ -139,6 +139,10 @@ func TestPackageArrows(t *testing.T) {
 		"cp/scanner":               {"api/registry", "api/scanner", "codec", "config", "cp/shardmap", "cp/store", "stats", "stats/exposition"},
 		"cp/meta":                  {"api/meta", "config", "cp/registration", "cp/shardmap", "cp/store", "stats/exposition"},
 		"cp/mocksidecar":           {"api/meta", "api/registry", "config"},
+		// The operator's views read the pilots, Meta and the sidecars'
+		// admin endpoints over HTTP; its test helper starts a pilot.
+		"cp/inspect":             {"api/meta", "api/registry", "config"},
+		"cp/inspect/inspecttest": {"api/registry", "api/scanner", "config", "cp/pilot"},
 		// The node agent runs the sidecar as a process: it speaks the
 		// sidecar's ready contract and admin endpoint only.
 		"agent": {"api/sidecar", "stats/exposition"},
@@ -173,6 +177,11 @@ var never = []struct{ from, to, why string }{
 	{"cmd/octomesh-proxy", "demo", "the sidecar alone: no demo"},
 	{"...", "cp/shardmap/shardmaptest", "test code: only tests import it"},
 	{"cp/scanner", "cp/scanner/scannertest", "fakes for tests and load runs: no server links them"},
+	{"...", "cp/inspect/inspecttest", "test code: only tests import it"},
+	{"cp/inspect", "cp/pilot", "the views read pilots over HTTP: the console links them without a pilot"},
+	{"cp/inspect", "proxy/...", "the views read sidecars' admin endpoints over HTTP"},
+	{"cmd/internal/ctlview", "cp/pilot", "the views read pilots over HTTP"},
+	{"cmd/internal/ctlview", "cp/store", "the views read the registry through its API"},
 	{"cmd/...", "cp/scanner/scannertest", "fakes for tests and load runs: no server links them"},
 	{"proxy/...", "cp/...", "the sidecar links no control-plane code: it speaks to the control plane through api/... only"},
 	{"sdk", "cp/...", "apps link the sdk: they reach the control plane through api/... only"},

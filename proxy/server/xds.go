@@ -56,6 +56,9 @@ func (s *Server) startXDS() {
 		}
 	}
 	s.xds.client.SetInbound(inbound)
+	if s.admin != nil {
+		s.xds.client.SetAdmin(s.admin.Addr())
+	}
 	s.xds.client.Start()
 }
 

@@ -117,6 +117,9 @@ type Client struct {
 	// the node's metadata (SetInbound).
 	inbound atomic.Value
 	done    chan struct{}
+	// admin holds the sidecar's admin address (string), sent in the
+	// node's metadata (SetAdmin).
+	admin atomic.Value
 	// conn is the connection to the current pilot (target); only run
 	// uses it, and Close after run ended.
 	conn   *grpc.ClientConn
@@ -173,6 +176,11 @@ func New(opts Options, target Target) (*Client, error) {
 // to the pilot on every stream it opens from now on: when the stream drops,
 // the pilot asks the scanners to check them at once.
 func (c *Client) SetInbound(addrs []string) { c.inbound.Store(slices.Clone(addrs)) }
+
+// SetAdmin names the sidecar's admin address (host:port) to the pilot on
+// every stream it opens from now on (api/scanner.NodeAdminKey), so that
+// the operator's tools can read the sidecar's own view of its config.
+func (c *Client) SetAdmin(addr string) { c.admin.Store(addr) }
 
 // Start connects to the pilot in the background and keeps reconnecting
 // until Close.

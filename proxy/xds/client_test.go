@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/octomesh/octomesh/api/scanner"
 	"github.com/octomesh/octomesh/config"
 )
 
@@ -60,5 +61,28 @@ func TestNew(t *testing.T) {
 	defer c.Close()
 	if got := fmt.Sprint(c.Status().Subscriptions); got != "[a d s]" {
 		t.Errorf("subscriptions %s", got)
+	}
+}
+
+// TestNodeMetadata: the node's metadata names the inbound addresses and
+// the admin address the server set, each under its api/scanner key, and is
+// nil when neither is set.
+func TestNodeMetadata(t *testing.T) {
+	c, err := New(Options{Pilot: "127.0.0.1:1", App: "web"}, &fakeTarget{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if md := c.nodeMetadata(); md != nil {
+		t.Fatalf("metadata without inbound or admin: %v", md)
+	}
+	c.SetAdmin("127.0.0.1:9901")
+	md := c.nodeMetadata().GetFields()
+	if len(md) != 1 || md[scanner.NodeAdminKey].GetStringValue() != "127.0.0.1:9901" {
+		t.Fatalf("admin only: %v", md)
+	}
+	c.SetInbound([]string{"10.0.0.1:7000"})
+	md = c.nodeMetadata().GetFields()
+	if md[scanner.NodeAdminKey].GetStringValue() != "127.0.0.1:9901" || md[scanner.NodeInboundKey].GetListValue().GetValues()[0].GetStringValue() != "10.0.0.1:7000" {
+		t.Fatalf("both: %v", md)
 	}
 }

@@ -144,15 +144,22 @@ func (c *Client) handle(resp *discovery.DeltaDiscoveryResponse) error {
 }
 
 // nodeMetadata names the sidecar's inbound addresses (SetInbound), so that
-// a pilot that loses this stream asks the scanners to check them now.
+// a pilot that loses this stream asks the scanners to check them now, and
+// its admin address (SetAdmin), for the operator's tools.
 func (c *Client) nodeMetadata() *structpb.Struct {
-	addrs, _ := c.inbound.Load().([]string)
-	if len(addrs) == 0 {
+	fields := map[string]*structpb.Value{}
+	if addrs, _ := c.inbound.Load().([]string); len(addrs) > 0 {
+		list := make([]*structpb.Value, len(addrs))
+		for i, a := range addrs {
+			list[i] = structpb.NewStringValue(a)
+		}
+		fields[scanner.NodeInboundKey] = structpb.NewListValue(&structpb.ListValue{Values: list})
+	}
+	if admin, _ := c.admin.Load().(string); admin != "" {
+		fields[scanner.NodeAdminKey] = structpb.NewStringValue(admin)
+	}
+	if len(fields) == 0 {
 		return nil
 	}
-	list := make([]*structpb.Value, len(addrs))
-	for i, a := range addrs {
-		list[i] = structpb.NewStringValue(a)
-	}
-	return &structpb.Struct{Fields: map[string]*structpb.Value{scanner.NodeInboundKey: structpb.NewListValue(&structpb.ListValue{Values: list})}}
+	return &structpb.Struct{Fields: fields}
 }
