@@ -107,11 +107,11 @@ func problemLine(data []byte, problem string, from int) int {
 func prefixProblem(data []byte) string {
 	var n yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	err := dec.Decode(&n)
-	if err == nil {
+	var err error
+	for err == nil { // every document: a stream's (SplitYAML) error may be in any
 		err = dec.Decode(&n)
 	}
-	if err == nil || errors.Is(err, io.EOF) {
+	if errors.Is(err, io.EOF) {
 		return ""
 	}
 	if m := yamlError.FindStringSubmatch(err.Error()); m != nil {
