@@ -37,10 +37,10 @@ func TestSplitYAML(t *testing.T) {
 
 func TestSplitYAMLErrors(t *testing.T) {
 	for in, want := range map[string]string{
-		"":                              "r.yaml: the file holds no YAML document",
-		"# only\n---\n":                 "r.yaml: the file holds no YAML document",
+		"":                               "r.yaml: the file holds no YAML document",
+		"# only\n---\n":                  "r.yaml: the file holds no YAML document",
 		"a: 1\n---\nb: 2\n---\nc: [1,\n": "r.yaml:5: YAML syntax: did not find expected node content",
-		"a: 1\n---\nb: \"x\n":           "r.yaml:3: YAML syntax: found unexpected end of stream",
+		"a: 1\n---\nb: \"x\n":            "r.yaml:3: YAML syntax: found unexpected end of stream",
 	} {
 		_, err := SplitYAML("r.yaml", []byte(in))
 		if err == nil || !strings.HasPrefix(err.Error(), want) {
