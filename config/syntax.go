@@ -108,8 +108,12 @@ func prefixProblem(data []byte) string {
 	var n yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var err error
-	for err == nil { // every document: a stream's (SplitYAML) error may be in any
+	// Every document: a stream's (SplitYAML) error may be in any.
+	for docs := 0; err == nil && docs <= MaxYAMLDocuments; docs++ {
 		err = dec.Decode(&n)
+	}
+	if err == nil {
+		return ""
 	}
 	if errors.Is(err, io.EOF) {
 		return ""
