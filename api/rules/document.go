@@ -178,6 +178,13 @@ func (d *Document) errorf(path, format string, args ...any) *DocumentError {
 	return e
 }
 
+// Errorf reports a problem with the document's field at path, naming the
+// document (its file, line and index when it was read from one): for
+// checks made outside this package (the rule store's conflicts).
+func (d *Document) Errorf(path, format string, args ...any) *DocumentError {
+	return d.errorf(path, format, args...)
+}
+
 // describe names d for messages about two documents: "Retry/a (document
 // 3)" or "Retry/a (stored)".
 func (d *Document) describe() string {
