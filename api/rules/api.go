@@ -2,7 +2,7 @@ package rules
 
 // The rule store's HTTP API, served by the dispatcher (cp/rules is the
 // server side; Client the one client). Writes need the operator token as
-// "Authorization: Bearer <token>"; reads do not.
+// "Authorization: Bearer <token>"; reads and dry runs do not.
 //
 //	POST   /v1/rules/apply?file=NAME[&dry_run=true]   YAML documents -> ApplyResponse
 //	POST   /v1/rules/delete?file=NAME[&dry_run=true]  YAML documents (their kind and name) -> ApplyResponse

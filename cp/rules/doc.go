@@ -8,7 +8,7 @@
 // transaction, guarded by the revisions it read; after it, a Publisher
 // (the dispatcher) is told which compiled keys changed.
 //
-// It imports api/rules, api/registry, config and cp/store; it must never
-// import an etcd client (cp/store is the one door), proxy/..., sdk, or
-// another cp/... server (the dispatcher mounts it, not the reverse).
+// It imports api/rules, api/registry and cp/store (its one door to etcd);
+// it must never import an etcd client, proxy/..., sdk, cp/pilot, cp/meta
+// or cp/scanner (the dispatcher mounts it, not the reverse).
 package rules

@@ -32,8 +32,8 @@ const storeTimeout = 10 * time.Second
 
 // NewHandler serves the rule API (api/rules: its paths, bodies and
 // errors) over st, under /v1/rules: mount it on a mux at "/v1/rules" and
-// "/v1/rules/", or serve it alone. Reads need no token; writes need
-// "Authorization: Bearer <Token>".
+// "/v1/rules/", or serve it alone. Reads and dry runs need no token;
+// writes need "Authorization: Bearer <Token>".
 func NewHandler(st *Store, opts HandlerOptions) http.Handler {
 	h := &handler{st: st, log: opts.Log}
 	if h.log == nil {
@@ -44,8 +44,8 @@ func NewHandler(st *Store, opts HandlerOptions) http.Handler {
 		h.token = sum[:]
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/rules/apply", h.authorized(h.apply))
-	mux.HandleFunc("POST /v1/rules/delete", h.authorized(h.deleteDocuments))
+	mux.HandleFunc("POST /v1/rules/apply", h.unlessDryRun(h.apply))
+	mux.HandleFunc("POST /v1/rules/delete", h.unlessDryRun(h.deleteDocuments))
 	mux.HandleFunc("GET /v1/rules", h.list)
 	mux.HandleFunc("GET /v1/rules/{kind}", h.list)
 	mux.HandleFunc("GET /v1/rules/{kind}/{name}", h.get)
@@ -79,6 +79,19 @@ func (h *handler) authorized(next http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		next(w, r)
+	}
+}
+
+// unlessDryRun needs the token for a write, and none for a dry run
+// (ctl diff), which writes nothing and tells no more than a read.
+func (h *handler) unlessDryRun(next http.HandlerFunc) http.HandlerFunc {
+	auth := h.authorized(next)
+	return func(w http.ResponseWriter, r *http.Request) {
+		if dry, err := dryRun(r); err == nil && dry {
+			next(w, r)
+			return
+		}
+		auth(w, r)
 	}
 }
 

@@ -63,7 +63,10 @@ func TestHandlerWritesNeedTheToken(t *testing.T) {
 	if got := compiled(t, kv, store.RoutesKey("web")); got.ModRevision != 0 {
 		t.Errorf("an unauthorized apply wrote")
 	}
-	// Reads need none.
+	// Reads and dry runs need none.
+	if code, body := call(t, "POST", srv.URL+"/v1/rules/apply?dry_run=true", "", webRules); code != 200 || !strings.Contains(body, `"dry_run":true`) {
+		t.Errorf("dry run without a token: %d %s", code, body)
+	}
 	if code, body := call(t, "GET", srv.URL+"/v1/rules", "", ""); code != 200 || body != "{\"documents\":[]}\n" {
 		t.Errorf("GET /v1/rules: %d %s", code, body)
 	}

@@ -107,6 +107,7 @@ func TestPackageArrows(t *testing.T) {
 		"api/registry": {"config"},
 		"api/sidecar":  {},
 		"api/scanner":  {},
+		"api/rules":    {"api/registry", "config"},
 		// The request path: transport, router and upstream, the filter
 		// contract, the built-in filters (a package each), and the
 		// downstream handler that runs them.
@@ -136,6 +137,9 @@ func TestPackageArrows(t *testing.T) {
 		"cp/scanner":               {"api/registry", "api/scanner", "codec", "config", "cp/shardmap", "cp/store", "stats"},
 		"cp/meta":                  {"api/meta", "config", "cp/registration", "cp/shardmap", "cp/store"},
 		"cp/mocksidecar":           {"api/meta", "api/registry", "config"},
+		// The rule store: documents in etcd (through cp/store), compiled
+		// into the keys the pilot reads; the dispatcher mounts its API.
+		"cp/rules": {"api/registry", "api/rules", "cp/store"},
 		// The node agent runs the sidecar as a process: it speaks the
 		// sidecar's ready contract and admin endpoint only.
 		"agent": {"api/sidecar"},
@@ -186,6 +190,8 @@ var never = []struct{ from, to, why string }{
 	{"cp/pilot", "cp/scanner", "scanners and pilots are peers: a pilot asks a scanner through api/scanner"},
 	{"cp/meta", "cp/scanner", "scanners and Meta are peers: both follow cp/shardmap"},
 	{"cp/shardmap", "cp/store", "the shard map reads etcd through its Store interface"},
+	{"cp/rules", "cp/pilot", "the rule store writes the keys the pilots read: they meet in etcd"},
+	{"cmd/internal/ctl", "cp/...", "ctl is a client: it speaks the rule API (api/rules) only"},
 	{"cp/registration", "cp/store", "the registration API writes through its Store interface"},
 	{"agent", "proxy/...", "the agent runs the sidecar as a process: its code runs in the child"},
 	{"agent", "cp/...", "the agent links no control-plane server: it will follow releases through api/... only"},
