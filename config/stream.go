@@ -59,20 +59,32 @@ func SplitYAML(file string, data []byte) ([]*YAMLDocument, error) {
 	return docs, nil
 }
 
-// Field returns the value of the document's top-level field name when it
-// is a single value, and "" otherwise (absent, a mapping, a list, or the
-// document is not a mapping): to choose the type to Decode into.
-func (d *YAMLDocument) Field(name string) string {
+// Field returns the value of the document's field at path (top-level
+// names, then names inside them: Field("metadata", "name")) when it is a
+// single value, and "" otherwise (absent, a mapping, a list): to choose the
+// type to Decode into, or to name a document that does not decode.
+func (d *YAMLDocument) Field(path ...string) string {
 	n := d.root.Content[0]
-	if n.Kind != yaml.MappingNode {
+	for _, name := range path {
+		if n.Kind != yaml.MappingNode {
+			return ""
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == name {
+				next = n.Content[i+1]
+				break
+			}
+		}
+		if next == nil {
+			return ""
+		}
+		n = next
+	}
+	if n.Kind != yaml.ScalarNode {
 		return ""
 	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == name && n.Content[i+1].Kind == yaml.ScalarNode {
-			return n.Content[i+1].Value
-		}
-	}
-	return ""
+	return n.Value
 }
 
 // Decode decodes the document into v, a pointer to a struct with yaml
