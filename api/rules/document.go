@@ -319,8 +319,10 @@ func kindError(k string) string {
 const (
 	// MaxDocuments bounds the documents of one file or request.
 	MaxDocuments = 1000
-	// MaxInput bounds the bytes of one file or request.
-	MaxInput = 1 << 20
+	// MaxInput bounds the bytes of one file or request: its documents,
+	// their history and the compiled values stay within the 1.5 MiB of an
+	// etcd request.
+	MaxInput = 256 << 10
 )
 
 // DecodeDocuments reads the documents of a YAML file (several, separated
