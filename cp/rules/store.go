@@ -56,6 +56,8 @@ type Store struct {
 	log   *slog.Logger
 	now   func() time.Time
 	Stats Stats
+
+	afterRead func() // tests: runs between a write's read and its commit
 }
 
 // New returns the rule store over kv.
@@ -112,19 +114,20 @@ func (k compiledKey) etcdKey() string {
 	return store.PolicyKey(k.key)
 }
 
-// snapshot is the stored documents as read.
+// snapshot is the stored documents as read, at store revision at.
 type snapshot struct {
+	at   int64
 	docs map[string]*rulesapi.Document // by Ref
 	raw  map[string][]byte
 	rev  map[string]int64 // mod revision by Ref, undecodable ones included
 }
 
 func (s *Store) read(ctx context.Context) (*snapshot, error) {
-	kvs, _, err := s.kv.Range(ctx, store.RulesPrefix)
+	kvs, at, err := s.kv.Range(ctx, store.RulesPrefix)
 	if err != nil {
 		return nil, err
 	}
-	snap := &snapshot{docs: map[string]*rulesapi.Document{}, raw: map[string][]byte{}, rev: map[string]int64{}}
+	snap := &snapshot{at: at, docs: map[string]*rulesapi.Document{}, raw: map[string][]byte{}, rev: map[string]int64{}}
 	for _, kv := range kvs {
 		ref := strings.TrimPrefix(kv.Key, store.RulesPrefix)
 		snap.rev[ref] = kv.ModRevision
@@ -249,6 +252,9 @@ func (s *Store) try(ctx context.Context, puts []rulesapi.Document, dels []Ref, d
 	if dryRun {
 		return resp, false, nil
 	}
+	if s.afterRead != nil {
+		s.afterRead()
+	}
 	conds, ops, err := s.txn(ctx, snap, next, changed, affected, compiled)
 	if err != nil {
 		return nil, false, err
@@ -311,7 +317,9 @@ func (s *Store) txn(ctx context.Context, snap *snapshot, next map[string]*rulesa
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i].etcdKey() < keys[j].etcdKey() })
 	for _, k := range keys {
-		cur, err := s.kv.Get(ctx, k.etcdKey())
+		// As of the documents' read: a compiled key written since (with
+		// documents this write did not read) fails the guard.
+		cur, err := s.kv.Get(ctx, k.etcdKey(), snap.at)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -423,7 +431,7 @@ func (s *Store) Get(ctx context.Context, kind, name string) (*rulesapi.Document,
 	if !rulesapi.KnownKind(kind) {
 		return nil, kindErrorf(rulesapi.ErrInvalid, "%q is not a kind of rule (known: %s)", kind, strings.Join(rulesapi.Kinds(), ", "))
 	}
-	kv, err := s.kv.Get(ctx, store.RuleKey(kind, name))
+	kv, err := s.kv.Get(ctx, store.RuleKey(kind, name), 0)
 	if err != nil {
 		return nil, err
 	}

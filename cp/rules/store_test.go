@@ -101,7 +101,7 @@ func actions(resp *rulesapi.ApplyResponse) string {
 
 func compiled(t *testing.T, kv *store.Store, key string) store.KeyValue {
 	t.Helper()
-	got, err := kv.Get(ctx(t), key)
+	got, err := kv.Get(ctx(t), key, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,5 +376,31 @@ func TestPublishErrorsAreCountedNotFatal(t *testing.T) {
 	st.WriteStats(&b)
 	if !strings.Contains(b.String(), "rules.publish_errors 2\n") {
 		t.Errorf("stats:\n%s", b.String())
+	}
+}
+
+// A write that lands between another write's read and its commit, on the
+// same app but on a document the other did not read, makes the other try
+// again: neither is lost.
+func TestWriteBetweenReadAndCommitIsNotLost(t *testing.T) {
+	kv := openEtcd(t)
+	st, other := New(kv, Options{}), New(kv, Options{})
+	ran := 0
+	st.afterRead = func() {
+		if ran++; ran == 1 {
+			if _, err := other.Apply(ctx(t), decode(t, "kind: Timeout\nmetadata: {name: t}\ntarget: {app: web, service: echo, method: B}\nspec: {timeout: 1s}\n"), false); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	if _, err := st.Apply(ctx(t), decode(t, "kind: Retry\nmetadata: {name: r}\ntarget: {app: web, service: echo, method: A}\nspec: {}\n"), false); err != nil {
+		t.Fatal(err)
+	}
+	if ran != 2 || st.Stats.Retries.Load() != 1 {
+		t.Errorf("read %d times, %d retries; want 2 and 1", ran, st.Stats.Retries.Load())
+	}
+	routes, err := registry.DecodeRoutes(compiled(t, kv, store.RoutesKey("web")).Value)
+	if err != nil || len(routes.Routes) != 2 {
+		t.Fatalf("web's rules: %+v, %v; want both writes", routes, err)
 	}
 }

@@ -64,9 +64,15 @@ func (s *Store) Range(ctx context.Context, prefix string) ([]KeyValue, int64, er
 	return out, resp.Header.Revision, nil
 }
 
-// Get returns key as read (ModRevision 0 and no value when it is absent).
-func (s *Store) Get(ctx context.Context, key string) (KeyValue, error) {
-	resp, err := s.cli.Get(ctx, key)
+// Get returns key as read (ModRevision 0 and no value when it is absent):
+// as of store revision rev when rev is not 0 (a Range's, to read a key
+// consistently with it), else now.
+func (s *Store) Get(ctx context.Context, key string, rev int64) (KeyValue, error) {
+	var opts []clientv3.OpOption
+	if rev != 0 {
+		opts = append(opts, clientv3.WithRev(rev))
+	}
+	resp, err := s.cli.Get(ctx, key, opts...)
 	if err != nil {
 		return KeyValue{}, storeError("read "+key, err)
 	}
