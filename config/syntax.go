@@ -107,11 +107,15 @@ func problemLine(data []byte, problem string, from int) int {
 func prefixProblem(data []byte) string {
 	var n yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	err := dec.Decode(&n)
-	if err == nil {
+	var err error
+	// Every document: a stream's (SplitYAML) error may be in any.
+	for docs := 0; err == nil && docs <= MaxYAMLDocuments; docs++ {
 		err = dec.Decode(&n)
 	}
-	if err == nil || errors.Is(err, io.EOF) {
+	if err == nil {
+		return ""
+	}
+	if errors.Is(err, io.EOF) {
 		return ""
 	}
 	if m := yamlError.FindStringSubmatch(err.Error()); m != nil {

@@ -7,24 +7,29 @@ import (
 	"sort"
 
 	"github.com/octomesh/octomesh/cmd/internal/cli"
+	"github.com/octomesh/octomesh/cmd/internal/ctl"
 )
 
 type command struct {
 	summary string
 	run     func(args []string) error
+	// main, when set, runs instead of run: a command with its own output
+	// and exit statuses (ctl).
+	main func(args []string, stdout, stderr io.Writer) int
 }
 
 var commands = map[string]command{
-	"proxy":       {"run a sidecar from a config file", runProxy},
-	"agent":       {"keep a sidecar running: restart on crash, hot upgrade with rollback", runAgent},
-	"pilot":       {"run the control plane: xDS server, registration API, embedded etcd", runPilot},
-	"meta":        {"run the Meta Server: which pilot serves which app", runMeta},
-	"scanner":     {"run a scanner: central health checks of the registered instances", runScanner},
-	"mocksidecar": {"run simulated sidecars from a YAML step script", runMockSidecar},
-	"perf":        {"profile a running sidecar through its admin endpoint", runPerf},
-	"bench":       {"measure the mesh: topologies, load generator, report", runBench},
-	"demo":        {"run two sidecars and echo apps on this machine, with live traffic", runDemo},
-	"version":     {"print this build's version", runVersion},
+	"proxy":       {"run a sidecar from a config file", runProxy, nil},
+	"agent":       {"keep a sidecar running: restart on crash, hot upgrade with rollback", runAgent, nil},
+	"pilot":       {"run the control plane: xDS server, registration API, embedded etcd", runPilot, nil},
+	"meta":        {"run the Meta Server: which pilot serves which app", runMeta, nil},
+	"scanner":     {"run a scanner: central health checks of the registered instances", runScanner, nil},
+	"ctl":         {"change and show governance rules: apply, get, delete, diff", nil, ctl.Main},
+	"mocksidecar": {"run simulated sidecars from a YAML step script", runMockSidecar, nil},
+	"perf":        {"profile a running sidecar through its admin endpoint", runPerf, nil},
+	"bench":       {"measure the mesh: topologies, load generator, report", runBench, nil},
+	"demo":        {"run two sidecars and echo apps on this machine, with live traffic", runDemo, nil},
+	"version":     {"print this build's version", runVersion, nil},
 }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -52,6 +57,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := enterBuildWorkingDirectory(); err != nil {
 		fmt.Fprintf(stderr, "octomesh: %v\n", err)
 		return 1
+	}
+	if cmd.main != nil {
+		return cmd.main(args[1:], stdout, stderr)
 	}
 	return cli.Exit("octomesh "+args[0], cmd.run(args[1:]), stderr)
 }

@@ -73,6 +73,9 @@ func TestExitStatus(t *testing.T) {
 		{[]string{"proxy"}, 2, "", "octomesh proxy: --config is required"},
 		{[]string{"proxy", "-h"}, 0, "", ""},
 		{[]string{"proxy", "--config", filepath.Join(t.TempDir(), "none.yaml")}, 1, "", "octomesh proxy: config: open "},
+		{[]string{"ctl"}, 2, "", "octomesh ctl: no command given"},
+		{[]string{"ctl", "proxy-status"}, 2, "", `octomesh ctl: unknown command "proxy-status"`},
+		{[]string{"ctl", "get", "--server", "127.0.0.1:1", "all"}, 1, "", "octomesh ctl get: rules: unavailable"},
 	}
 	for _, tc := range cases {
 		var stdout, stderr strings.Builder

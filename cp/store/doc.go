@@ -20,6 +20,10 @@
 //     the same transaction), their watches (one per service for the pilot,
 //     all for a scanner), and the whole registry's changes for a scanner
 //     (WatchInstances);
+//   - the rule store's documents (rules.go; their meaning is cp/rules'):
+//     read by prefix with their mod revisions (Range, Get), written with
+//     their history and the compiled keys in one transaction guarded by
+//     the revisions read (Commit);
 //   - the shard map's records (their layout and meaning are cp/shardmap's):
 //     prefix watches (WatchPrefix), compare-and-swap writes (PutIfAbsent,
 //     Modify), and a key kept alive under a lease (Hold, Membership).

@@ -38,6 +38,9 @@ func (m *muteWriter) Write(p []byte) (int, error) {
 	return m.w.Write(p)
 }
 
+// embeddedMaxTxnOps is the embedded etcd's --max-txn-ops.
+const embeddedMaxTxnOps = 1024
+
 // embeddedStartTimeout bounds the wait for the member to serve.
 const embeddedStartTimeout = 30 * time.Second
 
@@ -78,6 +81,9 @@ func startEmbedded(dir, client string) (*embedded, error) {
 	// Keep an hour of history for watchers that reconnect, then compact.
 	cfg.AutoCompactionMode = "periodic"
 	cfg.AutoCompactionRetention = "1h"
+	// A rule store write is one transaction: its documents, their
+	// history and the compiled keys (Store.Commit).
+	cfg.MaxTxnOps = embeddedMaxTxnOps
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("embedded etcd: %w", err)

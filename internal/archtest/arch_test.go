@@ -110,6 +110,7 @@ func TestPackageArrows(t *testing.T) {
 		"api/registry": {"config"},
 		"api/sidecar":  {},
 		"api/scanner":  {},
+		"api/rules":    {"api/registry", "config"},
 		// The request path: transport, router and upstream, the filter
 		// contract, the built-in filters (a package each), and the
 		// downstream handler that runs them.
@@ -143,6 +144,9 @@ func TestPackageArrows(t *testing.T) {
 		// admin endpoints over HTTP; its test helper starts a pilot.
 		"cp/inspect":             {"api/meta", "api/registry", "config"},
 		"cp/inspect/inspecttest": {"api/registry", "api/scanner", "config", "cp/pilot"},
+		// The rule store: documents in etcd (through cp/store), compiled
+		// into the keys the pilot reads; the dispatcher mounts its API.
+		"cp/rules": {"api/registry", "api/rules", "cp/store"},
 		// The node agent runs the sidecar as a process: it speaks the
 		// sidecar's ready contract and admin endpoint only.
 		"agent": {"api/sidecar", "stats/exposition"},
@@ -198,6 +202,8 @@ var never = []struct{ from, to, why string }{
 	{"cp/pilot", "cp/scanner", "scanners and pilots are peers: a pilot asks a scanner through api/scanner"},
 	{"cp/meta", "cp/scanner", "scanners and Meta are peers: both follow cp/shardmap"},
 	{"cp/shardmap", "cp/store", "the shard map reads etcd through its Store interface"},
+	{"cp/rules", "cp/pilot", "the rule store writes the keys the pilots read: they meet in etcd"},
+	{"cmd/internal/ctl", "cp/...", "ctl is a client: it speaks the rule API (api/rules) only"},
 	{"cp/registration", "cp/store", "the registration API writes through its Store interface"},
 	{"agent", "proxy/...", "the agent runs the sidecar as a process: its code runs in the child"},
 	{"agent", "cp/...", "the agent links no control-plane server: it will follow releases through api/... only"},
