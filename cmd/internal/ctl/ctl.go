@@ -15,6 +15,7 @@ import (
 	"time"
 
 	rulesapi "github.com/octomesh/octomesh/api/rules"
+	"github.com/octomesh/octomesh/cmd/internal/ctlview"
 )
 
 // DefaultServer is the dispatcher's rule API address.
@@ -74,6 +75,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		c.usage(stdout)
 		return exitOK
 	}
+	if _, ok := ctlview.Commands[args[0]]; ok {
+		// The views read the pilots (or Meta) and the sidecars, not the
+		// rule API: they have flags of their own (--pilot, --meta).
+		return ctlview.Main(args[0], args[1:], stdout, stderr)
+	}
 	cmd, ok := commands[args[0]]
 	if !ok {
 		fmt.Fprintf(stderr, "octomesh ctl: unknown command %q\n", args[0])
@@ -93,6 +99,15 @@ func (c *ctl) usage(w io.Writer) {
 	sort.Strings(names)
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-8s %s\n", n, commands[n].summary)
+	}
+	views := make([]string, 0, len(ctlview.Commands))
+	for n := range ctlview.Commands {
+		views = append(views, n)
+	}
+	sort.Strings(views)
+	fmt.Fprintln(w, "\nviews (flags: --pilot ADDR, repeatable, or --meta ADDR; -o table|json|yaml):")
+	for _, n := range views {
+		fmt.Fprintf(w, "  %-13s %s\n", n, ctlview.Commands[n])
 	}
 	fmt.Fprintf(w, "\nkinds: %s\n", strings.Join(rulesapi.Kinds(), ", "))
 	fmt.Fprintf(w, "--server is the dispatcher's rule API (default %s); writes need the operator token: --token-file or OCTOMESH_TOKEN.\n", DefaultServer)

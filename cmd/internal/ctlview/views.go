@@ -35,6 +35,9 @@ func proxyStatus(c *common, args []string, stdout, stderr io.Writer) error {
 		st.Sidecars = st.FindSidecar(args[0])
 	}
 	warn(stderr, "proxy-status", st.Unreachable)
+	if len(st.Unreachable) > 0 && len(st.Unreachable) >= len(st.Pilots) {
+		return fmt.Errorf("no pilot answered (%d asked)", len(st.Unreachable))
+	}
 	if c.output != "table" {
 		return encode(stdout, c.output, st)
 	}
