@@ -25,6 +25,7 @@ var commands = map[string]command{
 	"meta":        {"run the Meta Server: which pilot serves which app", runMeta, nil},
 	"scanner":     {"run a scanner: central health checks of the registered instances", runScanner, nil},
 	"ctl":         {"change and show governance rules: apply, get, delete, diff", nil, ctl.Main},
+	"console":     {"serve the web console: service graph, services, sidecars, rules, control plane", runConsole, nil},
 	"mocksidecar": {"run simulated sidecars from a YAML step script", runMockSidecar, nil},
 	"perf":        {"profile a running sidecar through its admin endpoint", runPerf, nil},
 	"bench":       {"measure the mesh: topologies, load generator, report", runBench, nil},

@@ -142,7 +142,7 @@ func TestPackageArrows(t *testing.T) {
 		"cp/mocksidecar":           {"api/meta", "api/registry", "config"},
 		// The operator's views read the pilots, Meta and the sidecars'
 		// admin endpoints over HTTP; its test helper starts a pilot.
-		"cp/inspect":             {"api/meta", "api/registry", "config"},
+		"cp/inspect":             {"api/meta", "api/registry", "api/scanner", "config"},
 		"cp/inspect/inspecttest": {"api/registry", "api/scanner", "config", "cp/pilot"},
 		// The rule store: documents in etcd (through cp/store), compiled
 		// into the keys the pilot reads; the dispatcher mounts its API.
