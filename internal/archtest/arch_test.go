@@ -107,6 +107,7 @@ func TestPackageArrows(t *testing.T) {
 		"api/registry": {"config"},
 		"api/sidecar":  {},
 		"api/scanner":  {},
+		"api/release":  {},
 		// The request path: transport, router and upstream, the filter
 		// contract, the built-in filters (a package each), and the
 		// downstream handler that runs them.
@@ -136,9 +137,11 @@ func TestPackageArrows(t *testing.T) {
 		"cp/scanner":               {"api/registry", "api/scanner", "codec", "config", "cp/shardmap", "cp/store", "stats"},
 		"cp/meta":                  {"api/meta", "config", "cp/registration", "cp/shardmap", "cp/store"},
 		"cp/mocksidecar":           {"api/meta", "api/registry", "config"},
+		// The release service: artifacts, staged releases, node reports.
+		"cp/release": {"api/release"},
 		// The node agent runs the sidecar as a process: it speaks the
 		// sidecar's ready contract and admin endpoint only.
-		"agent": {"api/sidecar"},
+		"agent": {"api/release", "api/sidecar"},
 		// Tools.
 		"internal/proc": {"api/sidecar"},
 		"bench":         {"codec", "internal/proc"},
@@ -191,6 +194,8 @@ var never = []struct{ from, to, why string }{
 	{"agent", "cp/...", "the agent links no control-plane server: it will follow releases through api/... only"},
 	{"agent", "internal/proc", "test tooling: it ties a child's life to its parent, and the agent's sidecar must outlive the agent"},
 	{"agent", "sdk", "the agent is no app"},
+	{"cp/release", "agent", "the control plane gives agents targets over api/release; it links no agent"},
+	{"cmd/internal/ctlrelease", "cp/...", "ctl release speaks the release API over HTTP (api/release): it links no server"},
 	{"internal/proc", "proxy/...", "it starts sidecars as processes: their code runs in the child"},
 	{"internal/proc", "cp/...", "it starts processes: their code runs in the child"},
 }
