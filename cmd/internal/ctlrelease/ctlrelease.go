@@ -338,11 +338,16 @@ func printRelease(w io.Writer, r release.Release, nodes []release.NodeReport) er
 			prev := r.Previous[n]
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s (%s)\t%s\t%s\t%s\t%s\n", i, s.State, n, dash(prev.Version), short(prev.SHA256), running, state, ready, age)
 		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for i, s := range r.Stages {
 		if s.Reason != "" {
-			fmt.Fprintf(tw, "%d\t%s\t(%s)\t\t\t\t\t\n", i, s.State, s.Reason)
+			fmt.Fprintf(w, "stage %d %s: %s\n", i, s.State, s.Reason)
 		}
 	}
-	return tw.Flush()
+	return nil
 }
 
 func action(verb string, args []string, stdout, stderr io.Writer) error {
