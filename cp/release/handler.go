@@ -29,7 +29,8 @@ type Config struct {
 	AgentToken string
 	// Staleness: a node without a report for this long is stale (30s).
 	Staleness time.Duration
-	// MaxWait caps an agent's long poll (60s).
+	// MaxWait caps an agent's long poll (30s): keep it under the
+	// listener's write timeout.
 	MaxWait time.Duration
 	// Tick is how often the controller looks at the clock (250ms): pauses
 	// and gate windows end between reports too.
@@ -86,7 +87,7 @@ func NewHandler(cfg Config) (*Handler, error) {
 		cfg.Staleness = 30 * time.Second
 	}
 	if cfg.MaxWait <= 0 {
-		cfg.MaxWait = 60 * time.Second
+		cfg.MaxWait = 30 * time.Second
 	}
 	if cfg.Tick <= 0 {
 		cfg.Tick = 250 * time.Millisecond
