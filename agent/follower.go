@@ -80,6 +80,12 @@ func (s *Supervisor) Follow(ctx context.Context, cfg FollowConfig) error {
 	}
 	f := &follower{s: s, cfg: cfg, client: release.NewClient(cfg.ControlPlane, cfg.Token), sums: map[string]fileSum{}}
 	defer f.client.Close()
+	// The configured binary may be a rollback's target later, when the
+	// sidecar runs another (after an upgrade and an agent restart): know
+	// its digest, to roll back without a download.
+	if _, err := f.sum(s.cfg.Binary); err != nil {
+		s.cfg.Log.Warn("agent: the configured sidecar binary has no digest", "binary", s.cfg.Binary, "err", err)
+	}
 	select {
 	case <-s.Started():
 	case <-ctx.Done():
