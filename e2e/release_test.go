@@ -188,8 +188,10 @@ func TestStagedReleaseAcrossSixAgents(t *testing.T) {
 	for name, a := range m.agents {
 		before[name] = a.status(t).Sidecar.PID
 	}
+	upStart := time.Now()
 	m.upload(t, next, "e2e-next")
 	m.upload(t, broken, "e2e-broken")
+	t.Logf("load running after %v; uploads took %v", upStart.Sub(start).Round(time.Millisecond), time.Since(upStart).Round(time.Millisecond))
 	ctx := context.Background()
 	relStart := time.Now()
 	spec := releaseapi.Spec{Name: "staged", Version: "e2e-next", Canary: 1, Batches: 2, Pause: releaseapi.Duration(time.Second),
