@@ -158,7 +158,10 @@ func (m *releaseMesh) waitRelease(t *testing.T, name, state string) releaseapi.R
 // call fails. Then a release of a build that cannot serve onto the three
 // server sidecars: its canary's agent rolls it back, the gate fails, the
 // release stops after the canary and rolls back; the other two never get
-// it, and no call fails.
+// it, and no call fails. Last, a release back to the first build onto the
+// caller sidecars, aborted by the operator once its canary passed: the
+// control plane sends the canary back to the build it ran, its agent
+// hot-restarts it, and no call fails.
 func TestStagedReleaseAcrossSixAgents(t *testing.T) {
 	start := time.Now()
 	m := startReleaseMesh(t)
@@ -194,8 +197,8 @@ func TestStagedReleaseAcrossSixAgents(t *testing.T) {
 	t.Logf("load running after %v; uploads took %v", upStart.Sub(start).Round(time.Millisecond), time.Since(upStart).Round(time.Millisecond))
 	ctx := context.Background()
 	relStart := time.Now()
-	spec := releaseapi.Spec{Name: "staged", Version: "e2e-next", Canary: 1, Batches: 2, Pause: releaseapi.Duration(time.Second),
-		Gate: releaseapi.Gate{MaxErrorRate: 0.01, Window: releaseapi.Duration(2 * time.Second)}}
+	spec := releaseapi.Spec{Name: "staged", Version: "e2e-next", Canary: 1, Batches: 2, Pause: releaseapi.Duration(500 * time.Millisecond),
+		Gate: releaseapi.Gate{MaxErrorRate: 0.01, Window: releaseapi.Duration(1500 * time.Millisecond)}}
 	if _, err := m.operator().Create(ctx, spec); err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +211,7 @@ func TestStagedReleaseAcrossSixAgents(t *testing.T) {
 	for i, s := range r.Stages {
 		t.Logf("stage %d %v: started %v, watched from %v, passed %v", i, s.Nodes, s.StartedAt.Sub(relStart).Round(time.Millisecond),
 			s.WatchFrom.Sub(relStart).Round(time.Millisecond), s.EndedAt.Sub(relStart).Round(time.Millisecond))
-		if i > 0 && s.StartedAt.Before(r.Stages[i-1].EndedAt.Add(time.Second)) {
+		if i > 0 && s.StartedAt.Before(r.Stages[i-1].EndedAt.Add(500*time.Millisecond)) {
 			t.Errorf("stage %d started at %v, before stage %d passed (%v) and the pause", i, s.StartedAt, i-1, r.Stages[i-1].EndedAt)
 		}
 	}
@@ -226,6 +229,8 @@ func TestStagedReleaseAcrossSixAgents(t *testing.T) {
 		if n.Version.Version != "e2e-next" || n.SHA256 != sha256File(t, next) || !n.Ready || n.State != releaseapi.NodeReady || n.PID == 0 || n.RSSBytes == 0 || n.ConfigVersion == "" {
 			t.Errorf("node report of %s: %+v", n.Node, n)
 		}
+		t.Logf("node %s: app %s, zone %s, %s (%.12s), %s, ready %v, restarts %d, config %s, cpu %.1fs, rss %.1fMiB, %d requests, %d errors",
+			n.Node, n.App, n.Zone, n.Version.Version, n.SHA256, n.State, n.Ready, n.Restarts, n.ConfigVersion, n.CPUSeconds, float64(n.RSSBytes)/(1<<20), n.Requests, n.Errors)
 	}
 	t.Logf("staged release done in %v", took.Round(time.Millisecond))
 
@@ -257,6 +262,46 @@ func TestStagedReleaseAcrossSixAgents(t *testing.T) {
 	}
 	waitCalls(300)
 
+	// An operator aborts a release whose canary passed: the control plane
+	// sends the canary back, and its agent hot-restarts the previous
+	// build (from its data dir: no download).
+	for name, a := range m.agents {
+		before[name] = a.status(t).Sidecar.PID
+	}
+	first := m.agents["a1"].ready.Sidecar.Version // what the agents started with
+	m.upload(t, bin, first)
+	relStart = time.Now()
+	spec.Name, spec.Version, spec.Scope.Apps, spec.Pause = "back", first, []string{"echo-client"}, releaseapi.Duration(time.Minute)
+	if _, err := m.operator().Create(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(60*time.Second, func() bool {
+		r, _ = m.ctrl.Release("back")
+		return r.Stages[0].State == releaseapi.StagePassed
+	}) {
+		t.Fatalf("the canary of release back did not pass: %+v\n%s", r, m.logs())
+	}
+	canary := m.agents["a1"].status(t).Sidecar
+	if canary.Version != first || canary.PID == before["a1"] {
+		t.Fatalf("canary a1 after its stage passed: %+v", canary)
+	}
+	abortAt := time.Now()
+	if r, err := m.operator().Abort(ctx, "back"); err != nil || r.State != releaseapi.RollingBack {
+		t.Fatalf("abort: %+v %v", r, err)
+	}
+	r = m.waitRelease(t, "back", releaseapi.RolledBack)
+	t.Logf("release back: canary passed %v after it was created; aborted, rolled back %v later", abortAt.Sub(relStart).Round(time.Millisecond), time.Since(abortAt).Round(time.Millisecond))
+	for name, a := range m.agents {
+		st := a.status(t)
+		if st.Sidecar.Version != "e2e-next" || (st.Sidecar.PID == before[name]) != (name != "a1") {
+			t.Errorf("%s after the aborted release: %+v (pid before %d)", name, st.Sidecar, before[name])
+		}
+	}
+	if r.Stages[1].State != releaseapi.StagePending || r.Reason != "aborted by an operator" {
+		t.Errorf("aborted release: %s %+v", r.Reason, r.Stages)
+	}
+	waitCalls(300)
+
 	var total int64
 	var failed []failedCall
 	for _, l := range loads {
@@ -270,6 +315,6 @@ func TestStagedReleaseAcrossSixAgents(t *testing.T) {
 	if m.handler.Total() != total {
 		t.Errorf("server handled %d calls; %d were made", m.handler.Total(), total)
 	}
-	t.Logf("%d calls through six sidecars across a staged release (6 hot upgrades) and a failed one: 0 failed; test took %v",
+	t.Logf("%d calls through six sidecars across a staged release (6 hot upgrades), a failed one, and an aborted one (2 more): 0 failed; test took %v",
 		total, time.Since(start).Round(time.Millisecond))
 }
