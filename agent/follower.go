@@ -79,6 +79,7 @@ func (s *Supervisor) Follow(ctx context.Context, cfg FollowConfig) error {
 		cfg.ReportInterval = 10 * time.Second
 	}
 	f := &follower{s: s, cfg: cfg, client: release.NewClient(cfg.ControlPlane, cfg.Token), sums: map[string]fileSum{}}
+	s.update(func(st *Status) { st.Follow = &FollowStatus{ControlPlane: cfg.ControlPlane, Node: cfg.Node} })
 	defer f.client.Close()
 	// The configured binary may be a rollback's target later, when the
 	// sidecar runs another (after an upgrade and an agent restart): know
@@ -119,6 +120,10 @@ func (f *follower) pollLoop(ctx context.Context) {
 		pctx, cancel := context.WithTimeout(ctx, f.cfg.PollWait+30*time.Second)
 		t, err := f.client.Target(pctx, f.cfg.Node, release.TargetQuery{App: f.cfg.App, Zone: f.cfg.Zone, Have: have, Wait: f.cfg.PollWait})
 		cancel()
+		f.s.update(func(st *Status) {
+			now := time.Now()
+			st.Follow.LastPoll, st.Follow.PollError = &now, errString(err)
+		})
 		if err != nil {
 			if ctx.Err() == nil {
 				log.Warn("agent: polling the control plane for a target failed", "err", err, "retry_in", f.cfg.PollInterval)
@@ -230,6 +235,14 @@ func (f *follower) set(state string, target *release.Version, reason string) {
 	f.mu.Lock()
 	f.state, f.target, f.reason = state, target, reason
 	f.mu.Unlock()
+	f.s.update(func(st *Status) { st.Follow.State, st.Follow.Target, st.Follow.Reason = state, target, reason })
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
 
 // running is the version the sidecar runs now.
@@ -283,9 +296,14 @@ func (f *follower) report(ctx context.Context) {
 	rep := f.nodeReport(ctx)
 	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := f.client.Report(rctx, rep); err != nil && ctx.Err() == nil {
+	err := f.client.Report(rctx, rep)
+	if err != nil && ctx.Err() == nil {
 		f.s.cfg.Log.Warn("agent: reporting to the control plane failed", "err", err)
 	}
+	f.s.update(func(st *Status) {
+		now := time.Now()
+		st.Follow.LastReport, st.Follow.ReportError = &now, errString(err)
+	})
 }
 
 // nodeReport reads the sidecar's health and resource use.

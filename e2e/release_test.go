@@ -220,6 +220,9 @@ func TestStagedReleaseAcrossSixAgents(t *testing.T) {
 		if st.Sidecar.Version != "e2e-next" || st.Sidecar.PID == before[name] || st.LastUpgrade == nil || st.LastUpgrade.Outcome != agent.Upgraded {
 			t.Errorf("%s after the release: %+v, last upgrade %+v", name, st.Sidecar, st.LastUpgrade)
 		}
+		if f := st.Follow; f == nil || f.Node != name || f.Target == nil || f.Target.Version != "e2e-next" || f.State != "" || f.LastReport == nil || f.PollError != "" || f.ReportError != "" {
+			t.Errorf("%s follows: %+v", name, f)
+		}
 	}
 	nodes, err := m.operator().Nodes(ctx)
 	if err != nil {
