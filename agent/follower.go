@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -400,9 +399,4 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
-}
-
-// String names a follow config for logs.
-func (c FollowConfig) String() string {
-	return fmt.Sprintf("node %s (app %q, zone %q) following %s", c.Node, c.App, c.Zone, c.ControlPlane)
 }
