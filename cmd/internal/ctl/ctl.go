@@ -18,7 +18,7 @@ import (
 )
 
 // DefaultServer is the dispatcher's rule API address.
-const DefaultServer = "127.0.0.1:15030"
+const DefaultServer = "127.0.0.1:15050"
 
 // Exit statuses: 0 ok, 1 failure, 2 usage error (as cmd/internal/cli).
 // diff exits 1 when there are differences, and 3 when it fails.

@@ -18,7 +18,7 @@ import (
 )
 
 // DefaultServer is the control plane's operator API.
-const DefaultServer = "127.0.0.1:15030"
+const DefaultServer = "127.0.0.1:15050"
 
 const usage = `usage: octomesh ctl release COMMAND [flags]
 
@@ -31,7 +31,7 @@ const usage = `usage: octomesh ctl release COMMAND [flags]
   pause|resume|abort NAME          hold, continue, or halt and roll back a release
   artifacts                        the uploaded binaries
 
-common flags: --server ADDR (default 127.0.0.1:15030), --token-file FILE (default $OCTOMESH_TOKEN)
+common flags: --server ADDR (default 127.0.0.1:15050), --token-file FILE (default $OCTOMESH_TOKEN)
 `
 
 // Main runs `octomesh ctl release ARGS` and returns the exit code: 0 done,
