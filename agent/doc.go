@@ -18,13 +18,20 @@
 // (proxy/server, restart.go) moves the sockets. If the new process does
 // not become ready, the old one never stopped serving; if it dies or its
 // error rate rises over a threshold within the watch window, the agent
-// hot-restarts the previous binary. A release follower (cp/release's
-// client, not here yet) is another caller of Upgrade: the target version
-// comes in as a Target, whoever decides it.
+// hot-restarts the previous binary.
+//
+// Supervisor.Follow (`octomesh agent --control-plane ADDR --node ID`) is
+// the other caller of Upgrade: it long-polls the control plane's release
+// API (api/release) for this node's target, fetches the binary from the
+// control plane (or uses one it ran before, for a rollback), upgrades, and
+// reports each step and, periodically, its node: version and digest,
+// readiness, request and error counters, restarts, config version, CPU
+// and RSS.
 //
 // The agent talks to the sidecar as an operator would: a ready pipe at
 // start (api/sidecar's ReadyInfo), its admin endpoint, signals. It must
 // never import proxy/... (the sidecar's code runs in the child, not here),
-// cp/... (the agent links no control-plane server), internal/proc (test
-// tooling that ties a child's life to its parent) or sdk.
+// cp/... (the agent links no control-plane server; it speaks api/release),
+// internal/proc (test tooling that ties a child's life to its parent) or
+// sdk.
 package agent

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/octomesh/octomesh/api/release"
 )
 
 // Config is what a Supervisor runs and how it watches it.
@@ -70,6 +72,24 @@ type Status struct {
 	LastExitAt         *time.Time     `json:"last_exit_at,omitempty"`
 	NextRestartAt      *time.Time     `json:"next_restart_at,omitempty"`
 	LastUpgrade        *UpgradeResult `json:"last_upgrade,omitempty"`
+	// Follow is set while the agent follows the control plane's releases.
+	Follow *FollowStatus `json:"follow,omitempty"`
+}
+
+// FollowStatus is how following the control plane goes.
+type FollowStatus struct {
+	ControlPlane string `json:"control_plane"`
+	Node         string `json:"node"`
+	// Target is the last target the agent acted on (or acts on now),
+	// State its step or outcome, as reported.
+	Target *release.Version `json:"target,omitempty"`
+	State  string           `json:"state,omitempty"`
+	Reason string           `json:"reason,omitempty"`
+	// The last poll's and report's time and error, if it failed.
+	LastPoll    *time.Time `json:"last_poll,omitempty"`
+	PollError   string     `json:"poll_error,omitempty"`
+	LastReport  *time.Time `json:"last_report,omitempty"`
+	ReportError string     `json:"report_error,omitempty"`
 }
 
 // SidecarStatus is the serving sidecar process.
@@ -196,6 +216,10 @@ func (s *Supervisor) Status() Status {
 	if st.Sidecar != nil {
 		sc := *st.Sidecar
 		st.Sidecar = &sc
+	}
+	if st.Follow != nil {
+		f := *st.Follow
+		st.Follow = &f
 	}
 	return st
 }

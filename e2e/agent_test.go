@@ -198,9 +198,12 @@ type load struct {
 	mark, recovered atomic.Int64
 }
 
-func startLoad(c echoClient) *load {
+func startLoad(c echoClient) *load { return startLoadN(c, 50) }
+
+// startLoadN is n callers.
+func startLoadN(c echoClient, n int) *load {
 	l := &load{stop: make(chan struct{})}
-	for range 50 {
+	for range n {
 		l.wg.Add(1)
 		go func() {
 			defer l.wg.Done()

@@ -3,5 +3,8 @@
 // tree, on Unix sockets and loopback TCP.
 //
 // e2e runs the mesh as users do, through the binary: it must never import
-// proxy/... or cp/....
+// proxy/..., cp/pilot, cp/meta, cp/scanner, cp/registration, cp/shardmap,
+// cp/store or cp/mocksidecar. One control-plane package is linked: the
+// staged-release test serves cp/release's API in the test process (no
+// command serves it on its own; the agents under test are real processes).
 package e2e

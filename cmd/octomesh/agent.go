@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/octomesh/octomesh/agent"
+	"github.com/octomesh/octomesh/api/release"
 )
 
 func runAgent(args []string) error {
@@ -53,6 +54,14 @@ func runAgent(args []string) error {
 	window := fs.Duration("watch-window", 10*time.Second, "after an upgrade, how long to watch the new version before keeping it")
 	maxErr := fs.Float64("max-error-rate", 0.05, "the new version's highest error rate (downstream.error_responses / downstream.requests) in the watch window")
 	minReq := fs.Uint64("min-requests", 20, "requests the new version must have seen before its error rate counts")
+	cp := fs.String("control-plane", "", "follow staged releases from the control plane's release API at this address (host:port or URL); without it the agent follows none")
+	node := fs.String("node", "", "this node's name in releases and node reports (required with --control-plane)")
+	app := fs.String("app", "", "the app this node serves, for a release's scope")
+	zone := fs.String("zone", "", "the zone this node is in, for a release's scope")
+	agentTokenFile := fs.String("agent-token-file", "", "a file holding the control plane's agent token (default: $OCTOMESH_AGENT_TOKEN; none: the control plane must accept the agent from loopback)")
+	pollWait := fs.Duration("poll-wait", 30*time.Second, "how long each long poll for the target may wait (0: plain polls every --poll-interval)")
+	pollEvery := fs.Duration("poll-interval", 10*time.Second, "the wait between polls after a failed poll (or between plain polls)")
+	reportEvery := fs.Duration("report-interval", 10*time.Second, "how often to report this node to the control plane")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
@@ -61,6 +70,25 @@ func runAgent(args []string) error {
 	}
 	if *dataDir == "" {
 		return usageError{errors.New("--data-dir is required")}
+	}
+	var follow *agent.FollowConfig
+	if *cp != "" {
+		if *node == "" {
+			return usageError{errors.New("--node is required with --control-plane")}
+		}
+		if err := release.ValidName("--node", *node); err != nil {
+			return usageError{err}
+		}
+		token := os.Getenv("OCTOMESH_AGENT_TOKEN")
+		if *agentTokenFile != "" {
+			b, err := os.ReadFile(*agentTokenFile)
+			if err != nil {
+				return fmt.Errorf("--agent-token-file: %w", err)
+			}
+			token = strings.TrimSpace(string(b))
+		}
+		follow = &agent.FollowConfig{ControlPlane: *cp, Token: token, Node: *node, App: *app, Zone: *zone,
+			PollWait: *pollWait, PollInterval: *pollEvery, ReportInterval: *reportEvery}
 	}
 	log, _, err := newLogger(*level)
 	if err != nil {
@@ -133,6 +161,14 @@ func runAgent(args []string) error {
 		}
 	case err := <-ran:
 		return err
+	}
+	if follow != nil {
+		log.Info("agent: following releases", "control_plane", follow.ControlPlane, "node", follow.Node, "app", follow.App, "zone", follow.Zone)
+		go func() {
+			if err := sup.Follow(ctx, *follow); err != nil && ctx.Err() == nil {
+				log.Error("agent: not following releases", "err", err)
+			}
+		}()
 	}
 	return <-ran
 }

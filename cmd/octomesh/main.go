@@ -7,7 +7,6 @@ import (
 	"sort"
 
 	"github.com/octomesh/octomesh/cmd/internal/cli"
-	"github.com/octomesh/octomesh/cmd/internal/ctl"
 )
 
 type command struct {
@@ -24,7 +23,7 @@ var commands = map[string]command{
 	"pilot":       {"run the control plane: xDS server, registration API, embedded etcd", runPilot, nil},
 	"meta":        {"run the Meta Server: which pilot serves which app", runMeta, nil},
 	"scanner":     {"run a scanner: central health checks of the registered instances", runScanner, nil},
-	"ctl":         {"change and show governance rules: apply, get, delete, diff", nil, ctl.Main},
+	"ctl":         {"operate the mesh: governance rules (apply, get, delete, diff), proxy-status, proxy-config, describe, releases, nodes", nil, runCtl},
 	"console":     {"serve the web console: service graph, services, sidecars, rules, control plane", runConsole, nil},
 	"mocksidecar": {"run simulated sidecars from a YAML step script", runMockSidecar, nil},
 	"perf":        {"profile a running sidecar through its admin endpoint", runPerf, nil},

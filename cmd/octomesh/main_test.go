@@ -74,7 +74,10 @@ func TestExitStatus(t *testing.T) {
 		{[]string{"proxy", "-h"}, 0, "", ""},
 		{[]string{"proxy", "--config", filepath.Join(t.TempDir(), "none.yaml")}, 1, "", "octomesh proxy: config: open "},
 		{[]string{"ctl"}, 2, "", "octomesh ctl: no command given"},
-		{[]string{"ctl", "proxy-status"}, 2, "", `octomesh ctl: unknown command "proxy-status"`},
+		{[]string{"ctl", "nope"}, 2, "", `octomesh ctl: unknown command "nope"`},
+		{[]string{"ctl", "proxy-status", "--pilot", "127.0.0.1:1", "--timeout", "1s"}, 1, "", "octomesh ctl proxy-status: warning: pilot 127.0.0.1:1"},
+		{[]string{"ctl", "nodes", "--server", "127.0.0.1:1"}, 1, "", "octomesh ctl: release API: Get \"http://127.0.0.1:1/v1/nodes\""},
+		{[]string{"ctl", "release", "status", "--server", "127.0.0.1:1"}, 1, "", "octomesh ctl: release API: Get \"http://127.0.0.1:1/v1/releases\""},
 		{[]string{"ctl", "get", "--server", "127.0.0.1:1", "all"}, 1, "", "octomesh ctl get: rules: unavailable"},
 	}
 	for _, tc := range cases {

@@ -111,6 +111,7 @@ func TestPackageArrows(t *testing.T) {
 		"api/sidecar":  {},
 		"api/scanner":  {},
 		"api/rules":    {"api/registry", "config"},
+		"api/release":  {},
 		// The request path: transport, router and upstream, the filter
 		// contract, the built-in filters (a package each), and the
 		// downstream handler that runs them.
@@ -149,7 +150,9 @@ func TestPackageArrows(t *testing.T) {
 		"cp/rules": {"api/registry", "api/rules", "cp/store"},
 		// The node agent runs the sidecar as a process: it speaks the
 		// sidecar's ready contract and admin endpoint only.
-		"agent": {"api/sidecar", "stats/exposition"},
+		"agent": {"api/release", "api/sidecar", "stats/exposition"},
+		// The release service: artifacts, staged releases, node reports.
+		"cp/release": {"api/release"},
 		// Tools.
 		"internal/proc": {"api/sidecar"},
 		"bench":         {"codec", "internal/proc"},
@@ -209,6 +212,8 @@ var never = []struct{ from, to, why string }{
 	{"agent", "cp/...", "the agent links no control-plane server: it will follow releases through api/... only"},
 	{"agent", "internal/proc", "test tooling: it ties a child's life to its parent, and the agent's sidecar must outlive the agent"},
 	{"agent", "sdk", "the agent is no app"},
+	{"cp/release", "agent", "the control plane gives agents targets over api/release; it links no agent"},
+	{"cmd/internal/ctlrelease", "cp/...", "ctl release speaks the release API over HTTP (api/release): it links no server"},
 	{"internal/proc", "proxy/...", "it starts sidecars as processes: their code runs in the child"},
 	{"internal/proc", "cp/...", "it starts processes: their code runs in the child"},
 }

@@ -15,11 +15,10 @@ import (
 	"time"
 
 	rulesapi "github.com/octomesh/octomesh/api/rules"
-	"github.com/octomesh/octomesh/cmd/internal/ctlview"
 )
 
 // DefaultServer is the dispatcher's rule API address.
-const DefaultServer = "127.0.0.1:15030"
+const DefaultServer = "127.0.0.1:15050"
 
 // Exit statuses: 0 ok, 1 failure, 2 usage error (as cmd/internal/cli).
 // diff exits 1 when there are differences, and 3 when it fails.
@@ -41,6 +40,12 @@ var commands = map[string]command{
 	"delete": {"delete rules: delete KIND NAME, or delete -f FILE|DIR", (*ctl).delete},
 	"diff":   {"show what apply would change; exits 1 when something would: diff -f FILE|DIR", (*ctl).diff},
 }
+
+// Others are the commands of `octomesh ctl` that other packages run (the
+// views, releases): name -> one line of help, shown in the usage. The
+// caller routes them before Main (cmd/octomesh), since ctl speaks the rule
+// API only.
+var Others = map[string]string{}
 
 // ctl is one run: its output, its global flags, and the clock.
 type ctl struct {
@@ -75,11 +80,6 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		c.usage(stdout)
 		return exitOK
 	}
-	if _, ok := ctlview.Commands[args[0]]; ok {
-		// The views read the pilots (or Meta) and the sidecars, not the
-		// rule API: they have flags of their own (--pilot, --meta).
-		return ctlview.Main(args[0], args[1:], stdout, stderr)
-	}
 	cmd, ok := commands[args[0]]
 	if !ok {
 		fmt.Fprintf(stderr, "octomesh ctl: unknown command %q\n", args[0])
@@ -98,16 +98,15 @@ func (c *ctl) usage(w io.Writer) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-8s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-13s %s\n", n, commands[n].summary)
 	}
-	views := make([]string, 0, len(ctlview.Commands))
-	for n := range ctlview.Commands {
-		views = append(views, n)
+	others := make([]string, 0, len(Others))
+	for n := range Others {
+		others = append(others, n)
 	}
-	sort.Strings(views)
-	fmt.Fprintln(w, "\nviews (flags: --pilot ADDR, repeatable, or --meta ADDR; -o table|json|yaml):")
-	for _, n := range views {
-		fmt.Fprintf(w, "  %-13s %s\n", n, ctlview.Commands[n])
+	sort.Strings(others)
+	for _, n := range others {
+		fmt.Fprintf(w, "  %-13s %s\n", n, Others[n])
 	}
 	fmt.Fprintf(w, "\nkinds: %s\n", strings.Join(rulesapi.Kinds(), ", "))
 	fmt.Fprintf(w, "--server is the dispatcher's rule API (default %s); writes need the operator token: --token-file or OCTOMESH_TOKEN.\n", DefaultServer)
