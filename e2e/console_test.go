@@ -20,8 +20,10 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/octomesh/octomesh/api/registry"
+	"github.com/octomesh/octomesh/api/release"
 	"github.com/octomesh/octomesh/cp/console"
 	"github.com/octomesh/octomesh/cp/inspect"
+	cprelease "github.com/octomesh/octomesh/cp/release"
 	cprules "github.com/octomesh/octomesh/cp/rules"
 	"github.com/octomesh/octomesh/cp/store"
 	"github.com/octomesh/octomesh/examples/echo"
@@ -76,13 +78,24 @@ func startConsoleMesh(t *testing.T) *consoleMesh {
 	controlPlane(t, "scanner", "--id", "scanner-1", "--zone", "zone-a", "--http-address", "127.0.0.1:0", "--etcd-endpoints", pilot["etcd"],
 		"--period", "500ms", "--timeout", "400ms", "--fall", "2", "--rise", "2")
 
-	// The rule API, as the dispatcher serves it, on the pilot's etcd.
+	// The operator API as the dispatcher serves it: the rule API on the
+	// pilot's etcd, and the release API (node reports).
 	kv, err := store.Open(store.Options{Endpoints: []string{pilot["etcd"]}, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { kv.Close() })
-	rulesSrv := httptest.NewServer(cprules.NewHandler(cprules.New(kv, cprules.Options{}), cprules.HandlerOptions{Token: "console-test"}))
+	rel, err := cprelease.NewHandler(cprelease.Config{DataDir: t.TempDir(), OperatorToken: "console-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rel.Close() })
+	rulesAPI := cprules.NewHandler(cprules.New(kv, cprules.Options{}), cprules.HandlerOptions{Token: "console-test"})
+	mux := http.NewServeMux()
+	mux.Handle("/v1/rules", rulesAPI)
+	mux.Handle("/v1/rules/", rulesAPI)
+	mux.Handle("/", rel)
+	rulesSrv := httptest.NewServer(mux)
 	t.Cleanup(rulesSrv.Close)
 	m.rulesURL = strings.TrimPrefix(rulesSrv.URL, "http://")
 
@@ -256,10 +269,20 @@ func TestConsoleInABrowser(t *testing.T) {
 	for _, page := range []string{"graph", "services", "sidecars", "rules", "controlplane"} {
 		openPage(t, ctx, base, page)
 	}
-	// The sidecars page lists the client's sidecar, synced.
+	// The sidecars page lists the client's sidecar, synced, with what its
+	// node agent reports (a report sent here as its agent would: two
+	// restarts).
+	rc := release.NewClient(m.rulesURL, "")
+	defer rc.Close()
+	if err := rc.Report(context.Background(), release.Report{Node: "echo-client-1", App: "echo-client", State: release.NodeReady,
+		Version: release.Version{Version: "v1.2.3", SHA256: strings.Repeat("ab", 32)}, Ready: true, Restarts: 2, AgentState: "running", At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
 	openPage(t, ctx, base, "sidecars")
 	pollJS(t, ctx, "the client's sidecar listed and synced", `(document.querySelector('tr.sidecar[data-node="echo-client-1"]')||{dataset:{}}).dataset.stale||""`,
 		30*time.Second, func(s string) bool { return s == "false" })
+	pollJS(t, ctx, "the client's agent's restarts on the sidecars page", `(document.querySelector('tr.sidecar[data-node="echo-client-1"] td.agent')||{dataset:{}}).dataset.restarts||""`,
+		30*time.Second, func(s string) bool { return s == "2" })
 	// The control plane page lists the pilot's session and the scanner.
 	openPage(t, ctx, base, "controlplane")
 	pollJS(t, ctx, "the scanner on the control plane page", `String(document.querySelectorAll('tr.scanner[data-scanner="scanner-1"]').length)`,

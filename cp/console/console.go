@@ -17,6 +17,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
+	"github.com/octomesh/octomesh/api/release"
 	"github.com/octomesh/octomesh/api/rules"
 	"github.com/octomesh/octomesh/api/scanner"
 	"github.com/octomesh/octomesh/config"
@@ -26,7 +27,7 @@ import (
 // Defaults of `octomesh console`.
 const (
 	DefaultAddress        = "127.0.0.1:15040"
-	DefaultRulesServer    = "127.0.0.1:15030"
+	DefaultRulesServer    = "127.0.0.1:15050" // the operator API (rules, releases, nodes); 15030 is the scanner's
 	DefaultScrapeInterval = 5 * time.Second
 )
 
@@ -42,8 +43,9 @@ type Options struct {
 	// Inspect says where the pilots (or Meta) are. Its Scanners, when nil
 	// and Etcd is given, reads the scanners' records from etcd.
 	Inspect inspect.Options
-	// RulesServer is the rule API's address (host:port); "" leaves the
-	// rules page without a source.
+	// RulesServer is the operator API's address (host:port): the rules,
+	// and the agents' node reports and releases on the sidecars page; ""
+	// leaves them without a source.
 	RulesServer string
 	// Etcd are etcd endpoints, for the scanners' records (optional).
 	Etcd []string
@@ -61,8 +63,11 @@ type Console struct {
 	opts  Options
 	in    *inspect.Inspector
 	rules *rules.Client
-	etcd  *clientv3.Client
-	log   *slog.Logger
+	// release reads the node reports and releases, on the same operator
+	// API as the rules.
+	release *release.Client
+	etcd    *clientv3.Client
+	log     *slog.Logger
 
 	mu        sync.Mutex
 	prev, cur *inspect.Scrape
@@ -114,6 +119,7 @@ func New(opts Options) (*Console, error) {
 			return nil, fmt.Errorf("console: rules server: %v", err)
 		}
 		c.rules = rc
+		c.release = release.NewClient(opts.RulesServer, "")
 	}
 	if opts.Prometheus == "" {
 		go c.scrapeLoop()
@@ -138,6 +144,9 @@ func (c *Console) closeClients() {
 	}
 	if c.rules != nil {
 		c.rules.Close()
+	}
+	if c.release != nil {
+		c.release.Close()
 	}
 	if c.etcd != nil {
 		_ = c.etcd.Close()

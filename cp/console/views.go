@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/octomesh/octomesh/api/release"
 	"github.com/octomesh/octomesh/api/rules"
 	"github.com/octomesh/octomesh/cp/inspect"
 )
@@ -17,8 +18,15 @@ import (
 // SidecarsView is /api/sidecars: ctl proxy-status's data, with each
 // sidecar's own config version.
 type SidecarsView struct {
-	Pilots      []inspect.PilotState  `json:"pilots"`
-	Sidecars    []SidecarRow          `json:"sidecars"`
+	Pilots   []inspect.PilotState `json:"pilots"`
+	Sidecars []SidecarRow         `json:"sidecars"`
+	// Agents are the node agents' last reports (the operator API's GET
+	// /v1/nodes): the version their sidecar runs, its restarts, its state
+	// in a release.
+	Agents []release.NodeReport `json:"agents"`
+	// Releases are the releases in progress (running, paused, rolling
+	// back).
+	Releases    []release.Release     `json:"releases"`
 	Unreachable []inspect.Unreachable `json:"unreachable,omitempty"`
 }
 
@@ -32,6 +40,8 @@ type SidecarRow struct {
 	Stale bool `json:"stale"`
 	// AdminError says why its admin endpoint did not answer.
 	AdminError string `json:"admin_error,omitempty"`
+	// Agent is its node agent's last report, when an agent runs it.
+	Agent *release.NodeReport `json:"agent,omitempty"`
 }
 
 // Sidecars gathers the sidecars' sync state and config versions.
@@ -40,8 +50,32 @@ func (c *Console) Sidecars(ctx context.Context) (SidecarsView, error) {
 	if err != nil {
 		return SidecarsView{}, err
 	}
-	v := SidecarsView{Pilots: st.Pilots, Sidecars: make([]SidecarRow, len(st.Sidecars)), Unreachable: st.Unreachable}
+	v := SidecarsView{Pilots: st.Pilots, Sidecars: make([]SidecarRow, len(st.Sidecars)), Agents: []release.NodeReport{},
+		Releases: []release.Release{}, Unreachable: st.Unreachable}
 	var wg sync.WaitGroup
+	var agentErr, releaseErr error
+	if c.release != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			if nodes, err := c.release.Nodes(rctx); err != nil {
+				agentErr = err
+			} else {
+				v.Agents = nodes
+			}
+			if rels, err := c.release.Releases(rctx); err != nil {
+				releaseErr = err
+			} else {
+				for _, r := range rels {
+					if r.Active() {
+						v.Releases = append(v.Releases, r)
+					}
+				}
+			}
+		}()
+	}
 	for i, s := range st.Sidecars {
 		row := SidecarRow{SidecarStatus: s, Stale: !s.Synced()}
 		v.Sidecars[i] = row
@@ -60,6 +94,20 @@ func (c *Console) Sidecars(ctx context.Context) (SidecarsView, error) {
 		}()
 	}
 	wg.Wait()
+	if agentErr != nil {
+		v.Unreachable = append(v.Unreachable, inspect.Unreachable{Source: "node reports (" + c.opts.RulesServer + " GET /v1/nodes)", Error: agentErr.Error()})
+	}
+	if releaseErr != nil {
+		v.Unreachable = append(v.Unreachable, inspect.Unreachable{Source: "releases (" + c.opts.RulesServer + " GET /v1/releases)", Error: releaseErr.Error()})
+	}
+	sort.Slice(v.Agents, func(i, j int) bool { return v.Agents[i].Node < v.Agents[j].Node })
+	for i := range v.Sidecars {
+		for j := range v.Agents {
+			if v.Agents[j].Node == v.Sidecars[i].Node {
+				v.Sidecars[i].Agent = &v.Agents[j]
+			}
+		}
+	}
 	for _, s := range v.Sidecars {
 		if s.AdminError != "" {
 			v.Unreachable = append(v.Unreachable, inspect.Unreachable{Source: fmt.Sprintf("sidecar %s (%s)", s.Node, s.Admin), Error: s.AdminError})

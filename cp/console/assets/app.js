@@ -176,18 +176,52 @@ async function renderSidecars() {
   const v = await getJSON("/api/sidecars");
   showUnreachable(v.unreachable);
   let h = `<h2>Sidecars</h2><p class="muted">Every sidecar connected to the pilots: the config version it runs and, per kind, whether it ACKed the pilot's current version (as <code>octomesh ctl proxy-status</code>).</p>`;
-  h += `<table id="sidecars"><tr><th>node</th><th>app</th><th>zone</th><th>pilot</th><th>connected</th><th>config version</th><th>CDS</th><th>EDS</th><th>RDS</th><th>LDS</th><th>NACKs</th></tr>`;
+  h += `<table id="sidecars"><tr><th>node</th><th>app</th><th>zone</th><th>pilot</th><th>connected</th><th>config version</th><th>CDS</th><th>EDS</th><th>RDS</th><th>LDS</th><th>NACKs</th><th>agent</th></tr>`;
   for (const s of v.sidecars) {
     const k = (x) => `<td${x.stale ? ' class="stale"' : ""} title="${esc(x.summary)}">${pill(x.state, x.state)}${x.stale ? `<div class="muted">${esc(x.summary)}</div>` : ""}</td>`;
     h += `<tr class="sidecar${s.stale ? " stale" : ""}" data-node="${esc(s.node)}" data-stale="${s.stale}"><td><b>${esc(s.node)}</b>${s.admin ? `<div class="muted">${esc(s.admin)}</div>` : ""}</td><td>${esc(
       s.app
     )}</td><td>${esc(s.zone || "–")}</td><td>${esc(s.pilot)}</td><td>${esc(ago(s.connected_since))}</td><td><code>${esc(s.config_version || "–")}</code>${
       s.admin_error ? `<div class="muted">${esc(s.admin_error)}</div>` : ""
-    }</td>${k(s.cds)}${k(s.eds)}${k(s.rds)}${k(s.lds)}<td>${s.nacks}${s.last_nack ? `<div class="muted">${esc(s.last_nack)}</div>` : ""}</td></tr>`;
+    }</td>${k(s.cds)}${k(s.eds)}${k(s.rds)}${k(s.lds)}<td>${s.nacks}${s.last_nack ? `<div class="muted">${esc(s.last_nack)}</div>` : ""}</td><td class="agent" data-restarts="${
+      s.agent ? s.agent.restarts : ""
+    }">${s.agent ? agentSummary(s.agent) : '<span class="muted">–</span>'}</td></tr>`;
   }
-  if (!v.sidecars.length) h += `<tr><td colspan="11" class="muted">no sidecar connected to the pilots asked</td></tr>`;
+  if (!v.sidecars.length) h += `<tr><td colspan="12" class="muted">no sidecar connected to the pilots asked</td></tr>`;
   h += `</table>`;
+  h += `<h3>Node agents</h3>`;
+  if (!v.agents.length) h += `<div class="card muted">No node agent reports to the operator API.</div>`;
+  else {
+    h += `<table id="agents"><tr><th>node</th><th>app</th><th>state</th><th>sidecar version</th><th>target</th><th>ready</th><th>restarts</th><th>config version</th><th>last report</th></tr>`;
+    for (const a of v.agents) {
+      h += `<tr class="agent-row${a.stale ? " stale" : ""}" data-node="${esc(a.node)}" data-restarts="${a.restarts}"><td><b>${esc(a.node)}</b></td><td>${esc(a.app || "")}</td><td>${pill(
+        a.state,
+        a.state === "ready" ? "healthy" : a.state === "rolled_back" || a.state === "failed" ? "error" : "draining"
+      )}${a.reason ? `<div class="muted">${esc(a.reason)}</div>` : ""}</td><td><code>${esc(a.version || "–")}</code></td><td>${a.target ? `<code>${esc(a.target.version)}</code>` : "–"}</td><td>${
+        a.ready ? "yes" : "no"
+      }</td><td>${a.restarts}</td><td><code>${esc(a.config_version || "–")}</code></td><td>${esc(ago(a.received_at))}${a.stale ? " " + pill("stale", "STALE") : ""}</td></tr>`;
+    }
+    h += `</table>`;
+  }
+  h += `<h3>Releases in progress</h3>`;
+  if (!v.releases.length) h += `<div class="card muted" id="releases-none">None.</div>`;
+  else {
+    h += `<table id="releases"><tr><th>release</th><th>version</th><th>state</th><th>stages</th></tr>`;
+    for (const r of v.releases) {
+      const stages = (r.stages || []).map((st, i) => `${i + 1}: ${pill(st.state, st.state === "passed" ? "healthy" : st.state === "failed" ? "error" : "draining")} ${esc((st.nodes || []).join(", "))}`).join("<br>");
+      h += `<tr class="release" data-release="${esc(r.name)}"><td><b>${esc(r.name)}</b></td><td><code>${esc(r.version || "")}</code></td><td>${esc(r.state)}${
+        r.reason ? `<div class="muted">${esc(r.reason)}</div>` : ""
+      }</td><td>${stages}</td></tr>`;
+    }
+    h += `</table>`;
+  }
   return h;
+}
+
+function agentSummary(a) {
+  return `${esc(a.agent_state || a.state)}, ${a.restarts} restart${a.restarts === 1 ? "" : "s"}${a.version ? `<div class="muted">runs ${esc(a.version)}</div>` : ""}${
+    a.target ? `<div class="muted">upgrading to ${esc(a.target.version)}</div>` : ""
+  }`;
 }
 
 // ---- Rules ---------------------------------------------------------------
