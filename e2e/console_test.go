@@ -155,7 +155,7 @@ xds: {pilot: "%s", services: [echo]}
 
 	m.console, err = console.Start("127.0.0.1:0", console.Options{
 		Inspect:     inspect.Options{Pilots: []string{pilotHTTP}, Timeout: 2 * time.Second},
-		RulesServer: m.rulesURL, Etcd: []string{pilot["etcd"]}, ScrapeInterval: time.Second,
+		RulesServer: m.rulesURL, ScrapeInterval: time.Second,
 	})
 	if err != nil {
 		t.Fatal(err)

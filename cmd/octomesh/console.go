@@ -32,7 +32,6 @@ func runConsole(args []string) error {
 	fs.Var(&pilots, "pilot", "a pilot's HTTP address (repeatable; default "+inspect.DefaultPilot+")")
 	meta := fs.String("meta", "", "Meta's HTTP address: show every pilot of its assignment (instead of --pilot)")
 	rulesServer := fs.String("rules-server", console.DefaultRulesServer, "the rule API's address (the rules page); empty: none")
-	endpoints := fs.String("etcd-endpoints", "", "comma-separated etcd endpoints, to list the scanners (optional)")
 	prom := fs.String("prometheus", "", "a Prometheus URL (http://host:9090): the service graph from its queries instead of the console's own scrapes")
 	interval := fs.Duration("scrape-interval", console.DefaultScrapeInterval, "time between the console's scrapes of the sidecars' metrics: the graph's window")
 	timeout := fs.Duration("timeout", inspect.DefaultTimeout, "bound of each call to a pilot, Meta, a scanner or a sidecar")
@@ -49,9 +48,6 @@ func runConsole(args []string) error {
 	}
 	opts := console.Options{Inspect: inspect.Options{Pilots: pilots, Meta: *meta, Timeout: *timeout}, RulesServer: *rulesServer,
 		Prometheus: *prom, ScrapeInterval: *interval, Log: log}
-	if *endpoints != "" {
-		opts.Etcd = strings.Split(*endpoints, ",")
-	}
 	s, err := console.Start(*address, opts)
 	if err != nil {
 		return err

@@ -14,12 +14,8 @@ import (
 	"sync"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
-
 	"github.com/octomesh/octomesh/api/release"
 	"github.com/octomesh/octomesh/api/rules"
-	"github.com/octomesh/octomesh/api/scanner"
 	"github.com/octomesh/octomesh/config"
 	"github.com/octomesh/octomesh/cp/inspect"
 )
@@ -31,24 +27,18 @@ const (
 	DefaultScrapeInterval = 5 * time.Second
 )
 
-// scannerPrefix is where the scanners keep their records in etcd
-// (cp/shardmap.ScannerPrefix, which the console does not link).
-const scannerPrefix = "/octomesh/v1/scanners/"
-
 //go:embed assets
 var assets embed.FS
 
 // Options say where the mesh is.
 type Options struct {
-	// Inspect says where the pilots (or Meta) are. Its Scanners, when nil
-	// and Etcd is given, reads the scanners' records from etcd.
+	// Inspect says where the pilots (or Meta) are; the scanners are those
+	// the pilots follow (GET /debug/scanners).
 	Inspect inspect.Options
 	// RulesServer is the operator API's address (host:port): the rules,
 	// and the agents' node reports and releases on the sidecars page; ""
 	// leaves them without a source.
 	RulesServer string
-	// Etcd are etcd endpoints, for the scanners' records (optional).
-	Etcd []string
 	// Prometheus is a Prometheus base URL (http://host:9090): the graph
 	// then comes from its queries instead of the console's own scrapes.
 	Prometheus string
@@ -66,7 +56,6 @@ type Console struct {
 	// release reads the node reports and releases, on the same operator
 	// API as the rules.
 	release *release.Client
-	etcd    *clientv3.Client
 	log     *slog.Logger
 
 	mu        sync.Mutex
@@ -94,14 +83,6 @@ func New(opts Options) (*Console, error) {
 		return nil, fmt.Errorf("console: prometheus %q: want an http:// or https:// URL", opts.Prometheus)
 	}
 	c := &Console{opts: opts, log: opts.Log, stop: make(chan struct{}), done: make(chan struct{})}
-	if len(opts.Etcd) > 0 && opts.Inspect.Scanners == nil {
-		cli, err := clientv3.New(clientv3.Config{Endpoints: opts.Etcd, DialTimeout: 3 * time.Second, Logger: zap.NewNop()})
-		if err != nil {
-			return nil, fmt.Errorf("console: etcd %v: %v", opts.Etcd, err)
-		}
-		c.etcd = cli
-		opts.Inspect.Scanners = c.scannerRecords
-	}
 	in, err := inspect.New(opts.Inspect)
 	if err != nil {
 		c.closeClients()
@@ -148,26 +129,6 @@ func (c *Console) closeClients() {
 	if c.release != nil {
 		c.release.Close()
 	}
-	if c.etcd != nil {
-		_ = c.etcd.Close()
-	}
-}
-
-// scannerRecords lists the live scanners from etcd.
-func (c *Console) scannerRecords(ctx context.Context) ([]scanner.Info, error) {
-	resp, err := c.etcd.Get(ctx, scannerPrefix, clientv3.WithPrefix())
-	if err != nil {
-		return nil, fmt.Errorf("etcd %s: %v", strings.Join(c.opts.Etcd, ","), err)
-	}
-	out := make([]scanner.Info, 0, len(resp.Kvs))
-	for _, kv := range resp.Kvs {
-		var s scanner.Info
-		if err := json.Unmarshal(kv.Value, &s); err != nil || s.HTTP == "" {
-			return nil, fmt.Errorf("etcd: scanner record %s: not a scanner's record (%v)", kv.Key, err)
-		}
-		out = append(out, s)
-	}
-	return out, nil
 }
 
 // scrapeLoop scrapes the sidecars every ScrapeInterval, keeping the last

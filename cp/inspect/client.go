@@ -37,10 +37,9 @@ type Options struct {
 	Meta string
 	// Timeout bounds each call (default DefaultTimeout).
 	Timeout time.Duration
-	// Scanners, when set, lists the live scanners (their records under
-	// /octomesh/v1/scanners/ in etcd: the console reads them there); the
-	// services and control-plane views then ask each one. It is called
-	// with the Timeout.
+	// Scanners, when set, lists the live scanners instead of the pilots'
+	// GET /debug/scanners (their records under /octomesh/v1/scanners/ in
+	// etcd, as a pilot follows them). It is called with the Timeout.
 	Scanners func(ctx context.Context) ([]scanner.Info, error)
 }
 

@@ -23,9 +23,9 @@ type ControlPlaneView struct {
 	Meta     *MetaView     `json:"meta,omitempty"`
 	Pilots   []PilotView   `json:"pilots"`
 	Scanners []ScannerView `json:"scanners"`
-	// ScannersKnown: the Inspector has a source of scanners (Options.
-	// Scanners); false means the scanners are not shown, not that there
-	// are none.
+	// ScannersKnown: a source of the scanners' records answered (a
+	// pilot's GET /debug/scanners, or Options.Scanners); false means the
+	// scanners are not shown, not that there are none.
 	ScannersKnown bool          `json:"scanners_known"`
 	Unreachable   []Unreachable `json:"unreachable,omitempty"`
 }
@@ -85,22 +85,13 @@ type ScannerTarget struct {
 	LastErr  string   `json:"last_error,omitempty"`
 }
 
-// Scanners asks every scanner Options.Scanners lists for its counters and
-// targets. Without that option there are none; a scanner that does not
+// Scanners asks every live scanner for its counters and targets. The
+// scanners are those Options.Scanners lists, or else those the pilots
+// follow (GET /debug/scanners, from the first pilot that answers). known
+// is false when no source of scanners answered. A scanner that does not
 // answer has Error set and is in the Unreachable list.
-func (in *Inspector) Scanners(ctx context.Context) ([]ScannerView, []Unreachable) {
-	if in.opts.Scanners == nil {
-		return []ScannerView{}, nil
-	}
-	ctx2, cancel := context.WithTimeout(ctx, in.opts.Timeout)
-	infos, err := in.opts.Scanners(ctx2)
-	cancel()
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			err = fmt.Errorf("no answer within %v", in.opts.Timeout)
-		}
-		return []ScannerView{}, []Unreachable{{Source: "scanners' records", Error: err.Error()}}
-	}
+func (in *Inspector) Scanners(ctx context.Context) (views []ScannerView, known bool, bad []Unreachable) {
+	infos, known, bad := in.scannerInfos(ctx)
 	out := make([]ScannerView, len(infos))
 	var wg sync.WaitGroup
 	for i, info := range infos {
@@ -112,6 +103,9 @@ func (in *Inspector) Scanners(ctx context.Context) ([]ScannerView, []Unreachable
 			if err == nil {
 				v.Stats = parseStats(body)
 				err = in.get(ctx, info.HTTP, "/debug/instances", &v.Targets)
+				if v.Targets == nil {
+					v.Targets = []ScannerTarget{}
+				}
 			}
 			if err != nil {
 				v.Error = err.Error()
@@ -121,18 +115,47 @@ func (in *Inspector) Scanners(ctx context.Context) ([]ScannerView, []Unreachable
 	}
 	wg.Wait()
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	var bad []Unreachable
 	for _, v := range out {
 		if v.Error != "" {
 			bad = append(bad, Unreachable{Source: fmt.Sprintf("scanner %s (%s)", v.ID, v.HTTP), Error: v.Error})
 		}
 	}
-	return out, bad
+	return out, known, bad
+}
+
+// scannerInfos lists the live scanners' records.
+func (in *Inspector) scannerInfos(ctx context.Context) ([]scanner.Info, bool, []Unreachable) {
+	if in.opts.Scanners != nil {
+		ctx2, cancel := context.WithTimeout(ctx, in.opts.Timeout)
+		infos, err := in.opts.Scanners(ctx2)
+		cancel()
+		if err != nil {
+			if errors.Is(err, context.DeadlineExceeded) {
+				err = fmt.Errorf("no answer within %v", in.opts.Timeout)
+			}
+			return nil, false, []Unreachable{{Source: "scanners' records", Error: err.Error()}}
+		}
+		return infos, true, nil
+	}
+	pilots, _, err := in.Pilots(ctx)
+	if err != nil {
+		return nil, false, []Unreachable{{Source: "scanners' records", Error: err.Error()}}
+	}
+	var errs []string
+	for _, p := range pilots {
+		var infos []scanner.Info
+		if err := in.get(ctx, p.HTTP, "/debug/scanners", &infos); err != nil {
+			errs = append(errs, "pilot "+p.Name()+": "+err.Error())
+			continue
+		}
+		return infos, true, nil
+	}
+	return nil, false, []Unreachable{{Source: "scanners' records (the pilots' GET /debug/scanners)", Error: strings.Join(errs, "; ")}}
 }
 
 // ControlPlane gathers Meta's assignment, the pilots and the scanners.
 func (in *Inspector) ControlPlane(ctx context.Context) (ControlPlaneView, error) {
-	v := ControlPlaneView{Pilots: []PilotView{}, ScannersKnown: in.opts.Scanners != nil}
+	v := ControlPlaneView{Pilots: []PilotView{}, Scanners: []ScannerView{}}
 	if in.opts.Meta != "" {
 		mv := &MetaView{Address: in.opts.Meta}
 		var a meta.AssignmentInfo
@@ -144,7 +167,6 @@ func (in *Inspector) ControlPlane(ctx context.Context) (ControlPlaneView, error)
 		}
 		v.Meta = mv
 		if mv.Error != "" {
-			v.Scanners, _ = in.Scanners(ctx)
 			return v, nil // no pilot to ask: the view says why
 		}
 	}
@@ -189,7 +211,7 @@ func (in *Inspector) ControlPlane(ctx context.Context) (ControlPlaneView, error)
 		}
 	}
 	var sbad []Unreachable
-	v.Scanners, sbad = in.Scanners(ctx)
+	v.Scanners, v.ScannersKnown, sbad = in.Scanners(ctx)
 	v.Unreachable = append(v.Unreachable, sbad...)
 	return v, nil
 }

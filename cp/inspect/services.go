@@ -78,9 +78,7 @@ func (in *Inspector) ServiceNames(ctx context.Context) ([]string, []Unreachable,
 		}
 	}
 	bad := st.Unreachable
-	if in.opts.Scanners != nil {
-		scanners, sbad := in.Scanners(ctx)
-		bad = append(bad, sbad...)
+	if scanners, known, _ := in.Scanners(ctx); known {
 		for _, sc := range scanners {
 			for _, t := range sc.Targets {
 				for _, s := range t.Services {

@@ -304,7 +304,7 @@ async function renderControlPlane() {
     }</td><td>${p.shard ? `<details><summary>shard</summary><pre>${esc(JSON.stringify(p.shard, null, 1))}</pre></details>` : '<span class="muted">serves every app</span>'}</td></tr>`;
   }
   h += `</table><h3>Scanners</h3>`;
-  if (!v.scanners_known) return h + `<div class="card muted">The scanners are not shown: start the console with --etcd-endpoints to read their records.</div>`;
+  if (!v.scanners_known) return h + `<div class="card muted">The scanners are not shown: no pilot answered GET /debug/scanners.</div>`;
   if (!v.scanners.length) return h + `<div class="card muted">No scanner is registered: nothing marks instances down.</div>`;
   h += `<table id="scanners"><tr><th>scanner</th><th>zone</th><th>started</th><th>checks</th><th>failed</th><th>addresses checked</th></tr>`;
   for (const s of v.scanners) {
