@@ -41,7 +41,7 @@ type promResult struct {
 }
 
 func (c *Console) promQuery(ctx context.Context, q string) (map[[2]string]float64, error) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, c.timeout())
 	defer cancel()
 	u := strings.TrimRight(c.opts.Prometheus, "/") + "/api/v1/query?query=" + url.QueryEscape(q)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)

@@ -58,7 +58,7 @@ func (c *Console) Sidecars(ctx context.Context) (SidecarsView, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			rctx, cancel := context.WithTimeout(ctx, c.timeout())
 			defer cancel()
 			if nodes, err := c.release.Nodes(rctx); err != nil {
 				agentErr = err
@@ -118,7 +118,7 @@ func (c *Console) Sidecars(ctx context.Context) (SidecarsView, error) {
 
 // configVersion reads a sidecar's /config_dump version.
 func (c *Console) configVersion(ctx context.Context, admin string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, c.timeout())
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+admin+"/config_dump", nil)
 	if err != nil {
@@ -159,7 +159,7 @@ func (c *Console) Rules(ctx context.Context) (RulesView, error) {
 	if c.rules == nil {
 		return RulesView{}, errors.New("no rule API: start the console with --rules-server")
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, c.timeout())
 	defer cancel()
 	docs, err := c.rules.List(ctx, "")
 	if err != nil {
@@ -185,7 +185,7 @@ func (c *Console) RuleHistory(ctx context.Context, kind, name string) (*rules.Hi
 	if !rules.KnownKind(kind) {
 		return nil, &clientError{http.StatusBadRequest, fmt.Errorf("kind %q: not a rule kind (%v)", kind, rules.Kinds())}
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, c.timeout())
 	defer cancel()
 	h, err := c.rules.History(ctx, kind, name)
 	if errors.Is(err, rules.ErrNotFound) {
@@ -195,4 +195,12 @@ func (c *Console) RuleHistory(ctx context.Context, kind, name string) (*rules.Hi
 		return nil, fmt.Errorf("rule API %s: %v", c.opts.RulesServer, err)
 	}
 	return h, nil
+}
+
+// timeout bounds each call to a source: the Inspect options' timeout.
+func (c *Console) timeout() time.Duration {
+	if t := c.opts.Inspect.Timeout; t > 0 {
+		return t
+	}
+	return inspect.DefaultTimeout
 }
