@@ -59,6 +59,7 @@ func TestDemoRunsAndStopsCleanly(t *testing.T) {
 		`(?m)^\[\s*[\d.]+s\] fault injection on: 10% of echo-client's calls to echo held 20ms`,
 		`(?m)^\[\s*[\d.]+s\] fault injection off$`,
 		`(?m)^scanner: scanner-1 checks every instance's sidecar and app each 1s`,
+		`(?m)^console: http://127\.0\.0\.1:\d+/ \(service graph, services, sidecars, control plane\)$`,
 		`(?m)^scanner-1: [1-9]\d* checks, \d+ failed, 0 instances marked down, 0 marked up$`,
 	} {
 		if !regexp.MustCompile(want).MatchString(out.String()) {
