@@ -312,8 +312,22 @@ func TestConsoleInABrowser(t *testing.T) {
 	if out, err := exec.Command(bin, "ctl", "--server", m.rulesURL, "--token-file", tokenFile, "apply", "-f", ruleFile).CombinedOutput(); err != nil {
 		t.Fatalf("octomesh ctl apply: %v\n%s", err, out)
 	}
-	pollJS(t, ctx, "the applied rule on the rules page", `(document.querySelector('tr.rule[data-ref="Timeout/echo-client-timeout"]')||{dataset:{}}).dataset.revision||""`,
-		20*time.Second, func(s string) bool { return s != "" && s != "0" })
+	revOf := `(document.querySelector('tr.rule[data-ref="Timeout/echo-client-timeout"]')||{dataset:{}}).dataset.revision||""`
+	first := pollJS(t, ctx, "the applied rule on the rules page", revOf, 20*time.Second, func(s string) bool { return s != "" && s != "0" })
+	// A second version: the page shows its revision, and its history the
+	// first one.
+	if err := os.WriteFile(ruleFile, []byte("kind: Timeout\nmetadata: {name: echo-client-timeout}\ntarget: {app: echo-client, service: echo}\nspec: {timeout: 2s}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(bin, "ctl", "--server", m.rulesURL, "--token-file", tokenFile, "apply", "-f", ruleFile).CombinedOutput(); err != nil {
+		t.Fatalf("octomesh ctl apply: %v\n%s", err, out)
+	}
+	pollJS(t, ctx, "the rule's new revision on the rules page", revOf, 20*time.Second, func(s string) bool { return s != "" && s != first })
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('details[data-ref="Timeout/echo-client-timeout"] summary').click(), true`)); err != nil {
+		t.Fatal(err)
+	}
+	pollJS(t, ctx, "the rule's history on the rules page", `(document.querySelector('details[data-ref="Timeout/echo-client-timeout"]')||{}).textContent||""`,
+		20*time.Second, func(s string) bool { return strings.Contains(s, "revision "+first) && strings.Contains(s, "3s") })
 	checkNoJSErrors(t, ctx, "rules")
 	if *updateScreenshots {
 		screenshot(t, ctx, "rules")
