@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/octomesh/octomesh/api/release"
@@ -61,6 +62,10 @@ type Console struct {
 	mu        sync.Mutex
 	prev, cur *inspect.Scrape
 	scrapeErr error
+	// asked is when the graph was last asked for (UnixNano); wake starts
+	// a scrape at once.
+	asked atomic.Int64
+	wake  chan struct{}
 
 	stop chan struct{}
 	done chan struct{}
@@ -82,7 +87,7 @@ func New(opts Options) (*Console, error) {
 	if opts.Prometheus != "" && !strings.HasPrefix(opts.Prometheus, "http://") && !strings.HasPrefix(opts.Prometheus, "https://") {
 		return nil, fmt.Errorf("console: prometheus %q: want an http:// or https:// URL", opts.Prometheus)
 	}
-	c := &Console{opts: opts, log: opts.Log, stop: make(chan struct{}), done: make(chan struct{})}
+	c := &Console{opts: opts, log: opts.Log, stop: make(chan struct{}), done: make(chan struct{}), wake: make(chan struct{}, 1)}
 	in, err := inspect.New(opts.Inspect)
 	if err != nil {
 		c.closeClients()
@@ -131,13 +136,32 @@ func (c *Console) closeClients() {
 	}
 }
 
-// scrapeLoop scrapes the sidecars every ScrapeInterval, keeping the last
-// two scrapes: the graph is the calls between them.
+// idleAfter: with no graph asked for this long, the console stops
+// scraping the sidecars (and forgets its scrapes); the next ask starts
+// again. Nobody looking costs the mesh nothing.
+const idleAfter = time.Minute
+
+// scrapeLoop scrapes the sidecars every ScrapeInterval while someone looks
+// at the graph, keeping the last two scrapes: the graph is the calls
+// between them.
 func (c *Console) scrapeLoop() {
 	defer close(c.done)
 	t := time.NewTicker(c.opts.ScrapeInterval)
 	defer t.Stop()
 	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+		case <-c.wake:
+			t.Reset(c.opts.ScrapeInterval)
+		}
+		if time.Since(time.Unix(0, c.asked.Load())) > idleAfter {
+			c.mu.Lock()
+			c.prev, c.cur, c.scrapeErr = nil, nil, nil
+			c.mu.Unlock()
+			continue
+		}
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() {
 			select {
@@ -156,11 +180,6 @@ func (c *Console) scrapeLoop() {
 			c.prev, c.cur = c.cur, &s
 		}
 		c.mu.Unlock()
-		select {
-		case <-c.stop:
-			return
-		case <-t.C:
-		}
 	}
 }
 
@@ -169,6 +188,12 @@ func (c *Console) scrapeLoop() {
 func (c *Console) Graph(ctx context.Context) (GraphView, error) {
 	if c.opts.Prometheus != "" {
 		return c.prometheusGraph(ctx)
+	}
+	if time.Since(time.Unix(0, c.asked.Swap(time.Now().UnixNano()))) > idleAfter {
+		select { // the first ask after a while: scrape now
+		case c.wake <- struct{}{}:
+		default:
+		}
 	}
 	c.mu.Lock()
 	prev, cur, err := c.prev, c.cur, c.scrapeErr
@@ -182,7 +207,7 @@ func (c *Console) Graph(ctx context.Context) (GraphView, error) {
 	}
 	if cur == nil || prev == nil {
 		v.Graph = inspect.Graph{Source: "sidecars", Nodes: []inspect.GraphNode{}, Edges: []inspect.GraphEdge{}}
-		v.Pending = fmt.Sprintf("rates need two scrapes of the sidecars %v apart: the graph fills in shortly", c.opts.ScrapeInterval)
+		v.Pending = fmt.Sprintf("rates need two scrapes of the sidecars %v apart (the console scrapes only while someone looks at the graph): it fills in shortly", c.opts.ScrapeInterval)
 		if cur != nil {
 			v.Graph.Unreachable = cur.Unreachable
 		}

@@ -1,11 +1,14 @@
 package console_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -172,4 +175,35 @@ func TestGraphFromPrometheus(t *testing.T) {
 	if code, body, _ := get(t, "GET", srv2.URL+"/api/graph"); code != http.StatusBadGateway || !strings.Contains(body, "prometheus") {
 		t.Errorf("a bad Prometheus: %d %s", code, body)
 	}
+}
+
+// The console scrapes nothing until someone asks for the graph: nobody
+// looking costs the mesh nothing.
+func TestNoScrapeUntilTheGraphIsAsked(t *testing.T) {
+	var asks atomic.Int64
+	pilot := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/debug/status" {
+			asks.Add(1)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, "[]")
+	}))
+	t.Cleanup(pilot.Close)
+	c, err := console.New(console.Options{Inspect: inspect.Options{Pilots: []string{strings.TrimPrefix(pilot.URL, "http://")}}, ScrapeInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	time.Sleep(200 * time.Millisecond) // ten intervals
+	if n := asks.Load(); n != 0 {
+		t.Fatalf("%d scrapes before anyone asked for the graph", n)
+	}
+	g, err := c.Graph(context.Background())
+	if err != nil || g.Pending == "" {
+		t.Fatalf("first graph: %+v %v", g, err)
+	}
+	inspecttest.Eventually(t, "two scrapes after the ask", func() (bool, string) {
+		g, err := c.Graph(context.Background())
+		return err == nil && g.Pending == "" && asks.Load() >= 2, fmt.Sprintf("%d scrapes, %+v", asks.Load(), g)
+	})
 }
