@@ -107,6 +107,7 @@ func TestPackageArrows(t *testing.T) {
 		"api/registry": {"config"},
 		"api/sidecar":  {},
 		"api/scanner":  {},
+		"api/rules":    {},
 		// The request path: transport, router and upstream, the filter
 		// contract, the built-in filters (a package each), and the
 		// downstream handler that runs them.
@@ -132,10 +133,13 @@ func TestPackageArrows(t *testing.T) {
 		"cp/registration":          {"api/registry", "config"},
 		"cp/shardmap":              {"api/meta", "api/scanner", "config"},
 		"cp/shardmap/shardmaptest": {"api/meta"},
-		"cp/pilot":                 {"api/meta", "api/registry", "api/scanner", "config", "cp/registration", "cp/shardmap", "cp/store", "stats"},
-		"cp/scanner":               {"api/registry", "api/scanner", "codec", "config", "cp/shardmap", "cp/store", "stats"},
-		"cp/meta":                  {"api/meta", "config", "cp/registration", "cp/shardmap", "cp/store"},
-		"cp/mocksidecar":           {"api/meta", "api/registry", "config"},
+		"cp/pilot":                 {"api/meta", "api/registry", "api/rules", "api/scanner", "config", "cp/registration", "cp/shardmap", "cp/store", "stats"},
+		"cp/scanner":               {"api/registry", "api/rules", "api/scanner", "codec", "config", "cp/dispatcher", "cp/shardmap", "cp/store", "stats"},
+		// The dispatcher routes notices (api/rules) by the shard map; the
+		// scanner publishes through its Publisher.
+		"cp/dispatcher":  {"api/rules", "cp/shardmap", "cp/store"},
+		"cp/meta":        {"api/meta", "config", "cp/registration", "cp/shardmap", "cp/store"},
+		"cp/mocksidecar": {"api/meta", "api/registry", "config"},
 		// The node agent runs the sidecar as a process: it speaks the
 		// sidecar's ready contract and admin endpoint only.
 		"agent": {"api/sidecar"},
@@ -185,6 +189,10 @@ var never = []struct{ from, to, why string }{
 	{"cp/scanner", "cp/meta", "scanners and Meta are peers: both follow cp/shardmap"},
 	{"cp/pilot", "cp/scanner", "scanners and pilots are peers: a pilot asks a scanner through api/scanner"},
 	{"cp/meta", "cp/scanner", "scanners and Meta are peers: both follow cp/shardmap"},
+	{"cp/pilot", "cp/dispatcher", "the dispatcher and the pilots are peers: they meet on NATS, through api/rules"},
+	{"cp/dispatcher", "cp/pilot", "the dispatcher and the pilots are peers: they meet on NATS, through api/rules"},
+	{"cp/dispatcher", "cp/meta", "the dispatcher follows cp/shardmap, as Meta does"},
+	{"cp/dispatcher", "cp/scanner", "the scanner publishes through the dispatcher's Publisher, not the reverse"},
 	{"cp/shardmap", "cp/store", "the shard map reads etcd through its Store interface"},
 	{"cp/registration", "cp/store", "the registration API writes through its Store interface"},
 	{"agent", "proxy/...", "the agent runs the sidecar as a process: its code runs in the child"},
