@@ -124,7 +124,11 @@ func TestRestartUnderAStreamLosesNothing(t *testing.T) {
 		for r := range rounds {
 			for i := range apps {
 				app := fmt.Sprintf("app%d", i)
-				rev := putRoutes(t, st, app, fmt.Sprintf("echo-r%d", r))
+				rev, err := writeRoutes(st, app, fmt.Sprintf("echo-r%d", r))
+				if err != nil {
+					writerDone <- err
+					return
+				}
 				n := rules.Notice{Kind: rules.KindRoutes, Key: app, Revision: rev}
 				// A publisher retries while NATS is away (the dispatcher,
 				// and its embedded NATS, restarting).

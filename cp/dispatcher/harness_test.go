@@ -84,6 +84,17 @@ func startPilot(t *testing.T, st *store.Store, natsURL, id string) *pilot.Pilot 
 	return p
 }
 
+// writeRoutes is putRoutes for a goroutine of the test's own.
+func writeRoutes(st *store.Store, app, cluster string) (int64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := st.PutRoutes(ctx, app, []byte(fmt.Sprintf(`{"routes":[{"service":"echo","cluster":%q}]}`, cluster))); err != nil {
+		return 0, err
+	}
+	v, err := st.Read(ctx, store.RoutesKey(app))
+	return v.ModRevision, err
+}
+
 // putRoutes stores app's rules: every call to echo goes to cluster, and
 // returns the write's revision.
 func putRoutes(t *testing.T, st *store.Store, app, cluster string) int64 {
