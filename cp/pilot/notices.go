@@ -61,10 +61,13 @@ type heldValue struct {
 	etcdKey string
 	apply   func(b []byte, first bool)
 
-	mu      sync.Mutex // serialises reads and updates of this key
-	loaded  bool
-	readRev int64 // the store's revision of the last read
-	modRev  int64 // the value's mod revision (0: absent)
+	mu     sync.Mutex // serialises reads and updates of this key
+	loaded bool
+	modRev int64 // the value's mod revision (0: absent)
+	dead   bool  // the Data Cache let it go: no more updates
+	// readRev is the store's revision of the last read (0: none yet);
+	// atomic, so that a notice is judged without waiting for a read.
+	readRev atomic.Int64
 }
 
 func newNoticeSource(ctx context.Context, st *store.Store, log *slog.Logger, stats *NoticeStats) *noticeSource {
@@ -130,6 +133,9 @@ func (ns *noticeSource) hold(ctx context.Context, k heldKey, etcdKey string, app
 			delete(ns.held, k)
 		}
 		ns.mu.Unlock()
+		h.mu.Lock()
+		h.dead = true
+		h.mu.Unlock()
 	}()
 	backoff := 50 * time.Millisecond
 	for {
@@ -164,12 +170,13 @@ func (ns *noticeSource) fetch(ctx context.Context, h *heldValue) error {
 		return err
 	}
 	ns.stats.Fetched.Add(1)
-	if h.loaded && v.Revision <= h.readRev {
+	if h.dead || h.loaded && v.Revision <= h.readRev.Load() {
 		return nil
 	}
 	first := !h.loaded
 	changed := first || v.ModRevision != h.modRev
-	h.loaded, h.readRev, h.modRev = true, v.Revision, v.ModRevision
+	h.loaded, h.modRev = true, v.ModRevision
+	h.readRev.Store(v.Revision)
 	if changed {
 		h.apply(v.Data, first)
 	}
@@ -188,10 +195,7 @@ func (ns *noticeSource) notice(n rules.Notice) {
 		ns.stats.Unheld.Add(1) // health notices too: marks are watched
 		return
 	}
-	h.mu.Lock()
-	stale := n.Revision != 0 && h.loaded && n.Revision <= h.readRev
-	h.mu.Unlock()
-	if stale {
+	if n.Revision != 0 && n.Revision <= h.readRev.Load() {
 		ns.stats.Stale.Add(1)
 		return
 	}
