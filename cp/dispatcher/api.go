@@ -193,8 +193,9 @@ func (d *Dispatcher) postNotices(w http.ResponseWriter, r *http.Request) {
 func writeError(w http.ResponseWriter, code int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	b, _ := json.Marshal(map[string]string{"error": msg})
-	_, _ = w.Write(append(b, '\n'))
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(map[string]string{"error": msg})
 }
 
 func (d *Dispatcher) serveHealth(w http.ResponseWriter, r *http.Request) {
