@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -342,5 +343,23 @@ func TestDroppedAndPublishAPI(t *testing.T) {
 	}
 	if code, body := httpDo(t, "GET", api+"/healthz", "", ""); code != 200 {
 		t.Errorf("/healthz: %d %s", code, body)
+	}
+
+	// Another handler on the API (the rule store's), its writes behind
+	// the token.
+	d.Handle("/v1/rules/", d.RequireToken(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "rules %s %s", r.Method, r.URL.Path)
+	})))
+	if code, body := httpDo(t, "GET", api+"/v1/rules/web", "", ""); code != 200 || body != "rules GET /v1/rules/web" {
+		t.Errorf("GET a mounted handler: %d %s", code, body)
+	}
+	if code, _ := httpDo(t, "PUT", api+"/v1/rules/web", "", "{}"); code != 401 {
+		t.Errorf("PUT a mounted handler without the token: %d, want 401", code)
+	}
+	if code, body := httpDo(t, "PUT", api+"/v1/rules/web", token, "{}"); code != 200 || body != "rules PUT /v1/rules/web" {
+		t.Errorf("PUT a mounted handler with the token: %d %s", code, body)
+	}
+	if got := d.Stats.Unauthorized.Load(); got != 3 {
+		t.Errorf("api.unauthorized %d, want 3", got)
 	}
 }

@@ -111,7 +111,7 @@ func putRoutes(t *testing.T, st *store.Store, app, cluster string) int64 {
 	return v.ModRevision
 }
 
-func addApp(t *testing.T, st *store.Store, app string, services ...string) {
+func addApp(t testing.TB, st *store.Store, app string, services ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
