@@ -49,7 +49,7 @@ func BenchmarkForward(b *testing.B) {
 	b.ResetTimer()
 	start := d.Stats.ForwardedAll.Load()
 	for i := range b.N {
-		if _, err := js.PublishAsync(rules.NoticeSubject(rules.KindRoutes), msgs[i%100]); err != nil {
+		if _, err := js.PublishAsync(rules.NoticeSubject(rules.KindRoutes), msgs[i%100], jetstream.WithStallWait(30*time.Second)); err != nil {
 			b.Fatal(err)
 		}
 	}
