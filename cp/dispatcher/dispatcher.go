@@ -297,7 +297,7 @@ func (d *Dispatcher) startConsumer() error {
 		Durable:       d.opts.Consumer,
 		Description:   "OctoMesh dispatcher: forwards notices to the pilots",
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       30 * time.Second,
+		AckWait:       10 * time.Second, // a notice taken but not acknowledged (a dispatcher that stopped) comes again after this
 		MaxAckPending: 10000,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 		FilterSubject: rules.NoticeSubjects,
@@ -386,10 +386,17 @@ func (d *Dispatcher) Publisher() *Publisher { return d.pub }
 // Close stops consuming and serving, and stops the embedded NATS and etcd
 // (their data stays in DataDir).
 func (d *Dispatcher) Close() {
-	d.cancel()
 	if d.cc != nil {
-		d.cc.Stop()
+		// Forward (and acknowledge) what was taken already, so that a
+		// stopped dispatcher leaves nothing to wait AckWait for.
+		d.cc.Drain()
+		select {
+		case <-d.cc.Closed():
+		case <-time.After(5 * time.Second):
+			d.cc.Stop()
+		}
 	}
+	d.cancel()
 	if d.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_ = d.http.Shutdown(ctx)
