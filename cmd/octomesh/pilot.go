@@ -23,6 +23,7 @@ func runPilot(args []string) error {
 	shardID := fs.String("shard-id", "", "join a sharded control plane under this id: serve only the apps Meta assigns to this pilot (the pilots and Meta share the registry's etcd)")
 	leaseTTL := fs.Duration("shard-lease-ttl", 5*time.Second, "with --shard-id: how long the pilot's apps stay with it after it dies (at least 2s)")
 	advertise := fs.String("shard-advertise", "", "with --shard-id: the xDS address sidecars are sent to; default --xds-address as bound")
+	natsURL := fs.String("nats-url", "", "learn rule changes from the dispatcher's notices on this NATS (nats://host:port) instead of watching rules in etcd; empty: watch etcd (standalone)")
 	readyFD := fs.Int("ready-fd", 0, "once serving, write the bound addresses as JSON to this inherited file descriptor and close it (for supervisors and tests)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
@@ -31,7 +32,7 @@ func runPilot(args []string) error {
 	if err != nil {
 		return err
 	}
-	opts := pilot.Options{XDSAddress: *xdsAddr, HTTPAddress: *httpAddr, DataDir: *dataDir, EtcdClientAddress: *etcdClient, Log: log}
+	opts := pilot.Options{XDSAddress: *xdsAddr, HTTPAddress: *httpAddr, DataDir: *dataDir, EtcdClientAddress: *etcdClient, NATSURL: *natsURL, Log: log}
 	if *endpoints != "" {
 		opts.EtcdEndpoints = strings.Split(*endpoints, ",")
 	}

@@ -137,10 +137,13 @@ func TestPackageArrows(t *testing.T) {
 		"cp/registration":          {"api/registry", "config"},
 		"cp/shardmap":              {"api/meta", "api/scanner", "config"},
 		"cp/shardmap/shardmaptest": {"api/meta"},
-		"cp/pilot":                 {"api/meta", "api/registry", "api/scanner", "config", "cp/registration", "cp/shardmap", "cp/store", "stats", "stats/exposition"},
-		"cp/scanner":               {"api/registry", "api/scanner", "codec", "config", "cp/shardmap", "cp/store", "stats", "stats/exposition"},
-		"cp/meta":                  {"api/meta", "config", "cp/registration", "cp/shardmap", "cp/store", "stats/exposition"},
-		"cp/mocksidecar":           {"api/meta", "api/registry", "config"},
+		"cp/pilot":                 {"api/meta", "api/registry", "api/rules", "api/scanner", "config", "cp/registration", "cp/shardmap", "cp/store", "stats", "stats/exposition"},
+		"cp/scanner":               {"api/registry", "api/rules", "api/scanner", "codec", "config", "cp/dispatcher", "cp/shardmap", "cp/store", "stats", "stats/exposition"},
+		// The dispatcher routes notices (api/rules) by the shard map; the
+		// scanner publishes through its Publisher.
+		"cp/dispatcher":  {"api/registry", "api/rules", "config", "cp/shardmap", "cp/store"},
+		"cp/meta":        {"api/meta", "config", "cp/registration", "cp/shardmap", "cp/store", "stats/exposition"},
+		"cp/mocksidecar": {"api/meta", "api/registry", "config"},
 		// The operator's views read the pilots, Meta and the sidecars'
 		// admin endpoints over HTTP; its test helper starts a pilot.
 		"cp/inspect":             {"api/meta", "api/registry", "config"},
@@ -204,6 +207,10 @@ var never = []struct{ from, to, why string }{
 	{"cp/scanner", "cp/meta", "scanners and Meta are peers: both follow cp/shardmap"},
 	{"cp/pilot", "cp/scanner", "scanners and pilots are peers: a pilot asks a scanner through api/scanner"},
 	{"cp/meta", "cp/scanner", "scanners and Meta are peers: both follow cp/shardmap"},
+	{"cp/pilot", "cp/dispatcher", "the dispatcher and the pilots are peers: they meet on NATS, through api/rules"},
+	{"cp/dispatcher", "cp/pilot", "the dispatcher and the pilots are peers: they meet on NATS, through api/rules"},
+	{"cp/dispatcher", "cp/meta", "the dispatcher follows cp/shardmap, as Meta does"},
+	{"cp/dispatcher", "cp/scanner", "the scanner publishes through the dispatcher's Publisher, not the reverse"},
 	{"cp/shardmap", "cp/store", "the shard map reads etcd through its Store interface"},
 	{"cp/rules", "cp/pilot", "the rule store writes the keys the pilots read: they meet in etcd"},
 	{"cmd/internal/ctl", "cp/...", "ctl is a client: it speaks the rule API (api/rules) only"},
