@@ -3,18 +3,13 @@ package dispatcher
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -24,42 +19,6 @@ import (
 
 // maxBody bounds a POST /v1/notices body.
 const maxBody = 1 << 20
-
-// loadToken reads the operator token from file, creating it (32 random
-// bytes, hex, mode 0600) when it does not exist.
-func loadToken(file string) (string, error) {
-	b, err := os.ReadFile(file)
-	if errors.Is(err, fs.ErrNotExist) {
-		raw := make([]byte, 32)
-		if _, err := rand.Read(raw); err != nil {
-			return "", err
-		}
-		tok := hex.EncodeToString(raw)
-		if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
-			return "", fmt.Errorf("dispatcher: token file %s: %w", file, err)
-		}
-		f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return "", fmt.Errorf("dispatcher: token file %s: %w", file, err)
-		}
-		_, err = f.WriteString(tok + "\n")
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return "", fmt.Errorf("dispatcher: token file %s: %w", file, err)
-		}
-		return tok, nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("dispatcher: token file %s: %w", file, err)
-	}
-	tok := strings.TrimSpace(string(b))
-	if len(tok) < 16 {
-		return "", fmt.Errorf("dispatcher: token file %s: the token must be at least 16 characters", file)
-	}
-	return tok, nil
-}
 
 // Authorized reports whether r carries the operator token
 // (Authorization: Bearer <token>).
@@ -107,6 +66,9 @@ func (d *Dispatcher) serveAPI() error {
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(d.idx.Load().info())
 	})
+	if err := d.mountOperatorAPI(); err != nil {
+		return err
+	}
 	for pattern, h := range d.opts.Handlers {
 		d.mux.Handle(pattern, h)
 	}
@@ -116,6 +78,8 @@ func (d *Dispatcher) serveAPI() error {
 	}
 	d.ln = ln
 	d.addrs.API = "tcp://" + ln.Addr().String()
+	// No read or write timeout: agents hold a poll open for up to 30s and
+	// upload whole binaries (the release service bounds both itself).
 	d.http = &http.Server{Handler: d.mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := d.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -236,6 +200,7 @@ func (d *Dispatcher) StatsMap() map[string]uint64 {
 		m["dispatcher.forwarded.pilot."+id] = n
 	}
 	s.mu.Unlock()
+	d.operatorStats(m)
 	return m
 }
 

@@ -19,6 +19,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/octomesh/octomesh/api/rules"
+	"github.com/octomesh/octomesh/cp/dispatcher/publish"
+	cprelease "github.com/octomesh/octomesh/cp/release"
+	cprules "github.com/octomesh/octomesh/cp/rules"
 	"github.com/octomesh/octomesh/cp/shardmap"
 	"github.com/octomesh/octomesh/cp/store"
 )
@@ -41,7 +44,7 @@ type Options struct {
 	// the operator token. Required.
 	DataDir string
 	// APIAddress serves the publish API, /stats, /healthz and /debug/index
-	// (host:port); default 127.0.0.1:15040. Keep it on loopback or a
+	// (host:port); default 127.0.0.1:15050. Keep it on loopback or a
 	// trusted network: writes need the token, reads do not.
 	APIAddress string
 	// TokenFile holds the bearer token that POST /v1/notices (and handlers
@@ -60,6 +63,9 @@ type Options struct {
 	// e.g. "/v1/rules/" for the rule store. Wrap them with RequireToken to
 	// require the operator token.
 	Handlers map[string]http.Handler
+	// AgentToken, when set, is what agents' release polls and reports
+	// must carry; empty: agents are accepted from loopback only.
+	AgentToken string
 	// DropNotice is for tests only: a notice it returns true for is
 	// acknowledged and not forwarded (counted as dispatcher.dropped_test),
 	// as if it were lost.
@@ -141,14 +147,17 @@ type Dispatcher struct {
 	nc  *nats.Conn
 	js  jetstream.JetStream
 	cc  jetstream.ConsumeContext
-	pub *Publisher
+	pub *publish.Publisher
 
 	idx atomic.Pointer[index]
 
 	token string
 	mux   *http.ServeMux
-	http  *http.Server
-	ln    net.Listener
+	// The operator API's services (operator.go).
+	rules    *cprules.Store
+	releases *cprelease.Handler
+	http     *http.Server
+	ln       net.Listener
 
 	bcMu      sync.Mutex
 	bcPending map[string]bool // back-checks asked for: a pilot id, allTarget, everyTarget
@@ -167,7 +176,7 @@ func Start(opts Options) (_ *Dispatcher, err error) {
 		return nil, errors.New("dispatcher: data directory: required (embedded NATS and etcd data, operator token)")
 	}
 	if opts.APIAddress == "" {
-		opts.APIAddress = "127.0.0.1:15040"
+		opts.APIAddress = "127.0.0.1:15050"
 	}
 	if opts.NATSAddress == "" {
 		opts.NATSAddress = "127.0.0.1:4222"
@@ -192,8 +201,8 @@ func Start(opts Options) (_ *Dispatcher, err error) {
 			d.Close()
 		}
 	}()
-	if d.token, err = loadToken(opts.TokenFile); err != nil {
-		return nil, err
+	if d.token, err = cprules.LoadOrCreateToken(opts.TokenFile); err != nil {
+		return nil, fmt.Errorf("dispatcher: %w", err)
 	}
 	if d.Store, err = store.Open(store.Options{Endpoints: opts.EtcdEndpoints, DataDir: filepath.Join(opts.DataDir, "etcd"), ClientAddress: opts.EtcdClientAddress, Log: log}); err != nil {
 		return nil, err
@@ -231,7 +240,7 @@ func Start(opts Options) (_ *Dispatcher, err error) {
 	if d.js, err = jetstream.New(d.nc); err != nil {
 		return nil, err
 	}
-	if d.pub, err = NewPublisherConn(d.nc); err != nil {
+	if d.pub, err = publish.NewPublisherConn(d.nc); err != nil {
 		return nil, err
 	}
 	if err := d.startConsumer(); err != nil {
@@ -290,7 +299,7 @@ func startNATS(addr, dir string) (*server.Server, string, error) {
 func (d *Dispatcher) startConsumer() error {
 	ctx, cancel := context.WithTimeout(d.ctx, 30*time.Second)
 	defer cancel()
-	if err := ensureStream(ctx, d.js); err != nil {
+	if err := publish.EnsureStream(ctx, d.js); err != nil {
 		return fmt.Errorf("dispatcher: %w", err)
 	}
 	cons, err := d.js.CreateOrUpdateConsumer(ctx, rules.Stream, jetstream.ConsumerConfig{
@@ -381,7 +390,7 @@ func (d *Dispatcher) Addrs() Addrs { return d.addrs }
 
 // Publisher publishes to the dispatcher's stream on its own NATS
 // connection (for a rule store in the same process).
-func (d *Dispatcher) Publisher() *Publisher { return d.pub }
+func (d *Dispatcher) Publisher() *publish.Publisher { return d.pub }
 
 // Close stops consuming and serving, and stops the embedded NATS and etcd
 // (their data stays in DataDir).
@@ -404,6 +413,9 @@ func (d *Dispatcher) Close() {
 	}
 	if d.ln != nil {
 		_ = d.ln.Close()
+	}
+	if d.releases != nil {
+		_ = d.releases.Close()
 	}
 	d.wg.Wait()
 	if d.nc != nil {

@@ -16,10 +16,17 @@
 //
 // NATS is embedded (nats-server with JetStream, its store in the data
 // directory) by default, or external by URL; etcd likewise (cp/store).
-// Publisher is the Go client for publishers; the HTTP API (POST
+// cp/dispatcher/publish is the Go client for publishers; the HTTP API (POST
 // /v1/notices, with the operator token) serves those that are not Go.
 //
-// dispatcher imports api/rules, cp/shardmap and cp/store of OctoMesh. It
-// must never import cp/pilot, cp/meta or cp/scanner (they are its peers:
-// the scanner imports it for Publisher), proxy/..., sdk or an etcd client.
+// Its API listener is the operator API (operator.go): besides the publish
+// API it serves the rule store (cp/rules: /v1/rules, octomesh ctl) and the
+// release service (cp/release: /v1/releases, /v1/artifacts, /v1/agents,
+// /v1/nodes), behind one operator token.
+//
+// dispatcher imports api/rules, api/release, cp/dispatcher/publish,
+// cp/release, cp/rules, cp/shardmap, cp/store and stats/exposition of
+// OctoMesh. It must never import cp/pilot, cp/meta or cp/scanner (they are
+// its peers: they publish through cp/dispatcher/publish), proxy/..., sdk or
+// an etcd client.
 package dispatcher

@@ -17,6 +17,7 @@ import (
 
 	"github.com/octomesh/octomesh/api/rules"
 	"github.com/octomesh/octomesh/cp/dispatcher"
+	"github.com/octomesh/octomesh/cp/dispatcher/publish"
 	"github.com/octomesh/octomesh/cp/pilot"
 	"github.com/octomesh/octomesh/cp/store"
 )
@@ -64,7 +65,7 @@ func TestBackCheckRepairsANoticeLostInAMove(t *testing.T) {
 	dropWeb.Store(true)
 	repairs := d.Stats.BackCheckRepairs.Load()
 	rev := putRoutes(t, st, "web", "echo-v2")
-	pub, err := dispatcher.NewPublisher(d.Addrs().NATS, "test")
+	pub, err := publish.NewPublisher(d.Addrs().NATS, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +114,7 @@ func TestRestartUnderAStreamLosesNothing(t *testing.T) {
 		return len(held(t, natsURL, rules.PilotSubject("p1")).Revisions[rules.KindRoutes]) == apps
 	})
 
-	pub, err := dispatcher.NewPublisher(natsURL, "test")
+	pub, err := publish.NewPublisher(natsURL, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +237,7 @@ func TestNATSAwayThenBack(t *testing.T) {
 	ns.Shutdown()
 	ns.WaitForShutdown()
 	waitFor(t, 10*time.Second, "the pilot saw NATS go", func() bool { return p.Notices.Connected.Load() == 0 })
-	pub, err := dispatcher.NewPublisher(url, "test")
+	pub, err := publish.NewPublisher(url, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,18 +346,17 @@ func TestDroppedAndPublishAPI(t *testing.T) {
 		t.Errorf("/healthz: %d %s", code, body)
 	}
 
-	// Another handler on the API (the rule store's), its writes behind
-	// the token.
-	d.Handle("/v1/rules/", d.RequireToken(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "rules %s %s", r.Method, r.URL.Path)
+	// Another handler on the API, its writes behind the token.
+	d.Handle("/v1/example/", d.RequireToken(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "example %s %s", r.Method, r.URL.Path)
 	})))
-	if code, body := httpDo(t, "GET", api+"/v1/rules/web", "", ""); code != 200 || body != "rules GET /v1/rules/web" {
+	if code, body := httpDo(t, "GET", api+"/v1/example/web", "", ""); code != 200 || body != "example GET /v1/example/web" {
 		t.Errorf("GET a mounted handler: %d %s", code, body)
 	}
-	if code, _ := httpDo(t, "PUT", api+"/v1/rules/web", "", "{}"); code != 401 {
+	if code, _ := httpDo(t, "PUT", api+"/v1/example/web", "", "{}"); code != 401 {
 		t.Errorf("PUT a mounted handler without the token: %d, want 401", code)
 	}
-	if code, body := httpDo(t, "PUT", api+"/v1/rules/web", token, "{}"); code != 200 || body != "rules PUT /v1/rules/web" {
+	if code, body := httpDo(t, "PUT", api+"/v1/example/web", token, "{}"); code != 200 || body != "example PUT /v1/example/web" {
 		t.Errorf("PUT a mounted handler with the token: %d %s", code, body)
 	}
 	if got := d.Stats.Unauthorized.Load(); got != 3 {

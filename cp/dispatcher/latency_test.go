@@ -9,6 +9,7 @@ import (
 
 	"github.com/octomesh/octomesh/api/rules"
 	"github.com/octomesh/octomesh/cp/dispatcher"
+	"github.com/octomesh/octomesh/cp/dispatcher/publish"
 )
 
 // TestNoticeLatency measures a rule change's way through the dispatcher:
@@ -25,7 +26,7 @@ func TestNoticeLatency(t *testing.T) {
 	p := startPilot(t, st, d.Addrs().NATS, "p1")
 	sc := startSidecar(t, "web", p.Addrs().XDS)
 	waitFor(t, 10*time.Second, "the sidecar has echo-0", func() bool { c, _, _ := sc.state(); return c == "echo-0" })
-	pub, err := dispatcher.NewPublisher(d.Addrs().NATS, "test")
+	pub, err := publish.NewPublisher(d.Addrs().NATS, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/octomesh/octomesh/api/registry"
 	"github.com/octomesh/octomesh/api/rules"
+	"github.com/octomesh/octomesh/cp/dispatcher/publish"
 	"github.com/octomesh/octomesh/cp/store"
 )
 
@@ -276,7 +276,7 @@ func (ns *noticeSource) revisions(pilot string) rules.Held {
 // writes of its registration API.
 type noticeClient struct {
 	nc      *nats.Conn
-	js      jetstream.JetStream
+	pub     *publish.Publisher
 	src     *noticeSource
 	subject string
 	pilot   string
@@ -312,7 +312,7 @@ func connectNotices(ctx context.Context, url, pilot string, src *noticeSource, l
 	if err != nil {
 		return nil, fmt.Errorf("pilot: nats %s: %w", url, err)
 	}
-	if c.js, err = jetstream.New(c.nc); err != nil {
+	if c.pub, err = publish.NewPublisherConn(c.nc); err != nil {
 		c.nc.Close()
 		return nil, err
 	}
@@ -384,10 +384,9 @@ func (c *noticeClient) connected(how string) {
 // publish publishes n to the notices stream (best effort: the dispatcher's
 // back-check repairs a notice that could not be published).
 func (c *noticeClient) publish(ctx context.Context, n rules.Notice) {
-	b, _ := json.Marshal(n)
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if _, err := c.js.Publish(pctx, rules.NoticeSubject(n.Kind), b); err != nil {
+	if err := c.pub.Publish(pctx, n); err != nil {
 		c.src.stats.PublishErrors.Add(1)
 		c.log.Warn("pilot: cannot publish a notice; the dispatcher's back-check will repair it", "notice", n, "err", err)
 		return

@@ -27,11 +27,11 @@
 //     straight to the double check.
 //
 // With Options.NATSURL it publishes a health notice (api/rules) after
-// each mark it writes or clears, through cp/dispatcher's Publisher, in
+// each mark it writes or clears, through cp/dispatcher/publish, in
 // the background.
 //
 // scanner reaches etcd only through cp/store, and imports api/registry,
-// api/rules, api/scanner, codec, config, cp/dispatcher (its Publisher) and
+// api/rules, api/scanner, codec, config, cp/dispatcher/publish and
 // cp/shardmap. It must never import
 // proxy/..., sdk, cp/pilot or cp/meta: pilots and scanners are peers that
 // meet in the registry and over api/scanner.

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/octomesh/octomesh/api/rules"
-	"github.com/octomesh/octomesh/cp/dispatcher"
+	"github.com/octomesh/octomesh/cp/dispatcher/publish"
 )
 
 // noticeQueue bounds the health notices waiting to be published: a
@@ -16,7 +16,7 @@ const noticeQueue = 4096
 
 // startNotices connects the scanner's publisher (Options.NATSURL).
 func (s *Scanner) startNotices() error {
-	pub, err := dispatcher.NewPublisher(s.opts.NATSURL, "octomesh-scanner "+s.opts.ID)
+	pub, err := publish.NewPublisher(s.opts.NATSURL, "octomesh-scanner "+s.opts.ID)
 	if err != nil {
 		return err
 	}

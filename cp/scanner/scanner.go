@@ -15,7 +15,7 @@ import (
 	"github.com/octomesh/octomesh/api/rules"
 	"github.com/octomesh/octomesh/api/scanner"
 	"github.com/octomesh/octomesh/config"
-	"github.com/octomesh/octomesh/cp/dispatcher"
+	"github.com/octomesh/octomesh/cp/dispatcher/publish"
 	"github.com/octomesh/octomesh/cp/shardmap"
 	"github.com/octomesh/octomesh/cp/store"
 )
@@ -125,7 +125,7 @@ type Scanner struct {
 	inv            inventory
 	regroupPending bool
 
-	pub     *dispatcher.Publisher
+	pub     *publish.Publisher
 	notices chan rules.Notice
 	pubDone chan struct{}
 }

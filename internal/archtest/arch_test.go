@@ -137,13 +137,15 @@ func TestPackageArrows(t *testing.T) {
 		"cp/registration":          {"api/registry", "config"},
 		"cp/shardmap":              {"api/meta", "api/scanner", "config"},
 		"cp/shardmap/shardmaptest": {"api/meta"},
-		"cp/pilot":                 {"api/meta", "api/registry", "api/rules", "api/scanner", "config", "cp/registration", "cp/shardmap", "cp/store", "stats", "stats/exposition"},
-		"cp/scanner":               {"api/registry", "api/rules", "api/scanner", "codec", "config", "cp/dispatcher", "cp/shardmap", "cp/store", "stats", "stats/exposition"},
-		// The dispatcher routes notices (api/rules) by the shard map; the
-		// scanner publishes through its Publisher.
-		"cp/dispatcher":  {"api/registry", "api/rules", "config", "cp/shardmap", "cp/store"},
-		"cp/meta":        {"api/meta", "config", "cp/registration", "cp/shardmap", "cp/store", "stats/exposition"},
-		"cp/mocksidecar": {"api/meta", "api/registry", "config"},
+		"cp/pilot":                 {"api/meta", "api/registry", "api/rules", "api/scanner", "config", "cp/dispatcher/publish", "cp/registration", "cp/shardmap", "cp/store", "stats", "stats/exposition"},
+		"cp/scanner":               {"api/registry", "api/rules", "api/scanner", "codec", "config", "cp/dispatcher/publish", "cp/shardmap", "cp/store", "stats", "stats/exposition"},
+		// The dispatcher routes notices (api/rules) by the shard map; its
+		// API listener is the operator API: the rule store and the release
+		// service. Publishers (rule store, scanner, pilot) link publish only.
+		"cp/dispatcher":         {"api/registry", "api/release", "api/rules", "config", "cp/dispatcher/publish", "cp/release", "cp/rules", "cp/shardmap", "cp/store", "stats/exposition"},
+		"cp/dispatcher/publish": {"api/rules"},
+		"cp/meta":               {"api/meta", "config", "cp/registration", "cp/shardmap", "cp/store", "stats/exposition"},
+		"cp/mocksidecar":        {"api/meta", "api/registry", "config"},
 		// The operator's views read the pilots, Meta and the sidecars'
 		// admin endpoints over HTTP; its test helper starts a pilot.
 		"cp/inspect":             {"api/meta", "api/registry", "config"},
@@ -210,7 +212,8 @@ var never = []struct{ from, to, why string }{
 	{"cp/pilot", "cp/dispatcher", "the dispatcher and the pilots are peers: they meet on NATS, through api/rules"},
 	{"cp/dispatcher", "cp/pilot", "the dispatcher and the pilots are peers: they meet on NATS, through api/rules"},
 	{"cp/dispatcher", "cp/meta", "the dispatcher follows cp/shardmap, as Meta does"},
-	{"cp/dispatcher", "cp/scanner", "the scanner publishes through the dispatcher's Publisher, not the reverse"},
+	{"cp/dispatcher", "cp/scanner", "the scanner publishes through cp/dispatcher/publish, not the reverse"},
+	{"cp/scanner", "cp/dispatcher", "the scanner publishes through cp/dispatcher/publish: it must not link the dispatcher's servers"},
 	{"cp/shardmap", "cp/store", "the shard map reads etcd through its Store interface"},
 	{"cp/rules", "cp/pilot", "the rule store writes the keys the pilots read: they meet in etcd"},
 	{"cmd/internal/ctl", "cp/...", "ctl is a client: it speaks the rule API (api/rules) only"},

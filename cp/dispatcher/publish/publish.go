@@ -1,4 +1,4 @@
-package dispatcher
+package publish
 
 import (
 	"context"
@@ -76,7 +76,7 @@ func (p *Publisher) Publish(ctx context.Context, n rules.Notice) error {
 	}
 	_, err = p.js.Publish(ctx, rules.NoticeSubject(n.Kind), b)
 	if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
-		if err = ensureStream(ctx, p.js); err == nil {
+		if err = EnsureStream(ctx, p.js); err == nil {
 			_, err = p.js.Publish(ctx, rules.NoticeSubject(n.Kind), b)
 		}
 	}
@@ -111,9 +111,9 @@ func streamConfig() jetstream.StreamConfig {
 	}
 }
 
-// ensureStream creates the notices stream if it does not exist (it leaves
+// EnsureStream creates the notices stream if it does not exist (it leaves
 // an existing one as it is: an operator may have tuned its limits).
-func ensureStream(ctx context.Context, js jetstream.JetStream) error {
+func EnsureStream(ctx context.Context, js jetstream.JetStream) error {
 	if _, err := js.Stream(ctx, rules.Stream); err == nil {
 		return nil
 	} else if !errors.Is(err, jetstream.ErrStreamNotFound) {
