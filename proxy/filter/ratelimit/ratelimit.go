@@ -16,7 +16,7 @@ import (
 var Def = filter.Def{
 	Name:       "rate_limit",
 	Counters:   []string{"rate_limit.limited"},
-	Configured: func(r *config.Route) bool { return r.RateLimit != nil },
+	Configured: func(r *config.Route, _ *filter.Env) bool { return r.RateLimit != nil },
 	Build:      build,
 }
 

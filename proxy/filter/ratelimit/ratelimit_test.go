@@ -265,7 +265,7 @@ func request(t *testing.T, from string, arrived time.Duration, down filter.Downs
 func TestFilterRejectsOverTheLimit(t *testing.T) {
 	route := &config.Route{Service: "pay", Method: "Pay", Cluster: "c",
 		RateLimit: &config.RateLimit{RequestsPerSecond: 10, Burst: 2, PerCaller: true}}
-	if !Def.Configured(route) || Def.Configured(&config.Route{}) {
+	if !Def.Configured(route, nil) || Def.Configured(&config.Route{}, nil) {
 		t.Fatal("Configured does not follow route.RateLimit")
 	}
 	env := &filter.Env{Listener: "in", Counters: &filter.Counters{}, State: &filter.State{}}
