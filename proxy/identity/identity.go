@@ -43,6 +43,7 @@ type state struct {
 	id    api.ID
 	roots *x509.CertPool
 	pem   []*x509.Certificate // the bundle, for Roots
+	got   time.Time           // when it arrived (the CA back-dates NotBefore for clock skew)
 }
 
 // ID is this sidecar's identity.
@@ -263,21 +264,28 @@ func fetch(ctx context.Context, o Options) (*state, error) {
 	if err != nil {
 		return nil, fmt.Errorf("identity: the CA's bundle: %w", err)
 	}
-	return makeState(chain, key, bundle, o.TrustDomain, o.App)
+	st, err := makeState(chain, key, bundle, o.TrustDomain, o.App)
+	if err != nil {
+		return nil, err
+	}
+	st.got = o.Now()
+	return st, nil
 }
 
-// renewAt is when a certificate is renewed: half its lifetime, less up to
-// a tenth of it at random, so that sidecars started together spread out.
-func renewAt(leaf *x509.Certificate) time.Time {
-	life := leaf.NotAfter.Sub(leaf.NotBefore)
-	return leaf.NotBefore.Add(life/2 - time.Duration(rand.Int64N(int64(life/10)+1)))
+// renewAt is when a certificate that arrived at got is renewed: half its
+// remaining lifetime then, less up to a tenth of it at random, so that
+// sidecars started together spread out. (Not from NotBefore, which the CA
+// back-dates for clock skew.)
+func renewAt(st *state) time.Time {
+	life := st.leaf.NotAfter.Sub(st.got)
+	return st.got.Add(life/2 - time.Duration(rand.Int64N(int64(life/10)+1)))
 }
 
 func (s *Source) renew(o Options) {
 	defer close(s.done)
 	backoff := time.Second
 	for {
-		wait := renewAt(s.cur.Load().leaf).Sub(o.Now())
+		wait := renewAt(s.cur.Load()).Sub(o.Now())
 		t := time.NewTimer(max(wait, 0))
 		select {
 		case <-s.stop:
