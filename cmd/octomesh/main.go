@@ -20,6 +20,7 @@ var commands = map[string]command{
 	"pilot":       {"run the control plane: xDS server, registration API, embedded etcd", runPilot},
 	"meta":        {"run the Meta Server: which pilot serves which app", runMeta},
 	"scanner":     {"run a scanner: central health checks of the registered instances", runScanner},
+	"ca":          {"run the certificate authority that signs sidecars' certificates; `ca issue` writes static ones", runCA},
 	"mocksidecar": {"run simulated sidecars from a YAML step script", runMockSidecar},
 	"perf":        {"profile a running sidecar through its admin endpoint", runPerf},
 	"bench":       {"measure the mesh: topologies, load generator, report", runBench},
