@@ -107,6 +107,7 @@ func TestPackageArrows(t *testing.T) {
 		"api/registry": {"config"},
 		"api/sidecar":  {},
 		"api/scanner":  {},
+		"api/ca":       {},
 		// The request path: transport, router and upstream, the filter
 		// contract, the built-in filters (a package each), and the
 		// downstream handler that runs them.
@@ -116,10 +117,13 @@ func TestPackageArrows(t *testing.T) {
 		"proxy/filter":           {"codec", "config", "proxy/upstream", "stats"},
 		"proxy/filter/ratelimit": {"codec", "config", "proxy/filter", "proxy/upstream"},
 		"proxy/filter/fault":     {"codec", "config", "proxy/filter"},
+		"proxy/filter/authz":     {"codec", "config", "proxy/filter"},
 		"proxy/downstream":       {"codec", "config", "proxy/filter", "proxy/router", "proxy/transport", "proxy/upstream", "stats"},
 		// The sidecar's other parts; proxy/server wires them.
 		"proxy/admin": {},
-		"proxy/xds":   {"api/meta", "api/scanner", "config"},
+		// The workload identity: reaches the CA through its wire contract.
+		"proxy/identity": {"api/ca"},
+		"proxy/xds":      {"api/meta", "api/scanner", "config"},
 		// Apps link the sdk: it speaks the wire contracts only.
 		"sdk": {"api/registry", "codec"},
 		// The control plane. cp/store is its one door to etcd;
@@ -136,6 +140,8 @@ func TestPackageArrows(t *testing.T) {
 		"cp/scanner":               {"api/registry", "api/scanner", "codec", "config", "cp/shardmap", "cp/store", "stats"},
 		"cp/meta":                  {"api/meta", "config", "cp/registration", "cp/shardmap", "cp/store"},
 		"cp/mocksidecar":           {"api/meta", "api/registry", "config"},
+		// The CA stands alone (its root key may live on a host of its own).
+		"cp/ca": {"api/ca", "config"},
 		// The node agent runs the sidecar as a process: it speaks the
 		// sidecar's ready contract and admin endpoint only.
 		"agent": {"api/sidecar"},
@@ -187,6 +193,8 @@ var never = []struct{ from, to, why string }{
 	{"cp/meta", "cp/scanner", "scanners and Meta are peers: both follow cp/shardmap"},
 	{"cp/shardmap", "cp/store", "the shard map reads etcd through its Store interface"},
 	{"cp/registration", "cp/store", "the registration API writes through its Store interface"},
+	{"cp/ca", "cp/store", "the CA keeps its root in its own data directory, apart from the registry"},
+	{"cp/ca", "cp/pilot", "the CA stands alone, so that its root key can live on a host of its own"},
 	{"agent", "proxy/...", "the agent runs the sidecar as a process: its code runs in the child"},
 	{"agent", "cp/...", "the agent links no control-plane server: it will follow releases through api/... only"},
 	{"agent", "internal/proc", "test tooling: it ties a child's life to its parent, and the agent's sidecar must outlive the agent"},
@@ -198,7 +206,7 @@ var never = []struct{ from, to, why string }{
 // hotPath is the request path: it never reaches the control plane, nor the
 // sidecar's packages above it.
 var hotPath = []string{"codec", "lb", "stats", "proxy/router", "proxy/transport", "proxy/upstream",
-	"proxy/filter", "proxy/filter/ratelimit", "proxy/filter/fault", "proxy/downstream"}
+	"proxy/filter", "proxy/filter/ratelimit", "proxy/filter/fault", "proxy/filter/authz", "proxy/downstream"}
 
 func TestNeverImports(t *testing.T) {
 	pkgs := listPackages(t)
