@@ -307,52 +307,36 @@ func (c *Conn) startSecure() {
 // readSecure hands the connection's frames to its handler until it
 // closes, then closes it.
 func (c *Conn) readSecure() {
-	buf := make([]byte, 0, 32<<10)
-	var err error
-	var partStart time.Time // when the unfinished frame in buf began
+	fb := frameBuf{buf: make([]byte, 0, 32<<10), max: c.opts.MaxFrameSize}
+	var partStart time.Time // when the unfinished frame in fb began
 	for {
-		// Whole frames in buf go to the handler; a frame begun must end
-		// within FrameTimeout.
-		off := 0
-		for len(buf)-off >= codec.MetaSize && c.reason.Load() == nil {
-			size, ferr := codec.FrameSize(buf[off:off+codec.MetaSize], c.opts.MaxFrameSize)
-			if ferr != nil {
-				c.CloseWithError(ferr)
-				break
-			}
-			if len(buf)-off < size {
-				if size > cap(buf) {
-					nb := make([]byte, len(buf)-off, size)
-					copy(nb, buf[off:])
-					buf, off = nb, 0
-				}
-				break
-			}
-			c.serve(buf[off : off+size])
-			off += size
+		served, err := fb.serve(func(frame []byte) bool {
+			c.serve(frame)
+			return c.reason.Load() == nil
+		})
+		if err != nil {
+			c.CloseWithError(err)
 		}
 		if c.reason.Load() != nil {
 			break
 		}
-		if off > 0 {
-			buf = buf[:copy(buf, buf[off:])]
+		if served > 0 {
 			partStart = time.Time{}
 		}
+		// A frame begun must end within FrameTimeout.
 		var deadline time.Time
-		if len(buf) > 0 && c.opts.FrameTimeout > 0 {
+		if len(fb.buf) > 0 && c.opts.FrameTimeout > 0 {
 			if partStart.IsZero() {
 				partStart = time.Now()
 			}
 			deadline = partStart.Add(c.opts.FrameTimeout)
 		}
 		_ = c.sec.raw.SetReadDeadline(deadline)
-		var n int
-		n, err = c.sec.tc.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
+		n, err := c.sec.tc.Read(fb.free())
+		fb.add(n)
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
-				err = fmt.Errorf("%w: a frame begun %v ago is unfinished", ErrFrameTimeout, c.opts.FrameTimeout)
-				c.CloseWithError(err)
+				c.CloseWithError(fmt.Errorf("%w: a frame begun %v ago is unfinished", ErrFrameTimeout, c.opts.FrameTimeout))
 			}
 			break
 		}
@@ -360,6 +344,51 @@ func (c *Conn) readSecure() {
 	c.CloseWithError(nil) // EOF or a read error: a normal close
 	c.finishSecure()
 }
+
+// frameBuf gathers a TLS connection's plaintext and cuts it into frames.
+type frameBuf struct {
+	buf []byte
+	max int // MaxFrameSize
+}
+
+// serve hands every whole frame in the buffer to fn (a view, valid until
+// fn returns) until fn returns false, then keeps the rest at the start of
+// the buffer, grown to take a frame larger than it. A frame that
+// codec.FrameSize refuses is an error.
+func (b *frameBuf) serve(fn func(frame []byte) bool) (served int, err error) {
+	off := 0
+	for len(b.buf)-off >= codec.MetaSize {
+		size, ferr := codec.FrameSize(b.buf[off:off+codec.MetaSize], b.max)
+		if ferr != nil {
+			err = ferr
+			break
+		}
+		if len(b.buf)-off < size {
+			if size > cap(b.buf) {
+				nb := make([]byte, len(b.buf)-off, size)
+				copy(nb, b.buf[off:])
+				b.buf, off = nb, 0
+			}
+			break
+		}
+		served++
+		frame := b.buf[off : off+size]
+		off += size
+		if !fn(frame) {
+			break
+		}
+	}
+	if off > 0 {
+		b.buf = b.buf[:copy(b.buf, b.buf[off:])]
+	}
+	return served, err
+}
+
+// free is the buffer's room for the next read.
+func (b *frameBuf) free() []byte { return b.buf[len(b.buf):cap(b.buf)] }
+
+// add takes n bytes read into free().
+func (b *frameBuf) add(n int) { b.buf = b.buf[:len(b.buf)+n] }
 
 // writeSecure sends what WriteFrame queued, until the connection closes.
 func (c *Conn) writeSecure() {

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/octomesh/octomesh/codec"
 )
 
 // testCA is a root that signs leaves for the TLS tests.
@@ -302,3 +304,67 @@ func BenchmarkHandshake(b *testing.B) {
 		z.Close()
 	}
 }
+
+// FuzzFrameBuf: a TLS connection's plaintext is the peer's to choose, and
+// arrives cut anywhere. Whatever the bytes and the cuts, frameBuf serves
+// the frames a whole read of the input would, in order, and fails where it
+// would.
+func FuzzFrameBuf(f *testing.F) {
+	f.Add(append(frameOf(f, 1, 10), frameOf(f, 2, 300)...), []byte{3, 14, 1, 200})
+	f.Add(frameOf(f, 1, 5000), []byte{255, 255})
+	f.Add([]byte("GET / HTTP/1.1\r\n\r\n"), []byte{1})
+	f.Add(append(frameOf(f, 1, 0)[:14], 0xff, 0xff), []byte{7})
+	f.Fuzz(func(t *testing.T, data, cuts []byte) {
+		const max = 2048
+		// What a whole read gives.
+		var want [][]byte
+		wantErr := false
+		for rest := data; len(rest) >= 14; {
+			size, err := codecFrameSize(rest, max)
+			if err != nil {
+				wantErr = true
+				break
+			}
+			if len(rest) < size {
+				break
+			}
+			want = append(want, rest[:size])
+			rest = rest[size:]
+		}
+		// What reads cut at cuts give.
+		fb := frameBuf{buf: make([]byte, 0, 64), max: max}
+		var got [][]byte
+		gotErr := false
+		rest := data
+		for i := 0; len(rest) > 0 && !gotErr; i++ {
+			n := len(rest)
+			if len(cuts) > 0 {
+				n = min(n, int(cuts[i%len(cuts)])+1)
+			}
+			n = copy(fb.free(), rest[:n])
+			if n == 0 {
+				t.Fatalf("no room to read into (buffered %d, cap %d)", len(fb.buf), cap(fb.buf))
+			}
+			fb.add(n)
+			rest = rest[n:]
+			_, err := fb.serve(func(frame []byte) bool {
+				got = append(got, append([]byte(nil), frame...))
+				return true
+			})
+			gotErr = err != nil
+		}
+		if gotErr != wantErr {
+			t.Fatalf("error %v, a whole read: %v", gotErr, wantErr)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%d frames, a whole read gives %d", len(got), len(want))
+		}
+		for i := range got {
+			if string(got[i]) != string(want[i]) {
+				t.Fatalf("frame %d differs", i)
+			}
+		}
+	})
+}
+
+func codecFrameSize(b []byte, max int) (int, error) { return codec.FrameSize(b[:codec.MetaSize], max) }
