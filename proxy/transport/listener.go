@@ -33,6 +33,10 @@ type Listener struct {
 
 	mu    sync.Mutex
 	conns map[*Conn]struct{}
+	// handshaking counts accepted TLS connections not yet served (first
+	// byte, handshake): they count toward MaxConns, so that a flood of
+	// silent peers cannot hold unbounded goroutines.
+	handshaking atomic.Int32
 }
 
 // Listen starts accepting on network ("tcp" or "unix") and address.
@@ -106,7 +110,7 @@ func (l *Listener) accept() {
 // adopt serves an accepted socket: on netpoll (adoptPlain), or, on a TLS
 // listener, from a goroutine that first handshakes (adoptSecure).
 func (l *Listener) adopt(gc net.Conn) error {
-	if l.opts.MaxConns > 0 && l.Conns() >= l.opts.MaxConns {
+	if l.opts.MaxConns > 0 && l.Conns()+int(l.handshaking.Load()) >= l.opts.MaxConns {
 		// Closed before netpoll sees it: the peer reads EOF at once, and
 		// this process spends nothing more on it.
 		_ = gc.Close()
@@ -114,7 +118,11 @@ func (l *Listener) adopt(gc net.Conn) error {
 		return nil
 	}
 	if l.opts.TLS.on() && l.network == "tcp" {
-		go l.adoptSecure(gc)
+		l.handshaking.Add(1)
+		go func() {
+			defer l.handshaking.Add(-1)
+			l.adoptSecure(gc)
+		}()
 		return nil
 	}
 	return l.adoptPlain(gc)

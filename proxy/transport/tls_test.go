@@ -431,3 +431,44 @@ func reportCPU(b *testing.B) func() {
 	start := cpu()
 	return func() { b.ReportMetric(float64(cpu()-start)/float64(b.N), "cpu-ns/op") }
 }
+
+// Silent peers of a TLS listener count toward MaxConns while they hold a
+// handshake open, and are closed after HandshakeTimeout.
+func TestSilentPeersAreBoundedAndTimedOut(t *testing.T) {
+	ca := newTestCA(t)
+	stats := &Stats{}
+	x, err := NewTLS(TLS{Mode: TLSPermissive, Certificate: func() (*tls.Certificate, error) {
+		return ca.leaf(t, "spiffe://mesh.local/app/server", time.Now().Add(-time.Minute), time.Now().Add(time.Hour)), nil
+	}, Verify: ca.verify, HandshakeTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := Listen("tcp", "127.0.0.1:0", Options{MaxFrameSize: 64 << 10, MaxConns: 2, TLS: x}, stats, func(c *Conn) Handler { return &peerHandler{c: c} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var silent []net.Conn
+	for range 3 {
+		c, err := net.Dial("tcp", l.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		silent = append(silent, c)
+	}
+	waitFor(t, "the third silent peer refused", func() bool { return stats.Refused.Load() == 1 })
+	waitFor(t, "the other two timed out", func() bool { return stats.TLSHandshakeFailures[ReasonTimeout].Load() == 2 })
+	for _, c := range silent[:2] {
+		if !readsEOF(t, c) {
+			t.Error("a timed-out peer's connection is open")
+		}
+	}
+	// The room is free again: a plain peer is served.
+	c, err := net.Dial("tcp", l.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	echoOnce(t, c, 1)
+}
