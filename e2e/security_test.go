@@ -2,23 +2,91 @@ package e2e
 
 import (
 	"context"
-	"crypto/tls"
+	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
-	api "github.com/octomesh/octomesh/api/ca"
-	"github.com/octomesh/octomesh/cp/ca"
 	"github.com/octomesh/octomesh/examples/echo"
 	"github.com/octomesh/octomesh/internal/proc"
 )
 
+// grant is one node's line in the CA's tokens file.
+type grant struct {
+	Node, Token string
+	Apps        []string
+}
+
+// startCA runs `octomesh ca` with a root generated in dir and the grants'
+// tokens, and returns its address and the bundle file (the generated root)
+// sidecars start from.
+func startCA(t *testing.T, dir string, grants []grant) (addr, bundle string) {
+	t.Helper()
+	var tokens strings.Builder
+	tokens.WriteString("tokens:\n")
+	for _, g := range grants {
+		fmt.Fprintf(&tokens, "  - {node: %s, token: %s, apps: [%s]}\n", g.Node, g.Token, strings.Join(g.Apps, ", "))
+	}
+	tokensFile := filepath.Join(dir, "tokens.yaml")
+	if err := os.WriteFile(tokensFile, []byte(tokens.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "ca")
+	rd, wr, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	logs := &proc.SyncBuffer{}
+	cmd := exec.Command(bin, "ca", "--listen", "127.0.0.1:0", "--trust-domain", "mesh.local", "--data-dir", data,
+		"--tokens", tokensFile, "--ready-fd", "3")
+	cmd.ExtraFiles = []*os.File{wr}
+	cmd.Stderr = logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	wr.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("octomesh ca exited with %v:\n%s", err, logs.String())
+			}
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Errorf("octomesh ca did not stop on SIGTERM:\n%s", logs.String())
+		}
+	})
+	ready := make(chan map[string]string, 1)
+	go func() {
+		var m map[string]string
+		_ = json.NewDecoder(rd).Decode(&m)
+		ready <- m
+	}()
+	select {
+	case m := <-ready:
+		if m["address"] == "" {
+			t.Fatalf("octomesh ca did not start:\n%s", logs.String())
+		}
+		return m["address"], filepath.Join(data, "root.pem")
+	case <-time.After(30 * time.Second):
+		t.Fatalf("octomesh ca not ready after 30s:\n%s", logs.String())
+	}
+	return "", ""
+}
+
 // TestKitexThroughTwoSidecarsStrictMTLS is the T2 path with strict mutual
 // TLS between the sidecars: each sidecar process gets its certificate from
-// the CA (served here over HTTPS) with its node's bootstrap token, and B
+// the CA (an `octomesh ca` process) with its node's bootstrap token, and B
 // allows only the echo-client app. 10,000 calls from a real Kitex client,
 // no error, no failed handshake.
 func TestKitexThroughTwoSidecarsStrictMTLS(t *testing.T) {
@@ -28,32 +96,17 @@ func TestKitexThroughTwoSidecarsStrictMTLS(t *testing.T) {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 
-	grants := []ca.Grant{
+	grants := []grant{
 		{Node: "node-a", Token: "node-a-bootstrap-token-0123456789", Apps: []string{"echo-client"}},
 		{Node: "node-b", Token: "node-b-bootstrap-token-0123456789", Apps: []string{"echo"}},
 	}
-	c, err := ca.New(ca.Options{TrustDomain: "mesh.local", DataDir: filepath.Join(dir, "ca"), Tokens: grants})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{MinVersion: tls.VersionTLS13,
-		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return c.ServingCertificate() }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: c.Handler(), ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	bundle := filepath.Join(dir, "bundle.pem")
-	if err := os.WriteFile(bundle, api.EncodeCertificates(c.Bundle()...), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	identity := func(g ca.Grant) string {
+	caAddr, bundle := startCA(t, dir, grants)
+	identity := func(g grant) string {
 		tok := filepath.Join(dir, g.Node+".token")
 		if err := os.WriteFile(tok, []byte(g.Token), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		return fmt.Sprintf("identity: {ca: %q, token_file: %q, trust_domain: mesh.local, bundle_file: %q}\n", ln.Addr().String(), tok, bundle)
+		return fmt.Sprintf("identity: {ca: %q, token_file: %q, trust_domain: mesh.local, bundle_file: %q}\n", caAddr, tok, bundle)
 	}
 
 	handler := echo.NewHandler("echo-1")
