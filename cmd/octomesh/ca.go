@@ -24,7 +24,7 @@ func runCA(args []string) error {
 		return runCAIssue(args[1:])
 	}
 	fs := flag.NewFlagSet("ca", flag.ContinueOnError)
-	listen := fs.String("listen", "127.0.0.1:15011", "where the CA serves HTTPS (POST /v1/certificates, GET /v1/bundle, GET /stats): host:port")
+	listen := fs.String("listen", "127.0.0.1:15040", "where the CA serves HTTPS (POST /v1/certificates, GET /v1/bundle, GET /stats): host:port")
 	opts, tokens := caFlags(fs)
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	readyFD := fs.Int("ready-fd", 0, "once serving, write the bound address as JSON to this inherited file descriptor and close it")

@@ -40,7 +40,10 @@
 // pilot ending it makes the pilot ask the scanner owning the sidecar's
 // inbound addresses to check them now (fastpath.go).
 //
-// The pilot imports the wire contracts (api/meta, api/registry,
+// With Options.XDSTLS the xDS port is mutual TLS and a stream serves only
+// the app its sidecar's certificate names (identity.go, docs/security.md).
+//
+// The pilot imports the wire contracts (api/ca, api/meta, api/registry,
 // api/scanner), config,
 // stats, cp/registration, cp/shardmap and cp/store. It must never import
 // proxy/..., sdk, cp/meta (Meta is a peer, not a library) or an etcd

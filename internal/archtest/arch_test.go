@@ -136,7 +136,7 @@ func TestPackageArrows(t *testing.T) {
 		"cp/registration":          {"api/registry", "config"},
 		"cp/shardmap":              {"api/meta", "api/scanner", "config"},
 		"cp/shardmap/shardmaptest": {"api/meta"},
-		"cp/pilot":                 {"api/meta", "api/registry", "api/scanner", "config", "cp/registration", "cp/shardmap", "cp/store", "stats"},
+		"cp/pilot":                 {"api/ca", "api/meta", "api/registry", "api/scanner", "config", "cp/registration", "cp/shardmap", "cp/store", "stats"},
 		"cp/scanner":               {"api/registry", "api/scanner", "codec", "config", "cp/shardmap", "cp/store", "stats"},
 		"cp/meta":                  {"api/meta", "config", "cp/registration", "cp/shardmap", "cp/store"},
 		"cp/mocksidecar":           {"api/meta", "api/registry", "config"},
