@@ -421,6 +421,18 @@ func (c *Config) validate() error {
 			return err
 		}
 	}
+	if x := c.XDS; x != nil && x.TLS.ModeOf() != TLSOff {
+		network := "tcp"
+		if x.Pilot != "" {
+			network, _, _ = ParseAddress(x.Pilot)
+		}
+		if fe := checkTLS(x.TLS, network, true); fe != nil {
+			return c.Errorf("xds."+fe.Field, "%s", strings.Replace(fe.Msg, "a cluster", "the xds stream", 1))
+		}
+		if c.Identity == nil {
+			return c.Errorf("xds.tls.mode", "mutual TLS needs the identity section (a certificate to present)")
+		}
+	}
 	for i := range c.Clusters {
 		if c.Clusters[i].TLS.ModeOf() != TLSOff && c.Identity == nil {
 			return c.Errorf(fmt.Sprintf("clusters[%d].tls.mode", i), "mutual TLS needs the identity section (a certificate to present)")

@@ -22,6 +22,12 @@ func (id ID) URL() *url.URL {
 	return &url.URL{Scheme: "spiffe", Host: id.TrustDomain, Path: "/app/" + id.App}
 }
 
+// PilotApp is the app of the pilot's own identity,
+// spiffe://<trust-domain>/app/octomesh-pilot: a sidecar that speaks xDS over
+// mutual TLS accepts no other pilot. A CA's tokens file must not grant it
+// to a node that runs apps.
+const PilotApp = "octomesh-pilot"
+
 // CAName is the URI SAN of the CA's own serving certificate in a trust
 // domain; no workload can have it (workload IDs have /app/).
 func CAName(trustDomain string) string { return "spiffe://" + trustDomain + "/ca" }

@@ -16,11 +16,8 @@ import (
 	api "github.com/octomesh/octomesh/api/ca"
 )
 
-// PilotApp is the app in the pilot's own identity,
-// spiffe://<trust-domain>/app/octomesh-pilot: sidecars that speak xDS over
-// mutual TLS accept no other. A CA's tokens file must not grant it to a
-// node that runs apps.
-const PilotApp = "octomesh-pilot"
+// PilotApp is the app in the pilot's own identity (api/ca.PilotApp).
+const PilotApp = api.PilotApp
 
 // XDSTLS builds the TLS of the pilot's xDS port from files (`octomesh ca
 // issue --app octomesh-pilot` writes them): TLS 1.3, its certificate, and

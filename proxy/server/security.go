@@ -2,6 +2,9 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -130,4 +133,29 @@ func readFile(name string) ([]byte, error) {
 		return nil, fmt.Errorf("bundle_file: %w", err)
 	}
 	return data, nil
+}
+
+// xdsTLS is the client TLS of the stream to the pilot: this sidecar's
+// certificate, and the pilot's verified against the bundle, which must be
+// the pilot's identity (api/ca.PilotApp) of the same trust domain.
+func (s *Server) xdsTLS() *tls.Config {
+	src := s.identity
+	return &tls.Config{
+		MinVersion:           tls.VersionTLS13,
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return src.Certificate() },
+		InsecureSkipVerify:   true, // no host names: the chain and the identity are checked below
+		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+			if len(raw) == 0 {
+				return errors.New("xds: the pilot presented no certificate")
+			}
+			id, err := src.Verify(raw)
+			if err != nil {
+				return fmt.Errorf("xds: the pilot's certificate: %w", err)
+			}
+			if want := (api.ID{TrustDomain: src.ID().TrustDomain, App: api.PilotApp}).String(); id != want {
+				return fmt.Errorf("xds: the pilot's certificate names %s, want %s", id, want)
+			}
+			return nil
+		},
+	}
 }
