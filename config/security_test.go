@@ -79,3 +79,23 @@ func TestSecurityConfigErrors(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+func TestXDSTLS(t *testing.T) {
+	base := "node: {id: n, app: web}\nlisteners: [{name: outbound, address: unix:///tmp/o.sock}]\nxds: {pilot: 127.0.0.1:15010, tls: {mode: strict}}\n"
+	if _, err := Parse("x.yaml", []byte(base)); err == nil || !strings.Contains(err.Error(), "xds.tls.mode: mutual TLS needs the identity section") {
+		t.Errorf("without identity: %v", err)
+	}
+	withID := base + "identity: {cert_file: c.pem, key_file: k.pem, bundle_file: b.pem}\n"
+	if _, err := Parse("x.yaml", []byte(withID)); err != nil {
+		t.Errorf("with identity: %v", err)
+	}
+	for _, tc := range []struct{ old, new, want string }{
+		{"mode: strict", "mode: permissive", "xds.tls.mode: permissive is for listeners; the xds stream either speaks TLS"},
+		{"pilot: 127.0.0.1:15010", "pilot: unix:///tmp/p.sock", "xds.tls.mode: Unix sockets"},
+	} {
+		_, err := Parse("x.yaml", []byte(strings.Replace(withID, tc.old, tc.new, 1)))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.new, err, tc.want)
+		}
+	}
+}
