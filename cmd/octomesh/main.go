@@ -24,6 +24,7 @@ var commands = map[string]command{
 	"meta":        {"run the Meta Server: which pilot serves which app", runMeta, nil},
 	"scanner":     {"run a scanner: central health checks of the registered instances", runScanner, nil},
 	"dispatcher":  {"run the dispatcher: change notices on NATS JetStream, routed to the pilots that care; the operator API (rules, releases)", runDispatcher, nil},
+	"ca":          {"run the certificate authority that signs sidecars' certificates; `ca issue` writes static ones", runCA, nil},
 	"ctl":         {"operate the mesh: governance rules (apply, get, delete, diff), proxy-status, proxy-config, describe, releases, nodes", nil, runCtl},
 	"mocksidecar": {"run simulated sidecars from a YAML step script", runMockSidecar, nil},
 	"perf":        {"profile a running sidecar through its admin endpoint", runPerf, nil},

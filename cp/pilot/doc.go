@@ -47,7 +47,10 @@
 // push path is the same; it answers the dispatcher's back-check with the
 // revisions it holds. Instances and health marks are still watched.
 //
-// The pilot imports the wire contracts (api/meta, api/registry, api/rules,
+// With Options.XDSTLS the xDS port is mutual TLS and a stream serves only
+// the app its sidecar's certificate names (identity.go, docs/security.md).
+//
+// The pilot imports the wire contracts (api/ca, api/meta, api/registry, api/rules,
 // api/scanner), config,
 // stats, cp/registration, cp/shardmap and cp/store. It must never import
 // proxy/..., sdk, cp/meta (Meta is a peer, not a library), cp/dispatcher

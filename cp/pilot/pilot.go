@@ -2,6 +2,7 @@ package pilot
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/octomesh/octomesh/api/meta"
@@ -50,7 +52,11 @@ type Options struct {
 	// health marks are still watched. Empty: the pilot watches everything
 	// in etcd (standalone).
 	NATSURL string
-	Log     *slog.Logger
+	// XDSTLS, when set (XDSTLS builds it), makes the xDS port mutual TLS:
+	// every sidecar shows its certificate, and its stream serves only the
+	// app the certificate names.
+	XDSTLS *tls.Config
+	Log    *slog.Logger
 }
 
 // Addrs says where a started pilot serves.
@@ -143,13 +149,18 @@ func Start(opts Options) (_ *Pilot, err error) {
 	if p.xdsLn, p.addrs.XDS, err = listen(opts.XDSAddress); err != nil {
 		return nil, fmt.Errorf("pilot: xds address: %w", err)
 	}
-	p.grpc = grpc.NewServer(
+	gopts := []grpc.ServerOption{
 		// Ping an idle sidecar every 30s and give it 20s to answer: long
 		// enough for a sidecar on a busy machine, short enough to free a
 		// dead one's session within a minute.
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 20 * time.Second}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
-	)
+	}
+	if opts.XDSTLS != nil {
+		gopts = append(gopts, grpc.Creds(credentials.NewTLS(opts.XDSTLS)))
+		p.XDS.RequireIdentity()
+	}
+	p.grpc = grpc.NewServer(gopts...)
 	p.XDS.Register(p.grpc)
 	if p.httpLn, p.addrs.HTTP, err = listen(opts.HTTPAddress); err != nil {
 		return nil, fmt.Errorf("pilot: http address: %w", err)
