@@ -102,6 +102,16 @@ def go_dependencies():
         version = "v1.0.0",
     )
     go_repository(
+        name = "com_github_antithesishq_antithesis_sdk_go",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "github.com/antithesishq/antithesis-sdk-go",
+        sum = "h1:TfLnk/It42eZEgaWL/e+xBKBAhX9ru4mRn2+0Xeukmc=",
+        version = "v0.9.0-default-no-op",
+    )
+    go_repository(
         name = "com_github_antlr4_go_antlr_v4",
         patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
         build_file_generation = "on",
@@ -682,6 +692,16 @@ def go_dependencies():
         version = "v0.27.1",
     )
     go_repository(
+        name = "com_github_go_quicktest_qt",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "github.com/go-quicktest/qt",
+        sum = "h1:O1K29Txy5P2OK0dGo59b7b0LR6wKfIhttaAhHUyn7eI=",
+        version = "v1.101.0",
+    )
+    go_repository(
         name = "com_github_godbus_dbus_v5",
         patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
         build_file_generation = "on",
@@ -800,6 +820,26 @@ def go_dependencies():
         importpath = "github.com/google/go-pkcs11",
         sum = "h1:PVRnTgtArZ3QQqTGtbtjtnIkzl2iY2kt24yqbrf7td8=",
         version = "v0.3.0",
+    )
+    go_repository(
+        name = "com_github_google_go_tpm",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "github.com/google/go-tpm",
+        sum = "h1:slArAR9Ft+1ybZu0lBwpSmpwhRXaa85hWtMinMyRAWo=",
+        version = "v0.9.8",
+    )
+    go_repository(
+        name = "com_github_google_go_tpm_tools",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "github.com/google/go-tpm-tools",
+        sum = "h1:qJEJcuLzH5KDR0gKc0zcktin6KSAwL7+jWKBYceddTc=",
+        version = "v0.3.13-0.20230620182252-4639ecce2aba",
     )
     go_repository(
         name = "com_github_google_gofuzz",
@@ -1038,8 +1078,8 @@ def go_dependencies():
         build_file_name = "BUILD.gazelle",
         build_file_proto_mode = "disable_global",
         importpath = "github.com/klauspost/compress",
-        sum = "h1:c/Cqfb0r+Yi+JtIEq73FWXVkRonBlf0CRNYc8Zttxdo=",
-        version = "v1.18.0",
+        sum = "h1:dD0v/bvxtjCBqQu6sx1TNWkalEY5lNTIe+HY9w8TeNI=",
+        version = "v1.20.4",
     )
     go_repository(
         name = "com_github_klauspost_cpuid_v2",
@@ -1122,6 +1162,16 @@ def go_dependencies():
         version = "v0.6.2",
     )
     go_repository(
+        name = "com_github_minio_highwayhash",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "github.com/minio/highwayhash",
+        sum = "h1:asJizugGgchQod2ja9NJlGOWq4s7KsAWr5XUc9Clgl4=",
+        version = "v1.0.4",
+    )
+    go_repository(
         name = "com_github_moby_spdystream",
         patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
         build_file_generation = "on",
@@ -1180,6 +1230,56 @@ def go_dependencies():
         importpath = "github.com/mxk/go-flowrate",
         sum = "h1:y5//uYreIhSUg3J1GEMiLbxo1LJaP8RfCpH6pymGZus=",
         version = "v0.0.0-20140419014527-cca7078d478f",
+    )
+    go_repository(
+        name = "com_github_nats_io_jwt_v2",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "github.com/nats-io/jwt/v2",
+        sum = "h1:pqImTmlqH2zPHKNdRXO0YRyWif2diGRlrtLFJ2RxM2I=",
+        version = "v2.8.3",
+    )
+    go_repository(
+        name = "com_github_nats_io_nats_go",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "github.com/nats-io/nats.go",
+        sum = "h1:z1p2yNGsIEoz1j6QhRMmZi4WEiaPBXBeg6qMIM27wzY=",
+        version = "v1.56.0",
+    )
+    go_repository(
+        name = "com_github_nats_io_nats_server_v2",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "github.com/nats-io/nats-server/v2",
+        sum = "h1:IgHIKL4DYN9mEfwtPcdM39muvXG8v9FBADQn0f4Whs0=",
+        version = "v2.15.3",
+    )
+    go_repository(
+        name = "com_github_nats_io_nkeys",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "github.com/nats-io/nkeys",
+        sum = "h1:JAJrlDhOyQqOt0a1eg4cbIZ1Kc7+vmkCigAltpwQpVA=",
+        version = "v0.4.17",
+    )
+    go_repository(
+        name = "com_github_nats_io_nuid",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "github.com/nats-io/nuid",
+        sum = "h1:5iA8DT8V7q8WK2EScv2padNa/rTESc1KdnPw4TC2paw=",
+        version = "v1.0.1",
     )
     go_repository(
         name = "com_github_nishanths_predeclared",
@@ -3408,8 +3508,8 @@ def go_dependencies():
         build_file_name = "BUILD.gazelle",
         build_file_proto_mode = "disable_global",
         importpath = "golang.org/x/sys",
-        sum = "h1:XbzkgYJHdqh/8m2Uu0W/dQv8nktxx4BFHp1M0gROTXA=",
-        version = "v0.49.0",
+        sum = "h1:dkKZEFTEKaLr1sjhs0WiKqoi8Jj5nHbS3Njmx1UoMJs=",
+        version = "v0.50.0",
     )
     go_repository(
         name = "org_golang_x_term",
@@ -3438,8 +3538,8 @@ def go_dependencies():
         build_file_name = "BUILD.gazelle",
         build_file_proto_mode = "disable_global",
         importpath = "golang.org/x/time",
-        sum = "h1:bbrp8t3bGUeFOx08pvsMYRTCVSMk89u4tKbNOZbp88U=",
-        version = "v0.15.0",
+        sum = "h1:vMb6ptszcQMkcwiRTAuNNU50gom6++Q/6gY2hDM6VDE=",
+        version = "v0.16.0",
     )
     go_repository(
         name = "org_golang_x_tools",

@@ -154,7 +154,7 @@ func TestQuick(t *testing.T) {
 	}
 	cfg := QuickMatrix()
 	cfg.Binary = bin
-	cfg.Topologies = []string{T0UDS, T1, T2, T2Governed, T1HAProxy, T2HAProxy}
+	cfg.Topologies = []string{T0UDS, T1, T2, T2MTLS, T2Governed, T1HAProxy, T2HAProxy}
 	cfg.Payloads = []int{1024}
 	cfg.Rates = []float64{2000}
 	cfg.Closed = []int{8}
@@ -204,7 +204,7 @@ func TestQuick(t *testing.T) {
 		for _, p := range r.Procs {
 			roles = append(roles, p.Role)
 		}
-		want := map[string]string{T0UDS: "", T1: "sidecar", T2: "sidecar-A sidecar-B", T2Governed: "sidecar-A sidecar-B",
+		want := map[string]string{T0UDS: "", T1: "sidecar", T2: "sidecar-A sidecar-B", T2MTLS: "sidecar-A sidecar-B", T2Governed: "sidecar-A sidecar-B",
 			T1HAProxy: "haproxy", T2HAProxy: "haproxy-A haproxy-B"}[r.Topology]
 		if got := strings.Join(roles, " "); got != want {
 			t.Errorf("%s: proxies measured %q, want %q", name, got, want)
@@ -240,8 +240,10 @@ func TestQuick(t *testing.T) {
 			t.Errorf("%s ran %d times, want 2", topo, runs[topo])
 		}
 	}
-	if len(rep.Summary) != len(rep.Runs) || len(rep.Targets) != 5 {
+	if len(rep.Summary) != len(rep.Runs) || len(rep.Targets) != 6 {
 		t.Errorf("%d summaries of %d runs, %d targets", len(rep.Summary), len(rep.Runs), len(rep.Targets))
+	} else if mtls := rep.Targets[5]; mtls.Status != "measured" || !strings.Contains(mtls.Measured, "1024 B closed 8: CPU") {
+		t.Errorf("T2-mTLS against T2: %+v", mtls)
 	}
 
 	// The three outputs, and the report read back from its JSON.

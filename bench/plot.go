@@ -24,6 +24,7 @@ var topologyStyle = map[string]struct {
 	T0TCP:     {color.RGBA{0x99, 0x99, 0x99, 0xff}, []vg.Length{vg.Points(4), vg.Points(2)}},
 	T1:        {color.RGBA{0x1f, 0x77, 0xb4, 0xff}, nil},
 	T2:        {color.RGBA{0xd6, 0x27, 0x28, 0xff}, nil},
+	T2MTLS:    {color.RGBA{0xff, 0x7f, 0x0e, 0xff}, []vg.Length{vg.Points(3), vg.Points(2)}},
 	T1HAProxy: {color.RGBA{0x2c, 0xa0, 0x2c, 0xff}, []vg.Length{vg.Points(6), vg.Points(3)}},
 	T2HAProxy: {color.RGBA{0x94, 0x67, 0xbd, 0xff}, []vg.Length{vg.Points(6), vg.Points(2), vg.Points(1.5), vg.Points(2)}},
 }

@@ -474,6 +474,31 @@ func (r *Report) checkTargets() []Target {
 		t.Status, t.Measured = status(ok), strings.Join(parts, "; ")
 	}
 	out = append(out, t)
+
+	// 6. What mutual TLS costs, point by point: no target, the figures.
+	t = Target{Target: "T2-mTLS against T2: sidecar CPU per request (A+B), p99, throughput (no target: what mutual TLS costs)",
+		Status: "not measured", Measured: "no T2 and T2-mTLS runs at the same point"}
+	parts = nil
+	for _, m := range r.Summary {
+		if m.Topology != T2MTLS {
+			continue
+		}
+		for _, s := range r.Summary {
+			if s.Topology != T2 || s.Payload != m.Payload || s.Point != m.Point {
+				continue
+			}
+			var a, b float64
+			for i := range min(len(m.Procs), len(s.Procs)) {
+				a, b = a+m.Procs[i].CPUPerRequest, b+s.Procs[i].CPUPerRequest
+			}
+			parts = append(parts, fmt.Sprintf("%d B %s: CPU %.1f vs %.1f µs/req, p99 %.1f vs %.1f µs, %.0f vs %.0f req/s",
+				m.Payload, m.Point, a, b, m.Latency.P99, s.Latency.P99, m.Throughput, s.Throughput))
+		}
+	}
+	if len(parts) > 0 {
+		t.Status, t.Measured = "measured", strings.Join(parts, "; ")
+	}
+	out = append(out, t)
 	return out
 }
 

@@ -45,10 +45,13 @@ const (
 	// sidecars and none triggering (governedRoute, governedCluster): what
 	// the policies cost when all is well.
 	T2Governed = "T2-Governed"
+	// T2MTLS: T2 with strict mutual TLS between the sidecars (certificates
+	// from `octomesh ca issue`): what TLS costs (docs/security.md).
+	T2MTLS = "T2-mTLS"
 )
 
 // AllTopologies in report order.
-var AllTopologies = []string{T0UDS, T0TCP, T1, T2, T2Governed, T1HAProxy, T2HAProxy}
+var AllTopologies = []string{T0UDS, T0TCP, T1, T2, T2MTLS, T2Governed, T1HAProxy, T2HAProxy}
 
 //go:embed install-haproxy.sh
 var installHAProxyScript []byte
@@ -376,9 +379,14 @@ func (e *env) start(name string, installHAProxy bool) error {
 	case T1:
 		err = e.startT1(t)
 	case T2:
-		err = e.startT2(t, "", "")
+		err = e.startT2(t, "", "", nil)
+	case T2MTLS:
+		var sec *t2Security
+		if sec, err = e.issueCertificates(); err == nil {
+			err = e.startT2(t, "", "", sec)
+		}
 	case T2Governed:
-		err = e.startT2(t, governedRoute, governedCluster)
+		err = e.startT2(t, governedRoute, governedCluster, nil)
 	case T1HAProxy, T2HAProxy:
 		if e.noHAProxy == nil {
 			why := findHAProxy(e.dir, installHAProxy, e.log)
@@ -504,12 +512,35 @@ const (
 `
 )
 
+// t2Security is T2-mTLS's: the identity section of each sidecar.
+type t2Security struct{ a, b string }
+
+// issueCertificates writes a certificate, key and bundle for each T2
+// sidecar with `octomesh ca issue` (one root, in the run's directory).
+func (e *env) issueCertificates() (*t2Security, error) {
+	ids := map[string]string{}
+	for _, app := range []string{"bench", "echo"} {
+		out := filepath.Join(e.dir, "mtls-"+app)
+		cmd := exec.Command(e.bin, "ca", "issue", "--data-dir", filepath.Join(e.dir, "mtls-ca"), "--app", app, "--out", out, "--lifetime", "24h")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("octomesh ca issue: %v: %s", err, b)
+		}
+		ids[app] = fmt.Sprintf("identity: {cert_file: %q, key_file: %q, bundle_file: %q}\n",
+			filepath.Join(out, "cert.pem"), filepath.Join(out, "key.pem"), filepath.Join(out, "bundle.pem"))
+	}
+	return &t2Security{a: ids["bench"], b: ids["echo"]}, nil
+}
+
 // startT2 starts T2's two sidecars, with route and cluster settings added
-// to both (T2-Governed) or none.
-func (e *env) startT2(t *topology, route, cluster string) error {
+// to both (T2-Governed) or none, and with strict mutual TLS between them
+// when sec is set (T2-mTLS).
+func (e *env) startT2(t *topology, route, cluster string, sec *t2Security) error {
 	bcfg, acfg := fmt.Sprintf(t2BConfig, e.appUnix), ""
 	if route != "" {
 		bcfg = strings.Replace(bcfg, "{cluster: local-app}", "{cluster: local-app"+route+"}", 1) + cluster
+	}
+	if sec != nil {
+		bcfg = strings.Replace(bcfg, "    address: \"127.0.0.1:0\"\n", "    address: \"127.0.0.1:0\"\n    tls: {mode: strict}\n", 1) + sec.b
 	}
 	b, err := e.sidecar(t, "sidecar-B", bcfg)
 	if err != nil {
@@ -521,6 +552,9 @@ func (e *env) startT2(t *topology, route, cluster string) error {
 	}
 	sock := filepath.Join(e.dir, strings.ToLower(t.name)+".sock")
 	acfg = fmt.Sprintf(t2AConfig, sock, inbound)
+	if sec != nil {
+		acfg = strings.Replace(acfg, "    balancer: round_robin\n", "    balancer: round_robin\n    tls: {mode: strict}\n", 1) + sec.a
+	}
 	if route != "" {
 		acfg = strings.Replace(acfg, "      - {service: echo, cluster: echo}", "      - {service: echo, tags: {lane: canary}, cluster: echo}\n      - {service: echo, cluster: echo"+route+"}", 1) + cluster
 	}

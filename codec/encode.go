@@ -100,6 +100,7 @@ const (
 	ErrorFault            = "fault"
 	ErrorDeadlineExceeded = "deadline_exceeded"
 	ErrorNoInstances      = "no_instances"
+	ErrorPermissionDenied = "permission_denied"
 )
 
 // KeyControl marks a control frame (no payload) the mesh sends between

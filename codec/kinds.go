@@ -44,6 +44,9 @@ const (
 	// KindNoInstances: the call's service has no instances: the control
 	// plane lists none (not forwarded).
 	KindNoInstances
+	// KindPermissionDenied: the callee's sidecar refused the caller by an
+	// authorization rule (not forwarded). Retrying meets the same rule.
+	KindPermissionDenied
 	numKinds
 )
 
@@ -60,6 +63,7 @@ var kindNames = [numKinds]string{
 	KindFault:            ErrorFault,
 	KindDeadlineExceeded: ErrorDeadlineExceeded,
 	KindNoInstances:      ErrorNoInstances,
+	KindPermissionDenied: ErrorPermissionDenied,
 }
 
 // String is the kind's KeyError value ("" for KindNone).
@@ -88,7 +92,7 @@ func ParseErrorKind(v []byte) ErrorKind {
 // never saw the call, so that it may be retried anywhere.
 func (k ErrorKind) NotForwarded() bool {
 	switch k {
-	case KindNoRoute, KindOverloaded, KindUnreachable, KindRestarting, KindRateLimited, KindCircuitOpen, KindFault, KindDeadlineExceeded, KindNoInstances:
+	case KindNoRoute, KindOverloaded, KindUnreachable, KindRestarting, KindRateLimited, KindCircuitOpen, KindFault, KindDeadlineExceeded, KindNoInstances, KindPermissionDenied:
 		return true
 	}
 	return false

@@ -26,6 +26,9 @@ type Config struct {
 	Clusters   []Cluster  `yaml:"clusters"`
 	// XDS, when set, connects the sidecar to a pilot (see XDS).
 	XDS *XDS `yaml:"xds"`
+	// Identity, when set, is the sidecar's workload identity, which mutual
+	// TLS needs (security.go).
+	Identity *Identity `yaml:"identity"`
 
 	file  string
 	lines map[string]int
@@ -101,6 +104,11 @@ type Listener struct {
 	// this listener.
 	MaxConnections int      `yaml:"max_connections"`
 	IdleTimeout    Duration `yaml:"idle_timeout"`
+	// TLS is the listener's mutual TLS mode (TCP only); nil: off.
+	TLS *TLS `yaml:"tls"`
+	// Authorization holds rule sets by service, checked against the
+	// caller's identity from its certificate (the authz filter).
+	Authorization []AuthzPolicy `yaml:"authorization"`
 }
 
 // Route sends requests matching (service, method) to a cluster. "*" (the
@@ -152,6 +160,8 @@ type Cluster struct {
 	RetryBudget *RetryBudget `yaml:"retry_budget"`
 	// OutlierDetection: nil means none.
 	OutlierDetection *OutlierDetection `yaml:"outlier_detection"`
+	// TLS is the mode of connections to TCP endpoints: strict or off (nil).
+	TLS *TLS `yaml:"tls"`
 }
 
 // Locality prefers endpoints in the node's SET, then its zone.
@@ -377,6 +387,9 @@ func (c *Config) validate() error {
 	if err := c.validateXDS(); err != nil {
 		return err
 	}
+	if err := c.checkIdentity(); err != nil {
+		return err
+	}
 	names, addrs := map[string]bool{}, map[string]bool{}
 	for i := range c.Listeners {
 		ln := &c.Listeners[i]
@@ -404,6 +417,43 @@ func (c *Config) validate() error {
 		if fe := CheckRoutes(ln.Routes, clusters); fe != nil {
 			return c.Errorf(p+"."+fe.Field, "%s", fe.Msg)
 		}
+		if err := c.checkListenerSecurity(ln, p); err != nil {
+			return err
+		}
+	}
+	if x := c.XDS; x != nil && x.TLS.ModeOf() != TLSOff {
+		network := "tcp"
+		if x.Pilot != "" {
+			network, _, _ = ParseAddress(x.Pilot)
+		}
+		if fe := checkTLS(x.TLS, network, true); fe != nil {
+			return c.Errorf("xds."+fe.Field, "%s", strings.Replace(fe.Msg, "a cluster", "the xds stream", 1))
+		}
+		if c.Identity == nil {
+			return c.Errorf("xds.tls.mode", "mutual TLS needs the identity section (a certificate to present)")
+		}
+	}
+	for i := range c.Clusters {
+		if c.Clusters[i].TLS.ModeOf() != TLSOff && c.Identity == nil {
+			return c.Errorf(fmt.Sprintf("clusters[%d].tls.mode", i), "mutual TLS needs the identity section (a certificate to present)")
+		}
+	}
+	return nil
+}
+
+func (c *Config) checkListenerSecurity(ln *Listener, p string) error {
+	network, _, _ := ParseAddress(ln.Address)
+	if fe := checkTLS(ln.TLS, network, false); fe != nil {
+		return c.Errorf(p+"."+fe.Field, "%s", fe.Msg)
+	}
+	if ln.TLS.ModeOf() != TLSOff && c.Identity == nil {
+		return c.Errorf(p+".tls.mode", "mutual TLS needs the identity section (a certificate to present)")
+	}
+	if fe := CheckAuthorization(ln.Authorization); fe != nil {
+		return c.Errorf(p+"."+fe.Field, "%s", fe.Msg)
+	}
+	if len(ln.Authorization) > 0 && ln.TLS.ModeOf() == TLSOff {
+		return c.Errorf(p+".authorization", "needs tls.mode strict (or permissive): callers are known only by their certificates, never by a header")
 	}
 	return nil
 }
@@ -444,11 +494,18 @@ func (cl *Cluster) Check() *FieldError {
 	if fe := cl.checkPolicies(); fe != nil {
 		return fe
 	}
+	if fe := checkTLS(cl.TLS, "tcp", true); fe != nil {
+		return fe
+	}
 	seen := map[string]bool{}
 	for j, e := range cl.Endpoints {
 		f := fmt.Sprintf("endpoints[%d].address", j)
-		if _, _, err := ParseAddress(e.Address); err != nil {
+		network, _, err := ParseAddress(e.Address)
+		if err != nil {
 			return &FieldError{f, err.Error()}
+		}
+		if network == "unix" && cl.TLS.ModeOf() != TLSOff {
+			return &FieldError{f, "a Unix socket endpoint (the local app) stays plain: this cluster's tls.mode is " + cl.TLS.Mode}
 		}
 		if seen[e.Address] {
 			return &FieldError{f, "endpoint " + e.Address + " listed twice"}

@@ -14,7 +14,7 @@ import (
 // the file name); and a config it accepts is valid again, field by field, as
 // the sidecar relies on it.
 func FuzzParse(f *testing.F) {
-	for _, doc := range []string{good, governed, xdsGood, "listeners: [{name: a, address: ':1', routes: [{cluster: c}]}]\nclusters: [{name: c}]\n"} {
+	for _, doc := range []string{good, governed, xdsGood, secureBase, "listeners: [{name: a, address: ':1', routes: [{cluster: c}]}]\nclusters: [{name: c}]\n"} {
 		f.Add([]byte(doc))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -52,8 +52,9 @@ type RateLimit struct {
 	// Burst is how many calls may pass at once after a quiet spell
 	// (the bucket's size); 0: a tenth of a second's worth, at least 1.
 	Burst int `yaml:"burst" json:"burst,omitempty"`
-	// PerCaller gives every calling app (its TTHeader from-service) a
-	// bucket of its own; calls that name no caller share one.
+	// PerCaller gives every calling app a bucket of its own: the identity
+	// its certificate proved on a mutual TLS connection, else its TTHeader
+	// from-service; calls that name no caller share one.
 	PerCaller bool `yaml:"per_caller" json:"per_caller,omitempty"`
 }
 

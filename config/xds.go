@@ -34,6 +34,9 @@ type XDS struct {
 	MaxSubscriptions int `yaml:"max_subscriptions"`
 	// ReconnectMax caps the backoff between attempts to reach the pilot.
 	ReconnectMax Duration `yaml:"reconnect_max"`
+	// TLS strict: the xDS stream is mutual TLS with the sidecar's identity,
+	// and the pilot must show spiffe://<trust-domain>/app/octomesh-pilot.
+	TLS *TLS `yaml:"tls"`
 }
 
 func (x *XDS) setDefaults() {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +17,8 @@ import (
 	"github.com/cloudwego/kitex/pkg/klog"
 
 	"github.com/octomesh/octomesh/api/registry"
+	"github.com/octomesh/octomesh/api/rules"
+	"github.com/octomesh/octomesh/cp/dispatcher"
 	"github.com/octomesh/octomesh/cp/pilot"
 	"github.com/octomesh/octomesh/cp/scanner"
 	"github.com/octomesh/octomesh/examples/echo"
@@ -65,32 +68,58 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	if o.Interval <= 0 {
 		o.Interval = time.Second
 	}
-	fmt.Fprintln(o.Out, "starting the mesh: a pilot with an embedded etcd, two echo servers and their sidecars, the client's sidecar (a few seconds)")
-	klog.SetLevel(klog.LevelWarn)                 // Kitex's info lines would drown the report
+	fmt.Fprintln(o.Out, "starting the mesh: a dispatcher with NATS and etcd embedded, a pilot, a scanner, two echo servers and their sidecars, the client's sidecar (a few seconds)")
+	// Kitex's info lines would drown the report, and its echo servers log
+	// an error for each app check (the sidecar's call of a method no app
+	// has, __octomesh_health, docs/control-plane.md): the demo reports its
+	// own errors.
+	klog.SetLevel(klog.LevelFatal)
 	dir, err := os.MkdirTemp("", "octomesh-demo") // short: Unix socket paths are limited
 	if err != nil {
 		return Summary{}, err
 	}
 	defer os.RemoveAll(dir)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 
-	// The control plane: a pilot with its registry in an embedded etcd.
-	p, err := pilot.Start(pilot.Options{XDSAddress: "127.0.0.1:0", HTTPAddress: "127.0.0.1:0", DataDir: filepath.Join(dir, "etcd"),
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	// The control plane. The dispatcher first: it holds the registry's
+	// embedded etcd and NATS, and serves the operator API (rules,
+	// releases); the pilot and the scanner use both.
+	d, err := dispatcher.Start(dispatcher.Options{DataDir: filepath.Join(dir, "dispatcher"), NATSAddress: "127.0.0.1:0",
+		APIAddress: "127.0.0.1:0", Log: quiet})
+	if err != nil {
+		return Summary{}, err
+	}
+	defer d.Close()
+	da := d.Addrs()
+	tokenFile := filepath.Join(dir, "dispatcher", "operator.token")
+	fmt.Fprintf(o.Out, "dispatcher: notices on NATS %s, operator API %s (octomesh ctl --server %s --token-file %s get all), embedded etcd %s\n",
+		da.NATS, strings.TrimPrefix(da.API, "tcp://"), strings.TrimPrefix(da.API, "tcp://"), tokenFile, da.Etcd)
+	p, err := pilot.Start(pilot.Options{XDSAddress: "127.0.0.1:0", HTTPAddress: "127.0.0.1:0", EtcdEndpoints: []string{da.Etcd},
+		NATSURL: da.NATS, Log: quiet})
 	if err != nil {
 		return Summary{}, err
 	}
 	defer p.Close()
 	addrs := p.Addrs()
-	fmt.Fprintf(o.Out, "pilot: xDS %s, registry API and /debug/sessions %s, embedded etcd %s\n", addrs.XDS, addrs.HTTP, addrs.Etcd)
-	// One scanner, on the pilot's etcd: it checks every instance's sidecar
-	// (and, through it, its app) each second.
-	sc, err := scanner.Start(scanner.Options{ID: "scanner-1", HTTPAddress: "127.0.0.1:0", EtcdEndpoints: []string{addrs.Etcd},
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	fmt.Fprintf(o.Out, "pilot: xDS %s, registry API and /debug/sessions %s; rule changes come as the dispatcher's notices\n", addrs.XDS, addrs.HTTP)
+	// One scanner: it checks every instance's sidecar (and, through it,
+	// its app) each second, and publishes a notice per mark.
+	sc, err := scanner.Start(scanner.Options{ID: "scanner-1", HTTPAddress: "127.0.0.1:0", EtcdEndpoints: []string{da.Etcd},
+		NATSURL: da.NATS, Log: quiet})
 	if err != nil {
 		return Summary{}, err
 	}
 	defer sc.Close()
 	fmt.Fprintf(o.Out, "scanner: scanner-1 checks every instance's sidecar and app each %s (/stats, /debug/instances on %s)\n", time.Second, sc.Addr())
+	token, err := os.ReadFile(tokenFile)
+	if err != nil {
+		return Summary{}, err
+	}
+	ruleAPI, err := rules.NewClient(strings.TrimPrefix(da.API, "tcp://"), strings.TrimSpace(string(token)))
+	if err != nil {
+		return Summary{}, err
+	}
+	defer ruleAPI.Close()
 
 	// Two server instances, each a Kitex echo app behind its own sidecar,
 	// registered in the registry under its sidecar's inbound address.
@@ -133,7 +162,7 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	if err := waitInstances(ctx, api, 2); err != nil {
 		return Summary{}, err
 	}
-	if err := governance(ctx, api, o.Out); err != nil {
+	if err := governance(ctx, ruleAPI, o.Out); err != nil {
 		return Summary{}, err
 	}
 
@@ -157,7 +186,7 @@ xds:
 	fmt.Fprintf(o.Out, "OctoMesh demo: echo client -> %s -> sidecar A (pid %d, admin http://%s, xDS from the pilot) -> {%s, %s} -> echo-1, echo-2\n",
 		a.Ready.Listeners["outbound"], a.PID(), a.Ready.Admin, servers[0].describe(), servers[1].describe())
 	fmt.Fprintf(o.Out, "configs and sidecar logs in %s; %d callers, %d-byte payloads; Ctrl-C stops\n", dir, o.Callers, o.PayloadSize)
-	stopConsole := startConsole(o.Out, addrs.HTTP) // the web console (console.go)
+	stopConsole := startConsole(o.Out, addrs.HTTP, strings.TrimPrefix(da.API, "tcp://")) // the web console (console.go)
 	defer stopConsole()
 
 	client, err := echo.NewClient(clientSock)
@@ -187,7 +216,7 @@ xds:
 	go func() {
 		defer func() { watchDone <- struct{}{} }()
 		at := lapseAfter(o.Duration) / 2
-		delayPhase(watchCtx, api, say, at, at)
+		delayPhase(watchCtx, ruleAPI, say, at, at)
 	}()
 	sum := drive(ctx, start, client, o)
 	stopWatch()
@@ -201,6 +230,9 @@ xds:
 		sum.Requests, sum.Elapsed.Seconds(), sum.Errors, sum.Handled["echo-1"], sum.Handled["echo-2"])
 	fmt.Fprintf(o.Out, "scanner-1: %d checks, %d failed, %d instances marked down, %d marked up\n",
 		sc.Stats.Checks.Load(), sc.Stats.Failures.Load(), sc.Stats.Marked.Load(), sc.Stats.Cleared.Load())
+	ds := d.StatsMap()
+	fmt.Fprintf(o.Out, "dispatcher: %d rule writes published %d notices; %d forwarded to the pilot, who fetched %d values\n",
+		ds["rules.applies"]+ds["rules.deletes"], ds["rules.published"], ds["dispatcher.forwarded_all"], p.Notices.Fetched.Load())
 	for _, s := range []sidecarProcess{a, servers[0].sidecar, servers[1].sidecar} {
 		if err := s.Stop(); err != nil {
 			return sum, fmt.Errorf("sidecar %d: %v\n%s", s.PID(), err, s.Logs())

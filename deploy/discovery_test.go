@@ -143,6 +143,7 @@ func TestPodDiscoveryFindsTheManifestsPods(t *testing.T) {
 	}
 	sort.Strings(found)
 	want := []string{
+		"octomesh-control-plane octomesh-system/octomesh-dispatcher 10.0.0.1:15050 dispatcher",
 		"octomesh-control-plane octomesh-system/octomesh-meta 10.0.0.1:15020 meta",
 		"octomesh-control-plane octomesh-system/octomesh-pilot 10.0.0.1:15011 pilot",
 		"octomesh-control-plane octomesh-system/octomesh-scanner 10.0.0.1:15030 scanner",

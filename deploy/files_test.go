@@ -18,7 +18,7 @@ import (
 
 // The components the scrape configs label targets with; the alerts and
 // dashboards select on them.
-var knownComponents = []string{"sidecar", "pilot", "meta", "scanner", "agent"}
+var knownComponents = []string{"sidecar", "pilot", "meta", "scanner", "dispatcher", "agent"}
 
 // strictYAML decodes one YAML document into v, refusing fields v does not
 // have, and a second document.

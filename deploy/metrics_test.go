@@ -18,6 +18,7 @@ import (
 
 	"github.com/octomesh/octomesh/agent"
 	"github.com/octomesh/octomesh/config"
+	"github.com/octomesh/octomesh/cp/dispatcher"
 	"github.com/octomesh/octomesh/cp/meta"
 	"github.com/octomesh/octomesh/cp/pilot"
 	"github.com/octomesh/octomesh/cp/scanner"
@@ -84,7 +85,18 @@ func startAll(t *testing.T) map[string]string {
 	urls["meta"] = addr(m.Addrs().HTTP)
 	etcd := []string{m.Addrs().Etcd}
 
-	p, err := pilot.Start(pilot.Options{XDSAddress: "127.0.0.1:0", HTTPAddress: "127.0.0.1:0", EtcdEndpoints: etcd,
+	// The dispatcher first: the pilot and the scanner publish and listen
+	// on its NATS, so their notices.* metrics are there too.
+	d, err := dispatcher.Start(dispatcher.Options{DataDir: filepath.Join(dir, "dispatcher"), EtcdEndpoints: etcd,
+		NATSAddress: "127.0.0.1:0", APIAddress: "127.0.0.1:0", Log: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	urls["dispatcher"] = addr(d.Addrs().API)
+	nats := d.Addrs().NATS
+
+	p, err := pilot.Start(pilot.Options{XDSAddress: "127.0.0.1:0", HTTPAddress: "127.0.0.1:0", EtcdEndpoints: etcd, NATSURL: nats,
 		Shard: &pilot.ShardOptions{ID: "p1", LeaseTTL: 2 * time.Second}, Log: quiet})
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +104,7 @@ func startAll(t *testing.T) map[string]string {
 	t.Cleanup(p.Close)
 	urls["pilot"] = addr(p.Addrs().HTTP)
 
-	s, err := scanner.Start(scanner.Options{ID: "s1", HTTPAddress: "127.0.0.1:0", EtcdEndpoints: etcd, LeaseTTL: 2 * time.Second, Log: quiet})
+	s, err := scanner.Start(scanner.Options{ID: "s1", HTTPAddress: "127.0.0.1:0", EtcdEndpoints: etcd, NATSURL: nats, LeaseTTL: 2 * time.Second, Log: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

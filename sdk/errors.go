@@ -70,6 +70,7 @@ var kitexErrors = map[codec.ErrorKind]error{
 	codec.KindFault:            kerrors.ErrRemoteOrNetwork,
 	codec.KindDeadlineExceeded: kerrors.ErrRPCTimeout,
 	codec.KindNoInstances:      kerrors.ErrServiceDiscovery, // as Kitex's own "no instance available"
+	codec.KindPermissionDenied: kerrors.ErrACL,
 }
 
 // meshErrors turns a call's error that a sidecar made into the Kitex error

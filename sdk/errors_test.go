@@ -70,6 +70,7 @@ func TestMeshErrorsBecomeKitexErrors(t *testing.T) {
 		{codec.KindDeadlineExceeded, kerrors.ErrRPCTimeout, true},
 		{codec.KindNoRoute, kerrors.ErrRoute, true},
 		{codec.KindNoInstances, kerrors.ErrServiceDiscovery, true},
+		{codec.KindPermissionDenied, kerrors.ErrACL, true},
 		{codec.KindUnreachable, kerrors.ErrGetConnection, true},
 		{codec.KindConnLost, kerrors.ErrRemoteOrNetwork, false},
 		{codec.KindFault, kerrors.ErrRemoteOrNetwork, true},

@@ -23,6 +23,8 @@ var commands = map[string]command{
 	"pilot":       {"run the control plane: xDS server, registration API, embedded etcd", runPilot, nil},
 	"meta":        {"run the Meta Server: which pilot serves which app", runMeta, nil},
 	"scanner":     {"run a scanner: central health checks of the registered instances", runScanner, nil},
+	"dispatcher":  {"run the dispatcher: change notices on NATS JetStream, routed to the pilots that care; the operator API (rules, releases)", runDispatcher, nil},
+	"ca":          {"run the certificate authority that signs sidecars' certificates; `ca issue` writes static ones", runCA, nil},
 	"ctl":         {"operate the mesh: governance rules (apply, get, delete, diff), proxy-status, proxy-config, describe, releases, nodes", nil, runCtl},
 	"console":     {"serve the web console: service graph, services, sidecars, rules, control plane", runConsole, nil},
 	"mocksidecar": {"run simulated sidecars from a YAML step script", runMockSidecar, nil},

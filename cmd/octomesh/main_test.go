@@ -72,6 +72,7 @@ func TestExitStatus(t *testing.T) {
 		{[]string{"proxy", "--no-such-flag"}, 2, "", "octomesh proxy: flag provided but not defined: -no-such-flag"},
 		{[]string{"proxy"}, 2, "", "octomesh proxy: --config is required"},
 		{[]string{"proxy", "-h"}, 0, "", ""},
+		{[]string{"dispatcher", "--back-check", "0s"}, 2, "", "octomesh dispatcher: --back-check 0s: must be positive"},
 		{[]string{"proxy", "--config", filepath.Join(t.TempDir(), "none.yaml")}, 1, "", "octomesh proxy: config: open "},
 		{[]string{"ctl"}, 2, "", "octomesh ctl: no command given"},
 		{[]string{"ctl", "nope"}, 2, "", `octomesh ctl: unknown command "nope"`},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"os"
 	"os/signal"
@@ -23,20 +24,33 @@ func runPilot(args []string) error {
 	shardID := fs.String("shard-id", "", "join a sharded control plane under this id: serve only the apps Meta assigns to this pilot (the pilots and Meta share the registry's etcd)")
 	leaseTTL := fs.Duration("shard-lease-ttl", 5*time.Second, "with --shard-id: how long the pilot's apps stay with it after it dies (at least 2s)")
 	advertise := fs.String("shard-advertise", "", "with --shard-id: the xDS address sidecars are sent to; default --xds-address as bound")
+	natsURL := fs.String("nats-url", "", "learn rule changes from the dispatcher's notices on this NATS (nats://host:port) instead of watching rules in etcd; empty: watch etcd (standalone)")
 	readyFD := fs.Int("ready-fd", 0, "once serving, write the bound addresses as JSON to this inherited file descriptor and close it (for supervisors and tests)")
+	xdsCert := fs.String("xds-tls-cert", "", "make the xDS port mutual TLS with this certificate (PEM; `octomesh ca issue --app octomesh-pilot`): every sidecar shows its own, and is served only its certificate's app")
+	xdsKey := fs.String("xds-tls-key", "", "the key of --xds-tls-cert")
+	xdsBundle := fs.String("xds-tls-bundle", "", "the roots sidecars' certificates are verified with (PEM)")
+	trustDomain := fs.String("trust-domain", "mesh.local", "with --xds-tls-cert: the sidecars' trust domain")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
+	}
+	if (*xdsCert != "") != (*xdsKey != "") || (*xdsCert != "") != (*xdsBundle != "") {
+		return usageError{errors.New("--xds-tls-cert, --xds-tls-key and --xds-tls-bundle go together")}
 	}
 	log, _, err := newLogger(*level)
 	if err != nil {
 		return err
 	}
-	opts := pilot.Options{XDSAddress: *xdsAddr, HTTPAddress: *httpAddr, DataDir: *dataDir, EtcdClientAddress: *etcdClient, Log: log}
+	opts := pilot.Options{XDSAddress: *xdsAddr, HTTPAddress: *httpAddr, DataDir: *dataDir, EtcdClientAddress: *etcdClient, NATSURL: *natsURL, Log: log}
 	if *endpoints != "" {
 		opts.EtcdEndpoints = strings.Split(*endpoints, ",")
 	}
 	if *shardID != "" {
 		opts.Shard = &pilot.ShardOptions{ID: *shardID, LeaseTTL: *leaseTTL, Advertise: *advertise}
+	}
+	if *xdsCert != "" {
+		if opts.XDSTLS, err = pilot.XDSTLS(*xdsCert, *xdsKey, *xdsBundle, *trustDomain); err != nil {
+			return err
+		}
 	}
 	p, err := pilot.Start(opts)
 	if err != nil {

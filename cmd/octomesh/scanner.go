@@ -26,6 +26,7 @@ func runScanner(args []string) error {
 	fall := fs.Int("fall", 3, "failed checks in a row before a second scanner is asked to confirm and the instance is marked down")
 	rise := fs.Int("rise", 2, "good checks in a row before a marked instance is marked up")
 	maxChecks := fs.Int("max-checks", 4096, "checks in flight at most")
+	natsURL := fs.String("nats-url", "", "the dispatcher's NATS (nats://host:port): publish a health notice after writing or clearing a mark")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	readyFD := fs.Int("ready-fd", 0, "once serving, write the bound addresses as JSON to this inherited file descriptor and close it (for supervisors and tests)")
 	if err := fs.Parse(args); err != nil {
@@ -36,7 +37,7 @@ func runScanner(args []string) error {
 		return err
 	}
 	opts := scanner.Options{ID: *id, Zone: *zone, HTTPAddress: *httpAddr, Advertise: *advertise, DataDir: *dataDir, EtcdClientAddress: *etcdClient,
-		LeaseTTL: *leaseTTL, Period: *period, Timeout: *timeout, Fall: *fall, Rise: *rise, MaxChecks: *maxChecks, Log: log}
+		LeaseTTL: *leaseTTL, Period: *period, Timeout: *timeout, Fall: *fall, Rise: *rise, MaxChecks: *maxChecks, NATSURL: *natsURL, Log: log}
 	if *endpoints != "" {
 		opts.EtcdEndpoints = strings.Split(*endpoints, ",")
 	}

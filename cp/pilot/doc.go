@@ -40,9 +40,20 @@
 // pilot ending it makes the pilot ask the scanner owning the sidecar's
 // inbound addresses to check them now (fastpath.go).
 //
-// The pilot imports the wire contracts (api/meta, api/registry,
+// With Options.NATSURL the pilot learns rule changes (route rules,
+// policies) from the dispatcher's notices (cp/dispatcher, over NATS)
+// instead of etcd watches: the Data Cache's Source reads a key once when
+// it is first needed and again when a notice names it (notices.go), so the
+// push path is the same; it answers the dispatcher's back-check with the
+// revisions it holds. Instances and health marks are still watched.
+//
+// With Options.XDSTLS the xDS port is mutual TLS and a stream serves only
+// the app its sidecar's certificate names (identity.go, docs/security.md).
+//
+// The pilot imports the wire contracts (api/ca, api/meta, api/registry, api/rules,
 // api/scanner), config,
 // stats, cp/registration, cp/shardmap and cp/store. It must never import
-// proxy/..., sdk, cp/meta (Meta is a peer, not a library) or an etcd
+// proxy/..., sdk, cp/meta (Meta is a peer, not a library), cp/dispatcher
+// (a peer met on NATS) or an etcd
 // client: only cp/store talks to etcd.
 package pilot

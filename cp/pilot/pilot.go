@@ -2,6 +2,7 @@ package pilot
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/octomesh/octomesh/api/meta"
@@ -40,7 +42,21 @@ type Options struct {
 	// plane: it joins the shard map in etcd and serves only the apps
 	// assigned to it (see cp/shardmap). Without it the pilot serves every app.
 	Shard *ShardOptions
-	Log   *slog.Logger
+	// NATSURL, when set, makes the pilot learn rule changes (route rules,
+	// policies) from the dispatcher's notices on NATS instead of watching
+	// them in etcd: it subscribes to its subject (rules.PilotSubject of its
+	// shard id, or rules.AllPilots without one), reads a key again when a
+	// notice names it, answers the dispatcher's revisions requests, asks
+	// for a back-check whenever it (re)connects, and publishes a notice
+	// after each rule write through its registration API. Instances and
+	// health marks are still watched. Empty: the pilot watches everything
+	// in etcd (standalone).
+	NATSURL string
+	// XDSTLS, when set (XDSTLS builds it), makes the xDS port mutual TLS:
+	// every sidecar shows its certificate, and its stream serves only the
+	// app the certificate names.
+	XDSTLS *tls.Config
+	Log    *slog.Logger
 }
 
 // Addrs says where a started pilot serves.
@@ -58,6 +74,9 @@ type Addrs struct {
 type Pilot struct {
 	XDS   *Server
 	Store *store.Store
+	// Notices counts what the pilot did with the dispatcher's notices
+	// (Options.NATSURL).
+	Notices NoticeStats
 
 	log    *slog.Logger
 	cancel context.CancelFunc
@@ -75,6 +94,8 @@ type Pilot struct {
 	// registration is the registration API, which gives back the leases
 	// etcd lost while it was out of reach.
 	registration *registration.API
+	// notices is the pilot's NATS connection (Options.NATSURL), or nil.
+	notices *noticeClient
 	// etcdDown, while etcd does not answer the pilot, says since when and
 	// why (nil: it answers); /healthz reports it.
 	etcdDown atomic.Pointer[etcdOutage]
@@ -109,20 +130,38 @@ func Start(opts Options) (_ *Pilot, err error) {
 		return nil, err
 	}
 	p.addrs.Etcd = p.Store.Endpoints()
-	p.XDS = NewServer(ctx, p.Store, log)
+	var src Source = p.Store
+	var reg registration.Store = p.Store
+	if opts.NATSURL != "" {
+		shardID := ""
+		if opts.Shard != nil {
+			shardID = opts.Shard.ID
+		}
+		ns := newNoticeSource(ctx, p.Store, log, &p.Notices)
+		if p.notices, err = connectNotices(ctx, opts.NATSURL, shardID, ns, log); err != nil {
+			return nil, err
+		}
+		src, reg = ns, noticingStore{Store: p.Store, c: p.notices}
+	}
+	p.XDS = NewServer(ctx, src, log)
 	p.fast = startFastPath(ctx, p.Store, p.XDS, log)
-	p.registration = registration.New(p.Store, log)
+	p.registration = registration.New(reg, log)
 
 	if p.xdsLn, p.addrs.XDS, err = listen(opts.XDSAddress); err != nil {
 		return nil, fmt.Errorf("pilot: xds address: %w", err)
 	}
-	p.grpc = grpc.NewServer(
+	gopts := []grpc.ServerOption{
 		// Ping an idle sidecar every 30s and give it 20s to answer: long
 		// enough for a sidecar on a busy machine, short enough to free a
 		// dead one's session within a minute.
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 20 * time.Second}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
-	)
+	}
+	if opts.XDSTLS != nil {
+		gopts = append(gopts, grpc.Creds(credentials.NewTLS(opts.XDSTLS)))
+		p.XDS.RequireIdentity()
+	}
+	p.grpc = grpc.NewServer(gopts...)
 	p.XDS.Register(p.grpc)
 	if p.httpLn, p.addrs.HTTP, err = listen(opts.HTTPAddress); err != nil {
 		return nil, fmt.Errorf("pilot: http address: %w", err)
@@ -300,6 +339,7 @@ func (p *Pilot) Close() {
 	if p.shard != nil && p.shard.member != nil {
 		p.shard.member.Abandon() // a pilot that did not drain leaves when its lease runs out
 	}
+	p.notices.close()
 	if p.Store != nil {
 		_ = p.Store.Close()
 	}
@@ -325,12 +365,26 @@ func (p *Pilot) httpHandler() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		p.XDS.WriteStats(w)
 		d := &p.Store.Stats
-		writeSorted(w, map[string]uint64{
+		m := map[string]uint64{
 			"diplomat.watches":    uint64(d.Watches.Load()),
 			"diplomat.events":     d.Events.Load(),
 			"diplomat.bad_values": d.BadValues.Load(),
 			"diplomat.resyncs":    d.Resyncs.Load(),
-		})
+		}
+		if p.notices != nil {
+			n := &p.Notices
+			m["notices.received"] = n.Received.Load()
+			m["notices.fetched"] = n.Fetched.Load()
+			m["notices.stale"] = n.Stale.Load()
+			m["notices.unheld"] = n.Unheld.Load()
+			m["notices.fetch_errors"] = n.FetchErrors.Load()
+			m["notices.revision_requests"] = n.RevisionRequests.Load()
+			m["notices.backchecks_asked"] = n.BackChecksAsked.Load()
+			m["notices.published"] = n.Published.Load()
+			m["notices.publish_errors"] = n.PublishErrors.Load()
+			m["notices.connected"] = uint64(n.Connected.Load())
+		}
+		writeSorted(w, m)
 	})
 	mux.Handle("GET /metrics", p.metrics(mux))
 	mux.HandleFunc("GET /debug/shard", func(w http.ResponseWriter, _ *http.Request) {

@@ -22,6 +22,9 @@ import (
 type Stats struct {
 	// Sessions is the number of xDS streams open now.
 	Sessions atomic.Int64
+	// IdentityRefused counts streams refused because, with mutual TLS
+	// required, they had no certificate or named another app than it.
+	IdentityRefused atomic.Uint64
 	// Watches is the number of Data Cache entries, each one registry watch:
 	// ServiceWatches of services, RouteWatches of apps' route rules.
 	Watches, ServiceWatches, RouteWatches atomic.Int64
@@ -68,6 +71,10 @@ func NewServer(ctx context.Context, src Source, log *slog.Logger) *Server {
 	return s
 }
 
+// RequireIdentity makes every stream show a certificate (the gRPC server's
+// credentials must be XDSTLS's) and name only its certificate's app.
+func (s *Server) RequireIdentity() { s.sessions.requireIdentity = true }
+
 // Register serves ADS (delta and state of the world) on g.
 func (s *Server) Register(g *grpc.Server) {
 	discoverygrpc.RegisterAggregatedDiscoveryServiceServer(g, s.xds)
@@ -100,6 +107,7 @@ func (s *Server) WriteStats(w io.Writer) {
 		"pilot.resources_sent":   s.Stats.ResourcesSent.Load(),
 		"pilot.acks":             s.Stats.Acks.Load(),
 		"pilot.nacks":            s.Stats.Nacks.Load(),
+		"pilot.identity_refused": s.Stats.IdentityRefused.Load(),
 		"fastpath.asked":         s.FastPath.Asked.Load(),
 		"fastpath.failed":        s.FastPath.Failed.Load(),
 		"fastpath.skipped":       s.FastPath.Skipped.Load(),

@@ -25,6 +25,9 @@ type Session struct {
 	id     int64
 	delta  bool
 	opened time.Time
+	// certApp is the app of the peer's certificate when the pilot requires
+	// one (SessionMgr.requireIdentity): the only app the stream may name.
+	certApp string
 
 	mu     sync.Mutex
 	nodeID string
@@ -81,6 +84,9 @@ type SessionMgr struct {
 
 	// gate decides which apps this pilot serves; nil serves all.
 	gate gate
+	// requireIdentity: streams come over mutual TLS (Options.XDSTLS), and
+	// each may name only the app of its certificate.
+	requireIdentity bool
 	// dropped, when set, is told about a stream that ended without the
 	// pilot ending it (the sidecar went, or its connection broke): the
 	// scanners' fast path. It must not block.
@@ -103,10 +109,23 @@ func newSessionMgr(log *slog.Logger, stats *Stats, ability *abilityMgr) *Session
 }
 
 func (m *SessionMgr) open(ctx context.Context, id int64, delta bool) error {
+	certApp := ""
+	if m.requireIdentity {
+		peerID, err := streamIdentity(ctx)
+		if err != nil {
+			m.stats.IdentityRefused.Add(1)
+			return err
+		}
+		certApp = peerID.App
+	}
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
 		if apps := md.Get(meta.AppHeader); len(apps) > 0 {
 			if err := checkApp("metadata "+meta.AppHeader, apps[0]); err != nil {
 				return err
+			}
+			if certApp != "" && apps[0] != certApp {
+				m.stats.IdentityRefused.Add(1)
+				return status.Errorf(codes.PermissionDenied, "octomesh pilot: metadata %s names app %q, but the sidecar's certificate is app %q", meta.AppHeader, apps[0], certApp)
 			}
 			if m.gate != nil {
 				if err := m.gate.admit(apps[0]); err != nil {
@@ -115,7 +134,7 @@ func (m *SessionMgr) open(ctx context.Context, id int64, delta bool) error {
 			}
 		}
 	}
-	s := &Session{id: id, delta: delta, opened: time.Now()}
+	s := &Session{id: id, delta: delta, opened: time.Now(), certApp: certApp}
 	m.mu.Lock()
 	m.sessions[id] = s
 	m.mu.Unlock()
@@ -189,6 +208,12 @@ func (m *SessionMgr) request(id int64, req any, node *core.Node, typeURL, nonce 
 			m.mu.Unlock()
 			m.log.Warn("pilot: stream refused: bad app name", "session", id, "node", node.GetId(), "err", err)
 			return err
+		}
+		if s.certApp != "" && node.GetCluster() != s.certApp {
+			m.mu.Unlock()
+			m.stats.IdentityRefused.Add(1)
+			m.log.Warn("pilot: stream refused: the node names another app than its certificate", "session", id, "node", node.GetId(), "app", node.GetCluster(), "certificate_app", s.certApp)
+			return status.Errorf(codes.PermissionDenied, "octomesh pilot: node %q names app %q (node.cluster), but its certificate is app %q", node.GetId(), node.GetCluster(), s.certApp)
 		}
 	}
 	if first && m.gate != nil {

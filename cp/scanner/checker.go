@@ -31,6 +31,9 @@ type Stats struct {
 	Marked, Cleared, Orphans atomic.Uint64
 	// MarkErrors counts failed writes of marks (retried at the next check).
 	MarkErrors atomic.Uint64
+	// Notices counts health notices published (Options.NATSURL);
+	// NoticeErrors those that could not be (NATS away, queue full).
+	Notices, NoticeErrors atomic.Uint64
 	// Down is the number of marked addresses this scanner owns.
 	Down atomic.Int64
 	// CheckTime is the time each check took.
@@ -174,6 +177,9 @@ func (s *Scanner) mark(t *target, m registry.HealthMark, missingOnly bool) {
 			s.log.Warn("scanner: cannot write a health mark", "service", svc, "address", t.addr, "err", err)
 			continue
 		}
+		if ok {
+			s.notify(svc, t.addr)
+		}
 		wrote = wrote || ok
 	}
 	if wrote && !missingOnly {
@@ -200,6 +206,8 @@ func (s *Scanner) clear(t *target) {
 			ok = false
 			s.Stats.MarkErrors.Add(1)
 			s.log.Warn("scanner: cannot clear a health mark", "service", svc, "address", t.addr, "err", err)
+		} else {
+			s.notify(svc, t.addr)
 		}
 		cancel()
 	}
@@ -217,6 +225,7 @@ func (s *Scanner) clearOrphan(m registry.HealthMark) {
 	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
 	defer cancel()
 	if ok, err := s.Store.ClearOrphanMark(ctx, m.Service, m.Address); err == nil && ok {
+		s.notify(m.Service, m.Address)
 		s.Stats.Orphans.Add(1)
 	}
 }

@@ -26,8 +26,13 @@
 //     the owner to check it now (POST /v1/check); a failure found so goes
 //     straight to the double check.
 //
+// With Options.NATSURL it publishes a health notice (api/rules) after
+// each mark it writes or clears, through cp/dispatcher/publish, in
+// the background.
+//
 // scanner reaches etcd only through cp/store, and imports api/registry,
-// api/scanner, codec, config and cp/shardmap. It must never import
+// api/rules, api/scanner, codec, config, cp/dispatcher/publish and
+// cp/shardmap. It must never import
 // proxy/..., sdk, cp/pilot or cp/meta: pilots and scanners are peers that
 // meet in the registry and over api/scanner.
 package scanner

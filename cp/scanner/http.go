@@ -108,6 +108,8 @@ func (s *Scanner) WriteStats(w io.Writer) {
 		"scanner.cleared":           st.Cleared.Load(),
 		"scanner.orphans":           st.Orphans.Load(),
 		"scanner.mark_errors":       st.MarkErrors.Load(),
+		"scanner.notices":           st.Notices.Load(),
+		"scanner.notice_errors":     st.NoticeErrors.Load(),
 		"scanner.check_time.p50_us": uint64(ct.Quantile(0.5).Microseconds()),
 		"scanner.check_time.p99_us": uint64(ct.Quantile(0.99).Microseconds()),
 	}

@@ -16,6 +16,8 @@ var scannerStats = exposition.Subsystem{
 		"scanner.down":  "Of those, the addresses marked down now.",
 	},
 	Counters: map[string]string{
+		"scanner.notices":         "Health notices published to the dispatcher for marks written or cleared.",
+		"scanner.notice_errors":   "Health notices that could not be published (the back-check repairs them).",
 		"scanner.checks":          "Checks made (periodic, fast path and confirmations).",
 		"scanner.failures":        "Checks that failed.",
 		"scanner.skipped":         "Periodic checks not started: the previous one still ran, or MaxChecks were in flight.",

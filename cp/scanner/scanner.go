@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/octomesh/octomesh/api/registry"
+	"github.com/octomesh/octomesh/api/rules"
 	"github.com/octomesh/octomesh/api/scanner"
 	"github.com/octomesh/octomesh/config"
+	"github.com/octomesh/octomesh/cp/dispatcher/publish"
 	"github.com/octomesh/octomesh/cp/shardmap"
 	"github.com/octomesh/octomesh/cp/store"
 )
@@ -51,7 +53,12 @@ type Options struct {
 	// stretches checks towards Timeout, and Owned × Timeout / Period are
 	// then in flight).
 	MaxChecks int
-	Log       *slog.Logger
+	// NATSURL, when set, is the dispatcher's NATS: after writing or
+	// clearing a mark the scanner publishes a health notice
+	// (rules.KindHealth, key "<service>/<address>") there, in the
+	// background (errors counted as scanner.notice_errors).
+	NATSURL string
+	Log     *slog.Logger
 }
 
 func (o *Options) setDefaults() error {
@@ -117,6 +124,10 @@ type Scanner struct {
 	mu             sync.Mutex
 	inv            inventory
 	regroupPending bool
+
+	pub     *publish.Publisher
+	notices chan rules.Notice
+	pubDone chan struct{}
 }
 
 // Start opens the store, joins the shard map and starts checking.
@@ -135,6 +146,11 @@ func Start(opts Options) (_ *Scanner, err error) {
 	}()
 	if s.Store, err = store.Open(store.Options{Endpoints: opts.EtcdEndpoints, DataDir: opts.DataDir, ClientAddress: opts.EtcdClientAddress, Log: s.log}); err != nil {
 		return nil, err
+	}
+	if opts.NATSURL != "" {
+		if err := s.startNotices(); err != nil {
+			return nil, err
+		}
 	}
 	if s.ln, err = net.Listen("tcp", opts.HTTPAddress); err != nil {
 		return nil, fmt.Errorf("scanner: http address: %w", err)
@@ -220,6 +236,7 @@ func (s *Scanner) stop() {
 	s.inv.closeAll()
 	s.mu.Unlock()
 	s.client.Close()
+	s.stopNotices()
 	if s.Store != nil {
 		_ = s.Store.Close()
 	}

@@ -26,7 +26,7 @@ func TestManifests(t *testing.T) {
 		"control-plane/pilot.yaml Deployment octomesh-system/octomesh-pilot",
 		"control-plane/meta.yaml Deployment octomesh-system/octomesh-meta",
 		"control-plane/scanner.yaml Deployment octomesh-system/octomesh-scanner",
-		"control-plane/dispatcher.yaml Deployment octomesh-system/octomesh-dispatcher",
+		"control-plane/dispatcher.yaml StatefulSet octomesh-system/octomesh-dispatcher",
 		"echo/echo-server.yaml Deployment octomesh-demo/echo-server",
 	}
 	have := map[string]bool{}

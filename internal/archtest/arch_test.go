@@ -110,6 +110,7 @@ func TestPackageArrows(t *testing.T) {
 		"api/registry": {"config"},
 		"api/sidecar":  {},
 		"api/scanner":  {},
+		"api/ca":       {},
 		"api/rules":    {"api/registry", "config"},
 		"api/release":  {},
 		// The request path: transport, router and upstream, the filter
@@ -121,10 +122,13 @@ func TestPackageArrows(t *testing.T) {
 		"proxy/filter":           {"codec", "config", "proxy/upstream", "stats"},
 		"proxy/filter/ratelimit": {"codec", "config", "proxy/filter", "proxy/upstream"},
 		"proxy/filter/fault":     {"codec", "config", "proxy/filter"},
+		"proxy/filter/authz":     {"codec", "config", "proxy/filter"},
 		"proxy/downstream":       {"codec", "config", "proxy/filter", "proxy/router", "proxy/transport", "proxy/upstream", "stats"},
 		// The sidecar's other parts; proxy/server wires them.
 		"proxy/admin": {},
-		"proxy/xds":   {"api/meta", "api/scanner", "config"},
+		// The workload identity: reaches the CA through its wire contract.
+		"proxy/identity": {"api/ca"},
+		"proxy/xds":      {"api/meta", "api/scanner", "config"},
 		// Apps link the sdk: it speaks the wire contracts only.
 		"sdk": {"api/registry", "codec"},
 		// The control plane. cp/store is its one door to etcd;
@@ -137,10 +141,15 @@ func TestPackageArrows(t *testing.T) {
 		"cp/registration":          {"api/registry", "config"},
 		"cp/shardmap":              {"api/meta", "api/scanner", "config"},
 		"cp/shardmap/shardmaptest": {"api/meta"},
-		"cp/pilot":                 {"api/meta", "api/registry", "api/scanner", "config", "cp/registration", "cp/shardmap", "cp/store", "stats", "stats/exposition"},
-		"cp/scanner":               {"api/registry", "api/scanner", "codec", "config", "cp/shardmap", "cp/store", "stats", "stats/exposition"},
-		"cp/meta":                  {"api/meta", "config", "cp/registration", "cp/shardmap", "cp/store", "stats/exposition"},
-		"cp/mocksidecar":           {"api/meta", "api/registry", "config"},
+		"cp/pilot":                 {"api/ca", "api/meta", "api/registry", "api/rules", "api/scanner", "config", "cp/dispatcher/publish", "cp/registration", "cp/shardmap", "cp/store", "stats", "stats/exposition"},
+		"cp/scanner":               {"api/registry", "api/rules", "api/scanner", "codec", "config", "cp/dispatcher/publish", "cp/shardmap", "cp/store", "stats", "stats/exposition"},
+		// The dispatcher routes notices (api/rules) by the shard map; its
+		// API listener is the operator API: the rule store and the release
+		// service. Publishers (rule store, scanner, pilot) link publish only.
+		"cp/dispatcher":         {"api/registry", "api/release", "api/rules", "config", "cp/dispatcher/publish", "cp/release", "cp/rules", "cp/shardmap", "cp/store", "stats/exposition"},
+		"cp/dispatcher/publish": {"api/rules"},
+		"cp/meta":               {"api/meta", "config", "cp/registration", "cp/shardmap", "cp/store", "stats/exposition"},
+		"cp/mocksidecar":        {"api/meta", "api/registry", "config"},
 		// The operator's views read the pilots, Meta and the sidecars'
 		// admin endpoints over HTTP; its test helper starts a pilot.
 		"cp/inspect":             {"api/meta", "api/registry", "api/scanner", "config"},
@@ -151,6 +160,8 @@ func TestPackageArrows(t *testing.T) {
 		// The rule store: documents in etcd (through cp/store), compiled
 		// into the keys the pilot reads; the dispatcher mounts its API.
 		"cp/rules": {"api/registry", "api/rules", "cp/store"},
+		// The CA stands alone (its root key may live on a host of its own).
+		"cp/ca": {"api/ca", "config"},
 		// The node agent runs the sidecar as a process: it speaks the
 		// sidecar's ready contract and admin endpoint only.
 		"agent": {"api/release", "api/sidecar", "stats/exposition"},
@@ -211,10 +222,17 @@ var never = []struct{ from, to, why string }{
 	{"cp/scanner", "cp/meta", "scanners and Meta are peers: both follow cp/shardmap"},
 	{"cp/pilot", "cp/scanner", "scanners and pilots are peers: a pilot asks a scanner through api/scanner"},
 	{"cp/meta", "cp/scanner", "scanners and Meta are peers: both follow cp/shardmap"},
+	{"cp/pilot", "cp/dispatcher", "the dispatcher and the pilots are peers: they meet on NATS, through api/rules"},
+	{"cp/dispatcher", "cp/pilot", "the dispatcher and the pilots are peers: they meet on NATS, through api/rules"},
+	{"cp/dispatcher", "cp/meta", "the dispatcher follows cp/shardmap, as Meta does"},
+	{"cp/dispatcher", "cp/scanner", "the scanner publishes through cp/dispatcher/publish, not the reverse"},
+	{"cp/scanner", "cp/dispatcher", "the scanner publishes through cp/dispatcher/publish: it must not link the dispatcher's servers"},
 	{"cp/shardmap", "cp/store", "the shard map reads etcd through its Store interface"},
 	{"cp/rules", "cp/pilot", "the rule store writes the keys the pilots read: they meet in etcd"},
 	{"cmd/internal/ctl", "cp/...", "ctl is a client: it speaks the rule API (api/rules) only"},
 	{"cp/registration", "cp/store", "the registration API writes through its Store interface"},
+	{"cp/ca", "cp/store", "the CA keeps its root in its own data directory, apart from the registry"},
+	{"cp/ca", "cp/pilot", "the CA stands alone, so that its root key can live on a host of its own"},
 	{"agent", "proxy/...", "the agent runs the sidecar as a process: its code runs in the child"},
 	{"agent", "cp/...", "the agent links no control-plane server: it will follow releases through api/... only"},
 	{"agent", "internal/proc", "test tooling: it ties a child's life to its parent, and the agent's sidecar must outlive the agent"},
@@ -228,7 +246,7 @@ var never = []struct{ from, to, why string }{
 // hotPath is the request path: it never reaches the control plane, nor the
 // sidecar's packages above it.
 var hotPath = []string{"codec", "lb", "stats", "proxy/router", "proxy/transport", "proxy/upstream",
-	"proxy/filter", "proxy/filter/ratelimit", "proxy/filter/fault", "proxy/downstream"}
+	"proxy/filter", "proxy/filter/ratelimit", "proxy/filter/fault", "proxy/filter/authz", "proxy/downstream"}
 
 func TestNeverImports(t *testing.T) {
 	pkgs := listPackages(t)

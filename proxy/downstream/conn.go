@@ -24,6 +24,7 @@ type Conn struct {
 	l        *Listener
 	s        *Sidecar
 	c        *transport.Conn
+	peer     string // the caller's identity from its certificate; "" when plain
 	inflight atomic.Int32
 
 	cur filter.Request // the poller's, reused for every call
@@ -64,7 +65,7 @@ func (d *Conn) ServeFrame(frame []byte) {
 	if !d.admit(h) {
 		return
 	}
-	r.Frame, r.Arrived, r.Down = frame, upstream.Now(), d
+	r.Frame, r.Arrived, r.Down, r.Peer = frame, upstream.Now(), d, d.peer
 	route.Target.Handler.Serve(r)
 }
 
@@ -98,7 +99,7 @@ func (d *Conn) routeOnDemand(frame []byte) {
 			return
 		}
 		if d.admit(h) {
-			r.Frame, r.Arrived, r.Down = frame, arrived, d
+			r.Frame, r.Arrived, r.Down, r.Peer = frame, arrived, d, d.peer
 			route.Handler.Serve(r)
 		}
 	}()

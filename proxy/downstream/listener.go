@@ -89,5 +89,5 @@ type Listener struct {
 
 // NewConn is the transport.Handler factory for the listener's connections.
 func (l *Listener) NewConn(c *transport.Conn) transport.Handler {
-	return &Conn{l: l, s: l.Sidecar, c: c}
+	return &Conn{l: l, s: l.Sidecar, c: c, peer: c.Peer()}
 }

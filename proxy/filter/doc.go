@@ -12,6 +12,7 @@
 //
 // The built-in filters, each a package of its own with its Def:
 //
+//	authz        proxy/filter/authz       authorization by the caller's certificate identity
 //	rate_limit   proxy/filter/ratelimit   token buckets per route, optionally per caller
 //	fault        proxy/filter/fault       injected delays and aborts
 //

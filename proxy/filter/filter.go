@@ -59,6 +59,11 @@ type Request struct {
 	// Down answers the call. Its concrete type is the downstream
 	// connection, which the forwarder also hands to the upstream.
 	Down Downstream
+	// Peer is the caller's identity as its certificate proved it
+	// (spiffe://<trust-domain>/app/<app>), or "" on a plain connection.
+	// It is the connection's, set by the transport at the handshake:
+	// nothing in the frame can change it.
+	Peer string
 
 	buf  *bytebufferpool.ByteBuffer // non-nil: a held request owns Frame
 	held bool                       // made by Hold: from the pool
@@ -87,7 +92,7 @@ func (r *Request) Hold() *Request {
 	held.buf = bytebufferpool.Get()
 	held.buf.B = append(held.buf.B[:0], r.Frame...)
 	held.Frame = held.buf.B
-	held.Arrived, held.Down = r.Arrived, r.Down
+	held.Arrived, held.Down, held.Peer = r.Arrived, r.Down, r.Peer
 	_ = held.Header.Decode(held.Frame) // decoded once already: cannot fail
 	// The Header describes the call as it arrived: the frame's seqIDs
 	// may have been rewritten since (a mirrored copy).

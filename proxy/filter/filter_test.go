@@ -64,7 +64,7 @@ func fakeDef(name string, log *[]string) Def {
 	return Def{
 		Name:     name,
 		Counters: []string{name + ".count"},
-		Configured: func(r *config.Route) bool {
+		Configured: func(r *config.Route, _ *Env) bool {
 			_, ok := r.Headers[name]
 			return ok
 		},

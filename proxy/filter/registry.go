@@ -17,8 +17,9 @@ type Def struct {
 	// Counters names the counters the filter keeps in Env.Counters, so that
 	// /stats and /metrics show them, at 0, before it first counts.
 	Counters []string
-	// Configured reports whether a route sets the filter's policy.
-	Configured func(route *config.Route) bool
+	// Configured reports whether a route sets the filter's policy, or its
+	// listener does for all its routes (env).
+	Configured func(route *config.Route, env *Env) bool
 	// Build returns the filter's middleware for a route that configures it
 	// (Configured is true). A problem with the route's settings is a
 	// FieldError relative to the route ("rate_limit.burst").
@@ -107,14 +108,14 @@ func (c Chain) Build(g *Registry, route *config.Route, env *Env, last Handler) (
 		in[d.Name] = true
 	}
 	for _, d := range g.defs {
-		if !in[d.Name] && d.Configured(route) {
+		if !in[d.Name] && d.Configured(route, env) {
 			return nil, &config.FieldError{Field: d.Name, Msg: fmt.Sprintf("the listener's filters leave out %q, so this setting would do nothing", d.Name)}
 		}
 	}
 	h := last
 	for i := len(c) - 1; i >= 0; i-- {
 		d := c[i]
-		if !d.Configured(route) {
+		if !d.Configured(route, env) {
 			continue
 		}
 		mw, fe := d.Build(route, env)
@@ -136,6 +137,9 @@ type Env struct {
 	// State keeps a filter's state (a rate limiter's buckets) across
 	// rebuilds of the route table that leave its settings unchanged.
 	State *State
+	// Authorization is the listener's rule sets by service (the authz
+	// filter's settings, the same for every route of the listener).
+	Authorization []config.AuthzPolicy
 }
 
 // Counters is a set of named counters that lives as long as the sidecar.

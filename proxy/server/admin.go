@@ -362,11 +362,13 @@ func (s *Server) writeMetrics(m *admin.Metrics) {
 		{"deadline_exceeded", st.DeadlineExceeded.Load()},
 		{"rate_limited", s.counters.Get("rate_limit.limited").Load()},
 		{"fault", s.counters.Get("fault.aborted").Load()},
+		{"permission_denied", s.counters.Get("authz.denied").Load()},
 	})
 	counter("octomesh_error_responses_total", "Error responses written to callers.", st.ErrorResponses.Load())
 	counter("octomesh_oneway_dropped_total", "Oneway requests that could not be delivered (they get no answer).", st.OnewayDropped.Load())
 
 	s.writeGovernanceMetrics(m)
+	s.writeSecurityMetrics(m)
 
 	counter("octomesh_upstream_requests_total", "Requests forwarded to clusters.", up.Requests.Load())
 	counter("octomesh_upstream_responses_total", "Responses from upstream endpoints delivered to callers.", up.Responses.Load())

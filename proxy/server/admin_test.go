@@ -150,6 +150,11 @@ func TestMetricsNamesTypesAndValuesMove(t *testing.T) {
 		"octomesh_rate_limit_limited_total":                dto.MetricType_COUNTER,
 		"octomesh_fault_delayed_total":                     dto.MetricType_COUNTER,
 		"octomesh_fault_aborted_total":                     dto.MetricType_COUNTER,
+		"octomesh_authz_allowed_total":                     dto.MetricType_COUNTER,
+		"octomesh_authz_denied_total":                      dto.MetricType_COUNTER,
+		"octomesh_tls_handshakes_total":                    dto.MetricType_COUNTER,
+		"octomesh_tls_plain_accepted_total":                dto.MetricType_COUNTER,
+		"octomesh_tls_handshake_failures_total":            dto.MetricType_COUNTER,
 	}
 	// The process' own (stats/exposition.WriteProcess); resident memory
 	// where /proc/self/statm is.

@@ -45,7 +45,7 @@ func (s *Server) buildCluster(cc config.Cluster) (*upstream.Cluster, *config.Fie
 	c, err := upstream.NewCluster(upstream.ClusterConfig{
 		Name: cc.Name, Balancer: bal, LBOpts: opts, HashKey: cc.HashKey,
 		ConnsPerEndpoint: cc.ConnectionsPerEndpoint, MaxRequestsPerConn: cc.MaxRequestsPerConnection,
-		ConnectTimeout: cc.ConnectTimeout.Std(), IdleTimeout: cc.IdleTimeout.Std(), Transport: s.upstreamTransportOptions(),
+		ConnectTimeout: cc.ConnectTimeout.Std(), IdleTimeout: cc.IdleTimeout.Std(), Transport: s.clusterTransportOptions(cc),
 		Sweeper: s.sweeper,
 		Breaker: breaker, Budget: budget, Outlier: cc.OutlierDetection,
 	}, endpointConfigs(cc.Endpoints), &s.upstream, &s.transport)
@@ -204,7 +204,7 @@ func (s *Server) routeTable(l *listener, routes []config.Route, set clusterSet) 
 		refs[name] = downstream.ClusterRef{C: e.c, RequestTimeout: e.cfg.RequestTimeout.Std()}
 	}
 	env := &downstream.Env{Sidecar: &s.sidecar, Clusters: refs, Registry: s.filters, Chain: l.chain,
-		Filters: &filter.Env{Listener: l.name, Counters: &s.counters, State: &s.state}}
+		Filters: &filter.Env{Listener: l.name, Counters: &s.counters, State: &s.state, Authorization: l.cfg.Authorization}}
 	rs := make([]router.Route[*downstream.Route], 0, len(routes))
 	for i := range routes {
 		r := &routes[i]

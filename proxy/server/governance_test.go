@@ -427,7 +427,7 @@ func endpointOf(t *testing.T, s *Server, cluster, addr string) struct{ State, Re
 func TestFilterChainErrorsNameTheField(t *testing.T) {
 	dir := sockDir(t)
 	cases := []struct{ listener, route, want string }{
-		{"filters: [rate_limit, nope]", "", `listeners[0].filters[1]: unknown filter "nope" (known: fault, rate_limit)`},
+		{"filters: [rate_limit, nope]", "", `listeners[0].filters[1]: unknown filter "nope" (known: authz, fault, rate_limit)`},
 		{"filters: [fault, fault]", "", `listeners[0].filters[1]: filter "fault" is in the chain twice`},
 		{"filters: [fault]", ", rate_limit: {requests_per_second: 5}", `listeners[0].routes[0].rate_limit: the listener's filters leave out "rate_limit"`},
 	}

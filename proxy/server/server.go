@@ -18,9 +18,11 @@ import (
 	"github.com/octomesh/octomesh/proxy/admin"
 	"github.com/octomesh/octomesh/proxy/downstream"
 	"github.com/octomesh/octomesh/proxy/filter"
+	"github.com/octomesh/octomesh/proxy/filter/authz"
 	"github.com/octomesh/octomesh/proxy/filter/fault"
 	"github.com/octomesh/octomesh/proxy/filter/ratelimit"
 	"github.com/octomesh/octomesh/proxy/hotrestart"
+	"github.com/octomesh/octomesh/proxy/identity"
 	"github.com/octomesh/octomesh/proxy/transport"
 	"github.com/octomesh/octomesh/proxy/upstream"
 	"github.com/octomesh/octomesh/stats"
@@ -59,6 +61,10 @@ type Server struct {
 	filters  *filter.Registry
 	counters filter.Counters
 	state    filter.State
+	// Mutual TLS (security.go): the workload identity, and the TLS of each
+	// mode, built from it; nil without an identity section.
+	identity *identity.Source
+	tls      [3]*transport.TLS // by transport.TLSMode
 
 	applyMu  sync.Mutex // serialises config changes; guards retiring
 	clusters atomic.Pointer[clusterSet]
@@ -98,7 +104,7 @@ type listener struct {
 
 // Builtin lists the filters every sidecar knows, in their default chain
 // order.
-var Builtin = []filter.Def{ratelimit.Def, fault.Def}
+var Builtin = []filter.Def{authz.Def, ratelimit.Def, fault.Def}
 
 // New builds a sidecar from cfg; nothing listens until Start.
 func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
@@ -113,6 +119,15 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	s.sidecar.Limits = downstream.Limits{MaxInflight: int64(cfg.Limits.MaxInflight), MaxInflightPerConnection: int32(cfg.Limits.MaxInflightPerConnection)}
 	s.sidecar.Healthy = s.healthy
 	s.app = newAppCheck(s.appSockets)
+	if err := s.openIdentity(); err != nil {
+		return nil, err
+	}
+	built := false
+	defer func() {
+		if !built && s.identity != nil {
+			s.identity.Close() // stops renewing
+		}
+	}()
 	set := clusterSet{}
 	s.clusters.Store(&set)
 	for i, cc := range cfg.Clusters {
@@ -148,6 +163,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		s.closeClusters()
 		return nil, err
 	}
+	built = true
 	return s, nil
 }
 
@@ -156,6 +172,13 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 func (s *Server) upstreamTransportOptions() transport.Options {
 	o := s.transportOptions()
 	o.CoalesceWrites = true
+	return o
+}
+
+// clusterTransportOptions: a cluster's, with its mutual TLS.
+func (s *Server) clusterTransportOptions(cc config.Cluster) transport.Options {
+	o := s.upstreamTransportOptions()
+	o.TLS = s.tlsOf(cc.TLS)
 	return o
 }
 
@@ -169,6 +192,7 @@ func (s *Server) transportOptions() transport.Options {
 func (s *Server) listenerOptions(lc config.Listener) transport.Options {
 	o := s.transportOptions()
 	o.MaxConns, o.IdleTimeout = s.cfg.Limits.MaxConnections, s.cfg.Limits.IdleTimeout.Std()
+	o.TLS = s.tlsOf(lc.TLS)
 	if lc.MaxConnections > 0 {
 		o.MaxConns = lc.MaxConnections
 	}
@@ -304,6 +328,9 @@ func (s *Server) Close() {
 		s.closeClusters()
 		close(s.stop)
 		s.wg.Wait()
+		if s.identity != nil {
+			s.identity.Close()
+		}
 		if s.admin != nil {
 			_ = s.admin.Close()
 		}
@@ -380,6 +407,7 @@ func (s *Server) WriteStats(w io.Writer) {
 	for kind, n := range s.transport.ErrorCounts() {
 		m["transport.protocol_errors."+kind] = n
 	}
+	s.securityStats(m)
 	for _, c := range s.filters.CounterNames() { // at 0 before they count
 		m[c] = 0
 	}

@@ -26,7 +26,11 @@ func (s *Server) initXDS() error {
 	if s.cfg.XDS == nil {
 		return nil
 	}
-	c, err := xds.New(xds.FromConfig(s.cfg, s.log), s)
+	opts := xds.FromConfig(s.cfg, s.log)
+	if s.cfg.XDS.TLS.ModeOf() == config.TLSStrict {
+		opts.TLS = s.xdsTLS()
+	}
+	c, err := xds.New(opts, s)
 	if err != nil {
 		return s.cfg.Errorf("xds.pilot", "%v", err)
 	}

@@ -14,7 +14,17 @@
 // socket directly and, when the peer is slow, queues the rest for the
 // connection's flusher goroutine, which waits at most WriteTimeout.
 // Protocol errors close only the connection they arrived on and are counted
-// in Stats. Closing shuts the socket down; netpoll's poller then closes the
+// in Stats.
+//
+// Mutual TLS (tls.go, Options.TLS): netpoll has no TLS, so a TLS
+// connection of a TCP listener or a dial is crypto/tls (1.3 only) on the Go
+// runtime's poller, with a reader goroutine that hands whole frames to the
+// same Handler, one at a time, and a writer goroutine that WriteFrame wakes
+// (it never blocks). A strict listener handshakes every connection; a
+// permissive one peeks at the first byte (a TLS record starts with 0x16, a
+// TTHeader frame cannot) and serves the others plain, on netpoll. Conn.Peer
+// is the identity the peer's verified certificate names. Handshakes and
+// their failures are counted by reason. Closing shuts the socket down; netpoll's poller then closes the
 // connection on a goroutine of its own.
 //
 // Hot-path package: it must never import cp/... or another proxy/...

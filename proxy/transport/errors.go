@@ -72,6 +72,11 @@ type Stats struct {
 	BytesIn, BytesOut   stats.Counter
 	// ProtocolErrors counts connections closed for each ErrorKind.
 	ProtocolErrors [numKinds]atomic.Uint64
+	// TLSHandshakes counts completed TLS handshakes (accepted and
+	// dialled); TLSPlainAccepted, plain connections a permissive listener
+	// served; TLSHandshakeFailures, failed handshakes by TLSReason.
+	TLSHandshakes, TLSPlainAccepted atomic.Uint64
+	TLSHandshakeFailures            [numReasons]atomic.Uint64
 }
 
 func (s *Stats) countError(err error) { s.ProtocolErrors[Kind(err)].Add(1) }

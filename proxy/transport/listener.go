@@ -33,6 +33,10 @@ type Listener struct {
 
 	mu    sync.Mutex
 	conns map[*Conn]struct{}
+	// handshaking counts accepted TLS connections not yet served (first
+	// byte, handshake): they count toward MaxConns, so that a flood of
+	// silent peers cannot hold unbounded goroutines.
+	handshaking atomic.Int32
 }
 
 // Listen starts accepting on network ("tcp" or "unix") and address.
@@ -103,17 +107,31 @@ func (l *Listener) accept() {
 	}
 }
 
-// adopt moves an accepted socket from the Go runtime's poller to netpoll's
-// and binds its handler. Go's Accept has set TCP_NODELAY and keep-alive on
-// the socket, which its duplicate shares.
+// adopt serves an accepted socket: on netpoll (adoptPlain), or, on a TLS
+// listener, from a goroutine that first handshakes (adoptSecure).
 func (l *Listener) adopt(gc net.Conn) error {
-	if l.opts.MaxConns > 0 && l.Conns() >= l.opts.MaxConns {
+	if l.opts.MaxConns > 0 && l.Conns()+int(l.handshaking.Load()) >= l.opts.MaxConns {
 		// Closed before netpoll sees it: the peer reads EOF at once, and
 		// this process spends nothing more on it.
 		_ = gc.Close()
 		l.stats.Refused.Add(1)
 		return nil
 	}
+	if l.opts.TLS.on() && l.network == "tcp" {
+		l.handshaking.Add(1)
+		go func() {
+			defer l.handshaking.Add(-1)
+			l.adoptSecure(gc)
+		}()
+		return nil
+	}
+	return l.adoptPlain(gc)
+}
+
+// adoptPlain moves an accepted socket from the Go runtime's poller to
+// netpoll's and binds its handler. Go's Accept has set TCP_NODELAY and
+// keep-alive on the socket, which its duplicate shares.
+func (l *Listener) adoptPlain(gc net.Conn) error {
 	remote := "@"
 	if a := gc.RemoteAddr(); a != nil && a.String() != "" {
 		remote = a.String()
@@ -165,16 +183,23 @@ func (l *Listener) Addr() string { return l.address }
 // Network is "tcp" or "unix".
 func (l *Listener) Network() string { return l.network }
 
+// track adds c to the listener's connections until it closes (its close
+// calls untrack). A connection whose handshake ended after Close is closed.
 func (l *Listener) track(c *Conn) {
-	l.mu.Lock()
-	l.conns[c] = struct{}{}
-	l.mu.Unlock()
-	_ = c.nc.AddCloseCallback(func(netpoll.Connection) error {
+	untrack := func() {
 		l.mu.Lock()
 		delete(l.conns, c)
 		l.mu.Unlock()
-		return nil
-	})
+	}
+	c.untrack.Store(&untrack)
+	l.mu.Lock()
+	l.conns[c] = struct{}{}
+	l.mu.Unlock()
+	select {
+	case <-l.closed:
+		c.Close()
+	default:
+	}
 }
 
 // Each calls fn for every open accepted connection.

@@ -39,6 +39,9 @@ type Options struct {
 	// either way for this long and whose handler is not Busy, counted
 	// (Stats.IdleClosed). 0: never.
 	IdleTimeout time.Duration
+	// TLS, when on, makes a TCP listener's or a dialler's connections
+	// mutual TLS (NewTLS builds it); nil or TLSOff: plain.
+	TLS *TLS
 }
 
 // A Busier handler keeps its connection open past IdleTimeout while Busy
@@ -67,12 +70,14 @@ const maxBacklog = 8 << 20
 // Conn is one framed connection. Frames are read on the event loop's
 // poller goroutine; WriteFrame and Close may be called from any goroutine.
 type Conn struct {
-	nc       netpoll.Connection
+	nc       netpoll.Connection // nil for a TLS connection (sec)
+	sec      *secure            // a TLS connection's own state (tls.go); nil for a plain one
 	opts     Options
 	stats    *Stats
 	handler  Handler
 	reason   atomic.Pointer[error]
 	closedCB atomic.Bool
+	untrack  atomic.Pointer[func()] // set by the listener that tracks the connection
 	local    string
 	remote   string
 	// used: a frame went in or out since IdleFor last looked; quietSince:
@@ -144,6 +149,9 @@ func (c *Conn) String() string { return c.local + "<->" + c.remote }
 // connection; the handler learns it through Closed.
 func (c *Conn) WriteFrame(frame []byte) error {
 	defer releaseIO() // once the frame is written or copied
+	if c.sec != nil {
+		return c.writeFrameSecure(frame)
+	}
 	c.wmu.Lock()
 	if c.wfd < 0 || c.reason.Load() != nil {
 		c.wmu.Unlock()
@@ -365,6 +373,10 @@ func (c *Conn) CloseWithError(reason error) {
 	if reason != nil {
 		c.stats.countError(reason)
 	}
+	if c.sec != nil {
+		_ = c.sec.raw.Close() // the reader sees it and finishes the connection
+		return
+	}
 	c.wmu.Lock()
 	if c.wfd >= 0 {
 		_ = unix.Shutdown(c.wfd, unix.SHUT_RDWR)
@@ -373,7 +385,12 @@ func (c *Conn) CloseWithError(reason error) {
 }
 
 // Active reports whether the connection is still open.
-func (c *Conn) Active() bool { return c.reason.Load() == nil && c.nc.IsActive() }
+func (c *Conn) Active() bool {
+	if c.sec != nil {
+		return c.reason.Load() == nil
+	}
+	return c.reason.Load() == nil && c.nc.IsActive()
+}
 
 // onClose runs once netpoll has closed the connection and no OnRequest
 // task runs any more.
@@ -393,6 +410,9 @@ func (c *Conn) onClose(netpoll.Connection) error {
 	var reason error
 	if p := c.reason.Load(); p != nil {
 		reason = *p
+	}
+	if f := c.untrack.Load(); f != nil {
+		(*f)()
 	}
 	c.handler.Closed(reason)
 	return nil
@@ -515,7 +535,13 @@ func (c *Conn) partExpired() {
 // frame can arrive, to bind the connection's Handler. It waits for the
 // connection (at most timeout), so it must not be called on the poller: a
 // Handler that needs a connection dials from another goroutine.
+//
+// With opts.TLS on, the connection is mutual TLS (tls.go): dialled,
+// handshaken and then read on goroutines of its own.
 func Dial(network, address string, timeout time.Duration, opts Options, stats *Stats, newHandler func(*Conn) Handler) (*Conn, error) {
+	if opts.TLS.on() && network == "tcp" {
+		return dialSecure(network, address, timeout, opts, stats, newHandler)
+	}
 	nc, err := netpoll.DialConnection(network, address, timeout)
 	if err != nil {
 		return nil, err

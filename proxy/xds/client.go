@@ -2,6 +2,7 @@ package xds
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -57,7 +58,10 @@ type Options struct {
 	// cluster or route that clashes with them is ignored.
 	StaticClusters []config.Cluster
 	StaticRoutes   []config.Route
-	Log            *slog.Logger
+	// TLS, when set, makes the stream to the pilot mutual TLS (the
+	// server's identity check is the config's); nil: plaintext.
+	TLS *tls.Config
+	Log *slog.Logger
 }
 
 // FromConfig returns the options a sidecar's config asks for.

@@ -16,7 +16,7 @@ import (
 var Def = filter.Def{
 	Name:       "fault",
 	Counters:   []string{"fault.delayed", "fault.aborted"},
-	Configured: func(r *config.Route) bool { return r.Fault != nil },
+	Configured: func(r *config.Route, _ *filter.Env) bool { return r.Fault != nil },
 	Build:      build,
 }
 

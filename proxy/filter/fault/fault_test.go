@@ -78,7 +78,7 @@ func newEnv() *filter.Env {
 func handler(t *testing.T, f *config.Fault, env *filter.Env, next filter.Handler) filter.Handler {
 	t.Helper()
 	route := &config.Route{Service: "shop", Method: "Get", Cluster: "c", Fault: f}
-	if !Def.Configured(route) || Def.Configured(&config.Route{}) {
+	if !Def.Configured(route, nil) || Def.Configured(&config.Route{}, nil) {
 		t.Fatal("Configured does not follow route.Fault")
 	}
 	mw, fe := build(route, env)

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/octomesh/octomesh/codec"
 	"github.com/octomesh/octomesh/config"
@@ -16,7 +17,7 @@ import (
 var Def = filter.Def{
 	Name:       "rate_limit",
 	Counters:   []string{"rate_limit.limited"},
-	Configured: func(r *config.Route) bool { return r.RateLimit != nil },
+	Configured: func(r *config.Route, _ *filter.Env) bool { return r.RateLimit != nil },
 	Build:      build,
 }
 
@@ -41,7 +42,7 @@ func build(route *config.Route, env *filter.Env) (filter.Middleware, *config.Fie
 			if r.Held() { // held back by a filter before this one: judge it now
 				now = upstream.Now()
 			}
-			if lim.allow(r.Header.FromService, now) {
+			if lim.allow(callerOf(r), now) {
 				next.Serve(r)
 				return
 			}
@@ -49,6 +50,17 @@ func build(route *config.Route, env *filter.Env) (filter.Middleware, *config.Fie
 			r.Reject(codec.KindRateLimited, msg)
 		})
 	}, nil
+}
+
+// callerOf is who a per-caller bucket is for: the identity the caller's
+// certificate proved when the connection is mutual TLS (a header is the
+// caller's to write), else its TTHeader from-service. The identity is
+// viewed as bytes without a copy; allow only reads it.
+func callerOf(r *filter.Request) []byte {
+	if r.Peer != "" {
+		return unsafe.Slice(unsafe.StringData(r.Peer), len(r.Peer))
+	}
+	return r.Header.FromService
 }
 
 // limiter is a route's bucket, or its buckets by caller.

@@ -265,7 +265,7 @@ func request(t *testing.T, from string, arrived time.Duration, down filter.Downs
 func TestFilterRejectsOverTheLimit(t *testing.T) {
 	route := &config.Route{Service: "pay", Method: "Pay", Cluster: "c",
 		RateLimit: &config.RateLimit{RequestsPerSecond: 10, Burst: 2, PerCaller: true}}
-	if !Def.Configured(route) || Def.Configured(&config.Route{}) {
+	if !Def.Configured(route, nil) || Def.Configured(&config.Route{}, nil) {
 		t.Fatal("Configured does not follow route.RateLimit")
 	}
 	env := &filter.Env{Listener: "in", Counters: &filter.Counters{}, State: &filter.State{}}
@@ -311,4 +311,46 @@ func TestFilterRejectsOverTheLimit(t *testing.T) {
 	if passed != 5 || limited.Load() != 3 {
 		t.Errorf("0.1 s later: %d passed, counter %d; want 5, 3", passed, limited.Load())
 	}
+}
+
+// With mutual TLS the bucket is the certificate's identity's: a caller that
+// writes another's from-service header still spends its own bucket.
+func TestPerCallerUsesTheCertificateIdentity(t *testing.T) {
+	route := &config.Route{Service: "pay", Method: "Pay", Cluster: "c",
+		RateLimit: &config.RateLimit{RequestsPerSecond: 10, Burst: 1, PerCaller: true}}
+	env := &filter.Env{Listener: "in", Counters: &filter.Counters{}, State: &filter.State{}}
+	mw, fe := build(route, env)
+	if fe != nil {
+		t.Fatal(fe)
+	}
+	passed := 0
+	h := mw(filter.HandlerFunc(func(*filter.Request) { passed++ }))
+	down := &fakeDown{}
+	for _, peer := range []string{"spiffe://mesh.local/app/shop", "spiffe://mesh.local/app/batch"} {
+		r := request(t, "shop", t0, down) // both claim to be shop
+		r.Peer = peer
+		h.Serve(r)
+	}
+	if passed != 2 {
+		t.Fatalf("%d of 2 calls from two identities passed with burst 1 each", passed)
+	}
+	r := request(t, "someone-else", t0, down)
+	r.Peer = "spiffe://mesh.local/app/shop"
+	h.Serve(r)
+	if passed != 2 || len(down.kinds) != 1 {
+		t.Fatalf("shop's second call under another header passed (%d passed)", passed)
+	}
+	r = request(t, "shop", t0, down)
+	r.Peer = "spiffe://mesh.local/app/shop"
+	l := lim(t, env, route)
+	if n := testing.AllocsPerRun(100, func() { _ = l.allow(callerOf(r), t0) }); n != 0 {
+		t.Errorf("%v allocations per call by identity", n)
+	}
+}
+
+func lim(t *testing.T, env *filter.Env, route *config.Route) *limiter {
+	t.Helper()
+	rl := *route.RateLimit
+	key := fmt.Sprintf("rate_limit %s/%s %v %+v", route.Service, route.Method, route.Match(), rl)
+	return env.State.Keep(env.Listener, key, func() any { t.Fatal("no limiter kept"); return nil }).(*limiter)
 }

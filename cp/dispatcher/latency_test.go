@@ -1,0 +1,59 @@
+package dispatcher_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/octomesh/octomesh/api/rules"
+	"github.com/octomesh/octomesh/cp/dispatcher"
+	"github.com/octomesh/octomesh/cp/dispatcher/publish"
+)
+
+// TestNoticeLatency measures a rule change's way through the dispatcher:
+// from the notice's publish (after the etcd write) to the sidecar holding
+// the new route (JetStream, the durable consumer, core NATS to the pilot,
+// the pilot's read of etcd, the push). It asserts only that every change
+// arrives; the figures are logged.
+func TestNoticeLatency(t *testing.T) {
+	st := startEtcd(t)
+	d := startDispatcher(t, dispatcher.Options{DataDir: t.TempDir(), EtcdEndpoints: []string{st.Endpoints()}, BackCheck: time.Hour})
+	defer d.Close()
+	addApp(t, st, "web", "echo")
+	putRoutes(t, st, "web", "echo-0")
+	p := startPilot(t, st, d.Addrs().NATS, "p1")
+	sc := startSidecar(t, "web", p.Addrs().XDS)
+	waitFor(t, 10*time.Second, "the sidecar has echo-0", func() bool { c, _, _ := sc.state(); return c == "echo-0" })
+	pub, err := publish.NewPublisher(d.Addrs().NATS, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	const n = 100
+	var lat []time.Duration
+	for i := 1; i <= n; i++ {
+		want := fmt.Sprintf("echo-%d", i)
+		rev := putRoutes(t, st, "web", want)
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := pub.Publish(ctx, rules.Notice{Kind: rules.KindRoutes, Key: "web", Revision: rev})
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			if c, _, _ := sc.state(); c == want {
+				break
+			}
+			if time.Since(start) > 10*time.Second {
+				t.Fatalf("change %d did not arrive within 10s", i)
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	slices.Sort(lat)
+	t.Logf("publish -> sidecar, %d changes: p50 %v p90 %v p99 %v max %v", n, lat[n/2], lat[n*9/10], lat[n*99/100], lat[n-1])
+}

@@ -1,0 +1,91 @@
+package xds_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	api "github.com/octomesh/octomesh/api/ca"
+	"github.com/octomesh/octomesh/api/registry"
+	"github.com/octomesh/octomesh/cp/ca"
+	"github.com/octomesh/octomesh/cp/pilot"
+)
+
+// With mutual TLS on the xDS port, a sidecar gets its routes over a stream
+// authenticated by its certificate; one whose node names another app than
+// its certificate is refused by the pilot and gets none.
+func TestXDSOverMutualTLS(t *testing.T) {
+	dir := tempDir(t)
+	c, err := ca.New(ca.Options{TrustDomain: "mesh.local", DataDir: filepath.Join(dir, "ca")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	bundle := write("bundle.pem", api.EncodeCertificates(c.Bundle()...))
+	identity := func(app string) (string, string) {
+		certPEM, keyPEM, err := c.Issue(app, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return write(app+".pem", certPEM), write(app+"-key.pem", keyPEM)
+	}
+	pc, pk := identity(pilot.PilotApp)
+	xtls, err := pilot.XDSTLS(pc, pk, bundle, "mesh.local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiAddr := "unix://" + filepath.Join(dir, "api.sock")
+	p, err := pilot.Start(pilot.Options{XDSAddress: "127.0.0.1:0", HTTPAddress: apiAddr, DataDir: filepath.Join(dir, "etcd"), XDSTLS: xtls, Log: logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	reg, err := registry.NewClient(apiAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reg.Close() })
+	in := startInstance(t, dir, "i1")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, _, err := reg.Register(ctx, in.registration(1), 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	wc, wk := identity("web")
+	client := func(app, sock string) string {
+		out := filepath.Join(dir, sock)
+		sidecar(t, fmt.Sprintf(`
+node: {id: %s-1, app: %s, zone: z1}
+identity: {cert_file: %q, key_file: %q, bundle_file: %q}
+listeners: [{name: outbound, address: "unix://%s"}]
+xds:
+  pilot: "%s"
+  tls: {mode: strict}
+  subscribe_wait: 3s
+  reconnect_max: 200ms
+`, app, app, wc, wk, bundle, out, strings.TrimPrefix(p.Addrs().XDS, "tcp://")))
+		return out
+	}
+	if from := dial(t, client("web", "web.sock")).mustCall("echo"); from != "i1" {
+		t.Fatalf("answered by %q", from)
+	}
+	if n := p.XDS.Stats.IdentityRefused.Load(); n != 0 {
+		t.Fatalf("identity_refused %d for a sidecar whose node and certificate agree", n)
+	}
+	// The web certificate on a node that says it is billing.
+	out := client("billing", "billing.sock")
+	eventually(t, 30*time.Second, "the pilot refuses the billing node with web's certificate", func() bool { return p.XDS.Stats.IdentityRefused.Load() > 0 })
+	if _, meshErr := dial(t, out).call("echo", "Echo"); meshErr == "" {
+		t.Fatal("a sidecar refused by the pilot routed a call")
+	}
+}
