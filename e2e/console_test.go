@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,9 +22,6 @@ import (
 	"github.com/octomesh/octomesh/api/release"
 	"github.com/octomesh/octomesh/cp/console"
 	"github.com/octomesh/octomesh/cp/inspect"
-	cprelease "github.com/octomesh/octomesh/cp/release"
-	cprules "github.com/octomesh/octomesh/cp/rules"
-	"github.com/octomesh/octomesh/cp/store"
 	"github.com/octomesh/octomesh/examples/echo"
 	echogen "github.com/octomesh/octomesh/examples/echo/kitex_gen/echo"
 )
@@ -58,8 +54,9 @@ func chromium(t *testing.T) string {
 // each behind a sidecar, a client sidecar fed by the pilot with callers
 // behind it, the rule API, and the console over all of them.
 type consoleMesh struct {
-	console  *console.Server
-	rulesURL string
+	console   *console.Server
+	rulesURL  string // the operator API
+	tokenFile string // its operator token
 	apps     map[string]*exec.Cmd
 	addrOf   map[string]string
 	calls    atomic.Int64
@@ -73,31 +70,21 @@ func startConsoleMesh(t *testing.T) *consoleMesh {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	m := &consoleMesh{apps: map[string]*exec.Cmd{}, addrOf: map[string]string{}}
-	pilot := controlPlane(t, "pilot", "--xds-address", "127.0.0.1:0", "--http-address", "127.0.0.1:0", "--data-dir", t.TempDir())
+	// The control plane as it is deployed: the dispatcher (embedded etcd
+	// and NATS, the operator API: rules, releases, node reports), a pilot
+	// and a scanner on its etcd that learn changes from its notices.
+	m.tokenFile = filepath.Join(dir, "operator.token")
+	if err := os.WriteFile(m.tokenFile, []byte("console-test\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	disp := controlPlane(t, "dispatcher", "--data-dir", t.TempDir(), "--nats-address", "127.0.0.1:0", "--api-address", "127.0.0.1:0",
+		"--token-file", m.tokenFile)
+	m.rulesURL = strings.TrimPrefix(disp["api"], "tcp://")
+	pilot := controlPlane(t, "pilot", "--xds-address", "127.0.0.1:0", "--http-address", "127.0.0.1:0", "--etcd-endpoints", disp["etcd"],
+		"--nats-url", disp["nats"])
 	pilotHTTP := strings.TrimPrefix(pilot["http"], "tcp://")
-	controlPlane(t, "scanner", "--id", "scanner-1", "--zone", "zone-a", "--http-address", "127.0.0.1:0", "--etcd-endpoints", pilot["etcd"],
-		"--period", "500ms", "--timeout", "400ms", "--fall", "2", "--rise", "2")
-
-	// The operator API as the dispatcher serves it: the rule API on the
-	// pilot's etcd, and the release API (node reports).
-	kv, err := store.Open(store.Options{Endpoints: []string{pilot["etcd"]}, Log: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { kv.Close() })
-	rel, err := cprelease.NewHandler(cprelease.Config{DataDir: t.TempDir(), OperatorToken: "console-test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rel.Close() })
-	rulesAPI := cprules.NewHandler(cprules.New(kv, cprules.Options{}), cprules.HandlerOptions{Token: "console-test"})
-	mux := http.NewServeMux()
-	mux.Handle("/v1/rules", rulesAPI)
-	mux.Handle("/v1/rules/", rulesAPI)
-	mux.Handle("/", rel)
-	rulesSrv := httptest.NewServer(mux)
-	t.Cleanup(rulesSrv.Close)
-	m.rulesURL = strings.TrimPrefix(rulesSrv.URL, "http://")
+	controlPlane(t, "scanner", "--id", "scanner-1", "--zone", "zone-a", "--http-address", "127.0.0.1:0", "--etcd-endpoints", disp["etcd"],
+		"--nats-url", disp["nats"], "--period", "500ms", "--timeout", "400ms", "--fall", "2", "--rise", "2")
 
 	api, err := registry.NewClient(pilotHTTP)
 	if err != nil {
@@ -301,15 +288,11 @@ func TestConsoleInABrowser(t *testing.T) {
 	openPage(t, ctx, base, "rules")
 	rulesDir := t.TempDir()
 	ruleFile := filepath.Join(rulesDir, "echo.yaml")
-	tokenFile := filepath.Join(rulesDir, "token")
 	if err := os.WriteFile(ruleFile, []byte("kind: Timeout\nmetadata: {name: echo-client-timeout}\ntarget: {app: echo-client, service: echo}\nspec: {timeout: 3s}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(tokenFile, []byte("console-test\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	// octomesh ctl, the binary (cmd/internal/ctl is internal to cmd).
-	if out, err := exec.Command(bin, "ctl", "--server", m.rulesURL, "--token-file", tokenFile, "apply", "-f", ruleFile).CombinedOutput(); err != nil {
+	if out, err := exec.Command(bin, "ctl", "--server", m.rulesURL, "--token-file", m.tokenFile, "apply", "-f", ruleFile).CombinedOutput(); err != nil {
 		t.Fatalf("octomesh ctl apply: %v\n%s", err, out)
 	}
 	revOf := `(document.querySelector('tr.rule[data-ref="Timeout/echo-client-timeout"]')||{dataset:{}}).dataset.revision||""`
@@ -319,7 +302,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	if err := os.WriteFile(ruleFile, []byte("kind: Timeout\nmetadata: {name: echo-client-timeout}\ntarget: {app: echo-client, service: echo}\nspec: {timeout: 2s}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command(bin, "ctl", "--server", m.rulesURL, "--token-file", tokenFile, "apply", "-f", ruleFile).CombinedOutput(); err != nil {
+	if out, err := exec.Command(bin, "ctl", "--server", m.rulesURL, "--token-file", m.tokenFile, "apply", "-f", ruleFile).CombinedOutput(); err != nil {
 		t.Fatalf("octomesh ctl apply: %v\n%s", err, out)
 	}
 	pollJS(t, ctx, "the rule's new revision on the rules page", revOf, 20*time.Second, func(s string) bool { return s != "" && s != first })
