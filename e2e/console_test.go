@@ -57,9 +57,9 @@ type consoleMesh struct {
 	console   *console.Server
 	rulesURL  string // the operator API
 	tokenFile string // its operator token
-	apps     map[string]*exec.Cmd
-	addrOf   map[string]string
-	calls    atomic.Int64
+	apps      map[string]*exec.Cmd
+	addrOf    map[string]string
+	calls     atomic.Int64
 }
 
 func startConsoleMesh(t *testing.T) *consoleMesh {
