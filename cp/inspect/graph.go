@@ -252,9 +252,10 @@ type GraphEdge struct {
 }
 
 // GraphBetween is the graph of the calls between two scrapes of the same
-// sidecars (a before b). A sidecar in b alone counts from zero; a counter
-// that went down (a restarted sidecar, a rebuilt cluster) counts from
-// zero too.
+// sidecars (a before b). A sidecar in b alone is left out (its counters
+// hold everything since it started, not the window's calls: it counts
+// from the next window); a cluster new in b, or a counter that went down
+// (a restarted sidecar, a rebuilt cluster), counts from zero.
 func GraphBetween(a, b Scrape) Graph {
 	g := Graph{Source: "sidecars", From: a.At, To: b.At, Window: b.At.Sub(a.At).Seconds(), Nodes: []GraphNode{}, Edges: []GraphEdge{},
 		Unreachable: b.Unreachable}
@@ -270,8 +271,11 @@ func GraphBetween(a, b Scrape) Graph {
 	apps := map[string]int{}
 	services := map[string]bool{}
 	for _, s := range b.Sidecars {
+		prev, ok := before[s.Node]
+		if !ok {
+			continue
+		}
 		apps[s.App]++
-		prev := before[s.Node]
 		for name, c := range s.Clusters {
 			p := prev.Clusters[name]
 			if c.Answered < p.Answered || c.Failures < p.Failures || c.ErrorResponses < p.ErrorResponses {

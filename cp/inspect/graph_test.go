@@ -65,6 +65,10 @@ func TestGraphBetweenTwoScrapes(t *testing.T) {
 	if e := GraphBetween(b, c).Edges[0]; e.Calls != 3 || e.Errors != 0 || e.P99Ms == nil || *e.P99Ms > 1 {
 		t.Errorf("after a restart: %+v", e)
 	}
+	// A sidecar the first scrape did not have is left out of the window.
+	if g := GraphBetween(Scrape{At: t0}, b); len(g.Edges) != 0 || len(g.Nodes) != 0 {
+		t.Errorf("a sidecar new in the second scrape: %+v", g)
+	}
 	// No call in the window: a rate of 0 and no p99.
 	if e := GraphBetween(b, scrapeOf(t, t0.Add(3*time.Second), "web-1", "web", metricsPage([]uint64{100, 0, 10, 0}, 5, 6))).Edges[0]; e.Calls != 0 || e.P99Ms != nil || e.ErrorRate != 0 {
 		t.Errorf("idle: %+v", e)
