@@ -222,6 +222,26 @@ def go_dependencies():
         version = "v2.3.0",
     )
     go_repository(
+        name = "com_github_chromedp_cdproto",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "github.com/chromedp/cdproto",
+        sum = "h1:70dLyj3MfhJG6CzwUSdbSszo0QdXpr5bYM/q+w78KBc=",
+        version = "v0.160.1",
+    )
+    go_repository(
+        name = "com_github_chromedp_chromedp",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "github.com/chromedp/chromedp",
+        sum = "h1:CbK1Knbhe9H/m/KT3qfmuSG1c6ErR8ZjmmpHb4Fadz8=",
+        version = "v0.23.1",
+    )
+    go_repository(
         name = "com_github_chzyer_readline",
         patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
         build_file_generation = "on",
@@ -530,6 +550,16 @@ def go_dependencies():
         importpath = "github.com/go-jose/go-jose/v4",
         sum = "h1:moDMcTHmvE6Groj34emNPLs/qtYXRVcd6S7NHbHz3kA=",
         version = "v4.1.4",
+    )
+    go_repository(
+        name = "com_github_go_json_experiment_json",
+        patch_cmds = ["find . -name BUILD.gazelle -type f | while read -r f; do mv -f \"$f\" \"${f%.gazelle}.bazel\"; done"],
+        build_file_generation = "on",
+        build_file_name = "BUILD.gazelle",
+        build_file_proto_mode = "disable_global",
+        importpath = "github.com/go-json-experiment/json",
+        sum = "h1:XGPtjxqp0FS8jj1Z7QGcSOSgyq1fUPjNyJXvi3KfI4A=",
+        version = "v0.0.0-20260213210345-44df1a37e875",
     )
     go_repository(
         name = "com_github_go_logr_logr",

@@ -186,6 +186,8 @@ xds:
 	fmt.Fprintf(o.Out, "OctoMesh demo: echo client -> %s -> sidecar A (pid %d, admin http://%s, xDS from the pilot) -> {%s, %s} -> echo-1, echo-2\n",
 		a.Ready.Listeners["outbound"], a.PID(), a.Ready.Admin, servers[0].describe(), servers[1].describe())
 	fmt.Fprintf(o.Out, "configs and sidecar logs in %s; %d callers, %d-byte payloads; Ctrl-C stops\n", dir, o.Callers, o.PayloadSize)
+	stopConsole := startConsole(o.Out, addrs.HTTP, strings.TrimPrefix(da.API, "tcp://")) // the web console (console.go)
+	defer stopConsole()
 
 	client, err := echo.NewClient(clientSock)
 	if err != nil {

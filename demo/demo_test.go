@@ -61,6 +61,7 @@ func TestDemoRunsAndStopsCleanly(t *testing.T) {
 		`(?m)^dispatcher: notices on NATS nats://127\.0\.0\.1:\d+, operator API 127\.0\.0\.1:\d+ \(octomesh ctl --server 127\.0\.0\.1:\d+ --token-file \S+ get all\)`,
 		`(?m)^dispatcher: [1-9]\d* rule writes published [1-9]\d* notices; [1-9]\d* forwarded to the pilot, who fetched [1-9]\d* values$`,
 		`(?m)^scanner: scanner-1 checks every instance's sidecar and app each 1s`,
+		`(?m)^console: http://127\.0\.0\.1:\d+/ \(service graph, services, sidecars, rules, control plane\)$`,
 		`(?m)^scanner-1: [1-9]\d* checks, \d+ failed, 0 instances marked down, 0 marked up$`,
 	} {
 		if !regexp.MustCompile(want).MatchString(out.String()) {

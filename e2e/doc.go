@@ -7,4 +7,7 @@
 // cp/store or cp/mocksidecar. One control-plane package is linked: the
 // staged-release test serves cp/release's API in the test process (no
 // command serves it on its own; the agents under test are real processes).
+// The console's browser test runs the console (cp/console, which reads the
+// mesh over HTTP) in the test process, over a dispatcher, a pilot and a
+// scanner run as processes.
 package e2e

@@ -26,6 +26,7 @@ var commands = map[string]command{
 	"dispatcher":  {"run the dispatcher: change notices on NATS JetStream, routed to the pilots that care; the operator API (rules, releases)", runDispatcher, nil},
 	"ca":          {"run the certificate authority that signs sidecars' certificates; `ca issue` writes static ones", runCA, nil},
 	"ctl":         {"operate the mesh: governance rules (apply, get, delete, diff), proxy-status, proxy-config, describe, releases, nodes", nil, runCtl},
+	"console":     {"serve the web console: service graph, services, sidecars, rules, control plane", runConsole, nil},
 	"mocksidecar": {"run simulated sidecars from a YAML step script", runMockSidecar, nil},
 	"perf":        {"profile a running sidecar through its admin endpoint", runPerf, nil},
 	"bench":       {"measure the mesh: topologies, load generator, report", runBench, nil},

@@ -80,6 +80,11 @@ func TestExitStatus(t *testing.T) {
 		{[]string{"ctl", "nodes", "--server", "127.0.0.1:1"}, 1, "", "octomesh ctl: release API: Get \"http://127.0.0.1:1/v1/nodes\""},
 		{[]string{"ctl", "release", "status", "--server", "127.0.0.1:1"}, 1, "", "octomesh ctl: release API: Get \"http://127.0.0.1:1/v1/releases\""},
 		{[]string{"ctl", "get", "--server", "127.0.0.1:1", "all"}, 1, "", "octomesh ctl get: rules: unavailable"},
+		{[]string{"console", "--no-such-flag"}, 2, "", "octomesh console: flag provided but not defined: -no-such-flag"},
+		{[]string{"console", "extra"}, 2, "", "octomesh console: unexpected arguments: [extra]"},
+		{[]string{"console", "--address", "unix:///tmp/octomesh-console.sock"}, 1, "", "octomesh console: console: address \"unix:///tmp/octomesh-console.sock\": a browser needs a TCP host:port"},
+		{[]string{"console", "--address", "127.0.0.1:0", "--prometheus", "prom:9090"}, 1, "", "octomesh console: console: prometheus \"prom:9090\": want an http:// or https:// URL"},
+		{[]string{"console", "--address", "127.0.0.1:0", "--pilot", "127.0.0.1:1", "--meta", "127.0.0.1:2"}, 1, "", "octomesh console: console: inspect: give pilots or Meta, not both"},
 	}
 	for _, tc := range cases {
 		var stdout, stderr strings.Builder

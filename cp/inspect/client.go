@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/octomesh/octomesh/api/meta"
+	"github.com/octomesh/octomesh/api/scanner"
 	"github.com/octomesh/octomesh/config"
 )
 
@@ -36,6 +37,10 @@ type Options struct {
 	Meta string
 	// Timeout bounds each call (default DefaultTimeout).
 	Timeout time.Duration
+	// Scanners, when set, lists the live scanners instead of the pilots'
+	// GET /debug/scanners (their records under /octomesh/v1/scanners/ in
+	// etcd, as a pilot follows them). It is called with the Timeout.
+	Scanners func(ctx context.Context) ([]scanner.Info, error)
 }
 
 // Inspector gathers views of the mesh. It is safe for concurrent use.

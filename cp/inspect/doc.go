@@ -12,6 +12,14 @@
 //   - DescribeService: a service's instances (zone, SET, weight) with the
 //     scanners' health marks, its policy, and the apps' route rules that
 //     send calls to it (the registration API and GET /debug/service).
+//   - Scrape and GraphBetween: the service graph (apps, the services they
+//     call, calls, errors and p99 per edge) from two scrapes of the
+//     sidecars' /metrics; Services and Service: every service with its
+//     instances' health and the calling sidecars' view of them (their
+//     /clusters: outlier ejections); ControlPlane and Scanners: Meta's
+//     assignment, the pilots' sessions and push latency, and the scanners
+//     the pilots follow (GET /debug/scanners) with their counters and
+//     targets. The web console (cp/console) serves these.
 //
 // The pilots are given by their HTTP addresses, or learnt from Meta's GET
 // /v1/assignment. Every call has a timeout; a pilot or a sidecar that does

@@ -3,6 +3,7 @@ package pilot
 import (
 	"context"
 	"log/slog"
+	"sort"
 	"sync/atomic"
 	"time"
 
@@ -78,6 +79,17 @@ func (f *fastPath) setScanners(state map[string][]byte, _ int64) {
 		z.rings[zone] = shardmap.NewRing(ids)
 	}
 	f.cur.Store(z)
+}
+
+// scanners lists the live scanners' records the pilot follows, by id.
+func (f *fastPath) scanners() []scanner.Info {
+	z := f.cur.Load()
+	out := make([]scanner.Info, 0, len(z.infos))
+	for _, s := range z.infos {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
 }
 
 // dropped asks the owners of inbound's addresses to check them now.

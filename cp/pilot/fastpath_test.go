@@ -50,6 +50,10 @@ func TestDroppedStreamAsksScanner(t *testing.T) {
 	for time.Now().Before(deadline) && len(f.cur.Load().rings) == 0 {
 		time.Sleep(5 * time.Millisecond)
 	}
+	// GET /debug/scanners lists what the pilot follows.
+	if list := f.scanners(); len(list) != 1 || list[0].ID != "s1" || list[0].Zone != "z1" || list[0].HTTP == "" {
+		t.Errorf("scanners followed: %+v", list)
+	}
 
 	c := newClient(t, srv, "a-1", "web")
 	md, _ := structpb.NewStruct(map[string]any{scanner.NodeInboundKey: []any{"10.0.0.1:7000"}})

@@ -87,6 +87,7 @@ type Pilot struct {
 	addrs  Addrs
 	done   chan struct{}
 	shard  *shard
+	fast   *fastPath // follows the scanners' records
 	// drained is set once Drain has ended every session: Close then lets
 	// the streams' final statuses (the redirects) reach the sidecars.
 	drained atomic.Bool
@@ -143,7 +144,7 @@ func Start(opts Options) (_ *Pilot, err error) {
 		src, reg = ns, noticingStore{Store: p.Store, c: p.notices}
 	}
 	p.XDS = NewServer(ctx, src, log)
-	startFastPath(ctx, p.Store, p.XDS, log)
+	p.fast = startFastPath(ctx, p.Store, p.XDS, log)
 	p.registration = registration.New(reg, log)
 
 	if p.xdsLn, p.addrs.XDS, err = listen(opts.XDSAddress); err != nil {
@@ -349,6 +350,7 @@ func (p *Pilot) Close() {
 //	GET /debug/sessions   every xDS session: node, subscriptions, ACKed versions, NACKs
 //	GET /stats            counters, "name value" lines
 //	GET /metrics          the same in the Prometheus text format (metrics.go)
+//	GET /debug/scanners   the live scanners' records (api/scanner.Info), as the pilot follows them
 //	GET /healthz          "ok", or 503 and why while etcd is unreachable
 func (p *Pilot) httpHandler() http.Handler {
 	mux := http.NewServeMux()
@@ -396,6 +398,12 @@ func (p *Pilot) httpHandler() http.Handler {
 		_ = enc.Encode(p.shard.info())
 	})
 	p.handleStatus(mux) // GET /debug/status, /debug/config, /debug/service (status.go)
+	mux.HandleFunc("GET /debug/scanners", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(p.fast.scanners())
+	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		if down := p.etcdDown.Load(); down != nil {
 			http.Error(w, fmt.Sprintf("etcd %s unreachable since %s (%s ago): %v", p.addrs.Etcd,

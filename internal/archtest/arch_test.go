@@ -152,8 +152,11 @@ func TestPackageArrows(t *testing.T) {
 		"cp/mocksidecar":        {"api/meta", "api/registry", "config"},
 		// The operator's views read the pilots, Meta and the sidecars'
 		// admin endpoints over HTTP; its test helper starts a pilot.
-		"cp/inspect":             {"api/meta", "api/registry", "config"},
+		"cp/inspect":             {"api/meta", "api/registry", "api/scanner", "config"},
 		"cp/inspect/inspecttest": {"api/registry", "api/scanner", "config", "cp/pilot"},
+		// The web console: the views (cp/inspect) and the operator API's
+		// clients (rules, releases).
+		"cp/console": {"api/release", "api/rules", "config", "cp/inspect"},
 		// The rule store: documents in etcd (through cp/store), compiled
 		// into the keys the pilot reads; the dispatcher mounts its API.
 		"cp/rules": {"api/registry", "api/rules", "cp/store"},
@@ -199,6 +202,10 @@ var never = []struct{ from, to, why string }{
 	{"cp/inspect", "cp/pilot", "the views read pilots over HTTP: the console links them without a pilot"},
 	{"cp/inspect", "proxy/...", "the views read sidecars' admin endpoints over HTTP"},
 	{"cmd/internal/ctlview", "cp/pilot", "the views read pilots over HTTP"},
+	{"cp/console", "cp/pilot", "the console reads the mesh over HTTP: it runs beside a control plane, not inside one"},
+	{"cp/console", "cp/store", "the console reads the rules through the rule API and the scanners through the pilots"},
+	{"cp/console", "cp/scanner", "the console reads scanners over HTTP"},
+	{"cp/console", "cp/rules", "the console reads the rules through the rule API"},
 	{"cmd/internal/ctlview", "cp/store", "the views read the registry through its API"},
 	{"cmd/...", "cp/scanner/scannertest", "fakes for tests and load runs: no server links them"},
 	{"proxy/...", "cp/...", "the sidecar links no control-plane code: it speaks to the control plane through api/... only"},

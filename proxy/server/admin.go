@@ -412,6 +412,16 @@ func (s *Server) writeMetrics(m *admin.Metrics) {
 		bounds, cum = octaves(&h, bounds[:0], cum[:0])
 		m.Histogram(latency, []admin.Label{{Name: "cluster", Value: name}}, bounds, cum, h.Count(), h.Sum.Seconds())
 	}
+	// Per cluster, the calls that did not succeed: with the histogram's
+	// count, a caller's calls, errors and latency per destination.
+	m.Header("octomesh_upstream_request_failures_total", "counter", "Requests to the cluster that failed in this sidecar without a response (refused, unreachable, timed out, connection lost), per cluster.")
+	for _, name := range set.sortedNames() {
+		m.Uint("octomesh_upstream_request_failures_total", set[name].c.Failures(), admin.Label{Name: "cluster", Value: name})
+	}
+	m.Header("octomesh_upstream_error_responses_total", "counter", "Responses from the cluster that were a peer sidecar's mesh error (it could not reach its app, it timed out), per cluster.")
+	for _, name := range set.sortedNames() {
+		m.Uint("octomesh_upstream_error_responses_total", set[name].c.ErrorResponses(), admin.Label{Name: "cluster", Value: name})
+	}
 }
 
 // octaves appends a snapshot's power-of-two bounds, in seconds, and the

@@ -132,6 +132,8 @@ func TestMetricsNamesTypesAndValuesMove(t *testing.T) {
 		"octomesh_decode_failures_total":                   dto.MetricType_COUNTER,
 		"octomesh_transport_errors_total":                  dto.MetricType_COUNTER,
 		"octomesh_upstream_request_duration_seconds":       dto.MetricType_HISTOGRAM,
+		"octomesh_upstream_request_failures_total":         dto.MetricType_COUNTER,
+		"octomesh_upstream_error_responses_total":          dto.MetricType_COUNTER,
 		"octomesh_retries_total":                           dto.MetricType_COUNTER,
 		"octomesh_retries_refused_total":                   dto.MetricType_COUNTER,
 		"octomesh_circuit_breaker_open_total":              dto.MetricType_COUNTER,
@@ -203,6 +205,8 @@ func TestMetricsNamesTypesAndValuesMove(t *testing.T) {
 		{"octomesh_transport_frames_total", []string{"direction", "out"}, 2*n + 1},
 		{"octomesh_transport_connections_accepted_total", nil, 2},
 		{"octomesh_upstream_request_duration_seconds", []string{"cluster", "app"}, n},
+		{"octomesh_upstream_request_failures_total", []string{"cluster", "app"}, 0},
+		{"octomesh_upstream_error_responses_total", []string{"cluster", "app"}, 0},
 	}
 	for _, m := range moved {
 		if d := value(t, after, m.name, m.labels...) - value(t, before, m.name, m.labels...); d != m.delta {

@@ -414,6 +414,8 @@ func (s *Server) WriteStats(w io.Writer) {
 	s.counters.Each(func(name string, v uint64) { m[name] = v })
 	for name, e := range *s.clusters.Load() {
 		h := e.c.Latency().Snapshot()
+		m["cluster."+name+".failures"] = e.c.Failures()
+		m["cluster."+name+".error_responses"] = e.c.ErrorResponses()
 		p := "cluster." + name + ".latency."
 		m[p+"count"] = h.Count()
 		for _, q := range latencyQuantiles {

@@ -71,6 +71,11 @@ type Cluster struct {
 	dead        bool
 
 	latency stats.Histogram // round trips of answered requests
+	// failures counts this cluster's requests that failed in this sidecar
+	// (no response: refused, unreachable, timed out, connection lost);
+	// errorResponses its responses that were a peer sidecar's mesh error.
+	// Both are touched on failure paths only.
+	failures, errorResponses stats.Counter
 
 	inflight atomic.Int64 // requests written and not finished
 	pending  atomic.Int64 // requests waiting in Forward for a connection
@@ -220,6 +225,7 @@ func (c *Cluster) Forward(r *Request) {
 	if n := c.pending.Add(1); c.cfg.Breaker.MaxPending > 0 && n > int64(c.cfg.Breaker.MaxPending) {
 		c.pending.Add(-1)
 		c.stats.PendingOverflow.Add(1)
+		c.failures.Add(1)
 		r.Down.Fail(OriginOf(r.Header), Failure{Kind: ErrCircuitOpen, Cluster: c.name, Limit: c.cfg.Breaker.MaxPending, LimitName: "circuit_breaker.max_pending"})
 		return
 	}
@@ -267,12 +273,14 @@ func (c *Cluster) forward(r *Request, mayDial bool) bool {
 	}
 	if max := c.cfg.Breaker.MaxRequests; max > 0 && c.inflight.Load() >= int64(max) {
 		c.stats.CircuitOpen.Add(1)
+		c.failures.Add(1)
 		r.Down.Fail(OriginOf(r.Header), Failure{Kind: ErrCircuitOpen, Cluster: c.name, Limit: c.cfg.Breaker.MaxRequests, LimitName: "circuit_breaker.max_requests"})
 		return true
 	}
 	st := c.state.Load()
 	if st.picker == nil {
 		c.stats.Unreachable.Add(1)
+		c.failures.Add(1)
 		r.Down.Fail(OriginOf(r.Header), Failure{Kind: ErrUnreachable, Cluster: c.name, Cause: errNoEndpoints})
 		return true
 	}
@@ -289,6 +297,7 @@ func (c *Cluster) forward(r *Request, mayDial bool) bool {
 	}
 	if first < 0 {
 		c.stats.Unreachable.Add(1)
+		c.failures.Add(1)
 		r.Down.Fail(OriginOf(r.Header), Failure{Kind: ErrUnreachable, Cluster: c.name, Cause: errNoEndpoints})
 		return true
 	}
@@ -345,6 +354,7 @@ func (c *Cluster) forward(r *Request, mayDial bool) bool {
 	}
 	if overloaded {
 		c.stats.Overloaded.Add(1)
+		c.failures.Add(1)
 		r.Down.Fail(OriginOf(r.Header), Failure{Kind: ErrOverloaded, Cluster: c.name, Limit: c.cfg.MaxRequestsPerConn})
 		return true
 	}
@@ -352,6 +362,7 @@ func (c *Cluster) forward(r *Request, mayDial bool) bool {
 		lastErr = errNoEndpoints
 	}
 	c.stats.Unreachable.Add(1)
+	c.failures.Add(1)
 	r.Down.Fail(OriginOf(r.Header), Failure{Kind: ErrUnreachable, Cluster: c.name, Endpoint: lastEP, Cause: lastErr})
 	return true
 }
@@ -428,6 +439,15 @@ func (c *Cluster) Close() {
 // Latency is the histogram of the cluster's round trips, from sending a
 // request to its response, for the requests that got one.
 func (c *Cluster) Latency() *stats.Histogram { return &c.latency }
+
+// Failures is how many of the cluster's requests failed in this sidecar
+// without a response (refused by its circuit breaker, no endpoint
+// reachable, overloaded, timed out, connection lost, write failed).
+func (c *Cluster) Failures() uint64 { return c.failures.Load() }
+
+// ErrorResponses is how many of the cluster's responses were a peer
+// sidecar's mesh error (it could not reach its app, or timed out).
+func (c *Cluster) ErrorResponses() uint64 { return c.errorResponses.Load() }
 
 // EndpointStatus is a snapshot of one endpoint for the admin endpoint.
 type EndpointStatus struct {

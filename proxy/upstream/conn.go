@@ -77,6 +77,7 @@ func (c *conn) send(r *Request, now time.Duration) bool {
 	if r.Header.MessageType == codec.MessageOneway {
 		if err := c.tc.WriteFrame(r.Frame); err != nil {
 			c.ep.cluster.stats.WriteErrors.Add(1)
+			c.ep.cluster.failures.Add(1)
 		}
 		return true
 	}
@@ -113,6 +114,7 @@ func (c *conn) send(r *Request, now time.Duration) bool {
 		// The transport closes c; whoever takes the slot answers.
 		if s, ok, _ := c.take(idx, gen); ok {
 			c.ep.cluster.stats.WriteErrors.Add(1)
+			c.ep.cluster.failures.Add(1)
 			c.finish(now, true)
 			s.down.Fail(s.origin, Failure{Kind: ErrConnLost, Cluster: c.ep.cluster.name, Endpoint: c.ep.address, Cause: err, Unsent: true})
 		}
@@ -223,7 +225,11 @@ func (c *conn) ServeFrame(frame []byte) {
 		return
 	}
 	c.hdr.SetSeqIDs(frame, s.origin.SeqID, s.origin.PayloadSeqID)
-	c.ep.cluster.latency.Record(c.finish(s.start, gatewayFailure(c.hdr.MeshError)))
+	failed := gatewayFailure(c.hdr.MeshError)
+	c.ep.cluster.latency.Record(c.finish(s.start, failed))
+	if failed {
+		c.ep.cluster.errorResponses.Add(1)
+	}
 	c.ep.cluster.stats.Responses.Add(1)
 	s.down.Respond(frame, &c.hdr)
 	if drained {
@@ -250,6 +256,7 @@ func (c *conn) Closed(reason error) {
 	c.mu.Unlock()
 	for _, e := range lost {
 		c.ep.cluster.stats.ConnLost.Add(1)
+		c.ep.cluster.failures.Add(1)
 		e.down.Fail(e.origin, Failure{Kind: ErrConnLost, Cluster: c.ep.cluster.name, Endpoint: c.ep.address, Cause: reason})
 	}
 }
@@ -279,6 +286,7 @@ func (c *conn) sweep(now time.Duration) {
 	}
 	for _, e := range expired {
 		c.ep.cluster.stats.Timeouts.Add(1)
+		c.ep.cluster.failures.Add(1)
 		e.down.Fail(e.origin, Failure{Kind: ErrTimeout, Cluster: c.ep.cluster.name, Endpoint: c.ep.address})
 	}
 }

@@ -192,6 +192,10 @@ func TestLateResponseIsDroppedAndSlotReused(t *testing.T) {
 	if stats.LateResponses.Load() != 1 || stats.Timeouts.Load() != 1 {
 		t.Errorf("late %d timeouts %d", stats.LateResponses.Load(), stats.Timeouts.Load())
 	}
+	// The cluster's own count: the timed-out request, not the answered one.
+	if c.Failures() != 1 || c.ErrorResponses() != 0 {
+		t.Errorf("cluster failures %d, error responses %d; want 1, 0", c.Failures(), c.ErrorResponses())
+	}
 }
 
 func TestFailoverPastDeadEndpoint(t *testing.T) {

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/octomesh/octomesh/cp/console"
+	"github.com/octomesh/octomesh/cp/inspect"
+)
+
+// addressList is a repeatable address flag.
+type addressList []string
+
+func (l *addressList) String() string { return strings.Join(*l, ",") }
+func (l *addressList) Set(s string) error {
+	if s == "" {
+		return errors.New("empty address")
+	}
+	*l = append(*l, s)
+	return nil
+}
+
+func runConsole(args []string) error {
+	fs := flag.NewFlagSet("console", flag.ContinueOnError)
+	address := fs.String("address", console.DefaultAddress, "where the console serves its page and JSON API (host:port)")
+	var pilots addressList
+	fs.Var(&pilots, "pilot", "a pilot's HTTP address (repeatable; default "+inspect.DefaultPilot+")")
+	meta := fs.String("meta", "", "Meta's HTTP address: show every pilot of its assignment (instead of --pilot)")
+	rulesServer := fs.String("rules-server", console.DefaultRulesServer, "the rule API's address (the rules page); empty: none")
+	prom := fs.String("prometheus", "", "a Prometheus URL (http://host:9090): the service graph from its queries instead of the console's own scrapes")
+	interval := fs.Duration("scrape-interval", console.DefaultScrapeInterval, "time between the console's scrapes of the sidecars' metrics: the graph's window")
+	timeout := fs.Duration("timeout", inspect.DefaultTimeout, "bound of each call to a pilot, Meta, a scanner or a sidecar")
+	level := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected arguments: %v", fs.Args())}
+	}
+	log, _, err := newLogger(*level)
+	if err != nil {
+		return err
+	}
+	opts := console.Options{Inspect: inspect.Options{Pilots: pilots, Meta: *meta, Timeout: *timeout}, RulesServer: *rulesServer,
+		Prometheus: *prom, ScrapeInterval: *interval, Log: log}
+	s, err := console.Start(*address, opts)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "console: %s\n", s.URL())
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	got := <-sig
+	log.Info("stopping", "signal", got.String())
+	s.Close()
+	return nil
+}
