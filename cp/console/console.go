@@ -23,7 +23,7 @@ import (
 
 // Defaults of `octomesh console`.
 const (
-	DefaultAddress        = "127.0.0.1:15040"
+	DefaultAddress        = "127.0.0.1:15060"
 	DefaultRulesServer    = "127.0.0.1:15050" // the operator API (rules, releases, nodes); 15030 is the scanner's
 	DefaultScrapeInterval = 5 * time.Second
 )
