@@ -1,6 +1,9 @@
 package rules
 
-import "testing"
+import (
+	"encoding/json"
+	"testing"
+)
 
 func TestDecodeNotice(t *testing.T) {
 	good := map[string]Notice{
@@ -23,4 +26,29 @@ func TestDecodeNotice(t *testing.T) {
 			t.Errorf("DecodeNotice(%s): no error", in)
 		}
 	}
+}
+
+// FuzzDecodeNotice: a notice is untrusted bytes (the publish API, NATS):
+// decoding never panics, and what it accepts is valid and survives a
+// round trip.
+func FuzzDecodeNotice(f *testing.F) {
+	for _, s := range []string{`{"kind":"routes","key":"web","revision":7}`, `{"kind":"health","key":"echo/10.0.0.1:7102"}`, `{}`, `[`, `{"kind":"policy","key":"a/b"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		n, err := DecodeNotice(b)
+		if err != nil {
+			return
+		}
+		if err := n.Validate(); err != nil {
+			t.Fatalf("accepted %q as %+v, which does not validate: %v", b, n, err)
+		}
+		again, err := json.Marshal(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m, err := DecodeNotice(again); err != nil || m != n {
+			t.Fatalf("round trip of %+v: %+v, %v", n, m, err)
+		}
+	})
 }
