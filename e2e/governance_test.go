@@ -655,25 +655,17 @@ clusters:
 		p50, p99 := run(plain)
 		plain50, plain99 = append(plain50, p50), append(plain99, p99)
 		shadowBefore, mainBefore := shadow.calls.Load(), main.calls.Load()
-		lostBefore := stat(t, a, "mirror.dropped") + stat(t, a, "mirror.failed")
 		p50, p99 = run(mirrored)
 		mirror50, mirror99 = append(mirror50, p50), append(mirror99, p99)
-		// Every copy is accounted for: the shadow saw it, or sidecar A
-		// counted it dropped or failed (a busy machine can make the
-		// shadow's sidecar time a copy out); and at most 5% are lost.
-		var seen, calls, lost uint64
-		if !waitFor(10*time.Second, func() bool {
-			seen, calls = uint64(shadow.calls.Load()-shadowBefore), uint64(main.calls.Load()-mainBefore)
-			lost = stat(t, a, "mirror.dropped") + stat(t, a, "mirror.failed") - lostBefore
-			return seen+lost >= calls
-		}) || lost > calls/20 {
-			t.Fatalf("round %d: the shadow saw %d copies of %d calls, and sidecar A counted %d dropped or failed", round, seen, calls, lost)
+		if !waitFor(10*time.Second, func() bool { return shadow.calls.Load()-shadowBefore >= main.calls.Load()-mainBefore }) {
+			t.Fatalf("round %d: the shadow saw %d copies of %d calls (mirror.dropped %d, mirror.failed %d)", round, shadow.calls.Load()-shadowBefore,
+				main.calls.Load()-mainBefore, stat(t, a, "mirror.dropped"), stat(t, a, "mirror.failed"))
 		}
 	}
 	for _, l := range [][]time.Duration{plain50, mirror50, plain99, mirror99} {
 		slices.Sort(l)
 	}
-	t.Logf("caller at 300/s, 3 rounds of 900 calls each, the shadow answering in %s: p50 plain %v, mirrored %v; p99 plain %v, mirrored %v (medians p99 %v vs %v); every copy accounted for",
+	t.Logf("caller at 300/s, 3 rounds of 900 calls each, the shadow answering in %s: p50 plain %v, mirrored %v; p99 plain %v, mirrored %v (medians p99 %v vs %v); the shadow saw every copy",
 		shadowDelay, plain50, mirror50, plain99, mirror99, plain99[1], mirror99[1])
 	if mirror50[1] > plain50[1]+shadowDelay/2 {
 		t.Fatalf("the mirrored calls' median is %v against %v plain: calls waited for the shadow", mirror50[1], plain50[1])
