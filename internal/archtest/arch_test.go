@@ -148,8 +148,10 @@ func TestPackageArrows(t *testing.T) {
 		// service. Publishers (rule store, scanner, pilot) link publish only.
 		"cp/dispatcher":         {"api/registry", "api/release", "api/rules", "config", "cp/dispatcher/publish", "cp/release", "cp/rules", "cp/shardmap", "cp/store", "stats/exposition"},
 		"cp/dispatcher/publish": {"api/rules"},
-		"cp/meta":               {"api/meta", "config", "cp/registration", "cp/shardmap", "cp/store", "stats/exposition"},
-		"cp/mocksidecar":        {"api/meta", "api/registry", "config"},
+		// The scale run's rule writer is a client of the rule API.
+		"cp/dispatcher/scale/driver": {"api/rules"},
+		"cp/meta":                    {"api/meta", "config", "cp/registration", "cp/shardmap", "cp/store", "stats/exposition"},
+		"cp/mocksidecar":             {"api/meta", "api/registry", "config"},
 		// The operator's views read the pilots, Meta and the sidecars'
 		// admin endpoints over HTTP; its test helper starts a pilot.
 		"cp/inspect":             {"api/meta", "api/registry", "config"},
