@@ -146,7 +146,7 @@ func TestPackageArrows(t *testing.T) {
 		// The dispatcher routes notices (api/rules) by the shard map; its
 		// API listener is the operator API: the rule store and the release
 		// service. Publishers (rule store, scanner, pilot) link publish only.
-		"cp/dispatcher":         {"api/registry", "api/release", "api/rules", "config", "cp/dispatcher/publish", "cp/release", "cp/rules", "cp/shardmap", "cp/store", "stats/exposition"},
+		"cp/dispatcher":         {"api/registry", "api/release", "api/rules", "config", "cp/dispatcher/publish", "cp/release", "cp/rules", "cp/shardmap", "cp/store", "stats", "stats/exposition"},
 		"cp/dispatcher/publish": {"api/rules"},
 		// The scale run's rule writer is a client of the rule API.
 		"cp/dispatcher/scale/driver": {"api/rules"},
@@ -158,7 +158,7 @@ func TestPackageArrows(t *testing.T) {
 		"cp/inspect/inspecttest": {"api/registry", "api/scanner", "config", "cp/pilot"},
 		// The rule store: documents in etcd (through cp/store), compiled
 		// into the keys the pilot reads; the dispatcher mounts its API.
-		"cp/rules": {"api/registry", "api/rules", "cp/store"},
+		"cp/rules": {"api/registry", "api/rules", "cp/store", "stats"},
 		// The CA stands alone (its root key may live on a host of its own).
 		"cp/ca": {"api/ca", "config"},
 		// The node agent runs the sidecar as a process: it speaks the
