@@ -149,7 +149,7 @@ sample() { # output file, stop file
 	for k in $(seq 0 $((PROCS - 1))); do m0=$((m0 + $(cpu_ticks "${PID[mock$k]}"))); done
 	read -r b0 c0 < <(machine_busy)
 	echo "t_s ${names[*]} mocks (CPU % of one core) dispatcher_rss_MiB machine_busy% load1" >"$file"
-	while [ ! -e "$stop" ] && [ $t -lt $((DURATION + SETTLE + 60)) ]; do
+	while [ ! -e "$stop" ] && [ "$(left)" -gt 0 ]; do
 		sleep 1
 		t=$((t + 1))
 		local line="$t" c
@@ -204,6 +204,20 @@ drive_s=$(((DRIVE_END - DRIVE_START) / 1000000))
 		"max $(awk 'NR > 1 {if ($(NF-2) > m) m = $(NF-2)} END {print m + 0}' "$OUT/cpu.txt") MiB sampled"
 	curl -fsS "http://$API/stats" | grep -E '^(dispatcher\.(received|forwarded|forwarded_all|dropped|forward_errors|backcheck_runs|backcheck_repairs) |rules\.(applies|published|publish_errors|retries) )' | tr '\n' ' '
 	echo
+	# Where a change's time goes, stage by stage (µs; the whole run's
+	# histograms: the seeding's few writes and the back-checks' repairs
+	# are in them too).
+	q() { echo "count $(pstat "$1" "$2.count") p50 $(pstat "$1" "$2.p50_us") p99 $(pstat "$1" "$2.p99_us") max $(pstat "$1" "$2.max_us")"; }
+	echo "stage 1 rule store: read the stored documents:      $(q "$API" rules.apply_read)"
+	echo "stage 2 rule store: build and commit the etcd txn:  $(q "$API" rules.apply_commit)"
+	echo "stage 3 rule store: publish (stream ack):           $(q "$API" rules.apply_publish)"
+	echo "stage 4 dispatcher: stored -> forwarded:            $(q "$API" dispatcher.forward_delay)"
+	for k in $(seq 1 "$PILOTS"); do
+		a=$(pilot_http "$k")
+		echo "stage 5 p$k: stored -> received by the pilot:       $(q "$a" notices.delivery_delay)"
+		echo "stage 6 p$k: notice -> value read from etcd:        $(q "$a" notices.fetch_delay)"
+		echo "stage 7 p$k: Data Cache -> session stream (push):   $(q "$a" pilot.push_delay)"
+	done
 } | tee "$OUT/steady.txt"
 
 touch "$OUT/stop"
