@@ -16,7 +16,7 @@ import (
 	"github.com/octomesh/octomesh/stats"
 )
 
-func openEtcd(t *testing.T) *store.Store {
+func openEtcd(t testing.TB) *store.Store {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "om-rules-etcd")
 	if err != nil {
@@ -60,7 +60,7 @@ func (n *notices) take() map[string]int64 {
 	return out
 }
 
-func decode(t *testing.T, s string) []rulesapi.Document {
+func decode(t testing.TB, s string) []rulesapi.Document {
 	t.Helper()
 	docs, err := rulesapi.DecodeDocuments("rules.yaml", []byte(s))
 	if err != nil {
