@@ -143,25 +143,32 @@ RSS0=$(rss_kb "${PID[dispatcher]}")
 # and the mocks together, the dispatcher's RSS, the machine's busy share.
 machine_busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8}' /proc/stat; }
 sample() { # output file, stop file
-	local file=$1 stop=$2 names=(dispatcher meta) prev=() i m0=0 m1=0 t=0
+	local file=$1 stop=$2 names=(dispatcher meta) prev=() i m0=0 m1=0 t=0 w0 w1 ms
 	for k in $(seq 1 "$PILOTS"); do names+=("p$k"); done
 	for i in "${!names[@]}"; do prev[$i]=$(cpu_ticks "${PID[${names[$i]}]}"); done
 	for k in $(seq 0 $((PROCS - 1))); do m0=$((m0 + $(cpu_ticks "${PID[mock$k]}"))); done
 	read -r b0 c0 < <(machine_busy)
+	w0=$(date +%s%N)
 	echo "t_s ${names[*]} mocks (CPU % of one core) dispatcher_rss_MiB machine_busy% load1" >"$file"
 	while [ ! -e "$stop" ] && [ "$(left)" -gt 0 ]; do
 		sleep 1
 		t=$((t + 1))
+		# Divide by the time that passed: on a busy machine the loop takes
+		# longer than its second.
+		w1=$(date +%s%N)
+		ms=$(((w1 - w0) / 1000000))
+		ms=$((ms > 0 ? ms : 1))
+		w0=$w1
 		local line="$t" c
 		for i in "${!names[@]}"; do
 			c=$(cpu_ticks "${PID[${names[$i]}]}")
-			line="$line $(((c - prev[i]) * 100 / HZ))"
+			line="$line $(((c - prev[i]) * 100000 / HZ / ms))"
 			prev[$i]=$c
 		done
 		m1=0
 		for k in $(seq 0 $((PROCS - 1))); do m1=$((m1 + $(cpu_ticks "${PID[mock$k]}"))); done
 		read -r b1 c1 < <(machine_busy)
-		line="$line $(((m1 - m0) * 100 / HZ)) $(($(rss_kb "${PID[dispatcher]}") / 1024)) $(((b1 - b0) * 100 / (c1 - c0 > 0 ? c1 - c0 : 1))) $(cut -d' ' -f1 /proc/loadavg)"
+		line="$line $(((m1 - m0) * 100000 / HZ / ms)) $(($(rss_kb "${PID[dispatcher]}") / 1024)) $(((b1 - b0) * 100 / (c1 - c0 > 0 ? c1 - c0 : 1))) $(cut -d' ' -f1 /proc/loadavg)"
 		m0=$m1 b0=$b1 c0=$c1
 		echo "$line" >>"$file"
 	done
