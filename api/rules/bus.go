@@ -16,6 +16,11 @@ const (
 	// back-check (a request; body BackCheckRequest), after it
 	// (re)connects to NATS.
 	BackCheckSubject = "octomesh.dispatcher.backcheck"
+	// StoredHeader is a NATS header the dispatcher sets on the notices it
+	// forwards: when the stream stored the notice (Unix ns, decimal). A
+	// pilot times its delivery with it (notices.delivery_delay); it is
+	// information only, and a notice without it is handled the same.
+	StoredHeader = "Octomesh-Stored"
 )
 
 // NoticeSubject is the JetStream subject a notice of kind is published on.

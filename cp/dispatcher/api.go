@@ -195,6 +195,11 @@ func (d *Dispatcher) StatsMap() map[string]uint64 {
 		"api.unauthorized":             s.Unauthorized.Load(),
 		"api.bad_requests":             s.BadRequests.Load(),
 	}
+	fd := s.ForwardDelay.Snapshot()
+	m["dispatcher.forward_delay.count"] = fd.Count()
+	m["dispatcher.forward_delay.p50_us"] = uint64(fd.Quantile(0.5).Microseconds())
+	m["dispatcher.forward_delay.p99_us"] = uint64(fd.Quantile(0.99).Microseconds())
+	m["dispatcher.forward_delay.max_us"] = uint64(fd.Quantile(1).Microseconds())
 	s.mu.Lock()
 	for id, n := range s.perPilot {
 		m["dispatcher.forwarded.pilot."+id] = n

@@ -24,6 +24,7 @@ import (
 	cprules "github.com/octomesh/octomesh/cp/rules"
 	"github.com/octomesh/octomesh/cp/shardmap"
 	"github.com/octomesh/octomesh/cp/store"
+	"github.com/octomesh/octomesh/stats"
 )
 
 // Options configure a dispatcher.
@@ -106,6 +107,12 @@ type Stats struct {
 	// Unauthorized counts API writes refused for want of the token;
 	// BadRequests those refused as invalid.
 	Unauthorized, BadRequests atomic.Uint64
+
+	// ForwardDelay is, for each notice forwarded, the time from the
+	// stream storing it (its JetStream timestamp) to the dispatcher having
+	// forwarded it: the dispatcher's share of a change's latency,
+	// consumer delivery included.
+	ForwardDelay stats.Histogram
 
 	mu       sync.Mutex
 	perPilot map[string]uint64
@@ -340,29 +347,41 @@ func (d *Dispatcher) onNotice(m jetstream.Msg) {
 		_ = m.Ack()
 		return
 	}
-	if err := d.forward(n); err != nil {
+	var stored time.Time
+	if md, err := m.Metadata(); err == nil {
+		stored = md.Timestamp
+	}
+	if err := d.forward(n, stored); err != nil {
 		d.Stats.ForwardErrors.Add(1)
 		_ = m.NakWithDelay(250 * time.Millisecond)
 		return
+	}
+	if !stored.IsZero() {
+		d.Stats.ForwardDelay.Record(time.Since(stored))
 	}
 	_ = m.Ack()
 }
 
 // forward sends n to the shard pilots it concerns, and to the pilots that
-// are not shards.
-func (d *Dispatcher) forward(n rules.Notice) error {
+// are not shards; stored (when known) is when the stream stored it, sent
+// along as rules.StoredHeader.
+func (d *Dispatcher) forward(n rules.Notice, stored time.Time) error {
 	b, err := json.Marshal(n)
 	if err != nil {
 		return err
 	}
+	var hdr nats.Header
+	if !stored.IsZero() {
+		hdr = nats.Header{rules.StoredHeader: []string{strconv.FormatInt(stored.UnixNano(), 10)}}
+	}
 	targets := d.idx.Load().targets(n)
 	for _, id := range targets {
-		if err := d.nc.Publish(rules.PilotSubject(id), b); err != nil {
+		if err := d.nc.PublishMsg(&nats.Msg{Subject: rules.PilotSubject(id), Data: b, Header: hdr}); err != nil {
 			return err
 		}
 		d.Stats.forwardedTo(id)
 	}
-	if err := d.nc.Publish(rules.AllPilots, b); err != nil {
+	if err := d.nc.PublishMsg(&nats.Msg{Subject: rules.AllPilots, Data: b, Header: hdr}); err != nil {
 		return err
 	}
 	d.Stats.ForwardedAll.Add(1)

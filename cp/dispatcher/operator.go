@@ -38,7 +38,27 @@ func (d *Dispatcher) mountOperatorAPI() error {
 		d.mux.Handle(p+"/", rel)
 	}
 	d.mux.Handle(release.NodesPath, rel)
-	d.mux.Handle("GET /metrics", dispatcherStats.Handler(d.mux, "/stats"))
+	d.mux.Handle("GET /metrics", dispatcherStats.Handler(d.mux, "/stats",
+		exposition.Histogram{
+			Name: "octomesh_dispatcher_forward_delay_seconds",
+			Help: "For each notice forwarded, the time from the stream storing it to the dispatcher having forwarded it.",
+			H:    &d.Stats.ForwardDelay,
+		},
+		exposition.Histogram{
+			Name: "octomesh_rules_apply_read_seconds",
+			Help: "For each rule write, reading and decoding the stored documents (of the attempt that committed).",
+			H:    &d.rules.Stats.ReadDelay,
+		},
+		exposition.Histogram{
+			Name: "octomesh_rules_apply_commit_seconds",
+			Help: "For each rule write, building and committing its etcd transaction.",
+			H:    &d.rules.Stats.CommitDelay,
+		},
+		exposition.Histogram{
+			Name: "octomesh_rules_apply_publish_seconds",
+			Help: "For each rule write, publishing its notices (until the stream acknowledged them).",
+			H:    &d.rules.Stats.PublishDelay,
+		}))
 	return nil
 }
 
@@ -101,5 +121,7 @@ var dispatcherStats = exposition.Subsystem{
 		"releases.polls":               "Agents' polls for their target version.",
 		"releases.reports":             "Agents' reports.",
 	},
-	Skip: []string{"dispatcher.forwarded.pilot."},
+	// The delays' quantiles are on /stats only; /metrics has them as
+	// histograms.
+	Skip: []string{"dispatcher.forwarded.pilot.", "dispatcher.forward_delay.", "rules.apply_"},
 }

@@ -60,6 +60,8 @@ type engine struct {
 	errors   map[string][]string
 	moves    []time.Duration
 	moveEnds []int64 // Unix ns, one per move
+	stampLat []time.Duration
+	stampAt  []int64 // Unix ns, one per stampLat
 	lastMove time.Time
 	regs     map[string]*registry.Registration
 	shared   map[string]string // set by controls
@@ -201,6 +203,13 @@ func (e *engine) moved(d time.Duration, at time.Time) {
 	if at.After(e.lastMove) {
 		e.lastMove = at
 	}
+}
+
+func (e *engine) stamped(d time.Duration, stamp int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.stampLat = append(e.stampLat, d)
+	e.stampAt = append(e.stampAt, stamp)
 }
 
 // steps runs a list of steps for one sidecar; the first failure ends it.

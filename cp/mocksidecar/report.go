@@ -27,7 +27,8 @@ type Report struct {
 	LastMove int64 `json:"last_move_unix_ns"`
 	// Samples are every latency of every step (and "moves"), in ns, for
 	// merging the reports of several processes; "move_end_unix_ns" holds
-	// when each move completed, in the order of "moves".
+	// when each move completed, in the order of "moves"; RouteStampAtLabel
+	// the stamp of each RouteStampLabel sample, in its order.
 	Samples map[string][]int64 `json:"samples_ns,omitempty"`
 }
 
@@ -81,6 +82,9 @@ func (e *engine) report(sidecars []*sidecar, failed []bool, elapsed time.Duratio
 	for _, label := range e.order {
 		r.Steps = append(r.Steps, StepReport{Step: label, Failures: e.failures[label], Errors: e.errors[label], LatencyReport: summarise(e.lat[label])})
 	}
+	if len(e.stampLat) > 0 {
+		r.Steps = append(r.Steps, StepReport{Step: RouteStampLabel, LatencyReport: summarise(e.stampLat)})
+	}
 	r.Moves = summarise(e.moves)
 	r.Samples = map[string][]int64{}
 	for label, d := range e.lat {
@@ -88,6 +92,10 @@ func (e *engine) report(sidecars []*sidecar, failed []bool, elapsed time.Duratio
 	}
 	r.Samples["moves"] = nanos(e.moves)
 	r.Samples["move_end_unix_ns"] = append([]int64(nil), e.moveEnds...)
+	if len(e.stampLat) > 0 {
+		r.Samples[RouteStampLabel] = nanos(e.stampLat)
+		r.Samples[RouteStampAtLabel] = append([]int64(nil), e.stampAt...)
+	}
 	if !e.lastMove.IsZero() {
 		r.LastMove = e.lastMove.UnixNano()
 	}

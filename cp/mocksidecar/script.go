@@ -50,6 +50,13 @@ type SidecarSpec struct {
 	// this long before connecting to the new owner Meta names (default
 	// 2s, as a sidecar does), so that they do not all arrive at once.
 	MoveJitter *Duration `yaml:"move_jitter"`
+	// RouteStamps: every route resource the sidecar ACKs whose routes
+	// name a stamped cluster (a name ending in ".t<Unix ns>", the time
+	// whoever changed the rule stamped it) records the time from the
+	// stamp to the ACK, once per stamp and resource, as the samples
+	// RouteStampLabel (and the stamps themselves, in the same order, as
+	// RouteStampAtLabel): rule-change latency without a step per change.
+	RouteStamps bool `yaml:"route_stamps"`
 }
 
 // Step is one step: exactly one of the kinds, plus Name (for reports) and

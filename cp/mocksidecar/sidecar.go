@@ -63,7 +63,7 @@ const (
 
 // counterNames are the sidecar counters assert can check.
 var counterNames = map[string]bool{"connects": true, "redirects": true, "lookups": true, "losses": true, "moves": true,
-	"responses": true, "acks": true, "nacks": true, "resources": true, "removed": true}
+	"responses": true, "acks": true, "nacks": true, "resources": true, "removed": true, "stamps": true}
 
 // held is what the sidecar knows of one resource.
 type held struct {
@@ -73,6 +73,7 @@ type held struct {
 	weights   map[string]uint32
 	health    map[string]string // healthy, unhealthy, draining
 	metadata  map[string]string // endpoint metadata, merged (newest value of each key wins)
+	stamp     int64             // a route configuration's newest cluster stamp (Unix ns; 0: none)
 	at        time.Time         // when it arrived
 }
 
@@ -116,6 +117,7 @@ type sidecar struct {
 	moveStart   time.Time // when that stream ended
 	moveSeq     int
 	override    map[string]map[string]string // reconnect versions for the next stream
+	stamps      map[string]int64             // route stamps recorded, by resource (SidecarSpec.RouteStamps)
 
 	loopCancel context.CancelFunc
 	loopDone   chan struct{}
@@ -125,7 +127,7 @@ type sidecar struct {
 
 func newSidecar(e *engine, index int, id, app, zone, set string, autoAck bool) *sidecar {
 	s := &sidecar{e: e, index: index, id: id, app: app, zone: zone, set: set, autoAck: autoAck,
-		changed: make(chan struct{}), counts: map[string]int{}}
+		changed: make(chan struct{}), counts: map[string]int{}, stamps: map[string]int64{}}
 	for t := range numTypes {
 		s.state[t], s.acked[t], s.subs[t] = map[string]*held{}, map[string]string{}, map[string]bool{}
 	}
@@ -470,6 +472,9 @@ func (s *sidecar) ackLocked(resp *discovery.DeltaDiscoveryResponse) {
 	for _, r := range resp.GetResources() {
 		s.acked[ty][r.GetName()] = r.GetVersion()
 	}
+	if ty == tRoute && s.e.script.Sidecar.RouteStamps {
+		s.stampsLocked(resp, time.Now())
+	}
 	for _, name := range resp.GetRemovedResources() {
 		delete(s.acked[ty], name)
 	}
@@ -552,6 +557,9 @@ func decode(ty int, r *discovery.Resource) (*held, error) {
 	if err := r.GetResource().UnmarshalTo(m); err != nil {
 		return nil, fmt.Errorf("resource %q: %v", r.GetName(), err)
 	}
+	if rc, ok := m.(*route.RouteConfiguration); ok {
+		h.stamp = RouteStamp(rc)
+	}
 	if cla, ok := m.(*endpoint.ClusterLoadAssignment); ok {
 		h.weights = map[string]uint32{}
 		h.health = map[string]string{}
@@ -573,6 +581,54 @@ func decode(ty int, r *discovery.Resource) (*held, error) {
 		sort.Strings(h.endpoints)
 	}
 	return h, nil
+}
+
+// Route stamps (SidecarSpec.RouteStamps): the samples' labels in a
+// report.
+const (
+	RouteStampLabel   = "route stamp -> ACK"
+	RouteStampAtLabel = "route_stamp_unix_ns"
+)
+
+// RouteStamp is the newest stamp among the clusters rc's routes name (a
+// cluster name ending in ".t" and a Unix time in ns, 19 digits): 0 if
+// none is stamped.
+func RouteStamp(rc *route.RouteConfiguration) int64 {
+	var newest int64
+	see := func(name string) {
+		i := strings.LastIndex(name, ".t")
+		if i < 0 || len(name)-i-2 != 19 {
+			return
+		}
+		if ns, err := strconv.ParseInt(name[i+2:], 10, 64); err == nil && ns > newest {
+			newest = ns
+		}
+	}
+	for _, vh := range rc.GetVirtualHosts() {
+		for _, r := range vh.GetRoutes() {
+			a := r.GetRoute()
+			see(a.GetCluster())
+			for _, w := range a.GetWeightedClusters().GetClusters() {
+				see(w.GetName())
+			}
+		}
+	}
+	return newest
+}
+
+// stampsLocked records, for each route resource of an ACKed response
+// whose stamp the sidecar has not recorded yet, the time from its stamp
+// to ack.
+func (s *sidecar) stampsLocked(resp *discovery.DeltaDiscoveryResponse, ack time.Time) {
+	for _, r := range resp.GetResources() {
+		h := s.state[tRoute][r.GetName()]
+		if h == nil || h.stamp == 0 || s.stamps[r.GetName()] == h.stamp {
+			continue
+		}
+		s.stamps[r.GetName()] = h.stamp
+		s.counts["stamps"]++
+		s.e.stamped(ack.Sub(time.Unix(0, h.stamp)), h.stamp)
+	}
 }
 
 // pilotTarget is what the sidecar's stream is open to, for reports.

@@ -49,15 +49,27 @@ var pilotStats = exposition.Subsystem{
 		"diplomat.bad_values":       "Stored values that did not decode and were skipped.",
 		"diplomat.resyncs":          "etcd watches restarted after an error or a compaction.",
 	},
-	Skip: []string{"pilot.push_delay."},
+	Skip: []string{"pilot.push_delay.", "notices.delivery_delay.", "notices.fetch_delay."},
 }
 
 // metrics serves /metrics from the /stats page of mux, and the push delay
-// as a histogram.
+// (and, in NATS mode, the notices' delays) as histograms.
 func (p *Pilot) metrics(mux http.Handler) http.Handler {
-	return pilotStats.Handler(mux, "/stats", exposition.Histogram{
+	hists := []exposition.Histogram{{
 		Name: "octomesh_pilot_push_delay_seconds",
 		Help: "For each new version of a resource a session held, the time from the change reaching the Data Cache to the response being handed to the session's stream: the pilot's share of the push latency.",
 		H:    &p.XDS.Stats.PushDelay,
-	})
+	}}
+	if p.notices != nil {
+		hists = append(hists, exposition.Histogram{
+			Name: "octomesh_notices_delivery_delay_seconds",
+			Help: "For each dispatcher notice received, the time from the stream storing it to this pilot receiving it.",
+			H:    &p.Notices.DeliveryDelay,
+		}, exposition.Histogram{
+			Name: "octomesh_notices_fetch_delay_seconds",
+			Help: "For each registry read a notice queued, the time from the notice to the value handed to the Data Cache.",
+			H:    &p.Notices.FetchDelay,
+		})
+	}
+	return pilotStats.Handler(mux, "/stats", hists...)
 }

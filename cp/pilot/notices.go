@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/octomesh/octomesh/api/rules"
 	"github.com/octomesh/octomesh/cp/dispatcher/publish"
 	"github.com/octomesh/octomesh/cp/store"
+	"github.com/octomesh/octomesh/stats"
 )
 
 // NoticeStats counts what a pilot fed by the dispatcher's notices did
@@ -34,6 +36,12 @@ type NoticeStats struct {
 	Published, PublishErrors atomic.Uint64
 	// Connected is 1 while the pilot is connected to NATS.
 	Connected atomic.Int64
+	// DeliveryDelay is, for each notice carrying rules.StoredHeader, the
+	// time from the stream storing it to this pilot receiving it (the
+	// dispatcher's forward and the NATS hop); FetchDelay, for each read a
+	// notice queued, the time from the first notice naming the key to the
+	// value handed to the Data Cache (the queue and the etcd read).
+	DeliveryDelay, FetchDelay stats.Histogram
 }
 
 // noticeSource is the Data Cache's Source when the pilot learns rule
@@ -49,7 +57,7 @@ type noticeSource struct {
 
 	mu      sync.Mutex
 	held    map[heldKey]*heldValue
-	pending map[heldKey]struct{}
+	pending map[heldKey]time.Time // when the first notice since the last read named it
 	wake    chan struct{}
 }
 
@@ -72,7 +80,7 @@ type heldValue struct {
 
 func newNoticeSource(ctx context.Context, st *store.Store, log *slog.Logger, stats *NoticeStats) *noticeSource {
 	ns := &noticeSource{Source: st, st: st, log: log, stats: stats,
-		held: map[heldKey]*heldValue{}, pending: map[heldKey]struct{}{}, wake: make(chan struct{}, 1)}
+		held: map[heldKey]*heldValue{}, pending: map[heldKey]time.Time{}, wake: make(chan struct{}, 1)}
 	for range 4 {
 		go ns.fetchLoop(ctx)
 	}
@@ -204,7 +212,9 @@ func (ns *noticeSource) notice(n rules.Notice) {
 
 func (ns *noticeSource) queue(k heldKey) {
 	ns.mu.Lock()
-	ns.pending[k] = struct{}{}
+	if _, ok := ns.pending[k]; !ok {
+		ns.pending[k] = time.Now()
+	}
 	ns.mu.Unlock()
 	select {
 	case ns.wake <- struct{}{}:
@@ -218,8 +228,9 @@ func (ns *noticeSource) fetchLoop(ctx context.Context) {
 	for {
 		ns.mu.Lock()
 		var k heldKey
+		var since time.Time
 		found := false
-		for k = range ns.pending {
+		for k, since = range ns.pending {
 			found = true
 			delete(ns.pending, k)
 			break
@@ -244,10 +255,14 @@ func (ns *noticeSource) fetchLoop(ctx context.Context) {
 		if h == nil {
 			continue
 		}
-		if err := ns.fetch(ctx, h); err != nil && ctx.Err() == nil {
-			ns.log.Warn("pilot: registry read for a notice failed; retrying in 1s", "key", h.etcdKey, "err", err)
-			time.AfterFunc(time.Second, func() { ns.queue(k) })
+		if err := ns.fetch(ctx, h); err != nil {
+			if ctx.Err() == nil {
+				ns.log.Warn("pilot: registry read for a notice failed; retrying in 1s", "key", h.etcdKey, "err", err)
+				time.AfterFunc(time.Second, func() { ns.queue(k) })
+			}
+			continue
 		}
+		ns.stats.FetchDelay.Record(time.Since(since))
 	}
 }
 
@@ -336,6 +351,11 @@ func (c *noticeClient) onNotice(m *nats.Msg) {
 	if err != nil {
 		c.log.Warn("pilot: skipping a bad notice", "subject", m.Subject, "err", err)
 		return
+	}
+	if v := m.Header.Get(rules.StoredHeader); v != "" {
+		if ns, err := strconv.ParseInt(v, 10, 64); err == nil {
+			c.src.stats.DeliveryDelay.Record(time.Since(time.Unix(0, ns)))
+		}
 	}
 	c.src.notice(n)
 }

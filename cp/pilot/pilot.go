@@ -21,6 +21,7 @@ import (
 	"github.com/octomesh/octomesh/config"
 	"github.com/octomesh/octomesh/cp/registration"
 	"github.com/octomesh/octomesh/cp/store"
+	"github.com/octomesh/octomesh/stats"
 )
 
 // Options configure a pilot process.
@@ -383,6 +384,13 @@ func (p *Pilot) httpHandler() http.Handler {
 			m["notices.published"] = n.Published.Load()
 			m["notices.publish_errors"] = n.PublishErrors.Load()
 			m["notices.connected"] = uint64(n.Connected.Load())
+			for name, h := range map[string]*stats.Histogram{"notices.delivery_delay": &n.DeliveryDelay, "notices.fetch_delay": &n.FetchDelay} {
+				s := h.Snapshot()
+				m[name+".count"] = s.Count()
+				m[name+".p50_us"] = uint64(s.Quantile(0.5).Microseconds())
+				m[name+".p99_us"] = uint64(s.Quantile(0.99).Microseconds())
+				m[name+".max_us"] = uint64(s.Quantile(1).Microseconds())
+			}
 		}
 		writeSorted(w, m)
 	})

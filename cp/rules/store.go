@@ -15,6 +15,7 @@ import (
 
 	rulesapi "github.com/octomesh/octomesh/api/rules"
 	"github.com/octomesh/octomesh/cp/store"
+	"github.com/octomesh/octomesh/stats"
 )
 
 // Publisher is told, after each write, which compiled keys it changed: one
@@ -45,6 +46,10 @@ type Stats struct {
 	PublishErrors atomic.Uint64 // notices the publisher refused
 	Unauthorized  atomic.Uint64 // writes without the operator token, or with a wrong one
 	BadValues     atomic.Uint64 // stored documents that did not decode (skipped)
+	// Where a write's time goes, per write made: reading (and decoding)
+	// the stored documents, building and committing the etcd transaction,
+	// publishing the notices (each acknowledged by the stream).
+	ReadDelay, CommitDelay, PublishDelay stats.Histogram
 }
 
 // Store is the rule store over cp/store's etcd. It is safe for concurrent
@@ -90,6 +95,14 @@ func (s *Store) WriteStats(w io.Writer) {
 		{"rules.unauthorized", st.Unauthorized.Load()},
 	} {
 		fmt.Fprintf(w, "%s %d\n", c.name, c.v)
+	}
+	for _, h := range []struct {
+		name string
+		h    *stats.Histogram
+	}{{"rules.apply_read", &st.ReadDelay}, {"rules.apply_commit", &st.CommitDelay}, {"rules.apply_publish", &st.PublishDelay}} {
+		snap := h.h.Snapshot()
+		fmt.Fprintf(w, "%s.count %d\n%s.p50_us %d\n%s.p99_us %d\n%s.max_us %d\n", h.name, snap.Count(), h.name, snap.Quantile(0.5).Microseconds(),
+			h.name, snap.Quantile(0.99).Microseconds(), h.name, snap.Quantile(1).Microseconds())
 	}
 }
 
@@ -180,10 +193,12 @@ func (s *Store) write(ctx context.Context, puts []rulesapi.Document, dels []Ref,
 // try makes one attempt: read, check, compile, commit. retry says another
 // write got there first.
 func (s *Store) try(ctx context.Context, puts []rulesapi.Document, dels []Ref, dryRun bool) (*rulesapi.ApplyResponse, bool, error) {
+	began := time.Now()
 	snap, err := s.read(ctx)
 	if err != nil {
 		return nil, false, err
 	}
+	readTook := time.Since(began)
 	next := make(map[string]*rulesapi.Document, len(snap.docs)+len(puts))
 	for ref, d := range snap.docs {
 		next[ref] = d
@@ -255,6 +270,7 @@ func (s *Store) try(ctx context.Context, puts []rulesapi.Document, dels []Ref, d
 	if s.afterRead != nil {
 		s.afterRead()
 	}
+	committing := time.Now()
 	conds, ops, err := s.txn(ctx, snap, next, changed, affected, compiled)
 	if err != nil {
 		return nil, false, err
@@ -263,6 +279,8 @@ func (s *Store) try(ctx context.Context, puts []rulesapi.Document, dels []Ref, d
 	if err != nil || !ok {
 		return nil, err == nil, err
 	}
+	s.Stats.ReadDelay.Record(readTook)
+	s.Stats.CommitDelay.Record(time.Since(committing))
 	resp.Revision = rev
 	for i := range resp.Results {
 		if a := resp.Results[i].Action; a == rulesapi.ActionCreated || a == rulesapi.ActionConfigured {
@@ -275,7 +293,9 @@ func (s *Store) try(ctx context.Context, puts []rulesapi.Document, dels []Ref, d
 		s.Stats.Deletes.Add(1)
 	}
 	s.log.Info("rules written", "documents", len(changed), "compiled", len(affected), "revision", rev)
+	publishing := time.Now()
 	s.publish(ctx, affected, rev)
+	s.Stats.PublishDelay.Record(time.Since(publishing))
 	return resp, false, nil
 }
 

@@ -13,9 +13,10 @@ import (
 	"github.com/octomesh/octomesh/api/registry"
 	rulesapi "github.com/octomesh/octomesh/api/rules"
 	"github.com/octomesh/octomesh/cp/store"
+	"github.com/octomesh/octomesh/stats"
 )
 
-func openEtcd(t *testing.T) *store.Store {
+func openEtcd(t testing.TB) *store.Store {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "om-rules-etcd")
 	if err != nil {
@@ -59,7 +60,7 @@ func (n *notices) take() map[string]int64 {
 	return out
 }
 
-func decode(t *testing.T, s string) []rulesapi.Document {
+func decode(t testing.TB, s string) []rulesapi.Document {
 	t.Helper()
 	docs, err := rulesapi.DecodeDocuments("rules.yaml", []byte(s))
 	if err != nil {
@@ -376,6 +377,30 @@ func TestPublishErrorsAreCountedNotFatal(t *testing.T) {
 	st.WriteStats(&b)
 	if !strings.Contains(b.String(), "rules.publish_errors 2\n") {
 		t.Errorf("stats:\n%s", b.String())
+	}
+}
+
+// Each write made times its read, its commit and its publish once; a
+// write that changes nothing times nothing.
+func TestWritesAreTimed(t *testing.T) {
+	kv := openEtcd(t)
+	st := New(kv, Options{Publisher: &notices{}})
+	for range 2 { // the second changes nothing
+		if _, err := st.Apply(ctx(t), decode(t, webRules), false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, h := range map[string]*stats.Histogram{"read": &st.Stats.ReadDelay, "commit": &st.Stats.CommitDelay, "publish": &st.Stats.PublishDelay} {
+		if s := h.Snapshot(); s.Count() != 1 || s.Quantile(1) <= 0 {
+			t.Errorf("%s: %d timed, max %v; want 1, more than 0", name, s.Count(), s.Quantile(1))
+		}
+	}
+	var b strings.Builder
+	st.WriteStats(&b)
+	for _, want := range []string{"rules.apply_read.count 1\n", "rules.apply_commit.count 1\n", "rules.apply_publish.count 1\n", "rules.apply_commit.p99_us "} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("stats lack %q:\n%s", want, b.String())
+		}
 	}
 }
 

@@ -146,10 +146,12 @@ func TestPackageArrows(t *testing.T) {
 		// The dispatcher routes notices (api/rules) by the shard map; its
 		// API listener is the operator API: the rule store and the release
 		// service. Publishers (rule store, scanner, pilot) link publish only.
-		"cp/dispatcher":         {"api/registry", "api/release", "api/rules", "config", "cp/dispatcher/publish", "cp/release", "cp/rules", "cp/shardmap", "cp/store", "stats/exposition"},
+		"cp/dispatcher":         {"api/registry", "api/release", "api/rules", "config", "cp/dispatcher/publish", "cp/release", "cp/rules", "cp/shardmap", "cp/store", "stats", "stats/exposition"},
 		"cp/dispatcher/publish": {"api/rules"},
-		"cp/meta":               {"api/meta", "config", "cp/registration", "cp/shardmap", "cp/store", "stats/exposition"},
-		"cp/mocksidecar":        {"api/meta", "api/registry", "config"},
+		// The scale run's rule writer is a client of the rule API.
+		"cp/dispatcher/scale/driver": {"api/rules"},
+		"cp/meta":                    {"api/meta", "config", "cp/registration", "cp/shardmap", "cp/store", "stats/exposition"},
+		"cp/mocksidecar":             {"api/meta", "api/registry", "config"},
 		// The operator's views read the pilots, Meta and the sidecars'
 		// admin endpoints over HTTP; its test helper starts a pilot.
 		"cp/inspect":             {"api/meta", "api/registry", "api/scanner", "config"},
@@ -159,7 +161,7 @@ func TestPackageArrows(t *testing.T) {
 		"cp/console": {"api/release", "api/rules", "config", "cp/inspect"},
 		// The rule store: documents in etcd (through cp/store), compiled
 		// into the keys the pilot reads; the dispatcher mounts its API.
-		"cp/rules": {"api/registry", "api/rules", "cp/store"},
+		"cp/rules": {"api/registry", "api/rules", "cp/store", "stats"},
 		// The CA stands alone (its root key may live on a host of its own).
 		"cp/ca": {"api/ca", "config"},
 		// The node agent runs the sidecar as a process: it speaks the
