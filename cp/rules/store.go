@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -63,6 +64,22 @@ type Store struct {
 	Stats Stats
 
 	afterRead func() // tests: runs between a write's read and its commit
+
+	// decoded holds the stored documents already decoded, by Ref, with the
+	// mod revision they were decoded at: a write reads every document (to
+	// compile the apps and services it touches, and to guard them), but
+	// decodes only those that changed since the last read. Entries are
+	// never mutated once stored.
+	decodedMu sync.Mutex
+	decoded   map[string]decodedDoc
+}
+
+// decodedDoc is a stored document as decoded at revision rev; doc is nil
+// for one that did not decode.
+type decodedDoc struct {
+	rev int64
+	raw []byte
+	doc *rulesapi.Document
 }
 
 // New returns the rule store over kv.
@@ -136,29 +153,56 @@ type snapshot struct {
 }
 
 func (s *Store) read(ctx context.Context) (*snapshot, error) {
-	kvs, at, err := s.kv.Range(ctx, store.RulesPrefix)
+	// Keys and revisions only; values only of the documents that changed
+	// since the last read (as of the same store revision).
+	revs, at, err := s.kv.ModRevisions(ctx, store.RulesPrefix)
 	if err != nil {
 		return nil, err
 	}
-	snap := &snapshot{at: at, docs: map[string]*rulesapi.Document{}, raw: map[string][]byte{}, rev: map[string]int64{}}
-	for _, kv := range kvs {
-		ref := strings.TrimPrefix(kv.Key, store.RulesPrefix)
-		snap.rev[ref] = kv.ModRevision
-		snap.raw[ref] = kv.Value
-		d, err := rulesapi.DecodeStored(kv.Value, kv.ModRevision)
-		if err != nil {
-			s.Stats.BadValues.Add(1)
-			s.log.Warn("rules: skipping a stored document that does not decode", "key", kv.Key, "err", err)
-			continue
+	snap := &snapshot{at: at, docs: make(map[string]*rulesapi.Document, len(revs)), raw: make(map[string][]byte, len(revs)), rev: revs}
+	s.decodedMu.Lock()
+	defer s.decodedMu.Unlock()
+	if s.decoded == nil {
+		s.decoded = map[string]decodedDoc{}
+	}
+	for ref, rev := range revs {
+		c, ok := s.decoded[ref]
+		if !ok || c.rev != rev {
+			kv, err := s.kv.Get(ctx, store.RulesPrefix+ref, at)
+			if err != nil {
+				return nil, err
+			}
+			c = decodedDoc{rev: rev, raw: kv.Value, doc: s.decode(kv, ref)}
+			s.decoded[ref] = c
 		}
-		if d.Ref() != ref {
-			s.Stats.BadValues.Add(1)
-			s.log.Warn("rules: skipping a stored document under another's key", "key", kv.Key, "document", d.Ref())
-			continue
+		snap.raw[ref] = c.raw
+		if c.doc != nil {
+			snap.docs[ref] = c.doc
 		}
-		snap.docs[ref] = &d
+	}
+	for ref := range s.decoded {
+		if _, ok := revs[ref]; !ok {
+			delete(s.decoded, ref)
+		}
 	}
 	return snap, nil
+}
+
+// decode decodes one stored document, nil (counted, logged) when it does
+// not decode or lies under another document's key.
+func (s *Store) decode(kv store.KeyValue, ref string) *rulesapi.Document {
+	d, err := rulesapi.DecodeStored(kv.Value, kv.ModRevision)
+	if err != nil {
+		s.Stats.BadValues.Add(1)
+		s.log.Warn("rules: skipping a stored document that does not decode", "key", kv.Key, "err", err)
+		return nil
+	}
+	if d.Ref() != ref {
+		s.Stats.BadValues.Add(1)
+		s.log.Warn("rules: skipping a stored document under another's key", "key", kv.Key, "document", d.Ref())
+		return nil
+	}
+	return &d
 }
 
 // Apply creates or updates docs (checked by rulesapi.DecodeDocuments) in
