@@ -197,7 +197,8 @@ func buildAssignment(service string, instances []registry.Instance, marks map[st
 // xds:///service: an API listener whose inline routes are the service's
 // own rules (ServicePolicy.Routes) with their policies, then a route of
 // every other call to the service's cluster. Its HTTP filters are the
-// fault filter (configured per route), the local rate limit filter (marked
+// service's authorization as RBAC filters (authz.go; the sidecars that
+// serve the service subscribe to this listener for them), the fault filter (configured per route), the local rate limit filter (marked
 // optional: gRPC has none and would refuse the listener) and the router.
 //
 // gRPC ignores HTTPFault.headers, so a fault limited to marked calls is
@@ -241,6 +242,13 @@ func buildListener(service string, p *registry.ServicePolicy) (*listener.Listene
 	filters, err := proxylessFilters()
 	if err != nil {
 		return nil, err
+	}
+	if p != nil && len(p.Authorization) > 0 {
+		authz, err := rbacFilters(p.Authorization)
+		if err != nil {
+			return nil, fmt.Errorf("pilot: listener %q: authorization: %w", service, err)
+		}
+		filters = append(authz, filters...)
 	}
 	manager, err := anypb.New(&hcm.HttpConnectionManager{
 		StatPrefix:     service,

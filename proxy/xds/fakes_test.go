@@ -26,6 +26,7 @@ type fakeTarget struct {
 	calls    []string
 	version  string
 	failNext error
+	authz    map[string][]config.AuthzPolicy
 }
 
 func (f *fakeTarget) ApplyClusters(cs []config.Cluster) error {
@@ -116,4 +117,15 @@ func newTestClient(t *testing.T, target Target) *Client {
 	}
 	t.Cleanup(c.Close)
 	return c
+}
+
+func (f *fakeTarget) ApplyAuthorization(listener string, ps []config.AuthzPolicy) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.authz == nil {
+		f.authz = map[string][]config.AuthzPolicy{}
+	}
+	f.calls = append(f.calls, fmt.Sprintf("authz %s %d", listener, len(ps)))
+	f.authz[listener] = ps
+	return nil
 }
