@@ -21,8 +21,8 @@ type Status struct {
 	// Listeners: the served services whose authorization the pilot
 	// pushes (service -> version).
 	Listeners map[string]string `json:"listeners,omitempty"`
-	Applied       AppliedStatus     `json:"applied"`
-	Stats         map[string]uint64 `json:"stats"`
+	Applied   AppliedStatus     `json:"applied"`
+	Stats     map[string]uint64 `json:"stats"`
 }
 
 // AppliedStatus is what the client last applied to the sidecar.
@@ -39,7 +39,7 @@ func (c *Client) Status() Status {
 		Subscriptions: c.subscriptionList(),
 		Clusters:      cloneMap(c.st.versions[kCluster]), Endpoints: cloneMap(c.st.versions[kEndpoint]), Routes: cloneMap(c.st.versions[kRoute]),
 		Listeners: cloneMap(c.st.versions[kListener]),
-		Applied: AppliedStatus{Clusters: map[string][]string{}},
+		Applied:   AppliedStatus{Clusters: map[string][]string{}},
 		Stats: map[string]uint64{"connects": c.Stats.Connects.Load(), "responses": c.Stats.Responses.Load(), "acks": c.Stats.Acks.Load(),
 			"nacks": c.Stats.Nacks.Load(), "on_demand": c.Stats.OnDemand.Load(), "await_timeouts": c.Stats.AwaitTimeouts.Load(),
 			"meta_lookups": c.Stats.Lookups.Load(), "redirects": c.Stats.Redirects.Load()}}
