@@ -193,7 +193,7 @@ func buildAssignment(service string, instances []registry.Instance, marks map[st
 	return cla
 }
 
-// buildListener is the Listener a proxyless gRPC client resolves for
+// BuildListener is the Listener a proxyless gRPC client resolves for
 // xds:///service: an API listener whose inline routes are the service's
 // own rules (ServicePolicy.Routes) with their policies, then a route of
 // every other call to the service's cluster. Its HTTP filters are the
@@ -204,7 +204,7 @@ func buildAssignment(service string, instances []registry.Instance, marks map[st
 // gRPC ignores HTTPFault.headers, so a fault limited to marked calls is
 // its own route: the rule's match plus the fault's headers, with the
 // fault, before the rule without it.
-func buildListener(service string, p *registry.ServicePolicy) (*listener.Listener, error) {
+func BuildListener(service string, p *registry.ServicePolicy) (*listener.Listener, error) {
 	vh := &route.VirtualHost{Name: service, Domains: []string{"*"}}
 	catchAll := false
 	var rules []config.Route

@@ -9,6 +9,7 @@ import (
 
 	cluster "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	endpoint "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	listener "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"google.golang.org/protobuf/proto"
@@ -98,6 +99,8 @@ func response(typeURL string, removed []string, msgs ...proto.Message) *discover
 		case *endpoint.ClusterLoadAssignment:
 			name = m.ClusterName
 		case *route.RouteConfiguration:
+			name = m.Name
+		case *listener.Listener:
 			name = m.Name
 		}
 		r.Resources = append(r.Resources, &discovery.Resource{Name: name, Version: fmt.Sprint("v", i), Resource: a})
