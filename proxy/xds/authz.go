@@ -69,6 +69,9 @@ func translateAuthorization(service string, l *listener.Listener) ([]config.Auth
 		if err := cfg.UnmarshalTo(&r); err != nil {
 			return nil, errorf(field, "%v", err)
 		}
+		if err := r.Validate(); err != nil {
+			return nil, errorf(field, "%v", err)
+		}
 		switch {
 		case r.GetMatcher() != nil:
 			return nil, errorf(field+".matcher", "RBAC matchers are not supported: give rules")
@@ -162,6 +165,10 @@ func translatePolicy(p *rbacconfig.Policy, deny bool) (config.AuthzRule, *fieldE
 		return r, &fieldErr{"condition", "conditions (CEL) are not supported"}
 	case p.GetCelConfig() != nil:
 		return r, &fieldErr{"cel_config", "not supported"}
+	case len(p.GetPrincipals()) == 0:
+		return r, &fieldErr{"principals", "missing"}
+	case len(p.GetPermissions()) == 0:
+		return r, &fieldErr{"permissions", "missing"}
 	}
 	for i, pr := range p.GetPrincipals() {
 		from, fe := principals(pr, fmt.Sprintf("principals[%d]", i))
