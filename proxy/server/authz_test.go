@@ -79,6 +79,9 @@ clusters: [{name: peer, request_timeout: 5s, tls: {mode: strict}, endpoints: [{a
 	if msg := denied(cl, "user"); msg != "" {
 		t.Errorf("client to user: %s", msg)
 	}
+	if cfg, _ := b.activeConfig(); len(cfg.Listeners[0].Authorization) != 2 || cfg.Listeners[0].Authorization[1].Name != "user-callers" {
+		t.Errorf("config_dump's rule sets %+v, want echo-callers and user-callers", cfg.Listeners[0].Authorization)
+	}
 
 	// A bad rule set changes nothing.
 	bad := []config.AuthzPolicy{{Name: "user-callers", Service: "user", Rules: []config.AuthzRule{{Action: "permit", From: []string{"batch"}}}}}
