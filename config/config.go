@@ -109,6 +109,13 @@ type Listener struct {
 	// Authorization holds rule sets by service, checked against the
 	// caller's identity from its certificate (the authz filter).
 	Authorization []AuthzPolicy `yaml:"authorization"`
+	// AuthorizationFromPilot names the services this listener serves
+	// whose rule sets (Authorization documents) the pilot pushes: the
+	// sidecar subscribes to their Listeners over its xds stream and
+	// enforces their RBAC filters beside Authorization, which wins over a
+	// pushed rule set of the same service or name. Needs the xds section
+	// and tls.
+	AuthorizationFromPilot []string `yaml:"authorization_from_pilot"`
 }
 
 // Route sends requests matching (service, method) to a cluster. "*" (the
@@ -455,7 +462,49 @@ func (c *Config) checkListenerSecurity(ln *Listener, p string) error {
 	if len(ln.Authorization) > 0 && ln.TLS.ModeOf() == TLSOff {
 		return c.Errorf(p+".authorization", "needs tls.mode strict (or permissive): callers are known only by their certificates, never by a header")
 	}
+	seen := map[string]bool{}
+	for i, s := range ln.AuthorizationFromPilot {
+		f := fmt.Sprintf("%s.authorization_from_pilot[%d]", p, i)
+		if err := CheckName(s); err != nil {
+			return c.Errorf(f, "%v", err)
+		}
+		if seen[s] {
+			return c.Errorf(f, "service %q named twice", s)
+		}
+		seen[s] = true
+	}
+	if len(ln.AuthorizationFromPilot) > 0 {
+		if c.XDS == nil {
+			return c.Errorf(p+".authorization_from_pilot", "needs the xds section: the rule sets come from the pilot")
+		}
+		if ln.TLS.ModeOf() == TLSOff {
+			return c.Errorf(p+".authorization_from_pilot", "needs tls.mode strict (or permissive): callers are known only by their certificates, never by a header")
+		}
+	}
 	return nil
+}
+
+// MergeAuthorization is a listener's rule sets: its static ones, then the
+// pushed ones, except a pushed rule set whose service or name a static one
+// has (the static one wins; shadowed lists the pushed ones left out).
+func MergeAuthorization(static, pushed []AuthzPolicy) (merged []AuthzPolicy, shadowed []string) {
+	if len(pushed) == 0 {
+		return static, nil
+	}
+	names, services := map[string]bool{}, map[string]bool{}
+	merged = append(merged, static...)
+	for _, p := range static {
+		names[p.Name], services[p.Service] = true, true
+	}
+	for _, p := range pushed {
+		if names[p.Name] || services[p.Service] {
+			shadowed = append(shadowed, p.Name)
+			continue
+		}
+		names[p.Name], services[p.Service] = true, true
+		merged = append(merged, p)
+	}
+	return merged, shadowed
 }
 
 func (c *Config) validateCluster(cl *Cluster, p string) error {

@@ -99,3 +99,64 @@ func TestXDSTLS(t *testing.T) {
 		}
 	}
 }
+
+func TestAuthorizationFromPilot(t *testing.T) {
+	base := `
+node: {id: server-1, app: server}
+identity: {cert_file: c.pem, key_file: k.pem, bundle_file: b.pem}
+listeners:
+  - name: outbound
+    address: unix:///tmp/out.sock
+  - name: inbound
+    address: tcp://127.0.0.1:7001
+    tls: {mode: strict}
+    authorization:
+      - {name: echo-callers, service: echo, rules: [{action: allow, from: [client]}]}
+    authorization_from_pilot: [echo, user]
+    routes: [{cluster: app}]
+clusters: [{name: app, endpoints: [{address: unix:///tmp/app.sock}]}]
+xds: {pilot: 127.0.0.1:15010}
+`
+	c, err := Parse("s.yaml", []byte(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Listeners[1].AuthorizationFromPilot; len(got) != 2 || got[0] != "echo" || got[1] != "user" {
+		t.Errorf("authorization_from_pilot %v", got)
+	}
+	for _, tc := range []struct{ old, new, want string }{
+		{"[echo, user]", "[echo, echo]", `listeners[1].authorization_from_pilot[1]: service "echo" named twice`},
+		{"[echo, user]", "[echo, 'a b']", `listeners[1].authorization_from_pilot[1]: name "a b"`},
+		{"xds: {pilot: 127.0.0.1:15010}\n", "", "listeners[1].authorization_from_pilot: needs the xds section"},
+		{"    tls: {mode: strict}\n    authorization:", "    authorization:", "listeners[1].authorization: needs tls.mode strict"},
+	} {
+		y := strings.Replace(base, tc.old, tc.new, 1)
+		if y == base {
+			t.Fatalf("%q not in the base", tc.old)
+		}
+		if tc.new == "" { // no xds: the outbound listener needs a route
+			y = strings.Replace(y, "address: unix:///tmp/out.sock\n", "address: unix:///tmp/out.sock\n    routes: [{cluster: app}]\n", 1)
+		}
+		if _, err := Parse("s.yaml", []byte(y)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.new, err, tc.want)
+		}
+	}
+	// Without static rule sets, tls is still needed.
+	y := strings.Replace(base, "    tls: {mode: strict}\n", "", 1)
+	y = y[:strings.Index(y, "    authorization:\n")] + y[strings.Index(y, "    authorization_from_pilot"):]
+	if _, err := Parse("s.yaml", []byte(y)); err == nil || !strings.Contains(err.Error(), "listeners[1].authorization_from_pilot: needs tls.mode strict") {
+		t.Errorf("without tls: %v", err)
+	}
+}
+
+func TestMergeAuthorization(t *testing.T) {
+	static := []AuthzPolicy{{Name: "a", Service: "echo"}}
+	pushed := []AuthzPolicy{{Name: "b", Service: "echo"}, {Name: "a", Service: "user"}, {Name: "c", Service: "user"}}
+	merged, shadowed := MergeAuthorization(static, pushed)
+	if len(merged) != 2 || merged[0].Name != "a" || merged[1].Name != "c" || strings.Join(shadowed, ",") != "b,a" {
+		t.Errorf("merged %+v, shadowed %v", merged, shadowed)
+	}
+	if merged, shadowed := MergeAuthorization(static, nil); len(merged) != 1 || shadowed != nil {
+		t.Errorf("nothing pushed: %+v %v", merged, shadowed)
+	}
+}

@@ -244,6 +244,12 @@ type ServicePolicy struct {
 	// Routes are rules for calls to this service: each rule's service is
 	// this one (it may be left out).
 	Routes []RouteRule `json:"routes,omitempty"`
+	// Authorization holds the service's rule sets (at most one: one
+	// Authorization document per service), checked as a sidecar listener's
+	// authorization is; each rule set's service is this one (it may be
+	// left out). The pilot puts them in the service's Listener as RBAC
+	// filters; the sidecars that serve the service enforce them.
+	Authorization []config.AuthzPolicy `json:"authorization,omitempty"`
 }
 
 // Normalize fills defaults for service's policy; Validate expects a
@@ -254,6 +260,11 @@ func (p *ServicePolicy) Normalize(service string) {
 			p.Routes[i].Service = service
 		}
 		p.Routes[i].Normalize()
+	}
+	for i := range p.Authorization {
+		if p.Authorization[i].Service == "" {
+			p.Authorization[i].Service = service
+		}
 	}
 }
 
@@ -270,6 +281,14 @@ func (p *ServicePolicy) Validate(service string) error {
 		if r.Service != service {
 			return invalidf("routes[%d].service: %q: the rules of service %q are for calls to it", i, r.Service, service)
 		}
+	}
+	for i, a := range p.Authorization {
+		if a.Service != service {
+			return invalidf("authorization[%d].service: %q: the rule sets of service %q guard calls to it", i, a.Service, service)
+		}
+	}
+	if fe := config.CheckAuthorization(p.Authorization); fe != nil {
+		return invalidf("%s: %s", fe.Field, fe.Msg)
 	}
 	return checkRules(p.Routes)
 }

@@ -80,7 +80,7 @@ func Compile(docs []Document) (*Compiled, error) {
 			if c.Policies[d.Target.Service] == nil {
 				c.Policies[d.Target.Service] = &registry.ServicePolicy{}
 			}
-			info.policy(c.Policies[d.Target.Service], d.Spec)
+			info.policy(c.Policies[d.Target.Service], d)
 			continue
 		}
 		o := owner{app: d.Target.App}

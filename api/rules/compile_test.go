@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 )
 
 func mustDecode(t *testing.T, s string) []Document {
@@ -154,5 +155,57 @@ target: {app: web, service: "*"}
 spec: {cluster: gateway}
 `)); err != nil {
 		t.Error(err)
+	}
+}
+
+func TestCompileAuthorization(t *testing.T) {
+	docs := mustDecode(t, `kind: Authorization
+metadata: {name: echo-callers}
+target: {service: echo}
+spec:
+  rules:
+  - {action: deny, from: [spiffe://mesh.local/app/batch], methods: [Delete]}
+  - {action: allow, from: [web, spiffe://other.domain/app/admin]}
+---
+kind: CircuitBreaker
+metadata: {name: echo-cb}
+target: {service: echo}
+spec: {max_requests: 10}
+`)
+	c, err := Compile(docs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	echo := c.Policies["echo"]
+	if echo == nil {
+		t.Fatalf("policies: %v", c.Policies)
+	}
+	got := jsonOf(t, echo)
+	want := `{"circuit_breaker":{"max_requests":10,"max_pending":1024},"authorization":[{"name":"echo-callers","service":"echo","rules":[` +
+		`{"action":"deny","from":["spiffe://mesh.local/app/batch"],"methods":["Delete"]},` +
+		`{"action":"allow","from":["web","spiffe://other.domain/app/admin"]}]}]}`
+	if got != want {
+		t.Errorf("echo's policy\n got %s\nwant %s", got, want)
+	}
+	if err := echo.Validate("echo"); err != nil {
+		t.Error(err)
+	}
+	// The stored form reads back to the same document.
+	b, err := docs[0].Encode(time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := DecodeStored(b, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !Same(&back, &docs[0]) {
+		t.Errorf("stored %s reads back as %+v", b, back)
+	}
+
+	// Two rule sets for one service are refused, naming both.
+	two := append(docs[:1:1], mustDecode(t, "kind: Authorization\nmetadata: {name: more}\ntarget: {service: echo}\nspec: {rules: [{action: deny, from: [\"*\"]}]}\n")...)
+	if _, err := Compile(two); err == nil || !strings.Contains(err.Error(), "service echo already has a Authorization") {
+		t.Errorf("two Authorization documents for echo: %v", err)
 	}
 }

@@ -27,8 +27,8 @@ const (
 	KindCircuitBreaker   = "CircuitBreaker"
 	KindRetryBudget      = "RetryBudget"
 	KindOutlierDetection = "OutlierDetection"
-	// KindAuthorization is reserved: refused until the data plane has mTLS
-	// and authorization (issue #19).
+	// KindAuthorization is a service's rule set: which callers may call
+	// which of its methods, enforced by the sidecars that serve it.
 	KindAuthorization = "Authorization"
 )
 
@@ -57,7 +57,8 @@ type Document struct {
 	Target   Target   `json:"target"`
 	// Spec points to the kind's settings: *RouteSpec (Route), *config.Retry,
 	// *TimeoutSpec, *config.RateLimit, *config.Fault, *config.Mirror,
-	// *config.CircuitBreaker, *config.RetryBudget, *config.OutlierDetection.
+	// *config.CircuitBreaker, *config.RetryBudget, *config.OutlierDetection,
+	// *AuthorizationSpec.
 	Spec any `json:"spec"`
 
 	src source // where the document was read, for errors
@@ -96,6 +97,19 @@ type serviceTarget struct {
 type RouteSpec struct {
 	Cluster string                   `yaml:"cluster" json:"cluster,omitempty"`
 	Split   []config.WeightedCluster `yaml:"split" json:"split,omitempty"`
+}
+
+// AuthorizationSpec is an Authorization document's rules: the rule set,
+// named by the document's metadata.name, of its target service (see
+// config.AuthzPolicy: no rule set, every caller is allowed; any allow rule,
+// only the calls an allow rule matches; a matching deny rule refuses).
+type AuthorizationSpec struct {
+	Rules []config.AuthzRule `yaml:"rules" json:"rules"`
+}
+
+// authzPolicy is the document's rule set as a sidecar's config has it.
+func (d *Document) authzPolicy() config.AuthzPolicy {
+	return config.AuthzPolicy{Name: d.Metadata.Name, Service: d.Target.Service, Rules: d.Spec.(*AuthorizationSpec).Rules}
 }
 
 // TimeoutSpec is a Timeout document's deadline for the calls.
@@ -205,10 +219,12 @@ type kind struct {
 	decode func(*config.YAMLDocument) (Document, error)
 	// route sets the spec on a caller's route (caller-side kinds).
 	route func(r *config.Route, spec any)
-	// policy sets the spec on a service's policy, and cluster on a
+	// policy sets the document on a service's policy, and cluster on a
 	// cluster for its checks (service-side kinds).
-	policy  func(p *registry.ServicePolicy, spec any)
+	policy  func(p *registry.ServicePolicy, d *Document)
 	cluster func(c *config.Cluster, spec any)
+	// check, when set, checks a service-side document instead of cluster.
+	check func(d *Document) *DocumentError
 }
 
 // yamlDocument is a document of kind with target T and spec S, as YAML.
@@ -250,7 +266,7 @@ func serviceKind[S any](field string, set func(*registry.ServicePolicy, *S), set
 			}
 			return d, err
 		},
-		policy:  func(p *registry.ServicePolicy, spec any) { set(p, spec.(*S)) },
+		policy:  func(p *registry.ServicePolicy, d *Document) { set(p, d.Spec.(*S)) },
 		cluster: func(c *config.Cluster, spec any) { setCluster(c, spec.(*S)) },
 	}
 }
@@ -275,6 +291,31 @@ var kinds = map[string]kind{
 	KindOutlierDetection: serviceKind("outlier_detection",
 		func(p *registry.ServicePolicy, s *config.OutlierDetection) { p.OutlierDetection = s },
 		func(c *config.Cluster, s *config.OutlierDetection) { c.OutlierDetection = s }),
+	KindAuthorization: authorizationKind(),
+}
+
+// authorizationKind is the Authorization kind: service-side, its spec a
+// rule set checked as a sidecar listener's authorization is.
+func authorizationKind() kind {
+	k := serviceKind("authorization", func(*registry.ServicePolicy, *AuthorizationSpec) {}, func(*config.Cluster, *AuthorizationSpec) {})
+	k.policy = func(p *registry.ServicePolicy, d *Document) {
+		p.Authorization = append(p.Authorization, d.authzPolicy())
+	}
+	k.check = func(d *Document) *DocumentError {
+		fe := config.CheckAuthorization([]config.AuthzPolicy{d.authzPolicy()})
+		if fe == nil {
+			return nil
+		}
+		f := strings.TrimPrefix(fe.Field, "authorization[0].")
+		switch {
+		case f == "name":
+			return d.errorf("metadata.name", "%s", fe.Msg)
+		case f == "service":
+			return d.errorf("target.service", "%s", fe.Msg)
+		}
+		return d.errorf("spec."+f, "%s", fe.Msg)
+	}
+	return k
 }
 
 // Kinds lists the kinds of document, sorted.
@@ -306,11 +347,8 @@ func LookupKind(k string) (string, bool) {
 
 // kindError explains why k is not a kind of document.
 func kindError(k string) string {
-	switch k {
-	case "":
+	if k == "" {
 		return "missing (one of " + strings.Join(Kinds(), ", ") + ")"
-	case KindAuthorization:
-		return "kind Authorization: not supported by the data plane yet (mTLS and authorization, #19)"
 	}
 	return fmt.Sprintf("%q is not a kind of rule (known: %s)", k, strings.Join(Kinds(), ", "))
 }
@@ -422,6 +460,12 @@ func (d *Document) Check() error {
 		}
 		if t.App != "" || t.Method != "" || len(t.Headers)+len(t.Tags) > 0 {
 			return d.errorf("target", "a %s applies to the service for every caller: its target is the service alone", d.Kind)
+		}
+		if info.check != nil {
+			if e := info.check(d); e != nil {
+				return e
+			}
+			return nil
 		}
 		cl := config.NewCluster(t.Service)
 		info.cluster(&cl, d.Spec)

@@ -207,7 +207,7 @@ func (dc *dataCache) encodePolicy(service string, p *registry.ServicePolicy) (c,
 	if c, err = encode(service, cl); err != nil {
 		return nil, nil, err
 	}
-	ln, err := buildListener(service, p)
+	ln, err := BuildListener(service, p)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -94,7 +94,13 @@ func TestProxylessGRPCHonoursRetriesAndFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	retry := registry.RouteRule{Method: "UnaryCall", Retry: &config.Retry{Attempts: 3}}
-	if err := api.PutPolicy(ctx, "flaky", registry.ServicePolicy{Routes: []registry.RouteRule{retry}}); err != nil {
+	// The service's rule set travels in the same Listener as RBAC filters,
+	// marked optional: a gRPC client (RBAC is for servers) must still
+	// accept the listener and follow its routes.
+	authz := []config.AuthzPolicy{{Name: "flaky-callers", Service: "flaky", Rules: []config.AuthzRule{
+		{Action: config.ActionDeny, From: []string{"batch"}, Methods: []string{"UnaryCall"}},
+		{Action: config.ActionAllow, From: []string{"*"}}}}}
+	if err := api.PutPolicy(ctx, "flaky", registry.ServicePolicy{Routes: []registry.RouteRule{retry}, Authorization: authz}); err != nil {
 		t.Fatal(err)
 	}
 	client := testgrpc.NewTestServiceClient(dialXDS(t, p, "flaky", "grpc-policy-1"))

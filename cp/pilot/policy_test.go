@@ -186,7 +186,7 @@ func listenerRoutes(t *testing.T, l *listener.Listener) (*hcm.HttpConnectionMana
 }
 
 func TestProxylessListenerEncoding(t *testing.T) {
-	m, routes := listenerRoutes(t, must(buildListener("echo", nil)))
+	m, routes := listenerRoutes(t, must(BuildListener("echo", nil)))
 	var names []string
 	for _, f := range m.HttpFilters {
 		names = append(names, f.Name)
@@ -203,7 +203,7 @@ func TestProxylessListenerEncoding(t *testing.T) {
 
 	g := governedRoute()
 	single := config.Route{Service: "echo", Method: "*", Cluster: "echo", Retry: &config.Retry{Attempts: 1}}
-	_, routes = listenerRoutes(t, must(buildListener("echo", &registry.ServicePolicy{Routes: []registry.RouteRule{
+	_, routes = listenerRoutes(t, must(BuildListener("echo", &registry.ServicePolicy{Routes: []registry.RouteRule{
 		registry.RouteRule(single), registry.RouteRule(g)}})))
 	if len(routes) != 3 {
 		t.Fatalf("routes %v: want the marked fault route, the rule, the catch-all rule", routes)

@@ -193,17 +193,18 @@ func buildAssignment(service string, instances []registry.Instance, marks map[st
 	return cla
 }
 
-// buildListener is the Listener a proxyless gRPC client resolves for
+// BuildListener is the Listener a proxyless gRPC client resolves for
 // xds:///service: an API listener whose inline routes are the service's
 // own rules (ServicePolicy.Routes) with their policies, then a route of
 // every other call to the service's cluster. Its HTTP filters are the
-// fault filter (configured per route), the local rate limit filter (marked
+// service's authorization as RBAC filters (authz.go; the sidecars that
+// serve the service subscribe to this listener for them), the fault filter (configured per route), the local rate limit filter (marked
 // optional: gRPC has none and would refuse the listener) and the router.
 //
 // gRPC ignores HTTPFault.headers, so a fault limited to marked calls is
 // its own route: the rule's match plus the fault's headers, with the
 // fault, before the rule without it.
-func buildListener(service string, p *registry.ServicePolicy) (*listener.Listener, error) {
+func BuildListener(service string, p *registry.ServicePolicy) (*listener.Listener, error) {
 	vh := &route.VirtualHost{Name: service, Domains: []string{"*"}}
 	catchAll := false
 	var rules []config.Route
@@ -241,6 +242,13 @@ func buildListener(service string, p *registry.ServicePolicy) (*listener.Listene
 	filters, err := proxylessFilters()
 	if err != nil {
 		return nil, err
+	}
+	if p != nil && len(p.Authorization) > 0 {
+		authz, err := rbacFilters(p.Authorization)
+		if err != nil {
+			return nil, fmt.Errorf("pilot: listener %q: authorization: %w", service, err)
+		}
+		filters = append(authz, filters...)
 	}
 	manager, err := anypb.New(&hcm.HttpConnectionManager{
 		StatPrefix:     service,

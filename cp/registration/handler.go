@@ -401,7 +401,7 @@ func (h *handler) putPolicy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.Info("policy set", "service", service, "circuit_breaker", p.CircuitBreaker != nil, "retry_budget", p.RetryBudget != nil,
-		"outlier_detection", p.OutlierDetection != nil, "rules", len(p.Routes))
+		"outlier_detection", p.OutlierDetection != nil, "rules", len(p.Routes), "authorization", len(p.Authorization))
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -97,6 +97,16 @@ func (g *Registry) Chain(names []string) (Chain, *config.FieldError) {
 	return out, nil
 }
 
+// Has reports whether the chain holds the filter named name.
+func (c Chain) Has(name string) bool {
+	for _, d := range c {
+		if d.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
 // Build returns route's handler: the chain's filters that the route
 // configures, in chain order, in front of last. A route that configures a
 // filter the registry knows but this chain leaves out is an error, as is a

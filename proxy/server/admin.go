@@ -153,8 +153,9 @@ func (s *Server) serveConfigDump(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, configDump{Version: version, Config: yamlShaped(reflect.ValueOf(cfg))})
 }
 
-// activeConfig is the static config with the clusters and routes in use
-// now (the control plane may have replaced them), and its version.
+// activeConfig is the static config with the clusters, routes and rule
+// sets in use now (the control plane may have replaced or added them), and
+// its version.
 func (s *Server) activeConfig() (config.Config, string) {
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
@@ -168,6 +169,7 @@ func (s *Server) activeConfig() (config.Config, string) {
 	for i, l := range s.listeners {
 		c.Listeners[i] = l.cfg
 		c.Listeners[i].Routes = *l.routes.Load()
+		c.Listeners[i].Authorization = l.authorization() // static and pushed, as enforced
 	}
 	return c, s.ConfigVersion()
 }

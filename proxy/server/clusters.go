@@ -204,7 +204,7 @@ func (s *Server) routeTable(l *listener, routes []config.Route, set clusterSet) 
 		refs[name] = downstream.ClusterRef{C: e.c, RequestTimeout: e.cfg.RequestTimeout.Std()}
 	}
 	env := &downstream.Env{Sidecar: &s.sidecar, Clusters: refs, Registry: s.filters, Chain: l.chain,
-		Filters: &filter.Env{Listener: l.name, Counters: &s.counters, State: &s.state, Authorization: l.cfg.Authorization}}
+		Filters: &filter.Env{Listener: l.name, Counters: &s.counters, State: &s.state, Authorization: l.authorization()}}
 	rs := make([]router.Route[*downstream.Route], 0, len(routes))
 	for i := range routes {
 		r := &routes[i]

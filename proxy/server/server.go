@@ -100,6 +100,9 @@ type listener struct {
 	chain     filter.Chain
 	ln        *transport.Listener
 	routes    atomic.Pointer[[]config.Route] // what dl.Routes was built from
+	// pushedAuthz: the rule sets the pilot pushed (ApplyAuthorization),
+	// beside cfg.Authorization; under applyMu once serving.
+	pushedAuthz []config.AuthzPolicy
 }
 
 // Builtin lists the filters every sidecar knows, in their default chain
@@ -147,6 +150,10 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 			return nil, s.fieldErrorf(fmt.Sprintf("listeners[%d]", i), fe)
 		}
 		l.chain = chain
+		if len(lc.AuthorizationFromPilot) > 0 && !chain.Has(authz.Def.Name) {
+			s.closeClusters()
+			return nil, s.fieldErrorf(fmt.Sprintf("listeners[%d]", i), &config.FieldError{Field: "filters", Msg: `authorization_from_pilot needs the "authz" filter in the chain`})
+		}
 		routes := append([]config.Route(nil), lc.Routes...)
 		l.routes.Store(&routes)
 		s.state.Begin(l.name)

@@ -129,3 +129,40 @@ func routedServices(routes []config.Route) map[string]bool {
 	}
 	return m
 }
+
+// authorizationOf lists the pushed rule sets of the services listener l
+// takes them for (Options.Authorization), in the order given there.
+func (c *Client) authorizationOf(l string, authz map[string][]config.AuthzPolicy) []config.AuthzPolicy {
+	var out []config.AuthzPolicy
+	for _, s := range c.opts.Authorization[l] {
+		out = append(out, authz[s]...)
+	}
+	return out
+}
+
+// applyAuthorization gives each inbound listener of Options.Authorization
+// the pushed rule sets of its services (authz), in a fixed order; if one
+// refuses them, those already changed get prev's back.
+func (c *Client) applyAuthorization(authz, prev map[string][]config.AuthzPolicy) error {
+	listeners := sortedKeys(c.opts.Authorization)
+	for i, l := range listeners {
+		if err := c.target.ApplyAuthorization(l, c.authorizationOf(l, authz)); err != nil {
+			for _, done := range listeners[:i] {
+				if rerr := c.target.ApplyAuthorization(done, c.authorizationOf(done, prev)); rerr != nil {
+					c.log.Error("xds: cannot restore a listener's authorization after a failed update", "listener", done, "err", rerr)
+				}
+			}
+			return fmt.Errorf("listener %s: authorization: %w", l, err)
+		}
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -31,6 +31,10 @@ type Target interface {
 	// SetConfigVersion names the configuration now applied, for the
 	// admin endpoint ("xds-" and a hash of the resource versions).
 	SetConfigVersion(version string)
+	// ApplyAuthorization replaces the rule sets the pilot pushed for the
+	// named (inbound) listener; the listener's static rule sets stay and
+	// win over a pushed one of the same service or name.
+	ApplyAuthorization(listener string, policies []config.AuthzPolicy) error
 }
 
 // Options configure a Client.
@@ -53,6 +57,11 @@ type Options struct {
 	SubscribeWait     time.Duration
 	MaxSubscriptions  int
 	ReconnectMax      time.Duration
+	// Authorization names, per inbound listener, the services whose
+	// rule sets the pilot pushes to it (listeners[].authorization_from_pilot):
+	// the client subscribes to their Listeners and applies the RBAC
+	// filters they carry (ApplyAuthorization).
+	Authorization map[string][]string
 	// StaticClusters (all of the file's) and StaticRoutes (the managed
 	// listener's, from the file) stay whatever the pilot sends; a pilot
 	// cluster or route that clashes with them is ignored.
@@ -76,6 +85,12 @@ func FromConfig(cfg *config.Config, log *slog.Logger) Options {
 	for _, l := range cfg.Listeners {
 		if l.Name == x.Listener {
 			o.StaticRoutes = l.Routes
+		}
+		if len(l.AuthorizationFromPilot) > 0 {
+			if o.Authorization == nil {
+				o.Authorization = map[string][]string{}
+			}
+			o.Authorization[l.Name] = l.AuthorizationFromPilot
 		}
 	}
 	return o
@@ -102,10 +117,14 @@ const (
 	kCluster = iota
 	kEndpoint
 	kRoute
+	// kListener: the Listeners of the services this sidecar serves, for
+	// their authorization (Options.Authorization); asked for only when
+	// there are some.
+	kListener
 	numKinds
 )
 
-var typeURLs = [numKinds]string{resource.ClusterType, resource.EndpointType, resource.RouteType}
+var typeURLs = [numKinds]string{resource.ClusterType, resource.EndpointType, resource.RouteType, resource.ListenerType}
 
 // Client is the sidecar's delta ADS client.
 type Client struct {
@@ -136,6 +155,7 @@ type Client struct {
 	mu        sync.Mutex
 	stream    discovery.AggregatedDiscoveryService_DeltaAggregatedResourcesClient
 	subs      map[string]bool // subscribed services
+	served    map[string]bool // services whose Listeners are subscribed (Options.Authorization)
 	st        state           // the last good state (applied)
 	routed    map[string]bool // services with a route in the applied table
 	waiters   map[string]chan struct{}
@@ -163,6 +183,15 @@ func New(opts Options, target Target) (*Client, error) {
 	c := &Client{meta: mc, opts: opts, target: target, log: opts.Log, done: make(chan struct{}),
 		subs: map[string]bool{}, routed: map[string]bool{}, waiters: map[string]chan struct{}{}}
 	c.st = newState(opts.StaticClusters, opts.StaticRoutes)
+	c.served = map[string]bool{}
+	for l, services := range opts.Authorization {
+		for _, s := range services {
+			if err := config.CheckName(s); err != nil {
+				return nil, fmt.Errorf("xds: listener %s: authorization_from_pilot: %v", l, err)
+			}
+			c.served[s] = true
+		}
+	}
 	preload, err := c.readFile()
 	if err != nil {
 		c.log.Warn("xds: ignoring the subscriptions file", "file", opts.SubscriptionsFile, "err", err)

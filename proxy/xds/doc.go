@@ -25,6 +25,12 @@
 // Subscriptions are kept in a file and subscribed again at start (preload),
 // before the app asks.
 //
+// For the services the sidecar serves (Options.Authorization, from
+// listeners[].authorization_from_pilot) it also subscribes to their
+// Listeners, reads their RBAC filters back into rule sets (authz.go) and
+// gives each inbound listener its services' rule sets
+// (Target.ApplyAuthorization).
+//
 // One concern per file, each with its own tests:
 //
 //	client.go     Client, Options, Target: start and stop
@@ -32,6 +38,7 @@
 //	stream.go     one ADS stream: initial requests, each response ACKed or NACKed
 //	state.go      what the pilot sent: resources held, their versions
 //	translate.go  Envoy resources to config values (policy.go: the policies)
+//	authz.go      a served service's Listener to its rule set (Envoy RBAC)
 //	apply.go      the cluster set and routes the sidecar should hold, applied in a safe order
 //	subscribe.go  on-demand subscriptions (Subscribe, Await); file.go keeps them
 //	status.go     what the admin endpoint shows

@@ -9,6 +9,7 @@ import (
 
 	cluster "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	endpoint "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	listener "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"google.golang.org/protobuf/proto"
@@ -26,6 +27,7 @@ type fakeTarget struct {
 	calls    []string
 	version  string
 	failNext error
+	authz    map[string][]config.AuthzPolicy
 }
 
 func (f *fakeTarget) ApplyClusters(cs []config.Cluster) error {
@@ -98,6 +100,8 @@ func response(typeURL string, removed []string, msgs ...proto.Message) *discover
 			name = m.ClusterName
 		case *route.RouteConfiguration:
 			name = m.Name
+		case *listener.Listener:
+			name = m.Name
 		}
 		r.Resources = append(r.Resources, &discovery.Resource{Name: name, Version: fmt.Sprint("v", i), Resource: a})
 	}
@@ -116,4 +120,15 @@ func newTestClient(t *testing.T, target Target) *Client {
 	}
 	t.Cleanup(c.Close)
 	return c
+}
+
+func (f *fakeTarget) ApplyAuthorization(listener string, ps []config.AuthzPolicy) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.authz == nil {
+		f.authz = map[string][]config.AuthzPolicy{}
+	}
+	f.calls = append(f.calls, fmt.Sprintf("authz %s %d", listener, len(ps)))
+	f.authz[listener] = ps
+	return nil
 }

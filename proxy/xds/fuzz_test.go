@@ -6,6 +6,7 @@ import (
 
 	cluster "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	endpoint "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	listener "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	"google.golang.org/protobuf/proto"
 
@@ -181,6 +182,42 @@ func FuzzTranslateRoutes(f *testing.F) {
 			if g := got[k]; !reflect.DeepEqual(g, w) {
 				t.Fatalf("route %s/%s from the pilot's encoding:\n got  %s\n want %s", w.Service, w.Method, describe(g), describe(w))
 			}
+		}
+	})
+}
+
+func FuzzTranslateAuthorization(f *testing.F) {
+	for _, p := range authzForms() {
+		l, err := pilot.BuildListener("echo", &registry.ServicePolicy{Authorization: []config.AuthzPolicy{p}})
+		if err != nil {
+			f.Fatal(err)
+		}
+		addProto(f, l)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var m listener.Listener
+		if proto.Unmarshal(b, &m) != nil {
+			return
+		}
+		ps, err := translateAuthorization("echo", &m)
+		if err != nil {
+			return
+		}
+		if fe := config.CheckAuthorization(ps); fe != nil || len(ps) > 1 {
+			t.Fatalf("translated rule sets %+v fail CheckAuthorization: %v", ps, fe)
+		}
+		again, err := translateAuthorization("echo", wireAgain(t, &m))
+		if err != nil || !reflect.DeepEqual(again, ps) {
+			t.Fatalf("over the wire again: %+v, %v; first %+v", again, err, ps)
+		}
+		// The pilot's encoding of what the sidecar read reads back the same.
+		pl, err := pilot.BuildListener("echo", &registry.ServicePolicy{Authorization: ps})
+		if err != nil {
+			t.Fatalf("the pilot cannot encode the rule sets %+v the sidecar accepted: %v", ps, err)
+		}
+		back, err := translateAuthorization("echo", wireAgain(t, pl))
+		if err != nil || !reflect.DeepEqual(back, ps) {
+			t.Fatalf("the pilot's encoding reads back as %+v (%v), not %+v", back, err, ps)
 		}
 	})
 }

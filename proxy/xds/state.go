@@ -7,6 +7,7 @@ import (
 
 	cluster "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	endpoint "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	listener "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"google.golang.org/protobuf/proto"
@@ -21,6 +22,9 @@ type state struct {
 	rules     []config.Route               // the app's route rules; nil: none
 	versions  [numKinds]map[string]string  // held resource versions
 	absent    map[string]bool              // subscribed services the pilot says do not exist
+	// authz holds the pushed rule sets by service (Options.Authorization),
+	// nil for a service without rules.
+	authz map[string][]config.AuthzPolicy
 	// applied is what Target holds now.
 	clusterSet []config.Cluster
 	routes     []config.Route
@@ -29,7 +33,7 @@ type state struct {
 // newState is the state before the pilot has sent anything: the target
 // holds the static clusters and routes.
 func newState(static []config.Cluster, routes []config.Route) state {
-	s := state{clusters: map[string]config.Cluster{}, endpoints: map[string][]config.Endpoint{}, absent: map[string]bool{}}
+	s := state{clusters: map[string]config.Cluster{}, endpoints: map[string][]config.Endpoint{}, absent: map[string]bool{}, authz: map[string][]config.AuthzPolicy{}}
 	for k := range s.versions {
 		s.versions[k] = map[string]string{}
 	}
@@ -44,6 +48,7 @@ func (s *state) clone() state {
 	c.clusters = cloneMap(s.clusters)
 	c.endpoints = cloneMap(s.endpoints)
 	c.absent = cloneMap(s.absent)
+	c.authz = cloneMap(s.authz)
 	for k := range s.versions {
 		c.versions[k] = cloneMap(s.versions[k])
 	}
@@ -74,8 +79,9 @@ func (s *state) version() string {
 	return fmt.Sprintf("xds-%016x", h.Sum64())
 }
 
-// put records one resource of kind k.
-func (s *state) put(k int, r *discovery.Resource, app string) error {
+// put records one resource of kind k; served lists the services whose
+// Listeners were subscribed to.
+func (s *state) put(k int, r *discovery.Resource, app string, served map[string]bool) error {
 	name := r.GetName()
 	switch k {
 	case kCluster:
@@ -121,6 +127,19 @@ func (s *state) put(k int, r *discovery.Resource, app string) error {
 		if s.rules == nil {
 			s.rules = []config.Route{}
 		}
+	case kListener:
+		if !served[name] {
+			return fmt.Errorf("listener %q was not subscribed to (no listeners[].authorization_from_pilot names it)", name)
+		}
+		var m listener.Listener
+		if err := unmarshal(r, &m); err != nil {
+			return err
+		}
+		ps, err := translateAuthorization(name, &m)
+		if err != nil {
+			return err
+		}
+		s.authz[name] = ps
 	}
 	s.versions[k][name] = r.GetVersion()
 	return nil
@@ -139,6 +158,11 @@ func (s *state) remove(k int, name string, subscribed bool) {
 		delete(s.endpoints, name)
 	case kRoute:
 		s.rules = nil
+	case kListener:
+		// The pilot removes a service's Listener when the service has no
+		// instance left: for a sidecar that serves it, a passing state
+		// (its registration lapsed). Its rule sets stay in force until
+		// the pilot sends the Listener again.
 	}
 }
 

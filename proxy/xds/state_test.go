@@ -32,7 +32,7 @@ func TestStatePutAndRemove(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return s.put(k, &discovery.Resource{Name: name, Version: "v1", Resource: a}, "web")
+		return s.put(k, &discovery.Resource{Name: name, Version: "v1", Resource: a}, "web", nil)
 	}
 	for _, tc := range []struct {
 		k    int
@@ -49,7 +49,7 @@ func TestStatePutAndRemove(t *testing.T) {
 			t.Errorf("%v, want %q", err, tc.want)
 		}
 	}
-	if err := s.put(kCluster, &discovery.Resource{Name: "echo"}, "web"); err == nil || !strings.Contains(err.Error(), "has no body") {
+	if err := s.put(kCluster, &discovery.Resource{Name: "echo"}, "web", nil); err == nil || !strings.Contains(err.Error(), "has no body") {
 		t.Errorf("a resource without a body: %v", err)
 	}
 	if len(s.clusters)+len(s.endpoints)+len(s.versions[kCluster]) != 0 || s.rules != nil {

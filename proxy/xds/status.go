@@ -18,8 +18,11 @@ type Status struct {
 	Clusters      map[string]string `json:"clusters"`  // service -> version
 	Endpoints     map[string]string `json:"endpoints"` // service -> version
 	Routes        map[string]string `json:"routes"`    // app -> version
-	Applied       AppliedStatus     `json:"applied"`
-	Stats         map[string]uint64 `json:"stats"`
+	// Listeners: the served services whose authorization the pilot
+	// pushes (service -> version).
+	Listeners map[string]string `json:"listeners,omitempty"`
+	Applied   AppliedStatus     `json:"applied"`
+	Stats     map[string]uint64 `json:"stats"`
 }
 
 // AppliedStatus is what the client last applied to the sidecar.
@@ -35,7 +38,8 @@ func (c *Client) Status() Status {
 	st := Status{Pilot: c.pilot.XDS, PilotID: c.pilot.ID, Meta: c.opts.Meta, Connected: c.connected && c.stream != nil, LastError: c.lastErr,
 		Subscriptions: c.subscriptionList(),
 		Clusters:      cloneMap(c.st.versions[kCluster]), Endpoints: cloneMap(c.st.versions[kEndpoint]), Routes: cloneMap(c.st.versions[kRoute]),
-		Applied: AppliedStatus{Clusters: map[string][]string{}},
+		Listeners: cloneMap(c.st.versions[kListener]),
+		Applied:   AppliedStatus{Clusters: map[string][]string{}},
 		Stats: map[string]uint64{"connects": c.Stats.Connects.Load(), "responses": c.Stats.Responses.Load(), "acks": c.Stats.Acks.Load(),
 			"nacks": c.Stats.Nacks.Load(), "on_demand": c.Stats.OnDemand.Load(), "await_timeouts": c.Stats.AwaitTimeouts.Load(),
 			"meta_lookups": c.Stats.Lookups.Load(), "redirects": c.Stats.Redirects.Load()}}

@@ -49,7 +49,15 @@ func (c *Client) session(target meta.PilotInfo) error {
 		kEndpoint: {TypeUrl: typeURLs[kEndpoint], ResourceNamesSubscribe: subs, InitialResourceVersions: initial[kEndpoint]},
 		kRoute:    {TypeUrl: typeURLs[kRoute], ResourceNamesSubscribe: []string{c.opts.App}, InitialResourceVersions: initial[kRoute]},
 	}
+	if len(c.served) > 0 {
+		// Only then: a delta request naming no resource would be a
+		// wildcard subscription, every service's Listener.
+		reqs[kListener] = &discovery.DeltaDiscoveryRequest{TypeUrl: typeURLs[kListener], ResourceNamesSubscribe: sortedKeys(c.served), InitialResourceVersions: initial[kListener]}
+	}
 	for _, r := range reqs {
+		if r == nil {
+			continue
+		}
 		if err := stream.Send(r); err != nil {
 			c.sendMu.Unlock()
 			return err
@@ -107,18 +115,25 @@ func (c *Client) handle(resp *discovery.DeltaDiscoveryResponse) error {
 			k = i
 		}
 	}
-	if k < 0 {
+	if k < 0 || k == kListener && len(c.served) == 0 {
 		return fmt.Errorf("type %s was not subscribed to", resp.GetTypeUrl())
 	}
 	for _, r := range resp.GetResources() {
-		if err := next.put(k, r, c.opts.App); err != nil {
+		if err := next.put(k, r, c.opts.App, c.served); err != nil {
 			return err
 		}
 	}
 	for _, name := range resp.GetRemovedResources() {
 		next.remove(k, name, subs[name])
 	}
-	if err := c.apply(&next, subs); err != nil {
+	if k == kListener {
+		c.mu.Lock()
+		prev := c.st.authz
+		c.mu.Unlock()
+		if err := c.applyAuthorization(next.authz, prev); err != nil {
+			return err
+		}
+	} else if err := c.apply(&next, subs); err != nil {
 		return err
 	}
 	c.target.SetConfigVersion(next.version())

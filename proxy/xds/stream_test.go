@@ -17,6 +17,8 @@ import (
 	grpcstatus "google.golang.org/grpc/status"
 
 	"github.com/octomesh/octomesh/api/meta"
+	"github.com/octomesh/octomesh/api/registry"
+	"github.com/octomesh/octomesh/cp/pilot"
 )
 
 func TestRejectedUpdateKeepsTheLastGood(t *testing.T) {
@@ -138,7 +140,7 @@ func TestSessionRequestsAndAcks(t *testing.T) {
 	}
 	initial := func() [numKinds]*discovery.DeltaDiscoveryRequest {
 		var reqs [numKinds]*discovery.DeltaDiscoveryRequest
-		for k := range reqs {
+		for k := range kListener { // no Listener without authorization_from_pilot
 			reqs[k] = recv(t, f.reqs)
 			if reqs[k].GetTypeUrl() != typeURLs[k] {
 				t.Fatalf("initial request %d is for %s", k, reqs[k].GetTypeUrl())
@@ -188,5 +190,52 @@ func TestSessionRequestsAndAcks(t *testing.T) {
 	}
 	if s := &c.Stats; s.Connects.Load() != 2 || s.Acks.Load() != 1 || s.Nacks.Load() != 1 {
 		t.Errorf("connects %d, acks %d, nacks %d", s.Connects.Load(), s.Acks.Load(), s.Nacks.Load())
+	}
+}
+
+// With listeners[].authorization_from_pilot the initial requests also ask
+// for the served services' Listeners, by name (never a wildcard), with the
+// versions held after a break; an ACK follows a Listener response.
+func TestSessionSubscribesToServedListeners(t *testing.T) {
+	f, addr := startFakeADS(t)
+	ft := &fakeTarget{}
+	c, err := New(Options{Pilot: addr, NodeID: "echo-1", App: "echo", Listener: "outbound",
+		Authorization: map[string][]string{"inbound": {"user", "echo"}},
+		SubscribeWait: time.Second, MaxSubscriptions: 10, ReconnectMax: 100 * time.Millisecond}, ft)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Start()
+	initial := func() *discovery.DeltaDiscoveryRequest {
+		recv(t, f.apps)
+		var lds *discovery.DeltaDiscoveryRequest
+		for k := range numKinds {
+			r := recv(t, f.reqs)
+			if r.GetTypeUrl() != typeURLs[k] {
+				t.Fatalf("initial request %d is for %s", k, r.GetTypeUrl())
+			}
+			lds = r
+		}
+		return lds
+	}
+	lds := initial()
+	if fmt.Sprint(lds.ResourceNamesSubscribe) != "[echo user]" {
+		t.Errorf("listeners subscribed %v", lds.ResourceNamesSubscribe)
+	}
+	l, err := pilot.BuildListener("echo", &registry.ServicePolicy{Authorization: authzForms()[:1]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := response(typeURLs[kListener], nil, l)
+	resp.Nonce = "l1"
+	f.resps <- resp
+	if ack := recv(t, f.reqs); ack.GetResponseNonce() != "l1" || ack.GetErrorDetail() != nil {
+		t.Fatalf("ACK %v", ack)
+	}
+	f.end <- grpcstatus.Error(codes.Unavailable, "the test ends the stream")
+	lds = initial()
+	if v := lds.GetInitialResourceVersions(); len(v) != 1 || v["echo"] != "v0" {
+		t.Errorf("listener versions held after a break %v", v)
 	}
 }
