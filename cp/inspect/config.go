@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+
+	pilotapi "github.com/octomesh/octomesh/api/pilot"
 )
 
 // ProxyConfig is one node's config as its pilot would send it now and as
@@ -107,7 +109,7 @@ func (in *Inspector) ProxyConfig(ctx context.Context, node, admin string) (Proxy
 	errs := make([]error, len(pilots))
 	eachPilot(pilots, func(i int, p Pilot) {
 		var nc nodeConfig
-		if err := in.get(ctx, p.HTTP, "/debug/config?node="+url.QueryEscape(node), &nc); err != nil {
+		if err := in.get(ctx, p.HTTP, pilotapi.ConfigPath+"?node="+url.QueryEscape(node), &nc); err != nil {
 			errs[i] = err
 			return
 		}

@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/octomesh/octomesh/api/meta"
+	pilotapi "github.com/octomesh/octomesh/api/pilot"
 	"github.com/octomesh/octomesh/api/scanner"
 )
 
@@ -179,7 +180,7 @@ func (in *Inspector) ControlPlane(ctx context.Context) (ControlPlaneView, error)
 	eachPilot(pilots, func(i int, p Pilot) {
 		pv := PilotView{Pilot: p, Apps: map[string]int{}}
 		var list []sessionStatus
-		err := in.get(ctx, p.HTTP, "/debug/status", &list)
+		err := in.get(ctx, p.HTTP, pilotapi.StatusPath, &list)
 		if err == nil {
 			pv.Sessions = len(list)
 			for _, s := range list {

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"sort"
 
+	pilotapi "github.com/octomesh/octomesh/api/pilot"
 	"github.com/octomesh/octomesh/api/registry"
 	"github.com/octomesh/octomesh/config"
 )
@@ -83,13 +84,13 @@ func (in *Inspector) DescribeService(ctx context.Context, service string) (Servi
 	errs := make([]error, len(pilots))
 	eachPilot(pilots, func(i int, p Pilot) {
 		var info serviceInfo
-		if err := in.get(ctx, p.HTTP, "/debug/service?name="+url.QueryEscape(service), &info); err != nil {
+		if err := in.get(ctx, p.HTTP, pilotapi.ServicePath+"?name="+url.QueryEscape(service), &info); err != nil {
 			errs[i] = err
 			return
 		}
 		infos[i] = &info
 		var list []sessionStatus
-		if err := in.get(ctx, p.HTTP, "/debug/status", &list); err != nil {
+		if err := in.get(ctx, p.HTTP, pilotapi.StatusPath, &list); err != nil {
 			errs[i] = err
 			return
 		}

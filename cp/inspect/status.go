@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	pilotapi "github.com/octomesh/octomesh/api/pilot"
 )
 
 // ProxyStatus is every sidecar connected to the pilots asked, with its
@@ -84,7 +86,7 @@ func (in *Inspector) ProxyStatus(ctx context.Context) (ProxyStatus, error) {
 	eachPilot(pilots, func(i int, p Pilot) {
 		st.Pilots[i].Pilot = p
 		var list []sessionStatus
-		if err := in.get(ctx, p.HTTP, "/debug/status", &list); err != nil {
+		if err := in.get(ctx, p.HTTP, pilotapi.StatusPath, &list); err != nil {
 			st.Pilots[i].Error = err.Error()
 			return
 		}

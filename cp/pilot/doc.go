@@ -50,9 +50,9 @@
 // With Options.XDSTLS the xDS port is mutual TLS and a stream serves only
 // the app its sidecar's certificate names (identity.go, docs/security.md).
 //
-// The pilot imports the wire contracts (api/ca, api/meta, api/registry, api/rules,
+// The pilot imports the wire contracts (api/ca, api/meta, api/pilot, api/registry, api/rules,
 // api/scanner), config,
-// stats, cp/registration, cp/shardmap and cp/store. It must never import
+// stats, cp/dispatcher/publish, cp/registration, cp/shardmap and cp/store. It must never import
 // proxy/..., sdk, cp/meta (Meta is a peer, not a library), cp/dispatcher
 // (a peer met on NATS) or an etcd
 // client: only cp/store talks to etcd.

@@ -12,13 +12,15 @@ import (
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	"google.golang.org/protobuf/types/known/anypb"
+
+	pilotapi "github.com/octomesh/octomesh/api/pilot"
 )
 
 var errNoFetch = errors.New("pilot: REST fetch is not served; open an xDS stream")
 
 // absent marks, in a client's version map, a subscribed resource the
 // client has been told does not exist.
-const absent = "-"
+const absent = pilotapi.Absent
 
 // Snapshot answers go-control-plane's watches (it implements cache.Cache)
 // from three layers:

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/anypb"
 
+	pilotapi "github.com/octomesh/octomesh/api/pilot"
 	"github.com/octomesh/octomesh/api/registry"
 	"github.com/octomesh/octomesh/api/scanner"
 	"github.com/octomesh/octomesh/config"
@@ -32,67 +33,29 @@ import (
 //	GET /debug/service?name=S      S's health marks and every app's route
 //	                               rules that send calls to S (from etcd)
 
-// Resource states, per resource and per kind (the worst of its resources).
+// Resource states, per resource and per kind (the worst of its
+// resources): the wire contract's (api/pilot).
 const (
-	// StateSynced: the session ACKed the version the pilot holds.
-	StateSynced = "SYNCED"
-	// StateStale: the session holds (ACKed) another version than the
-	// pilot's, or has not ACKed the one it was sent yet.
-	StateStale = "STALE"
-	// StateNotSent: nothing of it was sent (no subscription, or its data
-	// has not loaded).
-	StateNotSent = "NOT SENT"
-	// StateNacked: the session refused the last version it was sent.
-	StateNacked = "NACKED"
+	StateSynced  = pilotapi.StateSynced
+	StateStale   = pilotapi.StateStale
+	StateNotSent = pilotapi.StateNotSent
+	StateNacked  = pilotapi.StateNacked
 )
 
 // Absent is the version, in the status, of a subscribed resource that does
 // not exist (a service without instances, an app without rules).
-const Absent = absent
+const Absent = pilotapi.Absent
 
-// SessionStatus is a session with, per resource kind, its sync state.
-type SessionStatus struct {
-	ID     int64     `json:"id"`
-	Node   string    `json:"node"`
-	App    string    `json:"app"`
-	Zone   string    `json:"zone,omitempty"`
-	Delta  bool      `json:"delta"`
-	Opened time.Time `json:"opened"`
-	// Admin is the sidecar's admin address (host:port) from its node
-	// metadata (api/scanner.NodeAdminKey); empty if it did not send one.
-	Admin    string `json:"admin,omitempty"`
-	Nacks    uint64 `json:"nacks"`
-	LastNack string `json:"last_nack,omitempty"`
-	// Kinds: cluster, endpoint, route, listener; a kind the session does
-	// not subscribe to is left out (NOT SENT).
-	Kinds map[string]KindStatus `json:"kinds"`
-}
-
-// KindStatus is one resource kind of a session.
-type KindStatus struct {
-	// State is the worst of its resources' (NACKED, STALE, NOT SENT,
-	// SYNCED).
-	State string `json:"state"`
-	// Pending: a response of this kind awaits the session's ACK.
-	Pending   bool             `json:"pending"`
-	Resources []ResourceStatus `json:"resources"`
-}
-
-// ResourceStatus is one subscribed resource of a session.
-// A state-of-the-world session has one, named "*": its versions are of
-// the whole response.
-type ResourceStatus struct {
-	Name string `json:"name"`
-	// Current is the version the pilot holds now: Absent when the resource
-	// does not exist, "" when its data has not loaded yet.
-	Current string `json:"current"`
-	// Acked is the version the session ACKed, "" if none.
-	Acked string `json:"acked,omitempty"`
-	// Sent is the version in the last response of the kind, if it was in
-	// it.
-	Sent  string `json:"sent,omitempty"`
-	State string `json:"state"`
-}
+// The views' answers are the wire contract's types (api/pilot).
+type (
+	SessionStatus  = pilotapi.SessionStatus
+	KindStatus     = pilotapi.KindStatus
+	ResourceStatus = pilotapi.ResourceStatus
+	NodeConfig     = pilotapi.NodeConfig
+	ConfigResource = pilotapi.ConfigResource
+	ServiceInfo    = pilotapi.ServiceInfo
+	AppliedRule    = pilotapi.AppliedRule
+)
 
 // stateRank orders states from best to worst.
 var stateRank = map[string]int{StateSynced: 0, StateNotSent: 1, StateStale: 2, StateNacked: 3}
@@ -206,30 +169,6 @@ func (p *Snapshot) sotwVersion(s *Session, k kind) string {
 	return strconv.FormatUint(h.Sum64(), 16)
 }
 
-// NodeConfig is what the pilot would send a node now: per kind, its
-// subscribed resources.
-type NodeConfig struct {
-	Node string `json:"node"`
-	App  string `json:"app"`
-	// Admin is the sidecar's admin address from its node metadata.
-	Admin string `json:"admin,omitempty"`
-	// Sessions is the number of the node's sessions on this pilot (more
-	// than one while a reconnecting sidecar's old stream lingers); the
-	// subscriptions are their union.
-	Sessions int `json:"sessions"`
-	// Kinds: cluster, endpoint, route, listener.
-	Kinds map[string][]ConfigResource `json:"kinds"`
-}
-
-// ConfigResource is one subscribed resource as the pilot holds it.
-type ConfigResource struct {
-	Name    string `json:"name"`
-	Version string `json:"version"` // Absent: does not exist; "": not loaded yet
-	// Resource is the Envoy resource as JSON (protojson, proto field
-	// names); absent when the resource is.
-	Resource json.RawMessage `json:"resource,omitempty"`
-}
-
 // ErrUnknownNode is NodeConfig's error for a node with no session here.
 type ErrUnknownNode struct {
 	Node     string
@@ -315,26 +254,6 @@ func anyJSON(a *anypb.Any) ([]byte, error) {
 		return nil, err
 	}
 	return protoJSON.Marshal(msg)
-}
-
-// ServiceInfo is what etcd says of a service beyond its instances and
-// policy (which the registration API serves): the scanners' health marks
-// and the apps' route rules that send calls to it.
-type ServiceInfo struct {
-	Service string                `json:"service"`
-	Marks   []registry.HealthMark `json:"marks"`
-	Rules   []AppliedRule         `json:"rules"`
-}
-
-// AppliedRule is one app's route rule that concerns a service.
-type AppliedRule struct {
-	App string `json:"app"`
-	// Index is the rule's place in the app's rules.
-	Index int `json:"index"`
-	// Why: "service" (calls to it), "cluster" (calls sent to it), "split"
-	// or "mirror", joined with "," when several.
-	Why  string             `json:"why"`
-	Rule registry.RouteRule `json:"rule"`
 }
 
 // serviceInfo reads ServiceInfo from etcd, within ctx.
@@ -425,10 +344,10 @@ const serviceInfoTimeout = 5 * time.Second
 
 // handleStatus adds the operator's views to mux.
 func (p *Pilot) handleStatus(mux *http.ServeMux) {
-	mux.HandleFunc("GET /debug/status", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET "+pilotapi.StatusPath, func(w http.ResponseWriter, _ *http.Request) {
 		writeStatusJSON(w, http.StatusOK, p.XDS.Status())
 	})
-	mux.HandleFunc("GET /debug/config", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET "+pilotapi.ConfigPath, func(w http.ResponseWriter, r *http.Request) {
 		node := r.URL.Query().Get("node")
 		if node == "" {
 			writeStatusJSON(w, http.StatusBadRequest, registry.ErrorBody{Error: "debug/config: the query parameter node (the node id) is required"})
@@ -445,7 +364,7 @@ func (p *Pilot) handleStatus(mux *http.ServeMux) {
 		}
 		writeStatusJSON(w, http.StatusOK, nc)
 	})
-	mux.HandleFunc("GET /debug/service", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET "+pilotapi.ServicePath, func(w http.ResponseWriter, r *http.Request) {
 		name := r.URL.Query().Get("name")
 		if err := config.CheckName(name); err != nil {
 			writeStatusJSON(w, http.StatusBadRequest, registry.ErrorBody{Error: fmt.Sprintf("debug/service: the query parameter name (the service): %v", err)})

@@ -113,6 +113,7 @@ func TestPackageArrows(t *testing.T) {
 		"api/ca":       {},
 		"api/rules":    {"api/registry", "config"},
 		"api/release":  {},
+		"api/pilot":    {"api/registry"},
 		// The request path: transport, router and upstream, the filter
 		// contract, the built-in filters (a package each), and the
 		// downstream handler that runs them.
@@ -141,7 +142,7 @@ func TestPackageArrows(t *testing.T) {
 		"cp/registration":          {"api/registry", "config"},
 		"cp/shardmap":              {"api/meta", "api/scanner", "config"},
 		"cp/shardmap/shardmaptest": {"api/meta"},
-		"cp/pilot":                 {"api/ca", "api/meta", "api/registry", "api/rules", "api/scanner", "config", "cp/dispatcher/publish", "cp/registration", "cp/shardmap", "cp/store", "stats", "stats/exposition"},
+		"cp/pilot":                 {"api/ca", "api/meta", "api/pilot", "api/registry", "api/rules", "api/scanner", "config", "cp/dispatcher/publish", "cp/registration", "cp/shardmap", "cp/store", "stats", "stats/exposition"},
 		"cp/scanner":               {"api/registry", "api/rules", "api/scanner", "codec", "config", "cp/dispatcher/publish", "cp/shardmap", "cp/store", "stats", "stats/exposition"},
 		// The dispatcher routes notices (api/rules) by the shard map; its
 		// API listener is the operator API: the rule store and the release
@@ -154,7 +155,7 @@ func TestPackageArrows(t *testing.T) {
 		"cp/mocksidecar":             {"api/meta", "api/registry", "config"},
 		// The operator's views read the pilots, Meta and the sidecars'
 		// admin endpoints over HTTP; its test helper starts a pilot.
-		"cp/inspect":             {"api/meta", "api/registry", "api/scanner", "config"},
+		"cp/inspect":             {"api/meta", "api/pilot", "api/registry", "api/scanner", "config"},
 		"cp/inspect/inspecttest": {"api/registry", "api/scanner", "config", "cp/pilot"},
 		// The web console: the views (cp/inspect) and the operator API's
 		// clients (rules, releases).
