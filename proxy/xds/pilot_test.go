@@ -5,12 +5,16 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	"google.golang.org/grpc"
 
 	"github.com/octomesh/octomesh/api/meta"
 	"github.com/octomesh/octomesh/api/registry"
@@ -139,5 +143,50 @@ func TestRedirectIsFollowed(t *testing.T) {
 	}
 	if st := c.Status(); st.PilotID != "p2" || st.Pilot != rightAddr || c.Stats.Redirects.Load() != 1 || c.Stats.Lookups.Load() != 1 {
 		t.Fatalf("after the redirect: %+v, %d redirects, %d look-ups", st, c.Stats.Redirects.Load(), c.Stats.Lookups.Load())
+	}
+}
+
+// redirectAtOnce is a pilot that redirects every stream as soon as it
+// opens, before it reads a request: the way a pilot that does not serve
+// the app answers.
+type redirectAtOnce struct {
+	discovery.UnimplementedAggregatedDiscoveryServiceServer
+	to meta.PilotInfo
+}
+
+func (r redirectAtOnce) DeltaAggregatedResources(discovery.AggregatedDiscoveryService_DeltaAggregatedResourcesServer) error {
+	return meta.Redirect("p1", "web", r.to)
+}
+
+// A redirect that ends the stream while the client still sends its first
+// requests is followed too: gRPC's Send then says only EOF, and the
+// redirect is in the stream's status.
+func TestRedirectAtStreamOpenIsFollowed(t *testing.T) {
+	right, rightAddr := startFakeADS(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	discovery.RegisterAggregatedDiscoveryServiceServer(srv, redirectAtOnce{to: meta.PilotInfo{ID: "p2", XDS: rightAddr}})
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Stop()
+	m := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(meta.OwnerResponse{App: "web", Pilot: meta.PilotInfo{ID: "p1", XDS: ln.Addr().String()}})
+	}))
+	defer m.Close()
+	for i := range 30 {
+		c, err := New(Options{Meta: strings.TrimPrefix(m.URL, "http://"), NodeID: "web-1", App: "web", Listener: "outbound",
+			SubscribeWait: time.Second, MaxSubscriptions: 10, ReconnectMax: 100 * time.Millisecond}, &fakeTarget{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Start()
+		recv(t, right.apps)
+		lookups := c.Stats.Lookups.Load()
+		c.Close()
+		if lookups != 1 {
+			t.Fatalf("client %d asked Meta %d times: it lost the redirect", i, lookups)
+		}
 	}
 }

@@ -2,7 +2,9 @@ package xds
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"slices"
 
 	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -60,7 +62,7 @@ func (c *Client) session(target meta.PilotInfo) error {
 		}
 		if err := stream.Send(r); err != nil {
 			c.sendMu.Unlock()
-			return err
+			return streamError(stream, err)
 		}
 	}
 	c.sendMu.Unlock()
@@ -91,7 +93,22 @@ func (c *Client) session(target meta.PilotInfo) error {
 			c.Stats.Acks.Add(1)
 		}
 		if err := c.send(stream, ack); err != nil {
-			return err
+			return streamError(stream, err)
+		}
+	}
+}
+
+// streamError is why a stream that refused a Send ended: gRPC's Send says
+// only io.EOF when the pilot ended the stream, and the pilot's status (a
+// redirect, say, sent as soon as the stream opened) is in what Recv
+// returns.
+func streamError(stream discovery.AggregatedDiscoveryService_DeltaAggregatedResourcesClient, err error) error {
+	if !errors.Is(err, io.EOF) {
+		return err
+	}
+	for {
+		if _, rerr := stream.Recv(); rerr != nil {
+			return rerr
 		}
 	}
 }
