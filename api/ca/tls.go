@@ -14,6 +14,10 @@ import (
 // CA's tokens file must not grant it to a node that runs apps either.
 const MetaApp = "octomesh-meta"
 
+// ScannerApp is the app of a health-check scanner's own identity: pilots
+// and other scanners accept only it at a scanner's mutual-TLS port.
+const ScannerApp = "octomesh-scanner"
+
 // ServerTLS builds the TLS of a control-plane server's door from files
 // (`octomesh ca issue --app ...` writes them): TLS 1.3, the server's
 // certificate, and a client certificate required from every peer,

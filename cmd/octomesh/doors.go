@@ -38,6 +38,16 @@ func (d doorFlags) config(trustDomain string) (*tls.Config, error) {
 	return ca.ServerTLS(*d.cert, *d.key, *d.bundle, trustDomain)
 }
 
+// clientConfig is the TLS with which this server calls others whose
+// certificates name one of serverApps, with the port's certificate as its
+// own (api/ca.ClientTLS); nil without the flags.
+func (d doorFlags) clientConfig(trustDomain string, serverApps ...string) (*tls.Config, error) {
+	if *d.cert == "" {
+		return nil, nil
+	}
+	return ca.ClientTLS(*d.cert, *d.key, *d.bundle, trustDomain, serverApps...)
+}
+
 // etcdFlags are the client TLS flags to an external etcd, as etcdctl's.
 type etcdFlags struct{ ca, cert, key *string }
 

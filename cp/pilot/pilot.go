@@ -65,6 +65,10 @@ type Options struct {
 	// registration API lets an app register only its own instances of the
 	// services it owns (registration.API.RequireIdentity).
 	HTTPTLS *tls.Config
+	// ScannerTLS, when set (api/ca.ClientTLS accepting api/ca.ScannerApp,
+	// with the pilot's own certificate), makes the check-now requests to
+	// scanners mutual TLS: needed when the scanners have HTTPTLS.
+	ScannerTLS *tls.Config
 	// TrustDomain is the clients' trust domain; required with HTTPTLS.
 	TrustDomain string
 	Log         *slog.Logger
@@ -155,7 +159,7 @@ func Start(opts Options) (_ *Pilot, err error) {
 		src, reg = ns, noticingStore{Store: p.Store, c: p.notices}
 	}
 	p.XDS = NewServer(ctx, src, log)
-	p.fast = startFastPath(ctx, p.Store, p.XDS, log)
+	p.fast = startFastPath(ctx, p.Store, p.XDS, log, opts.ScannerTLS)
 	p.registration = registration.New(reg, log)
 
 	if p.xdsLn, p.addrs.XDS, err = listen(opts.XDSAddress); err != nil {

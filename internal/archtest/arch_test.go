@@ -143,7 +143,7 @@ func TestPackageArrows(t *testing.T) {
 		"cp/shardmap":              {"api/meta", "api/scanner", "config"},
 		"cp/shardmap/shardmaptest": {"api/meta"},
 		"cp/pilot":                 {"api/ca", "api/meta", "api/pilot", "api/registry", "api/rules", "api/scanner", "config", "cp/dispatcher/publish", "cp/registration", "cp/shardmap", "cp/store", "stats", "stats/exposition"},
-		"cp/scanner":               {"api/registry", "api/rules", "api/scanner", "codec", "config", "cp/dispatcher/publish", "cp/shardmap", "cp/store", "stats", "stats/exposition"},
+		"cp/scanner":               {"api/ca", "api/registry", "api/rules", "api/scanner", "codec", "config", "cp/dispatcher/publish", "cp/shardmap", "cp/store", "stats", "stats/exposition"},
 		// The dispatcher routes notices (api/rules) by the shard map; its
 		// API listener is the operator API: the rule store and the release
 		// service. Publishers (rule store, scanner, pilot) link publish only.
