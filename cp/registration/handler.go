@@ -205,7 +205,7 @@ func (h *handler) register(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Lease != 0 {
-		if err := h.mayUseLease(app, req.Lease); err != nil {
+		if err := h.mayUseLease(ctx, app, req.Lease); err != nil {
 			h.answer(w, err)
 			return
 		}
@@ -252,12 +252,12 @@ func (h *handler) keepAlive(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if err := h.mayUseLease(app, lease); err != nil {
+	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
+	defer cancel()
+	if err := h.mayUseLease(ctx, app, lease); err != nil {
 		h.answer(w, err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
-	defer cancel()
 	rec := h.asked(lease) // the app is alive, whether or not the store is
 	ttl, err := h.store.KeepAlive(ctx, lease)
 	if errors.Is(err, registry.ErrLeaseNotFound) && rec != nil {
@@ -285,12 +285,12 @@ func (h *handler) revoke(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if err := h.mayUseLease(app, lease); err != nil {
+	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
+	defer cancel()
+	if err := h.mayUseLease(ctx, app, lease); err != nil {
 		h.answer(w, err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
-	defer cancel()
 	err = h.store.Revoke(ctx, lease)
 	if err == nil || errors.Is(err, registry.ErrLeaseNotFound) {
 		h.forget(lease) // never to be given back

@@ -111,24 +111,36 @@ func (h *handler) owns(ctx context.Context, app, service string, needInstance bo
 	return nil
 }
 
-// mayUseLease checks that app may renew, update or revoke lease: it was
-// granted here to app.
-func (h *handler) mayUseLease(app string, lease registry.LeaseID) error {
+// mayUseLease checks that app may renew, update or revoke lease: it
+// holds app's instances. The app of a lease granted here is remembered;
+// that of another server's is read from the store.
+func (h *handler) mayUseLease(ctx context.Context, app string, lease registry.LeaseID) error {
 	if h.trustDomain == "" {
 		return nil
 	}
 	h.mu.Lock()
-	r := h.leases[lease]
 	owner := ""
-	if r != nil {
+	if r := h.leases[lease]; r != nil {
 		owner = r.app
 	}
 	h.mu.Unlock()
-	if r == nil {
-		return fmt.Errorf("%w: lease %d was not granted by this server (or was forgotten): register again", registry.ErrLeaseNotFound, lease)
+	if owner == "" {
+		list, err := h.store.LeaseInstances(ctx, lease)
+		if err != nil {
+			return err
+		}
+		if len(list) == 0 {
+			return fmt.Errorf("%w: lease %d holds no instance: register again", registry.ErrLeaseNotFound, lease)
+		}
+		owner = app
+		for _, in := range list {
+			if in.App != app {
+				owner = in.App
+			}
+		}
 	}
 	if owner != app {
-		return fmt.Errorf("%w: caller %s may not use lease %d: it belongs to app %q", errForbidden, h.id(app), lease, owner)
+		return fmt.Errorf("%w: caller %s may not use lease %d: it holds instances of app %q", errForbidden, h.id(app), lease, owner)
 	}
 	return nil
 }

@@ -80,6 +80,12 @@ func (p *pki) clientTLS(addr string, cfg *tls.Config) *registry.Client {
 // pilot's certificate), as the pilot and Meta do with --http-tls-*.
 func newAuthenticatedAPI(t *testing.T, p *pki) (*memStore, *API, string) {
 	store := newMemStore()
+	a, addr := serveAuthenticated(t, p, store)
+	return store, a, addr
+}
+
+// serveAuthenticated serves an authenticated API over store.
+func serveAuthenticated(t *testing.T, p *pki, store Store) (*API, string) {
 	a := New(store, discard)
 	a.RequireIdentity("mesh.local")
 	cert, key := p.issue(api.PilotApp)
@@ -92,7 +98,7 @@ func newAuthenticatedAPI(t *testing.T, p *pki) (*memStore, *API, string) {
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	return store, a, "https://" + srv.Listener.Addr().String()
+	return a, "https://" + srv.Listener.Addr().String()
 }
 
 func echoInstance(app, addr string) registry.Instance {
@@ -229,5 +235,38 @@ func TestAuthenticatedAPIRefusesAtTheHandshake(t *testing.T) {
 	}
 	if _, _, err := p.clientTLS(addr, metaOnly).Register(ctx, in, 10*time.Second); err == nil || !strings.Contains(err.Error(), "octomesh-pilot") {
 		t.Fatalf("a server of another identity: %v", err)
+	}
+}
+
+// A lease granted by another server over the same store (another pilot,
+// or this one before a restart) is renewed and revoked by its app, whose
+// instances it holds, and by no other.
+func TestAuthenticatedLeaseOfAnotherServer(t *testing.T) {
+	p := newPKI(t, "mesh")
+	store, _, addr1 := newAuthenticatedAPI(t, p)
+	a2, addr2 := serveAuthenticated(t, p, store)
+	ctx := context.Background()
+	lease, _, err := p.client(addr1, "echo").Register(ctx, echoInstance("echo", "10.0.0.1:7001"), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	web, echo := p.client(addr2, "web"), p.client(addr2, "echo")
+	if err := web.KeepAlive(ctx, lease); !errors.Is(err, registry.ErrForbidden) || !strings.Contains(err.Error(), `instances of app "echo"`) {
+		t.Fatalf("web renews echo's lease at the other server: %v", err)
+	}
+	if err := web.Revoke(ctx, lease); !errors.Is(err, registry.ErrForbidden) {
+		t.Fatalf("web revokes echo's lease at the other server: %v", err)
+	}
+	if n := a2.Stats.Refused.Load(); n != 2 {
+		t.Fatalf("refused %d, want 2", n)
+	}
+	if err := echo.KeepAlive(ctx, lease); err != nil {
+		t.Fatalf("echo renews its lease at the other server: %v", err)
+	}
+	if err := echo.Revoke(ctx, lease); err != nil {
+		t.Fatalf("echo revokes its lease at the other server: %v", err)
+	}
+	if err := echo.KeepAlive(ctx, lease); !errors.Is(err, registry.ErrLeaseNotFound) {
+		t.Fatalf("a revoked lease: %v", err)
 	}
 }

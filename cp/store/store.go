@@ -230,6 +230,32 @@ func (s *Store) Revoke(ctx context.Context, lease registry.LeaseID) error {
 	return storeError("revoke lease", err)
 }
 
+// LeaseInstances implements registration.Store: the instances whose keys
+// are attached to lease.
+func (s *Store) LeaseInstances(ctx context.Context, lease registry.LeaseID) ([]registry.Instance, error) {
+	ttl, err := s.cli.TimeToLive(ctx, clientv3.LeaseID(lease), clientv3.WithAttachedKeys())
+	if err != nil {
+		return nil, storeError("lease time to live", err)
+	}
+	if ttl.TTL <= 0 {
+		return nil, fmt.Errorf("%w: %d", registry.ErrLeaseNotFound, lease)
+	}
+	state := map[string]registry.Instance{}
+	for _, k := range ttl.Keys {
+		if !strings.HasPrefix(string(k), instancesDir) {
+			continue
+		}
+		resp, err := s.cli.Get(ctx, string(k))
+		if err != nil {
+			return nil, storeError("read instance", err)
+		}
+		for _, kv := range resp.Kvs {
+			s.decodeInto(state, kv.Key, kv.Value)
+		}
+	}
+	return sorted(state), nil
+}
+
 // Instances implements registration.Store.
 func (s *Store) Instances(ctx context.Context, service string) ([]registry.Instance, error) {
 	resp, err := s.cli.Get(ctx, ServicePrefix(service), clientv3.WithPrefix())
