@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"sync"
 )
 
 // MetaApp is the app of Meta's own identity,
@@ -25,14 +26,14 @@ const ScannerApp = "octomesh-scanner"
 // trustDomain. The server reads the peer's identity back with PeerID.
 // The pilot's xDS and HTTP ports and Meta's HTTP port use it.
 func ServerTLS(certFile, keyFile, bundleFile, trustDomain string) (*tls.Config, error) {
-	cert, pool, err := loadFiles(certFile, keyFile, bundleFile, trustDomain)
+	kp, pool, err := loadFiles(certFile, keyFile, bundleFile, trustDomain)
 	if err != nil {
 		return nil, err
 	}
 	return &tls.Config{
-		MinVersion:   tls.VersionTLS13,
-		Certificates: []tls.Certificate{cert},
-		ClientAuth:   tls.RequireAnyClientCert, // verified below: chain, SPIFFE ID, trust domain
+		MinVersion:     tls.VersionTLS13,
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return kp.get() },
+		ClientAuth:     tls.RequireAnyClientCert, // verified below: chain, SPIFFE ID, trust domain
 		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
 			_, err := VerifyPeer(raw, pool, trustDomain)
 			return err
@@ -46,7 +47,7 @@ func ServerTLS(certFile, keyFile, bundleFile, trustDomain string) (*tls.Config, 
 // name one of serverApps (PilotApp, MetaApp) in trustDomain. There are no
 // host names to check: the identity is what is checked.
 func ClientTLS(certFile, keyFile, bundleFile, trustDomain string, serverApps ...string) (*tls.Config, error) {
-	cert, pool, err := loadFiles(certFile, keyFile, bundleFile, trustDomain)
+	kp, pool, err := loadFiles(certFile, keyFile, bundleFile, trustDomain)
 	if err != nil {
 		return nil, err
 	}
@@ -54,9 +55,9 @@ func ClientTLS(certFile, keyFile, bundleFile, trustDomain string, serverApps ...
 		return nil, errors.New("ca: client tls: no server identity to accept")
 	}
 	return &tls.Config{
-		MinVersion:         tls.VersionTLS13,
-		Certificates:       []tls.Certificate{cert},
-		InsecureSkipVerify: true, // no host names: the chain and the identity are checked below
+		MinVersion:           tls.VersionTLS13,
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return kp.get() },
+		InsecureSkipVerify:   true, // no host names: the chain and the identity are checked below
 		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
 			id, err := VerifyPeer(raw, pool, trustDomain)
 			if err != nil {
@@ -113,25 +114,68 @@ func PeerID(state *tls.ConnectionState) (ID, error) {
 	return IDOf(state.PeerCertificates[0])
 }
 
-func loadFiles(certFile, keyFile, bundleFile, trustDomain string) (tls.Certificate, *x509.CertPool, error) {
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
-	if err != nil {
-		return tls.Certificate{}, nil, fmt.Errorf("ca: certificate %s, key %s: %w", certFile, keyFile, err)
+// loadFiles reads the key pair (kept, and read again when its files
+// change) and the bundle (read once).
+func loadFiles(certFile, keyFile, bundleFile, trustDomain string) (*keyPairFiles, *x509.CertPool, error) {
+	kp := &keyPairFiles{certFile: certFile, keyFile: keyFile}
+	if _, err := kp.get(); err != nil {
+		return nil, nil, err
 	}
 	data, err := os.ReadFile(bundleFile)
 	if err != nil {
-		return tls.Certificate{}, nil, fmt.Errorf("ca: bundle: %w", err)
+		return nil, nil, fmt.Errorf("ca: bundle: %w", err)
 	}
 	roots, err := ParseCertificates(data)
 	if err != nil {
-		return tls.Certificate{}, nil, fmt.Errorf("ca: bundle %s: %w", bundleFile, err)
+		return nil, nil, fmt.Errorf("ca: bundle %s: %w", bundleFile, err)
 	}
 	if err := CheckName(trustDomain); err != nil {
-		return tls.Certificate{}, nil, fmt.Errorf("ca: trust domain: %v", err)
+		return nil, nil, fmt.Errorf("ca: trust domain: %v", err)
 	}
 	pool := x509.NewCertPool()
 	for _, r := range roots {
 		pool.AddCert(r)
 	}
-	return cert, pool, nil
+	return kp, pool, nil
+}
+
+// keyPairFiles is a certificate and key from files, read again at a
+// handshake when either file's modification time or size changed, so that
+// an operator who writes new files (`octomesh ca issue` before the old
+// certificate expires) needs no restart. If the new files do not load
+// (half written, say), the last good pair is kept until they do.
+type keyPairFiles struct {
+	certFile, keyFile string
+
+	mu    sync.Mutex
+	cur   *tls.Certificate
+	stamp [2]fileStamp
+}
+
+type fileStamp struct{ mod, size int64 }
+
+func stampOf(name string) fileStamp {
+	fi, err := os.Stat(name)
+	if err != nil {
+		return fileStamp{}
+	}
+	return fileStamp{mod: fi.ModTime().UnixNano(), size: fi.Size()}
+}
+
+func (k *keyPairFiles) get() (*tls.Certificate, error) {
+	stamp := [2]fileStamp{stampOf(k.certFile), stampOf(k.keyFile)}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.cur != nil && stamp == k.stamp {
+		return k.cur, nil
+	}
+	cert, err := tls.LoadX509KeyPair(k.certFile, k.keyFile)
+	if err != nil {
+		if k.cur != nil {
+			return k.cur, nil
+		}
+		return nil, fmt.Errorf("ca: certificate %s, key %s: %w", k.certFile, k.keyFile, err)
+	}
+	k.cur, k.stamp = &cert, stamp
+	return k.cur, nil
 }
