@@ -155,7 +155,7 @@ func TestPackageArrows(t *testing.T) {
 		"cp/mocksidecar":             {"api/meta", "api/registry", "config"},
 		// The operator's views read the pilots, Meta and the sidecars'
 		// admin endpoints over HTTP; its test helper starts a pilot.
-		"cp/inspect":             {"api/meta", "api/pilot", "api/registry", "api/scanner", "config"},
+		"cp/inspect":             {"api/ca", "api/meta", "api/pilot", "api/registry", "api/scanner", "config"},
 		"cp/inspect/inspecttest": {"api/registry", "api/scanner", "config", "cp/pilot"},
 		// The web console: the views (cp/inspect) and the operator API's
 		// clients (rules, releases).
