@@ -78,7 +78,7 @@ func TestMetaOverMutualTLS(t *testing.T) {
 	}
 	// Without a certificate: refused at the handshake.
 	noCert := clientTLS("web")
-	noCert.Certificates = nil
+	noCert.Certificates, noCert.GetClientCertificate = nil, nil // ClientTLS gives its certificate through GetClientCertificate
 	anon, err := api.NewClientTLS(addr, noCert)
 	if err != nil {
 		t.Fatal(err)

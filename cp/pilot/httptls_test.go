@@ -85,7 +85,7 @@ func TestHTTPOverMutualTLS(t *testing.T) {
 		t.Fatalf("another app's registration: %v", err)
 	}
 	noCert := clientTLS("web")
-	noCert.Certificates = nil
+	noCert.Certificates, noCert.GetClientCertificate = nil, nil // ClientTLS gives its certificate through GetClientCertificate
 	if _, _, err := reg(noCert).Register(ctx, echo, 10*time.Second); !errors.Is(err, registry.ErrUnavailable) {
 		t.Fatalf("without a certificate: %v", err)
 	}

@@ -94,9 +94,11 @@ func serveAuthenticated(t *testing.T, p *pki, store Store) (*API, string) {
 		t.Fatal(err)
 	}
 	srv := httptest.NewUnstartedServer(a)
-	srv.TLS = cfg
+	// As the pilot and Meta serve it (StartTLS would add a certificate of
+	// its own, which a client without SNI would get).
+	srv.Listener = tls.NewListener(srv.Listener, cfg)
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes
-	srv.StartTLS()
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return a, "https://" + srv.Listener.Addr().String()
 }
@@ -206,7 +208,7 @@ func TestAuthenticatedAPIRefusesAtTheHandshake(t *testing.T) {
 	}
 	// No certificate, trusting the server.
 	noCert := otherCfg.Clone()
-	noCert.Certificates = nil
+	noCert.Certificates, noCert.GetClientCertificate = nil, nil // ClientTLS gives its certificate through GetClientCertificate
 	for name, cfg := range map[string]*tls.Config{"another CA's certificate": otherCfg, "no certificate": noCert} {
 		_, _, err := p.clientTLS(addr, cfg).Register(ctx, in, 10*time.Second)
 		if !errors.Is(err, registry.ErrUnavailable) || !strings.Contains(err.Error(), "tls") {

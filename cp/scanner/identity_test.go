@@ -92,7 +92,7 @@ func TestScannersOverMutualTLS(t *testing.T) {
 		t.Fatalf("identity_refused grew by %d, want 2", got)
 	}
 	noCert := clientOf("web")
-	noCert.Certificates = nil
+	noCert.Certificates, noCert.GetClientCertificate = nil, nil // ClientTLS gives its certificate through GetClientCertificate
 	anon := scanner.NewClientTLS(5*time.Second, noCert)
 	defer anon.Close()
 	if err := anon.CheckNow(ctx, s1.Addr(), f.addr()); err == nil || strings.Contains(err.Error(), "403") {
