@@ -11,7 +11,8 @@
 //     (ServerOptions).
 //
 // The SDK is linked into applications, so it must stay small: it imports
-// codec and the wire-contract leaf api/registry (to register), and must
+// codec and the wire-contract leaves api/registry (to register) and api/ca
+// (to register over mutual TLS with the app's certificate), and must
 // never import proxy/... (the sidecar) or cp/... (the control plane): an
 // app depends on the mesh only through the wire protocol and this package.
 package sdk

@@ -11,6 +11,7 @@ import (
 	kitexregistry "github.com/cloudwego/kitex/pkg/registry"
 	"github.com/cloudwego/kitex/server"
 
+	"github.com/octomesh/octomesh/api/ca"
 	"github.com/octomesh/octomesh/api/registry"
 )
 
@@ -50,6 +51,17 @@ type Registration struct {
 	// TTL is the lease's time to live (default 10s, at least 2s): how long
 	// a dead instance stays registered.
 	TTL time.Duration
+	// CertFile, KeyFile and BundleFile, all or none, make the registration
+	// mutual TLS, for a pilot or Meta whose HTTP port requires it
+	// (--http-tls-cert): the app's certificate and key (PEM; `octomesh ca
+	// issue --app <App>` writes them), and the roots the server's
+	// certificate is verified with, which must name the pilot's or Meta's
+	// identity (spiffe://<TrustDomain>/app/octomesh-pilot or
+	// octomesh-meta). The server then lets the app register only instances
+	// of the app its certificate names. Registry may be https://host:port.
+	CertFile, KeyFile, BundleFile string
+	// TrustDomain is the mesh's trust domain; default mesh.local.
+	TrustDomain string
 	// Log receives registration events; default: none.
 	Log *slog.Logger
 }
@@ -65,6 +77,26 @@ func (r *Registration) instance(service string) registry.Instance {
 	return registry.Instance{Service: service, App: r.App, Address: r.Address, Weight: w, Zone: r.Zone, Set: r.Set, Metadata: r.Metadata}
 }
 
+// client is the registry client r describes: over mutual TLS with its
+// files, or plain.
+func (r *Registration) client() (*registry.Client, error) {
+	if r.CertFile == "" && r.KeyFile == "" && r.BundleFile == "" {
+		return registry.NewClient(r.Registry)
+	}
+	if r.CertFile == "" || r.KeyFile == "" || r.BundleFile == "" {
+		return nil, errors.New("registration: CertFile, KeyFile and BundleFile go together")
+	}
+	td := r.TrustDomain
+	if td == "" {
+		td = "mesh.local"
+	}
+	cfg, err := ca.ClientTLS(r.CertFile, r.KeyFile, r.BundleFile, td, ca.PilotApp, ca.MetaApp)
+	if err != nil {
+		return nil, fmt.Errorf("registration: %w", err)
+	}
+	return registry.NewClientTLS(r.Registry, cfg)
+}
+
 // registerTimeout bounds the first registration attempt and the revoke.
 const registerTimeout = 5 * time.Second
 
@@ -73,7 +105,7 @@ const registerTimeout = 5 * time.Second
 // pilot cannot be reached, Register still returns a registration that
 // keeps trying; a registration the pilot refuses is an error.
 func Register(ctx context.Context, r Registration, service string) (*registry.Registration, error) {
-	c, err := registry.NewClient(r.Registry)
+	c, err := r.client()
 	if err != nil {
 		return nil, fmt.Errorf("sdk: registry: %w", err)
 	}
@@ -102,7 +134,7 @@ func WithRegistration(r Registration) (server.Option, error) {
 	if r.TTL != 0 && (r.TTL < registry.MinTTL || r.TTL > registry.MaxTTL) {
 		return server.Option{}, fmt.Errorf("sdk: registration: ttl %s: want %s to %s", r.TTL, registry.MinTTL, registry.MaxTTL)
 	}
-	if _, err := registry.NewClient(r.Registry); err != nil {
+	if _, err := r.client(); err != nil {
 		return server.Option{}, fmt.Errorf("sdk: registration: %w", err)
 	}
 	return server.WithRegistry(&kitexRegistry{cfg: r}), nil

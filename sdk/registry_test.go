@@ -3,6 +3,7 @@ package sdk_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,7 +18,9 @@ import (
 	"github.com/cloudwego/kitex/pkg/rpcinfo"
 	"github.com/cloudwego/kitex/server"
 
+	caapi "github.com/octomesh/octomesh/api/ca"
 	"github.com/octomesh/octomesh/api/registry"
+	"github.com/octomesh/octomesh/cp/ca"
 	"github.com/octomesh/octomesh/cp/pilot"
 	"github.com/octomesh/octomesh/examples/echo/kitex_gen/echo"
 	echoservice "github.com/octomesh/octomesh/examples/echo/kitex_gen/echo/echo"
@@ -102,6 +105,9 @@ func TestWithRegistrationChecksNow(t *testing.T) {
 		{Registry: "127.0.0.1:1", Address: "127.0.0.1:7102"},
 		{Registry: "ftp://x", App: "a", Address: "127.0.0.1:7102"},
 		{Registry: "127.0.0.1:1", App: "a", Address: "127.0.0.1:7102", TTL: time.Second},
+		{Registry: "127.0.0.1:1", App: "a", Address: "127.0.0.1:7102", CertFile: "cert.pem"},
+		{Registry: "127.0.0.1:1", App: "a", Address: "127.0.0.1:7102", CertFile: "none.pem", KeyFile: "none.pem", BundleFile: "none.pem"},
+		{Registry: "https://127.0.0.1:1", App: "a", Address: "127.0.0.1:7102"},
 	} {
 		if _, err := sdk.WithRegistration(r); err == nil {
 			t.Errorf("%+v accepted", r)
@@ -134,5 +140,67 @@ func TestSidecarAdminSubscribe(t *testing.T) {
 	err := admin.Subscribe(context.Background(), "a b")
 	if err == nil || !strings.Contains(err.Error(), `400 Bad Request: subscribe: services[0]: name "a b"`) {
 		t.Errorf("error %v", err)
+	}
+}
+
+// With the app's certificate files, the sdk registers at a pilot whose
+// registration API is authenticated, and a registration of a service
+// another app owns is refused at once (not retried).
+func TestRegisterOverMutualTLS(t *testing.T) {
+	dir := t.TempDir()
+	c, err := ca.New(ca.Options{TrustDomain: "mesh.local", DataDir: filepath.Join(dir, "ca")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	bundle := write("bundle.pem", caapi.EncodeCertificates(c.Bundle()...))
+	issue := func(app string) (string, string) {
+		certPEM, keyPEM, err := c.Issue(app, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return write(app+".pem", certPEM), write(app+"-key.pem", keyPEM)
+	}
+	pc, pk := issue(caapi.PilotApp)
+	serverTLS, err := caapi.ServerTLS(pc, pk, bundle, "mesh.local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := pilot.Start(pilot.Options{XDSAddress: "127.0.0.1:0", HTTPAddress: "127.0.0.1:0", DataDir: filepath.Join(dir, "etcd"),
+		HTTPTLS: serverTLS, TrustDomain: "mesh.local", Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	registration := func(app string) sdk.Registration {
+		cert, key := issue(app)
+		return sdk.Registration{Registry: "https://" + strings.TrimPrefix(p.Addrs().HTTP, "tcp://"), App: app, Address: "127.0.0.1:7102",
+			CertFile: cert, KeyFile: key, BundleFile: bundle, TrustDomain: "mesh.local"}
+	}
+	ctx := context.Background()
+	reg, err := sdk.Register(ctx, registration("echo-app"), "echo")
+	if err != nil {
+		t.Fatalf("the owner: %v", err)
+	}
+	if reg.Lease() == 0 {
+		t.Fatal("registered without a lease")
+	}
+	start := time.Now()
+	other := registration("web")
+	other.Address = "127.0.0.1:7103"
+	if _, err := sdk.Register(ctx, other, "echo"); !errors.Is(err, registry.ErrForbidden) || !strings.Contains(err.Error(), `app "echo-app"`) {
+		t.Fatalf("another app's registration of echo: %v", err)
+	}
+	if d := time.Since(start); d > 4*time.Second {
+		t.Fatalf("the refusal took %v: it was retried", d)
+	}
+	if err := reg.Close(ctx); err != nil {
+		t.Fatalf("revoke: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package meta
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,11 +18,17 @@ import (
 // concurrent use.
 type Client struct {
 	http *http.Client
+	base string // http://meta or https://meta: the dialer ignores the host
 }
 
 // NewClient returns a client of the Meta at addr (host:port, tcp:// or
 // unix:///path).
-func NewClient(addr string) (*Client, error) {
+func NewClient(addr string) (*Client, error) { return NewClientTLS(addr, nil) }
+
+// NewClientTLS is NewClient over TLS when cfg is not nil: a Meta whose
+// HTTP port is mutual TLS needs the client's certificate in cfg, which
+// must also verify Meta's (spiffe://<trust-domain>/app/octomesh-meta).
+func NewClientTLS(addr string, cfg *tls.Config) (*Client, error) {
 	network, address, err := config.ParseAddress(addr)
 	if err != nil {
 		return nil, fmt.Errorf("meta: %w", err)
@@ -31,11 +38,16 @@ func NewClient(addr string) (*Client, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, network, address)
 		},
+		TLSClientConfig: cfg,
 		// A mock sidecar process shares one client among its sidecars.
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     30 * time.Second,
 	}
-	return &Client{http: &http.Client{Transport: tr}}, nil
+	base := "http://meta"
+	if cfg != nil {
+		base = "https://meta"
+	}
+	return &Client{http: &http.Client{Transport: tr}, base: base}, nil
 }
 
 // Owner asks which pilot serves app (GET /v1/owner); with avoid, Meta
@@ -68,7 +80,7 @@ func (c *Client) Assignment(ctx context.Context) (AssignmentInfo, error) {
 // get reads at most limit bytes of path's answer into out, and returns the
 // body.
 func (c *Client) get(ctx context.Context, path string, limit int64, out any) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://meta"+path, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -20,8 +20,10 @@ import (
 //	PUT    /v1/policies/{service} ServicePolicy (validated)
 //	DELETE /v1/policies/{service}
 //
-// Errors are ErrorBody with 400 (invalid), 404 (lease not found) or 503
-// (store unavailable).
+// Errors are ErrorBody with 400 (invalid), 403 (forbidden: an
+// authenticated API refused the caller's identity), 404 (lease not found)
+// or 503 (store unavailable). An authenticated API (served over mutual TLS)
+// refuses a client without a certificate at the handshake.
 
 // RegisterRequest registers an instance, or with Lease set, replaces the
 // instance stored under that lease (to change its weight, say).
@@ -44,7 +46,8 @@ type ErrorBody struct {
 }
 
 // StatusError turns an error answer (code, body) back into an error of
-// its kind, for errors.Is: ErrInvalid, ErrLeaseNotFound or ErrUnavailable.
+// its kind, for errors.Is: ErrInvalid, ErrForbidden, ErrLeaseNotFound or
+// ErrUnavailable.
 func StatusError(code int, body []byte) error {
 	var e ErrorBody
 	msg := string(body)
@@ -54,6 +57,8 @@ func StatusError(code int, body []byte) error {
 	switch code {
 	case http.StatusBadRequest:
 		return fmt.Errorf("%w (from the pilot: %s)", ErrInvalid, msg)
+	case http.StatusForbidden:
+		return fmt.Errorf("%w (from the pilot: %s)", ErrForbidden, msg)
 	case http.StatusNotFound:
 		return fmt.Errorf("%w (from the pilot: %s)", ErrLeaseNotFound, msg)
 	case http.StatusServiceUnavailable:

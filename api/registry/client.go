@@ -3,6 +3,7 @@ package registry
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,8 +26,21 @@ type Client struct {
 
 // NewClient returns a client of the pilot's registration API at addr:
 // host:port, http://host:port, tcp://host:port or unix:///path.
-func NewClient(addr string) (*Client, error) {
+func NewClient(addr string) (*Client, error) { return NewClientTLS(addr, nil) }
+
+// NewClientTLS is NewClient over TLS when cfg is not nil: an authenticated
+// registration API (mutual TLS) needs the client's certificate in cfg
+// (api/ca.ClientTLS builds it from files), and then lets the client
+// register only instances of its certificate's app. addr may also be
+// https://host:port.
+func NewClientTLS(addr string, cfg *tls.Config) (*Client, error) {
 	addr = strings.TrimPrefix(addr, "http://")
+	if a, ok := strings.CutPrefix(addr, "https://"); ok {
+		if cfg == nil {
+			return nil, invalidf("registry address %s: https needs a TLS configuration (the client's certificate)", addr)
+		}
+		addr = a
+	}
 	network, address, err := config.ParseAddress(addr)
 	if err != nil {
 		return nil, invalidf("registry address: %v", err)
@@ -36,12 +50,17 @@ func NewClient(addr string) (*Client, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, network, address)
 		},
+		TLSClientConfig:     cfg,
 		MaxIdleConnsPerHost: 2,
 		IdleConnTimeout:     time.Minute,
 	}
-	base := "http://" + address
+	scheme := "http://"
+	if cfg != nil {
+		scheme = "https://"
+	}
+	base := scheme + address
 	if network == "unix" {
-		base = "http://pilot" // the dialer ignores the host
+		base = scheme + "pilot" // the dialer ignores the host
 	}
 	return &Client{base: base, http: &http.Client{Transport: tr, Timeout: 10 * time.Second}}, nil
 }
@@ -187,7 +206,7 @@ type Registration struct {
 }
 
 // Keep registers in and keeps it registered until Close. A refused
-// registration (ErrInvalid) is returned at once; if the pilot cannot be
+// registration (ErrInvalid, ErrForbidden) is returned at once; if the pilot cannot be
 // reached, Keep returns the Registration anyway and keeps trying, so that
 // an app can start while its pilot is away.
 func (c *Client) Keep(ctx context.Context, in Instance, ttl time.Duration, log *slog.Logger) (*Registration, error) {
@@ -201,7 +220,7 @@ func (c *Client) Keep(ctx context.Context, in Instance, ttl time.Duration, log *
 		return nil, invalidf("ttl %s: want %s to %s", ttl, MinTTL, MaxTTL)
 	}
 	r := &Registration{c: c, ttl: ttl, log: log, in: in, stop: make(chan struct{}), done: make(chan struct{})}
-	if err := r.register(ctx); errors.Is(err, ErrInvalid) {
+	if err := r.register(ctx); errors.Is(err, ErrInvalid) || errors.Is(err, ErrForbidden) {
 		return nil, err
 	} else if err != nil {
 		log.Warn("registry: cannot register yet; retrying", "service", in.Service, "address", in.Address, "err", err)

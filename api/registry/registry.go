@@ -28,6 +28,11 @@ var (
 	ErrLeaseNotFound = errors.New("registry: lease not found")
 	// ErrUnavailable: the store could not be reached.
 	ErrUnavailable = errors.New("registry: unavailable")
+	// ErrForbidden: an authenticated registration API (mutual TLS) refused
+	// the caller: its certificate's app may not do this (register another
+	// app's instance or service, renew another app's lease, write another
+	// app's rules).
+	ErrForbidden = errors.New("registry: forbidden")
 )
 
 func invalidf(format string, args ...any) error {

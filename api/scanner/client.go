@@ -3,6 +3,7 @@ package scanner
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,15 +14,25 @@ import (
 // Client talks to scanners: one Client serves any number of them (the
 // address is a call's argument). It is safe for concurrent use.
 type Client struct {
-	http *http.Client
+	http   *http.Client
+	scheme string // "http://" or "https://"
 }
 
 // NewClient returns a client whose calls give up after timeout (a scanner
 // that does not answer in time counts as not answering: a frozen scanner
 // must not hold its caller).
-func NewClient(timeout time.Duration) *Client {
-	tr := &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: 30 * time.Second}
-	return &Client{http: &http.Client{Transport: tr, Timeout: timeout}}
+func NewClient(timeout time.Duration) *Client { return NewClientTLS(timeout, nil) }
+
+// NewClientTLS is NewClient over TLS when cfg is not nil: scanners whose
+// port is mutual TLS need the caller's certificate in cfg, which must also
+// verify theirs (spiffe://<trust-domain>/app/octomesh-scanner).
+func NewClientTLS(timeout time.Duration, cfg *tls.Config) *Client {
+	tr := &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: 30 * time.Second, TLSClientConfig: cfg}
+	scheme := "http://"
+	if cfg != nil {
+		scheme = "https://"
+	}
+	return &Client{http: &http.Client{Transport: tr, Timeout: timeout}, scheme: scheme}
 }
 
 // CheckNow asks the scanner at addr (host:port) to check address now.
@@ -41,7 +52,7 @@ func (c *Client) post(ctx context.Context, addr, path string, in, out any) error
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+path, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.scheme+addr+path, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("scanner: %w", err)
 	}

@@ -36,6 +36,10 @@ func runConsole(args []string) error {
 	interval := fs.Duration("scrape-interval", console.DefaultScrapeInterval, "time between the console's scrapes of the sidecars' metrics: the graph's window")
 	timeout := fs.Duration("timeout", inspect.DefaultTimeout, "bound of each call to a pilot, Meta, a scanner or a sidecar")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
+	tlsCert := fs.String("tls-cert", "", "for pilots, Meta and scanners whose HTTP is mutual TLS (--http-tls-cert): the console's certificate (PEM; `octomesh ca issue --app <operator>`)")
+	tlsKey := fs.String("tls-key", "", "the key of --tls-cert")
+	tlsBundle := fs.String("tls-bundle", "", "with --tls-cert: the roots the servers' certificates are verified with (PEM)")
+	trustDomain := fs.String("trust-domain", "mesh.local", "with --tls-cert: the mesh's trust domain")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
@@ -46,7 +50,11 @@ func runConsole(args []string) error {
 	if err != nil {
 		return err
 	}
-	opts := console.Options{Inspect: inspect.Options{Pilots: pilots, Meta: *meta, Timeout: *timeout}, RulesServer: *rulesServer,
+	cpTLS, err := inspect.TLSFiles(*tlsCert, *tlsKey, *tlsBundle, *trustDomain)
+	if err != nil {
+		return usageError{err}
+	}
+	opts := console.Options{Inspect: inspect.Options{Pilots: pilots, Meta: *meta, Timeout: *timeout, TLS: cpTLS}, RulesServer: *rulesServer,
 		Prometheus: *prom, ScrapeInterval: *interval, Log: log}
 	s, err := console.Start(*address, opts)
 	if err != nil {

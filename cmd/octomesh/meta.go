@@ -18,6 +18,9 @@ func runMeta(args []string) error {
 	etcdClient := fs.String("etcd-client-address", "127.0.0.1:0", "where the embedded etcd serves clients (host:port; port 0 picks one)")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	readyFD := fs.Int("ready-fd", 0, "once serving, write the bound addresses as JSON to this inherited file descriptor and close it")
+	trustDomain := fs.String("trust-domain", "mesh.local", "with --http-tls-cert: the clients' trust domain")
+	httpDoor := addDoorFlags(fs, "http", "HTTP port (owner look-ups, registration API, /stats)")
+	etcdTLS := addEtcdFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
@@ -25,7 +28,15 @@ func runMeta(args []string) error {
 	if err != nil {
 		return err
 	}
-	opts := meta.Options{HTTPAddress: *httpAddr, DataDir: *dataDir, EtcdClientAddress: *etcdClient, Log: log}
+	httpTLS, err := httpDoor.config(*trustDomain)
+	if err != nil {
+		return err
+	}
+	eTLS, err := etcdTLS.config(*endpoints)
+	if err != nil {
+		return err
+	}
+	opts := meta.Options{HTTPTLS: httpTLS, TrustDomain: *trustDomain, EtcdTLS: eTLS, HTTPAddress: *httpAddr, DataDir: *dataDir, EtcdClientAddress: *etcdClient, Log: log}
 	if *endpoints != "" {
 		opts.EtcdEndpoints = strings.Split(*endpoints, ",")
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/octomesh/octomesh/api/ca"
 	"github.com/octomesh/octomesh/cp/pilot"
 )
 
@@ -29,7 +31,10 @@ func runPilot(args []string) error {
 	xdsCert := fs.String("xds-tls-cert", "", "make the xDS port mutual TLS with this certificate (PEM; `octomesh ca issue --app octomesh-pilot`): every sidecar shows its own, and is served only its certificate's app")
 	xdsKey := fs.String("xds-tls-key", "", "the key of --xds-tls-cert")
 	xdsBundle := fs.String("xds-tls-bundle", "", "the roots sidecars' certificates are verified with (PEM)")
-	trustDomain := fs.String("trust-domain", "mesh.local", "with --xds-tls-cert: the sidecars' trust domain")
+	trustDomain := fs.String("trust-domain", "mesh.local", "with --xds-tls-cert or --http-tls-cert: the clients' trust domain")
+	httpDoor := addDoorFlags(fs, "http", "HTTP port (registration API, debug pages, /stats)")
+	etcdTLS := addEtcdFlags(fs)
+	scannerTLS := fs.Bool("scanner-tls", false, "ask scanners to check dropped sidecars over mutual TLS, with the --http-tls-cert certificate (scanners with --http-tls-cert)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
@@ -40,7 +45,24 @@ func runPilot(args []string) error {
 	if err != nil {
 		return err
 	}
-	opts := pilot.Options{XDSAddress: *xdsAddr, HTTPAddress: *httpAddr, DataDir: *dataDir, EtcdClientAddress: *etcdClient, NATSURL: *natsURL, Log: log}
+	httpTLS, err := httpDoor.config(*trustDomain)
+	if err != nil {
+		return err
+	}
+	eTLS, err := etcdTLS.config(*endpoints)
+	if err != nil {
+		return err
+	}
+	var sTLS *tls.Config
+	if *scannerTLS {
+		if httpTLS == nil {
+			return usageError{errors.New("--scanner-tls needs --http-tls-cert, --http-tls-key and --http-tls-bundle: the pilot's certificate")}
+		}
+		if sTLS, err = httpDoor.clientConfig(*trustDomain, ca.ScannerApp); err != nil {
+			return err
+		}
+	}
+	opts := pilot.Options{HTTPTLS: httpTLS, ScannerTLS: sTLS, TrustDomain: *trustDomain, EtcdTLS: eTLS, XDSAddress: *xdsAddr, HTTPAddress: *httpAddr, DataDir: *dataDir, EtcdClientAddress: *etcdClient, NATSURL: *natsURL, Log: log}
 	if *endpoints != "" {
 		opts.EtcdEndpoints = strings.Split(*endpoints, ",")
 	}

@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/octomesh/octomesh/api/ca"
 	"github.com/octomesh/octomesh/cp/scanner"
 )
 
@@ -29,6 +30,9 @@ func runScanner(args []string) error {
 	natsURL := fs.String("nats-url", "", "the dispatcher's NATS (nats://host:port): publish a health notice after writing or clearing a mark")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	readyFD := fs.Int("ready-fd", 0, "once serving, write the bound addresses as JSON to this inherited file descriptor and close it (for supervisors and tests)")
+	trustDomain := fs.String("trust-domain", "mesh.local", "with --http-tls-cert: the callers' trust domain")
+	httpDoor := addDoorFlags(fs, "http", "HTTP port (check-now from pilots, confirm from scanners, /stats); other scanners are then asked over mutual TLS too")
+	etcdTLS := addEtcdFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -36,7 +40,19 @@ func runScanner(args []string) error {
 	if err != nil {
 		return err
 	}
-	opts := scanner.Options{ID: *id, Zone: *zone, HTTPAddress: *httpAddr, Advertise: *advertise, DataDir: *dataDir, EtcdClientAddress: *etcdClient,
+	httpTLS, err := httpDoor.config(*trustDomain)
+	if err != nil {
+		return err
+	}
+	clientTLS, err := httpDoor.clientConfig(*trustDomain, ca.ScannerApp)
+	if err != nil {
+		return err
+	}
+	eTLS, err := etcdTLS.config(*endpoints)
+	if err != nil {
+		return err
+	}
+	opts := scanner.Options{HTTPTLS: httpTLS, ClientTLS: clientTLS, TrustDomain: *trustDomain, EtcdTLS: eTLS, ID: *id, Zone: *zone, HTTPAddress: *httpAddr, Advertise: *advertise, DataDir: *dataDir, EtcdClientAddress: *etcdClient,
 		LeaseTTL: *leaseTTL, Period: *period, Timeout: *timeout, Fall: *fall, Rise: *rise, MaxChecks: *maxChecks, NATSURL: *natsURL, Log: log}
 	if *endpoints != "" {
 		opts.EtcdEndpoints = strings.Split(*endpoints, ",")

@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,6 +42,11 @@ type Options struct {
 	// GET /debug/scanners (their records under /octomesh/v1/scanners/ in
 	// etcd, as a pilot follows them). It is called with the Timeout.
 	Scanners func(ctx context.Context) ([]scanner.Info, error)
+	// TLS, when set (api/ca.ClientTLS with an operator's certificate,
+	// accepting the pilot's, Meta's and scanners' identities), is used to
+	// reach the pilots, Meta and scanners, whose HTTP ports are mutual TLS
+	// (--http-tls-*). Sidecars' admin endpoints are always asked plain.
+	TLS *tls.Config
 }
 
 // Inspector gathers views of the mesh. It is safe for concurrent use.
@@ -48,7 +54,7 @@ type Inspector struct {
 	opts Options
 
 	mu      sync.Mutex
-	clients map[string]*http.Client // by address
+	clients map[string]*http.Client // by address and scheme
 }
 
 // New checks opts and returns an Inspector.
@@ -138,11 +144,16 @@ func (in *Inspector) Pilots(ctx context.Context) ([]Pilot, []Unreachable, error)
 	return out, bad, nil
 }
 
-// client returns the HTTP client of addr, which dials addr's network.
-func (in *Inspector) client(addr string) (*http.Client, error) {
+// client returns the HTTP client of addr, which dials addr's network,
+// over cfg's TLS if not nil.
+func (in *Inspector) client(addr string, cfg *tls.Config) (*http.Client, error) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if c := in.clients[addr]; c != nil {
+	key := addr
+	if cfg != nil {
+		key = "tls " + addr
+	}
+	if c := in.clients[key]; c != nil {
 		return c, nil
 	}
 	network, address, err := config.ParseAddress(addr)
@@ -154,11 +165,12 @@ func (in *Inspector) client(addr string) (*http.Client, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, network, address)
 		},
+		TLSClientConfig:     cfg,
 		MaxIdleConnsPerHost: 4,
 		IdleConnTimeout:     30 * time.Second,
 	}
 	c := &http.Client{Transport: tr}
-	in.clients[addr] = c
+	in.clients[key] = c
 	return c, nil
 }
 
@@ -177,9 +189,19 @@ func (e *StatusError) Error() string {
 }
 
 // get reads addr's answer to GET path into out (JSON), within the
-// Inspector's timeout.
+// Inspector's timeout: addr is a pilot, Meta or a scanner (over
+// Options.TLS when set).
 func (in *Inspector) get(ctx context.Context, addr, path string, out any) error {
-	body, err := in.getRaw(ctx, addr, path)
+	return in.getFrom(ctx, addr, path, in.opts.TLS, out)
+}
+
+// getAdmin is get from a sidecar's admin endpoint (always plain).
+func (in *Inspector) getAdmin(ctx context.Context, addr, path string, out any) error {
+	return in.getFrom(ctx, addr, path, nil, out)
+}
+
+func (in *Inspector) getFrom(ctx context.Context, addr, path string, cfg *tls.Config, out any) error {
+	body, err := in.fetch(ctx, addr, path, cfg)
 	if err != nil {
 		return err
 	}
@@ -189,14 +211,28 @@ func (in *Inspector) get(ctx context.Context, addr, path string, out any) error 
 	return nil
 }
 
+// getRaw is get's body, unread.
 func (in *Inspector) getRaw(ctx context.Context, addr, path string) ([]byte, error) {
-	c, err := in.client(addr)
+	return in.fetch(ctx, addr, path, in.opts.TLS)
+}
+
+// getAdminRaw is getAdmin's body, unread.
+func (in *Inspector) getAdminRaw(ctx context.Context, addr, path string) ([]byte, error) {
+	return in.fetch(ctx, addr, path, nil)
+}
+
+func (in *Inspector) fetch(ctx context.Context, addr, path string, cfg *tls.Config) ([]byte, error) {
+	c, err := in.client(addr, cfg)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, in.opts.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+hostOf(addr)+path, nil)
+	scheme := "http://"
+	if cfg != nil {
+		scheme = "https://"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+hostOf(addr)+path, nil)
 	if err != nil {
 		return nil, err
 	}

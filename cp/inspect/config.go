@@ -159,10 +159,10 @@ func (in *Inspector) ProxyConfig(ctx context.Context, node, admin string) (Proxy
 // sidecarView reads a sidecar's /xds and /config_dump.
 func (in *Inspector) sidecarView(ctx context.Context, admin string) (*SidecarView, error) {
 	var x sidecarXDS
-	if err := in.get(ctx, admin, "/xds", &x); err != nil {
+	if err := in.getAdmin(ctx, admin, "/xds", &x); err != nil {
 		return nil, err
 	}
-	dump, err := in.getRaw(ctx, admin, "/config_dump")
+	dump, err := in.getAdminRaw(ctx, admin, "/config_dump")
 	if err != nil {
 		return nil, err
 	}

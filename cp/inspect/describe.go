@@ -154,7 +154,7 @@ func (in *Inspector) DescribeService(ctx context.Context, service string) (Servi
 // registry reads service's instances and policy through src's
 // registration API.
 func (in *Inspector) registry(ctx context.Context, src, service string) ([]registry.Instance, registry.ServicePolicy, error) {
-	c, err := registry.NewClient(src)
+	c, err := registry.NewClientTLS(src, in.opts.TLS)
 	if err != nil {
 		return nil, registry.ServicePolicy{}, err
 	}

@@ -80,7 +80,7 @@ func (in *Inspector) Scrape(ctx context.Context) (Scrape, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			body, err := in.getRaw(ctx, s.Admin, "/metrics")
+			body, err := in.getAdminRaw(ctx, s.Admin, "/metrics")
 			var clusters map[string]ClusterCounts
 			if err == nil {
 				clusters, err = parseClusterMetrics(body)

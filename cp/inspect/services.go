@@ -175,7 +175,7 @@ func (in *Inspector) endpointsSeen(ctx context.Context) (map[string]map[string][
 		go func() {
 			defer wg.Done()
 			var d clustersDump
-			err := in.get(ctx, s.Admin, "/clusters", &d)
+			err := in.getAdmin(ctx, s.Admin, "/clusters", &d)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {

@@ -7,7 +7,8 @@
 // serves its app; a sidecar that lost its pilot asks with avoid=<that
 // pilot> and wait=, and is answered as soon as the app has moved. Meta
 // also serves the registration API (cp/registration) and the whole
-// assignment (GET /v1/assignment).
+// assignment (GET /v1/assignment). With Options.HTTPTLS its port is mutual
+// TLS and the registration API is authenticated, as the pilot's.
 //
 // meta reaches etcd only through cp/store. It must never import
 // proxy/... or cp/pilot: a pilot computes the same assignment from

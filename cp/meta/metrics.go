@@ -1,6 +1,9 @@
 package meta
 
-import "github.com/octomesh/octomesh/stats/exposition"
+import (
+	"github.com/octomesh/octomesh/cp/registration"
+	"github.com/octomesh/octomesh/stats/exposition"
+)
 
 // metaStats names the lines of Meta's /stats as /metrics writes them
 // (stats/exposition): "meta.moves" is octomesh_meta_moves_total.
@@ -11,11 +14,12 @@ var metaStats = exposition.Subsystem{
 		"meta.pilots": "Pilots in the assignment (draining ones excluded, leaving ones during their grace).",
 	},
 	Counters: map[string]string{
-		"meta.apps_created": "Apps added because a sidecar asked for an unknown one.",
-		"meta.assignments":  "Assignments computed.",
-		"meta.lookups":      "Owner look-ups answered (GET /v1/owner).",
-		"meta.moves":        "Apps that changed pilot between consecutive assignments.",
-		"meta.no_pilot":     "Look-ups answered 503 because no pilot was up.",
-		"meta.waits":        "Waits of look-ups (avoid=, wait=) for another owner.",
+		"meta.apps_created":      "Apps added because a sidecar asked for an unknown one.",
+		"meta.assignments":       "Assignments computed.",
+		"meta.lookups":           "Owner look-ups answered (GET /v1/owner).",
+		"meta.moves":             "Apps that changed pilot between consecutive assignments.",
+		"meta.no_pilot":          "Look-ups answered 503 because no pilot was up.",
+		"meta.waits":             "Waits of look-ups (avoid=, wait=) for another owner.",
+		registration.RefusedStat: registration.RefusedHelp,
 	},
 }

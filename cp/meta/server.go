@@ -2,6 +2,7 @@ package meta
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,7 +31,18 @@ type Options struct {
 	DataDir       string
 	// EtcdClientAddress is where an embedded etcd serves clients.
 	EtcdClientAddress string
-	Log               *slog.Logger
+	// EtcdTLS, when set, is the client TLS to the external etcd
+	// (EtcdEndpoints).
+	EtcdTLS *tls.Config
+	// HTTPTLS, when set (api/ca.ServerTLS builds it), makes the HTTP port
+	// mutual TLS: every client (sidecars, pilots, apps, tools) shows a
+	// certificate of TrustDomain, and the registration API lets an app
+	// register only its own instances of the services it owns
+	// (registration.API.RequireIdentity).
+	HTTPTLS *tls.Config
+	// TrustDomain is the clients' trust domain; required with HTTPTLS.
+	TrustDomain string
+	Log         *slog.Logger
 }
 
 // Addrs says where a started Meta serves.
@@ -53,6 +65,7 @@ type Server struct {
 	cancel context.CancelFunc
 	store  *store.Store
 	http   *http.Server
+	reg    *registration.API
 	ln     net.Listener
 	addrs  Addrs
 	done   chan struct{}
@@ -71,7 +84,7 @@ func Start(opts Options) (_ *Server, err error) {
 			s.Close()
 		}
 	}()
-	if s.store, err = store.Open(store.Options{Endpoints: opts.EtcdEndpoints, DataDir: opts.DataDir, ClientAddress: opts.EtcdClientAddress, Log: log}); err != nil {
+	if s.store, err = store.Open(store.Options{Endpoints: opts.EtcdEndpoints, DataDir: opts.DataDir, ClientAddress: opts.EtcdClientAddress, TLS: opts.EtcdTLS, Log: log}); err != nil {
 		return nil, err
 	}
 	s.addrs.Etcd = s.store.Endpoints()
@@ -93,7 +106,16 @@ func Start(opts Options) (_ *Server, err error) {
 		return nil, fmt.Errorf("meta: http address: %w", err)
 	}
 	s.addrs.HTTP = network + "://" + s.ln.Addr().String()
-	s.http = &http.Server{Handler: s.Handler(registration.Handler(s.store, log)), ReadHeaderTimeout: 5 * time.Second}
+	s.reg = registration.New(s.store, log)
+	if opts.HTTPTLS != nil {
+		if opts.TrustDomain == "" {
+			return nil, errors.New("meta: http tls needs the clients' trust domain")
+		}
+		s.reg.RequireIdentity(opts.TrustDomain)
+		s.ln = tls.NewListener(s.ln, opts.HTTPTLS)
+	}
+	// ErrorLog: refused TLS handshakes (HTTPTLS) are logged as warnings.
+	s.http = &http.Server{Handler: s.Handler(s.reg), ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	go func() {
 		defer close(s.done)
 		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -147,6 +169,9 @@ func (s *Server) Handler(api http.Handler) http.Handler {
 		fmt.Fprintf(w, "meta.apps %d\nmeta.apps_created %d\nmeta.assignments %d\nmeta.lookups %d\nmeta.moves %d\nmeta.no_pilot %d\nmeta.pilots %d\nmeta.waits %d\n",
 			len(a.Apps), s.Stats.AppsCreated.Load(), s.View.Stats.Assignments.Load(), s.Stats.Lookups.Load(),
 			s.View.Stats.Moves.Load(), s.Stats.NoPilot.Load(), len(a.Pilots), s.Stats.Waits.Load())
+		if s.reg != nil {
+			s.reg.WriteStats(w)
+		}
 	})
 	return mux
 }

@@ -49,6 +49,10 @@
 //
 // With Options.XDSTLS the xDS port is mutual TLS and a stream serves only
 // the app its sidecar's certificate names (identity.go, docs/security.md).
+// With Options.HTTPTLS the HTTP port is mutual TLS and the registration API
+// lets an app register only its own instances of services it owns
+// (cp/registration's RequireIdentity); with Options.ScannerTLS the
+// check-now requests to scanners are mutual TLS too.
 //
 // The pilot imports the wire contracts (api/ca, api/meta, api/pilot, api/registry, api/rules,
 // api/scanner), config,

@@ -2,6 +2,7 @@ package pilot
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"sort"
 	"sync/atomic"
@@ -54,9 +55,10 @@ type WatchPrefixer interface {
 }
 
 // startFastPath follows the scanners in st and makes srv ask them to
-// check the sidecars whose streams drop, until ctx ends.
-func startFastPath(ctx context.Context, st WatchPrefixer, srv *Server, log *slog.Logger) *fastPath {
-	f := &fastPath{ctx: ctx, log: log, stats: &srv.FastPath, client: scanner.NewClient(2 * time.Second), slots: make(chan struct{}, maxFastChecks)}
+// check the sidecars whose streams drop, until ctx ends; over mutual TLS
+// when scannerTLS is not nil (Options.ScannerTLS).
+func startFastPath(ctx context.Context, st WatchPrefixer, srv *Server, log *slog.Logger, scannerTLS *tls.Config) *fastPath {
+	f := &fastPath{ctx: ctx, log: log, stats: &srv.FastPath, client: scanner.NewClientTLS(2*time.Second, scannerTLS), slots: make(chan struct{}, maxFastChecks)}
 	f.cur.Store(&scannerZones{})
 	go st.WatchPrefix(ctx, shardmap.ScannerPrefix, f.setScanners)
 	srv.sessions.dropped = f.dropped

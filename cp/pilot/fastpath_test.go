@@ -45,7 +45,7 @@ func TestDroppedStreamAsksScanner(t *testing.T) {
 	src.setService("echo", inst("10.0.0.1:7000", 1))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	f := startFastPath(ctx, fixedPrefix{shardmap.ScannerKey("s1"): info}, srv, slog.New(slog.DiscardHandler))
+	f := startFastPath(ctx, fixedPrefix{shardmap.ScannerKey("s1"): info}, srv, slog.New(slog.DiscardHandler), nil)
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) && len(f.cur.Load().rings) == 0 {
 		time.Sleep(5 * time.Millisecond)

@@ -3,6 +3,7 @@ package pilot
 import (
 	"net/http"
 
+	"github.com/octomesh/octomesh/cp/registration"
 	"github.com/octomesh/octomesh/stats/exposition"
 )
 
@@ -22,6 +23,7 @@ var pilotStats = exposition.Subsystem{
 	},
 	Counters: map[string]string{
 		"pilot.identity_refused":    "xDS streams refused because the app they name is not the one their certificate names.",
+		registration.RefusedStat:    registration.RefusedHelp,
 		"notices.received":          "Dispatcher notices received (NATS mode).",
 		"notices.fetched":           "Rule values read again from etcd because a notice named them.",
 		"notices.stale":             "Notices ignored: older than the value held.",

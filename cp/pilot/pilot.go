@@ -39,6 +39,9 @@ type Options struct {
 	// EtcdClientAddress is where the embedded etcd serves clients
 	// (host:port); default 127.0.0.1:0.
 	EtcdClientAddress string
+	// EtcdTLS, when set, is the client TLS to the external etcd
+	// (EtcdEndpoints; store.TLSFiles builds it).
+	EtcdTLS *tls.Config
 	// Shard, when set, makes the pilot one shard of a sharded control
 	// plane: it joins the shard map in etcd and serves only the apps
 	// assigned to it (see cp/shardmap). Without it the pilot serves every app.
@@ -57,7 +60,18 @@ type Options struct {
 	// every sidecar shows its certificate, and its stream serves only the
 	// app the certificate names.
 	XDSTLS *tls.Config
-	Log    *slog.Logger
+	// HTTPTLS, when set (api/ca.ServerTLS builds it), makes the HTTP port
+	// mutual TLS: every client shows a certificate of TrustDomain, and the
+	// registration API lets an app register only its own instances of the
+	// services it owns (registration.API.RequireIdentity).
+	HTTPTLS *tls.Config
+	// ScannerTLS, when set (api/ca.ClientTLS accepting api/ca.ScannerApp,
+	// with the pilot's own certificate), makes the check-now requests to
+	// scanners mutual TLS: needed when the scanners have HTTPTLS.
+	ScannerTLS *tls.Config
+	// TrustDomain is the clients' trust domain; required with HTTPTLS.
+	TrustDomain string
+	Log         *slog.Logger
 }
 
 // Addrs says where a started pilot serves.
@@ -127,7 +141,7 @@ func Start(opts Options) (_ *Pilot, err error) {
 			p.Close()
 		}
 	}()
-	if p.Store, err = store.Open(store.Options{Endpoints: opts.EtcdEndpoints, DataDir: opts.DataDir, ClientAddress: opts.EtcdClientAddress, Log: log}); err != nil {
+	if p.Store, err = store.Open(store.Options{Endpoints: opts.EtcdEndpoints, DataDir: opts.DataDir, ClientAddress: opts.EtcdClientAddress, TLS: opts.EtcdTLS, Log: log}); err != nil {
 		return nil, err
 	}
 	p.addrs.Etcd = p.Store.Endpoints()
@@ -145,7 +159,7 @@ func Start(opts Options) (_ *Pilot, err error) {
 		src, reg = ns, noticingStore{Store: p.Store, c: p.notices}
 	}
 	p.XDS = NewServer(ctx, src, log)
-	p.fast = startFastPath(ctx, p.Store, p.XDS, log)
+	p.fast = startFastPath(ctx, p.Store, p.XDS, log, opts.ScannerTLS)
 	p.registration = registration.New(reg, log)
 
 	if p.xdsLn, p.addrs.XDS, err = listen(opts.XDSAddress); err != nil {
@@ -167,12 +181,20 @@ func Start(opts Options) (_ *Pilot, err error) {
 	if p.httpLn, p.addrs.HTTP, err = listen(opts.HTTPAddress); err != nil {
 		return nil, fmt.Errorf("pilot: http address: %w", err)
 	}
+	if opts.HTTPTLS != nil {
+		if opts.TrustDomain == "" {
+			return nil, errors.New("pilot: http tls needs the clients' trust domain")
+		}
+		p.registration.RequireIdentity(opts.TrustDomain)
+		p.httpLn = tls.NewListener(p.httpLn, opts.HTTPTLS)
+	}
 	if opts.Shard != nil {
 		if err := p.startShard(ctx, *opts.Shard); err != nil {
 			return nil, err
 		}
 	}
-	p.http = &http.Server{Handler: p.httpHandler(), ReadHeaderTimeout: 5 * time.Second}
+	// ErrorLog: refused TLS handshakes (--http-tls-*) are logged as warnings.
+	p.http = &http.Server{Handler: p.httpHandler(), ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	grpcDone := make(chan struct{})
 	go func() {
 		defer close(grpcDone)
@@ -371,6 +393,8 @@ func (p *Pilot) httpHandler() http.Handler {
 			"diplomat.events":     d.Events.Load(),
 			"diplomat.bad_values": d.BadValues.Load(),
 			"diplomat.resyncs":    d.Resyncs.Load(),
+
+			registration.RefusedStat: p.registration.Stats.Refused.Load(),
 		}
 		if p.notices != nil {
 			n := &p.Notices

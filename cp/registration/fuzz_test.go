@@ -41,6 +41,9 @@ func (s downStore) KeepAlive(context.Context, registry.LeaseID) (time.Duration, 
 	return 0, s.err()
 }
 func (s downStore) Revoke(context.Context, registry.LeaseID) error { return s.err() }
+func (s downStore) LeaseInstances(context.Context, registry.LeaseID) ([]registry.Instance, error) {
+	return nil, s.err()
+}
 func (s downStore) Reinstate(context.Context, registry.LeaseID, []registry.Instance, time.Duration) (bool, error) {
 	return false, s.err()
 }

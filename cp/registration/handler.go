@@ -28,24 +28,28 @@ func Handler(store Store, log *slog.Logger) http.Handler { return New(store, log
 // to register again.
 type API struct {
 	http.Handler
-	h *handler
+	// Stats counts the refusals of an authenticated API (RequireIdentity).
+	Stats Stats
+	h     *handler
 }
 
 // New returns the registration API over store.
 func New(store Store, log *slog.Logger) *API {
-	h := &handler{store: store, log: log, leases: map[registry.LeaseID]*leaseRecord{}, now: time.Now}
+	a := &API{}
+	h := &handler{store: store, log: log, leases: map[registry.LeaseID]*leaseRecord{}, now: time.Now, stats: &a.Stats}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/instances", h.register)
 	mux.HandleFunc("PUT /v1/leases/{lease}", h.keepAlive)
 	mux.HandleFunc("DELETE /v1/leases/{lease}", h.revoke)
-	mux.HandleFunc("GET /v1/services/{service}", h.instances)
-	mux.HandleFunc("GET /v1/routes/{app}", h.getRoutes)
+	mux.HandleFunc("GET /v1/services/{service}", h.reader(h.instances))
+	mux.HandleFunc("GET /v1/routes/{app}", h.reader(h.getRoutes))
 	mux.HandleFunc("PUT /v1/routes/{app}", h.putRoutes)
 	mux.HandleFunc("DELETE /v1/routes/{app}", h.deleteRoutes)
-	mux.HandleFunc("GET /v1/policies/{service}", h.getPolicy)
+	mux.HandleFunc("GET /v1/policies/{service}", h.reader(h.getPolicy))
 	mux.HandleFunc("PUT /v1/policies/{service}", h.putPolicy)
 	mux.HandleFunc("DELETE /v1/policies/{service}", h.deletePolicy)
-	return &API{Handler: mux, h: h}
+	a.Handler, a.h = mux, h
+	return a
 }
 
 // Reinstate gives back every lease the store lost whose app is still
@@ -78,6 +82,10 @@ type handler struct {
 	store Store
 	log   *slog.Logger
 	now   func() time.Time
+	// trustDomain, when set (RequireIdentity), makes every request show a
+	// client certificate and limits what its app may do (identity.go).
+	trustDomain string
+	stats       *Stats
 
 	mu     sync.Mutex
 	leases map[registry.LeaseID]*leaseRecord
@@ -87,6 +95,7 @@ type handler struct {
 // leaseRecord is what a lease holds, as registered through this API.
 type leaseRecord struct {
 	lease     registry.LeaseID
+	app       string // the app that registered it
 	ttl       time.Duration
 	instances []registry.Instance // one per (service, address)
 	asked     time.Time           // the app's last register or keepalive
@@ -103,7 +112,7 @@ func (h *handler) remember(lease registry.LeaseID, ttl time.Duration, in registr
 		if ttl == 0 {
 			return // a lease registered elsewhere: its TTL is unknown
 		}
-		r = &leaseRecord{lease: lease}
+		r = &leaseRecord{lease: lease, app: in.App}
 		h.leases[lease] = r
 	}
 	if ttl != 0 {
@@ -176,6 +185,10 @@ func (h *handler) live() []leaseRecord {
 const storeTimeout = 5 * time.Second
 
 func (h *handler) register(w http.ResponseWriter, r *http.Request) {
+	app, ok := h.caller(w, r)
+	if !ok {
+		return
+	}
 	var req registry.RegisterRequest
 	if err := readJSON(r, &req); err != nil {
 		writeError(w, err)
@@ -187,7 +200,15 @@ func (h *handler) register(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
 	defer cancel()
+	if err := h.mayRegister(ctx, app, req.Instance); err != nil {
+		h.answer(w, err)
+		return
+	}
 	if req.Lease != 0 {
+		if err := h.mayUseLease(ctx, app, req.Lease); err != nil {
+			h.answer(w, err)
+			return
+		}
 		if err := h.store.Update(ctx, req.Lease, req.Instance); err != nil {
 			writeError(w, err)
 			return
@@ -222,6 +243,10 @@ func (h *handler) register(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) keepAlive(w http.ResponseWriter, r *http.Request) {
+	app, ok := h.caller(w, r)
+	if !ok {
+		return
+	}
 	lease, err := registry.ParseLeaseID(r.PathValue("lease"))
 	if err != nil {
 		writeError(w, err)
@@ -229,6 +254,10 @@ func (h *handler) keepAlive(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
 	defer cancel()
+	if err := h.mayUseLease(ctx, app, lease); err != nil {
+		h.answer(w, err)
+		return
+	}
 	rec := h.asked(lease) // the app is alive, whether or not the store is
 	ttl, err := h.store.KeepAlive(ctx, lease)
 	if errors.Is(err, registry.ErrLeaseNotFound) && rec != nil {
@@ -247,6 +276,10 @@ func (h *handler) keepAlive(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) revoke(w http.ResponseWriter, r *http.Request) {
+	app, ok := h.caller(w, r)
+	if !ok {
+		return
+	}
 	lease, err := registry.ParseLeaseID(r.PathValue("lease"))
 	if err != nil {
 		writeError(w, err)
@@ -254,6 +287,10 @@ func (h *handler) revoke(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
 	defer cancel()
+	if err := h.mayUseLease(ctx, app, lease); err != nil {
+		h.answer(w, err)
+		return
+	}
 	err = h.store.Revoke(ctx, lease)
 	if err == nil || errors.Is(err, registry.ErrLeaseNotFound) {
 		h.forget(lease) // never to be given back
@@ -307,8 +344,16 @@ func (h *handler) getRoutes(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) putRoutes(w http.ResponseWriter, r *http.Request) {
+	caller, ok := h.caller(w, r)
+	if !ok {
+		return
+	}
 	app, ok := pathName(w, r, "app")
 	if !ok {
+		return
+	}
+	if err := h.mayWriteRoutes(caller, app); err != nil {
+		h.answer(w, err)
 		return
 	}
 	var routes registry.AppRoutes
@@ -339,8 +384,16 @@ func (h *handler) putRoutes(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) deleteRoutes(w http.ResponseWriter, r *http.Request) {
+	caller, ok := h.caller(w, r)
+	if !ok {
+		return
+	}
 	app, ok := pathName(w, r, "app")
 	if !ok {
+		return
+	}
+	if err := h.mayWriteRoutes(caller, app); err != nil {
+		h.answer(w, err)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
@@ -375,6 +428,10 @@ func (h *handler) getPolicy(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) putPolicy(w http.ResponseWriter, r *http.Request) {
+	caller, ok := h.caller(w, r)
+	if !ok {
+		return
+	}
 	service, ok := pathName(w, r, "service")
 	if !ok {
 		return
@@ -396,6 +453,10 @@ func (h *handler) putPolicy(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
 	defer cancel()
+	if err := h.mayWritePolicy(ctx, caller, service); err != nil {
+		h.answer(w, err)
+		return
+	}
 	if err := h.store.PutPolicy(ctx, service, b); err != nil {
 		writeError(w, err)
 		return
@@ -406,12 +467,20 @@ func (h *handler) putPolicy(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) deletePolicy(w http.ResponseWriter, r *http.Request) {
+	caller, ok := h.caller(w, r)
+	if !ok {
+		return
+	}
 	service, ok := pathName(w, r, "service")
 	if !ok {
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
 	defer cancel()
+	if err := h.mayWritePolicy(ctx, caller, service); err != nil {
+		h.answer(w, err)
+		return
+	}
 	if err := h.store.DeletePolicy(ctx, service); err != nil {
 		writeError(w, err)
 		return
@@ -459,6 +528,8 @@ func writeError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, registry.ErrInvalid):
 		code = http.StatusBadRequest
+	case errors.Is(err, registry.ErrForbidden):
+		code = http.StatusForbidden
 	case errors.Is(err, registry.ErrLeaseNotFound):
 		code = http.StatusNotFound
 	case errors.Is(err, registry.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):

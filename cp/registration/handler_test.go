@@ -63,6 +63,16 @@ func (m *memStore) KeepAlive(_ context.Context, l registry.LeaseID) (time.Durati
 	return 3 * time.Second, nil
 }
 
+func (m *memStore) LeaseInstances(_ context.Context, l registry.LeaseID) ([]registry.Instance, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k, ok := m.leases[l]
+	if !ok {
+		return nil, registry.ErrLeaseNotFound
+	}
+	return []registry.Instance{m.instances[k]}, nil
+}
+
 func (m *memStore) Revoke(_ context.Context, l registry.LeaseID) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

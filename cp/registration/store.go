@@ -23,6 +23,10 @@ type Store interface {
 	// out of reach); it leaves a live lease alone and reports whether it
 	// granted it.
 	Reinstate(ctx context.Context, lease registry.LeaseID, ins []registry.Instance, ttl time.Duration) (bool, error)
+	// LeaseInstances lists the instances stored under lease
+	// (ErrLeaseNotFound if the lease is gone): an authenticated API reads
+	// a lease's app from them when another server granted it.
+	LeaseInstances(ctx context.Context, lease registry.LeaseID) ([]registry.Instance, error)
 	// Revoke ends the lease, removing what was stored under it.
 	Revoke(ctx context.Context, lease registry.LeaseID) error
 	// Instances lists service's instances, sorted by address.

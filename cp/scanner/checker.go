@@ -34,6 +34,10 @@ type Stats struct {
 	// Notices counts health notices published (Options.NATSURL);
 	// NoticeErrors those that could not be (NATS away, queue full).
 	Notices, NoticeErrors atomic.Uint64
+	// IdentityRefused counts requests refused because of the caller's
+	// certificate (Options.HTTPTLS): a check-now not from a pilot, a
+	// confirm not from a scanner.
+	IdentityRefused atomic.Uint64
 	// Down is the number of marked addresses this scanner owns.
 	Down atomic.Int64
 	// CheckTime is the time each check took.

@@ -30,7 +30,11 @@
 // each mark it writes or clears, through cp/dispatcher/publish, in
 // the background.
 //
-// scanner reaches etcd only through cp/store, and imports api/registry,
+// With Options.HTTPTLS its port is mutual TLS, and check-now and confirm
+// requests are served only from pilots and scanners (identity.go).
+//
+// scanner reaches etcd only through cp/store, and imports api/ca (to read a
+// caller's identity), api/registry,
 // api/rules, api/scanner, codec, config, cp/dispatcher/publish and
 // cp/shardmap. It must never import
 // proxy/..., sdk, cp/pilot or cp/meta: pilots and scanners are peers that

@@ -110,6 +110,7 @@ func (s *Scanner) WriteStats(w io.Writer) {
 		"scanner.mark_errors":       st.MarkErrors.Load(),
 		"scanner.notices":           st.Notices.Load(),
 		"scanner.notice_errors":     st.NoticeErrors.Load(),
+		"scanner.identity_refused":  st.IdentityRefused.Load(),
 		"scanner.check_time.p50_us": uint64(ct.Quantile(0.5).Microseconds()),
 		"scanner.check_time.p99_us": uint64(ct.Quantile(0.99).Microseconds()),
 	}

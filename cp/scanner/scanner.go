@@ -2,6 +2,7 @@ package scanner
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -58,10 +59,26 @@ type Options struct {
 	// (rules.KindHealth, key "<service>/<address>") there, in the
 	// background (errors counted as scanner.notice_errors).
 	NATSURL string
+	// HTTPTLS, when set (api/ca.ServerTLS builds it), makes the HTTP port
+	// mutual TLS: check-now requests are served only from pilots
+	// (octomesh-pilot), confirm requests only from scanners
+	// (octomesh-scanner), reads from any certificate of TrustDomain.
+	HTTPTLS *tls.Config
+	// ClientTLS, when set (api/ca.ClientTLS, accepting ScannerApp), is the
+	// TLS with which it asks other scanners to confirm: needed when they
+	// have HTTPTLS.
+	ClientTLS *tls.Config
+	// TrustDomain is the callers' trust domain; required with HTTPTLS.
+	TrustDomain string
+	// EtcdTLS, when set, is the client TLS to the external etcd.
+	EtcdTLS *tls.Config
 	Log     *slog.Logger
 }
 
 func (o *Options) setDefaults() error {
+	if o.HTTPTLS != nil && o.TrustDomain == "" {
+		return errors.New("scanner: http tls needs the callers' trust domain")
+	}
 	if err := config.CheckName(o.ID); err != nil {
 		return fmt.Errorf("scanner: id: %v", err)
 	}
@@ -137,14 +154,14 @@ func Start(opts Options) (_ *Scanner, err error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Scanner{opts: opts, log: opts.Log, ctx: ctx, cancel: cancel, done: make(chan struct{}), loop: make(chan struct{}),
-		slots: make(chan struct{}, opts.MaxChecks), client: scanner.NewClient(2*opts.Timeout + time.Second)}
+		slots: make(chan struct{}, opts.MaxChecks), client: scanner.NewClientTLS(2*opts.Timeout+time.Second, opts.ClientTLS)}
 	s.inv.init(opts.ID, opts.Zone)
 	defer func() {
 		if err != nil {
 			s.Close()
 		}
 	}()
-	if s.Store, err = store.Open(store.Options{Endpoints: opts.EtcdEndpoints, DataDir: opts.DataDir, ClientAddress: opts.EtcdClientAddress, Log: s.log}); err != nil {
+	if s.Store, err = store.Open(store.Options{Endpoints: opts.EtcdEndpoints, DataDir: opts.DataDir, ClientAddress: opts.EtcdClientAddress, TLS: opts.EtcdTLS, Log: s.log}); err != nil {
 		return nil, err
 	}
 	if opts.NATSURL != "" {
@@ -160,7 +177,11 @@ func Start(opts Options) (_ *Scanner, err error) {
 		adv = s.ln.Addr().String()
 	}
 	s.info = scanner.Info{ID: opts.ID, Zone: opts.Zone, HTTP: adv, Started: time.Now().UTC()}
-	s.http = &http.Server{Handler: s.handler(), ReadHeaderTimeout: 5 * time.Second}
+	if opts.HTTPTLS != nil {
+		s.ln = tls.NewListener(s.ln, opts.HTTPTLS)
+	}
+	// ErrorLog: refused TLS handshakes (HTTPTLS) are logged as warnings.
+	s.http = &http.Server{Handler: s.callers(s.handler()), ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	go func() {
 		defer close(s.done)
 		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -2,9 +2,12 @@ package store
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -52,7 +55,12 @@ type Options struct {
 	// ClientAddress is where the embedded etcd serves clients: host:port;
 	// default 127.0.0.1:0 (port 0 picks a free one).
 	ClientAddress string
-	Log           *slog.Logger
+	// TLS, when set, is the client TLS to the external etcd (Endpoints):
+	// its CA, and the client's certificate if etcd asks for one (TLSFiles
+	// builds it from files). The embedded etcd serves plain, on loopback
+	// by default: TLS with it is an error.
+	TLS *tls.Config
+	Log *slog.Logger
 }
 
 // Open connects to the external etcd that opts names, or starts the
@@ -66,6 +74,9 @@ func Open(opts Options) (*Store, error) {
 	s := &Store{log: log}
 	endpoints := opts.Endpoints
 	if len(endpoints) == 0 {
+		if opts.TLS != nil {
+			return nil, errors.New("store: etcd TLS is for an external etcd (endpoints); the embedded one serves plain")
+		}
 		if opts.DataDir == "" {
 			return nil, errors.New("store: give etcd endpoints or a data directory for an embedded etcd")
 		}
@@ -82,6 +93,7 @@ func Open(opts Options) (*Store, error) {
 		DialTimeout:          5 * time.Second,
 		DialKeepAliveTime:    10 * time.Second,
 		DialKeepAliveTimeout: 5 * time.Second,
+		TLS:                  opts.TLS,
 		// Redial an etcd that went away every 2s at most (gRPC's default
 		// backs off to 2 minutes): the pilot sees it back, and gives back
 		// the leases it lost, within seconds of its return.
@@ -216,6 +228,32 @@ func (s *Store) Probe(ctx context.Context) error {
 func (s *Store) Revoke(ctx context.Context, lease registry.LeaseID) error {
 	_, err := s.cli.Revoke(ctx, clientv3.LeaseID(lease))
 	return storeError("revoke lease", err)
+}
+
+// LeaseInstances implements registration.Store: the instances whose keys
+// are attached to lease.
+func (s *Store) LeaseInstances(ctx context.Context, lease registry.LeaseID) ([]registry.Instance, error) {
+	ttl, err := s.cli.TimeToLive(ctx, clientv3.LeaseID(lease), clientv3.WithAttachedKeys())
+	if err != nil {
+		return nil, storeError("lease time to live", err)
+	}
+	if ttl.TTL <= 0 {
+		return nil, fmt.Errorf("%w: %d", registry.ErrLeaseNotFound, lease)
+	}
+	state := map[string]registry.Instance{}
+	for _, k := range ttl.Keys {
+		if !strings.HasPrefix(string(k), instancesDir) {
+			continue
+		}
+		resp, err := s.cli.Get(ctx, string(k))
+		if err != nil {
+			return nil, storeError("read instance", err)
+		}
+		for _, kv := range resp.Kvs {
+			s.decodeInto(state, kv.Key, kv.Value)
+		}
+	}
+	return sorted(state), nil
 }
 
 // Instances implements registration.Store.
@@ -478,3 +516,34 @@ func sleep(ctx context.Context, d time.Duration) bool {
 
 // Endpoints lists the etcd endpoints, for logs.
 func (s *Store) Endpoints() string { return strings.Join(s.cli.Endpoints(), ",") }
+
+// TLSFiles builds the client TLS to an external etcd from PEM files, as
+// etcdctl's --cacert, --cert and --key: caFile verifies etcd's serving
+// certificate (host names included, as etcd's own clients do); certFile
+// and keyFile, both or neither, are the client's certificate for an etcd
+// that requires one (--client-cert-auth).
+func TLSFiles(caFile, certFile, keyFile string) (*tls.Config, error) {
+	if (certFile == "") != (keyFile == "") {
+		return nil, errors.New("store: etcd tls: the client certificate and key go together")
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		data, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("store: etcd tls: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(data) {
+			return nil, fmt.Errorf("store: etcd tls: %s holds no PEM certificate", caFile)
+		}
+		cfg.RootCAs = pool
+	}
+	if certFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("store: etcd tls: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}

@@ -131,7 +131,7 @@ func TestPackageArrows(t *testing.T) {
 		"proxy/identity": {"api/ca"},
 		"proxy/xds":      {"api/meta", "api/scanner", "config"},
 		// Apps link the sdk: it speaks the wire contracts only.
-		"sdk": {"api/registry", "codec"},
+		"sdk": {"api/ca", "api/registry", "codec"},
 		// The control plane. cp/store is its one door to etcd;
 		// cp/registration serves the registration API over it; cp/shardmap
 		// is the shard map that Meta and every pilot follow (neither imports
@@ -139,11 +139,11 @@ func TestPackageArrows(t *testing.T) {
 		// is a client: it asks Meta and speaks xDS, and changes the registry
 		// through its API.
 		"cp/store":                 {"api/registry"},
-		"cp/registration":          {"api/registry", "config"},
+		"cp/registration":          {"api/ca", "api/registry", "config"},
 		"cp/shardmap":              {"api/meta", "api/scanner", "config"},
 		"cp/shardmap/shardmaptest": {"api/meta"},
 		"cp/pilot":                 {"api/ca", "api/meta", "api/pilot", "api/registry", "api/rules", "api/scanner", "config", "cp/dispatcher/publish", "cp/registration", "cp/shardmap", "cp/store", "stats", "stats/exposition"},
-		"cp/scanner":               {"api/registry", "api/rules", "api/scanner", "codec", "config", "cp/dispatcher/publish", "cp/shardmap", "cp/store", "stats", "stats/exposition"},
+		"cp/scanner":               {"api/ca", "api/registry", "api/rules", "api/scanner", "codec", "config", "cp/dispatcher/publish", "cp/shardmap", "cp/store", "stats", "stats/exposition"},
 		// The dispatcher routes notices (api/rules) by the shard map; its
 		// API listener is the operator API: the rule store and the release
 		// service. Publishers (rule store, scanner, pilot) link publish only.
@@ -155,7 +155,7 @@ func TestPackageArrows(t *testing.T) {
 		"cp/mocksidecar":             {"api/meta", "api/registry", "config"},
 		// The operator's views read the pilots, Meta and the sidecars'
 		// admin endpoints over HTTP; its test helper starts a pilot.
-		"cp/inspect":             {"api/meta", "api/pilot", "api/registry", "api/scanner", "config"},
+		"cp/inspect":             {"api/ca", "api/meta", "api/pilot", "api/registry", "api/scanner", "config"},
 		"cp/inspect/inspecttest": {"api/registry", "api/scanner", "config", "cp/pilot"},
 		// The web console: the views (cp/inspect) and the operator API's
 		// clients (rules, releases).

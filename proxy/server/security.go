@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -135,10 +134,12 @@ func readFile(name string) ([]byte, error) {
 	return data, nil
 }
 
-// xdsTLS is the client TLS of the stream to the pilot: this sidecar's
-// certificate, and the pilot's verified against the bundle, which must be
-// the pilot's identity (api/ca.PilotApp) of the same trust domain.
-func (s *Server) xdsTLS() *tls.Config {
+// controlPlaneTLS is the client TLS to a control-plane server (what: the
+// pilot's xDS port, Meta's owner look-ups): this sidecar's certificate,
+// and the server's verified against the bundle, which must be the
+// server's identity (app: api/ca.PilotApp, api/ca.MetaApp) of the same
+// trust domain.
+func (s *Server) controlPlaneTLS(what, app string) *tls.Config {
 	src := s.identity
 	return &tls.Config{
 		MinVersion:           tls.VersionTLS13,
@@ -146,14 +147,14 @@ func (s *Server) xdsTLS() *tls.Config {
 		InsecureSkipVerify:   true, // no host names: the chain and the identity are checked below
 		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
 			if len(raw) == 0 {
-				return errors.New("xds: the pilot presented no certificate")
+				return fmt.Errorf("xds: the %s presented no certificate", what)
 			}
 			id, err := src.Verify(raw)
 			if err != nil {
-				return fmt.Errorf("xds: the pilot's certificate: %w", err)
+				return fmt.Errorf("xds: the %s's certificate: %w", what, err)
 			}
-			if want := (api.ID{TrustDomain: src.ID().TrustDomain, App: api.PilotApp}).String(); id != want {
-				return fmt.Errorf("xds: the pilot's certificate names %s, want %s", id, want)
+			if want := (api.ID{TrustDomain: src.ID().TrustDomain, App: app}).String(); id != want {
+				return fmt.Errorf("xds: the %s's certificate names %s, want %s", what, id, want)
 			}
 			return nil
 		},

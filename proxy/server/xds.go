@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	api "github.com/octomesh/octomesh/api/ca"
 	"github.com/octomesh/octomesh/config"
 	"github.com/octomesh/octomesh/proxy/downstream"
 	"github.com/octomesh/octomesh/proxy/xds"
@@ -28,7 +29,8 @@ func (s *Server) initXDS() error {
 	}
 	opts := xds.FromConfig(s.cfg, s.log)
 	if s.cfg.XDS.TLS.ModeOf() == config.TLSStrict {
-		opts.TLS = s.xdsTLS()
+		opts.TLS = s.controlPlaneTLS("pilot", api.PilotApp)
+		opts.MetaTLS = s.controlPlaneTLS("meta", api.MetaApp)
 	}
 	c, err := xds.New(opts, s)
 	if err != nil {

@@ -70,7 +70,10 @@ type Options struct {
 	// TLS, when set, makes the stream to the pilot mutual TLS (the
 	// server's identity check is the config's); nil: plaintext.
 	TLS *tls.Config
-	Log *slog.Logger
+	// MetaTLS, when set, makes the owner look-ups at Meta (Meta) mutual
+	// TLS as well (the sidecar's certificate; Meta's verified).
+	MetaTLS *tls.Config
+	Log     *slog.Logger
 }
 
 // FromConfig returns the options a sidecar's config asks for.
@@ -172,7 +175,7 @@ func New(opts Options, target Target) (*Client, error) {
 	}
 	var mc *meta.Client
 	if opts.Meta != "" {
-		m, err := meta.NewClient(opts.Meta)
+		m, err := meta.NewClientTLS(opts.Meta, opts.MetaTLS)
 		if err != nil {
 			return nil, fmt.Errorf("xds: %w", err)
 		}

@@ -12,6 +12,7 @@ import (
 	api "github.com/octomesh/octomesh/api/ca"
 	"github.com/octomesh/octomesh/api/registry"
 	"github.com/octomesh/octomesh/cp/ca"
+	metaserver "github.com/octomesh/octomesh/cp/meta"
 	"github.com/octomesh/octomesh/cp/pilot"
 )
 
@@ -87,5 +88,76 @@ xds:
 	eventually(t, 30*time.Second, "the pilot refuses the billing node with web's certificate", func() bool { return p.XDS.Stats.IdentityRefused.Load() > 0 })
 	if _, meshErr := dial(t, out).call("echo", "Echo"); meshErr == "" {
 		t.Fatal("a sidecar refused by the pilot routed a call")
+	}
+}
+
+// With Meta's port and the pilot's xDS port both mutual TLS, a sidecar in
+// strict mode finds its pilot at Meta with its certificate and gets its
+// routes; Meta saw the look-up and refused nothing.
+func TestMetaAndXDSOverMutualTLS(t *testing.T) {
+	dir := tempDir(t)
+	c, err := ca.New(ca.Options{TrustDomain: "mesh.local", DataDir: filepath.Join(dir, "ca")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	bundle := write("bundle.pem", api.EncodeCertificates(c.Bundle()...))
+	identity := func(app string) (string, string) {
+		certPEM, keyPEM, err := c.Issue(app, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return write(app+".pem", certPEM), write(app+"-key.pem", keyPEM)
+	}
+	mc, mk := identity(api.MetaApp)
+	mtls, err := api.ServerTLS(mc, mk, bundle, "mesh.local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := metaserver.Start(metaserver.Options{HTTPAddress: "127.0.0.1:0", DataDir: filepath.Join(dir, "etcd"), HTTPTLS: mtls, TrustDomain: "mesh.local", Log: logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Close)
+	pc, pk := identity(pilot.PilotApp)
+	xtls, err := pilot.XDSTLS(pc, pk, bundle, "mesh.local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := pilot.Start(pilot.Options{XDSAddress: "127.0.0.1:0", HTTPAddress: "127.0.0.1:0", EtcdEndpoints: []string{m.Addrs().Etcd},
+		Shard: &pilot.ShardOptions{ID: "p1", LeaseTTL: 2 * time.Second}, XDSTLS: xtls, Log: logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	in := startInstance(t, dir, "i1")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := p.Store.Register(ctx, in.registration(1), 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	wc, wk := identity("web")
+	out := filepath.Join(dir, "web.sock")
+	sidecar(t, fmt.Sprintf(`
+node: {id: web-1, app: web, zone: z1}
+identity: {cert_file: %q, key_file: %q, bundle_file: %q}
+listeners: [{name: outbound, address: "unix://%s"}]
+xds:
+  meta: "%s"
+  tls: {mode: strict}
+  subscribe_wait: 3s
+  reconnect_max: 200ms
+`, wc, wk, bundle, out, strings.TrimPrefix(m.Addrs().HTTP, "tcp://")))
+	if from := dial(t, out).mustCall("echo"); from != "i1" {
+		t.Fatalf("answered by %q", from)
+	}
+	if m.Stats.Lookups.Load() == 0 {
+		t.Fatal("the sidecar did not ask Meta")
 	}
 }

@@ -50,6 +50,10 @@ func Main(cmd string, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.meta, "meta", "", "Meta's HTTP address: ask every pilot of its assignment")
 	fs.StringVar(&c.output, "o", "table", "output: table, json or yaml")
 	fs.DurationVar(&c.timeout, "timeout", inspect.DefaultTimeout, "how long each pilot or sidecar may take to answer")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "for pilots and Meta whose HTTP is mutual TLS (--http-tls-cert): the operator's certificate (PEM; `octomesh ca issue --app <operator>`)")
+	fs.StringVar(&c.tlsKey, "tls-key", "", "the key of --tls-cert")
+	fs.StringVar(&c.tlsBundle, "tls-bundle", "", "with --tls-cert: the roots the servers' certificates are verified with (PEM)")
+	fs.StringVar(&c.trustDomain, "trust-domain", "mesh.local", "with --tls-cert: the mesh's trust domain")
 	if cmd == "proxy-config" {
 		fs.StringVar(&c.admin, "admin", "", "the sidecar's admin address (default: the one in its node metadata)")
 	}
@@ -82,10 +86,16 @@ type common struct {
 	output  string
 	timeout time.Duration
 	admin   string
+
+	tlsCert, tlsKey, tlsBundle, trustDomain string
 }
 
 func (c *common) inspector() (*inspect.Inspector, error) {
-	in, err := inspect.New(inspect.Options{Pilots: c.pilots, Meta: c.meta, Timeout: c.timeout})
+	cfg, err := inspect.TLSFiles(c.tlsCert, c.tlsKey, c.tlsBundle, c.trustDomain)
+	if err != nil {
+		return nil, usage(err)
+	}
+	in, err := inspect.New(inspect.Options{Pilots: c.pilots, Meta: c.meta, Timeout: c.timeout, TLS: cfg})
 	if err != nil {
 		return nil, usage(errors.New(strings.TrimPrefix(err.Error(), "inspect: ")))
 	}
