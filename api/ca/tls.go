@@ -179,3 +179,36 @@ func (k *keyPairFiles) get() (*tls.Certificate, error) {
 	k.cur, k.stamp = &cert, stamp
 	return k.cur, nil
 }
+
+// ExternalTLS builds the client TLS to infrastructure that has its own
+// certificates, an external etcd or NATS (what names it in errors), from
+// PEM files as their own tools take them (etcdctl's --cacert, --cert,
+// --key; nats' --tlsca, --tlscert, --tlskey): caFile verifies the
+// server's certificate, host names included; certFile and keyFile, both
+// or neither, are the client's certificate for a server that requires one.
+// These servers are not mesh identities, so nothing SPIFFE is checked.
+func ExternalTLS(what, caFile, certFile, keyFile string) (*tls.Config, error) {
+	if (certFile == "") != (keyFile == "") {
+		return nil, fmt.Errorf("%s tls: the client certificate and key go together", what)
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		data, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("%s tls: %w", what, err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(data) {
+			return nil, fmt.Errorf("%s tls: %s holds no PEM certificate", what, caFile)
+		}
+		cfg.RootCAs = pool
+	}
+	if certFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("%s tls: %w", what, err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}

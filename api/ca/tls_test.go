@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,3 +108,40 @@ func TestDoorTLSReadsNewFiles(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// ExternalTLS reads an external server's roots and the client's
+// certificate, and says what is wrong with them, naming the server.
+func TestExternalTLS(t *testing.T) {
+	dir := t.TempDir()
+	c, err := ca.New(ca.Options{TrustDomain: "mesh.local", DataDir: filepath.Join(dir, "ca")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	roots := write("roots.pem", api.EncodeCertificates(c.Bundle()...))
+	certPEM, keyPEM, err := c.Issue("octomesh-pilot", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, key := write("cert.pem", certPEM), write("key.pem", keyPEM)
+	cfg, err := api.ExternalTLS("etcd", roots, cert, key)
+	if err != nil || cfg.RootCAs == nil || len(cfg.Certificates) != 1 || cfg.InsecureSkipVerify {
+		t.Fatalf("%+v %v", cfg, err)
+	}
+	for _, tc := range []struct{ ca, cert, key, want string }{
+		{roots, cert, "", "nats tls: the client certificate and key go together"},
+		{write("empty.pem", []byte("nothing")), "", "", "holds no PEM certificate"},
+		{filepath.Join(dir, "none.pem"), "", "", "no such file"},
+		{roots, cert, roots, "nats tls:"},
+	} {
+		if _, err := api.ExternalTLS("nats", tc.ca, tc.cert, tc.key); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ExternalTLS(nats, %s, %s, %s): %v, want %q", tc.ca, tc.cert, tc.key, err, tc.want)
+		}
+	}
+}

@@ -23,6 +23,8 @@ func runDispatcher(args []string) error {
 	tokenFile := fs.String("token-file", "", "the operator token that writes to the API need (Authorization: Bearer); default <data-dir>/operator.token, created when missing")
 	agentTokenFile := fs.String("agent-token-file", "", "a file holding the token agents' release polls and reports must carry; empty: agents are accepted from loopback only")
 	backCheck := fs.Duration("back-check", 30*time.Second, "how often every pilot's revisions are compared with etcd's (also after each reassignment and when a pilot reconnects)")
+	etcdTLS := addEtcdFlags(fs)
+	natsTLS := addNATSFlags(fs)
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	readyFD := fs.Int("ready-fd", 0, "once serving, write the bound addresses as JSON to this inherited file descriptor and close it (for supervisors and tests)")
 	if err := fs.Parse(args); err != nil {
@@ -35,7 +37,15 @@ func runDispatcher(args []string) error {
 	if err != nil {
 		return err
 	}
-	opts := dispatcher.Options{DataDir: *dataDir, NATSURL: *natsURL, NATSAddress: *natsAddr, EtcdClientAddress: *etcdClient,
+	eTLS, err := etcdTLS.config(*endpoints)
+	if err != nil {
+		return err
+	}
+	nTLS, err := natsTLS.config(*natsURL)
+	if err != nil {
+		return err
+	}
+	opts := dispatcher.Options{EtcdTLS: eTLS, NATSTLS: nTLS, DataDir: *dataDir, NATSURL: *natsURL, NATSAddress: *natsAddr, EtcdClientAddress: *etcdClient,
 		APIAddress: *apiAddr, TokenFile: *tokenFile, BackCheck: *backCheck, Log: log}
 	if *agentTokenFile != "" {
 		b, err := os.ReadFile(*agentTokenFile)

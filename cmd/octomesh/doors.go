@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	"github.com/octomesh/octomesh/api/ca"
-	"github.com/octomesh/octomesh/cp/store"
 )
 
 // doorFlags are the mutual TLS flags of one control-plane port:
@@ -67,7 +66,34 @@ func (e etcdFlags) config(endpoints string) (*tls.Config, error) {
 	if endpoints == "" {
 		return nil, usageError{errors.New("--etcd-ca, --etcd-cert and --etcd-key are for an external etcd (--etcd-endpoints); the embedded one serves plain")}
 	}
-	cfg, err := store.TLSFiles(*e.ca, *e.cert, *e.key)
+	cfg, err := ca.ExternalTLS("etcd", *e.ca, *e.cert, *e.key)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return cfg, nil
+}
+
+// natsFlags are the client TLS flags to an external NATS, as the nats
+// tool's --tlsca, --tlscert and --tlskey.
+type natsFlags struct{ ca, cert, key *string }
+
+func addNATSFlags(fs *flag.FlagSet) natsFlags {
+	return natsFlags{
+		ca:   fs.String("nats-ca", "", "with --nats-url: speak TLS to NATS and verify its certificate with these roots (PEM)"),
+		cert: fs.String("nats-cert", "", "with --nats-url: the client certificate NATS asks for (PEM; verify_and_map or verify in its tls block)"),
+		key:  fs.String("nats-key", "", "the key of --nats-cert"),
+	}
+}
+
+// config is the NATS client TLS, or nil without the flags.
+func (n natsFlags) config(url string) (*tls.Config, error) {
+	if *n.ca == "" && *n.cert == "" && *n.key == "" {
+		return nil, nil
+	}
+	if url == "" {
+		return nil, usageError{errors.New("--nats-ca, --nats-cert and --nats-key are for an external NATS (--nats-url)")}
+	}
+	cfg, err := ca.ExternalTLS("nats", *n.ca, *n.cert, *n.key)
 	if err != nil {
 		return nil, usageError{err}
 	}

@@ -34,6 +34,7 @@ func runPilot(args []string) error {
 	trustDomain := fs.String("trust-domain", "mesh.local", "with --xds-tls-cert or --http-tls-cert: the clients' trust domain")
 	httpDoor := addDoorFlags(fs, "http", "HTTP port (registration API, debug pages, /stats)")
 	etcdTLS := addEtcdFlags(fs)
+	natsTLS := addNATSFlags(fs)
 	scannerTLS := fs.Bool("scanner-tls", false, "ask scanners to check dropped sidecars over mutual TLS, with the --http-tls-cert certificate (scanners with --http-tls-cert)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
@@ -53,6 +54,10 @@ func runPilot(args []string) error {
 	if err != nil {
 		return err
 	}
+	nTLS, err := natsTLS.config(*natsURL)
+	if err != nil {
+		return err
+	}
 	var sTLS *tls.Config
 	if *scannerTLS {
 		if httpTLS == nil {
@@ -62,7 +67,7 @@ func runPilot(args []string) error {
 			return err
 		}
 	}
-	opts := pilot.Options{HTTPTLS: httpTLS, ScannerTLS: sTLS, TrustDomain: *trustDomain, EtcdTLS: eTLS, XDSAddress: *xdsAddr, HTTPAddress: *httpAddr, DataDir: *dataDir, EtcdClientAddress: *etcdClient, NATSURL: *natsURL, Log: log}
+	opts := pilot.Options{HTTPTLS: httpTLS, ScannerTLS: sTLS, TrustDomain: *trustDomain, EtcdTLS: eTLS, XDSAddress: *xdsAddr, HTTPAddress: *httpAddr, DataDir: *dataDir, EtcdClientAddress: *etcdClient, NATSURL: *natsURL, NATSTLS: nTLS, Log: log}
 	if *endpoints != "" {
 		opts.EtcdEndpoints = strings.Split(*endpoints, ",")
 	}

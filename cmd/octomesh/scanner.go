@@ -33,6 +33,7 @@ func runScanner(args []string) error {
 	trustDomain := fs.String("trust-domain", "mesh.local", "with --http-tls-cert: the callers' trust domain")
 	httpDoor := addDoorFlags(fs, "http", "HTTP port (check-now from pilots, confirm from scanners, /stats); other scanners are then asked over mutual TLS too")
 	etcdTLS := addEtcdFlags(fs)
+	natsTLS := addNATSFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -52,8 +53,12 @@ func runScanner(args []string) error {
 	if err != nil {
 		return err
 	}
+	nTLS, err := natsTLS.config(*natsURL)
+	if err != nil {
+		return err
+	}
 	opts := scanner.Options{HTTPTLS: httpTLS, ClientTLS: clientTLS, TrustDomain: *trustDomain, EtcdTLS: eTLS, ID: *id, Zone: *zone, HTTPAddress: *httpAddr, Advertise: *advertise, DataDir: *dataDir, EtcdClientAddress: *etcdClient,
-		LeaseTTL: *leaseTTL, Period: *period, Timeout: *timeout, Fall: *fall, Rise: *rise, MaxChecks: *maxChecks, NATSURL: *natsURL, Log: log}
+		LeaseTTL: *leaseTTL, Period: *period, Timeout: *timeout, Fall: *fall, Rise: *rise, MaxChecks: *maxChecks, NATSURL: *natsURL, NATSTLS: nTLS, Log: log}
 	if *endpoints != "" {
 		opts.EtcdEndpoints = strings.Split(*endpoints, ",")
 	}

@@ -2,6 +2,7 @@ package dispatcher
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,6 +34,11 @@ type Options struct {
 	// embedded nats-server with JetStream, its store in DataDir/jetstream,
 	// listening on NATSAddress.
 	NATSURL string
+	// NATSTLS, when set, is the client TLS to the external NATS (NATSURL).
+	NATSTLS *tls.Config
+	// EtcdTLS, when set, is the client TLS to the external etcd
+	// (EtcdEndpoints).
+	EtcdTLS *tls.Config
 	// NATSAddress is where the embedded NATS serves clients: host:port;
 	// default 127.0.0.1:4222, port 0 picks a free one.
 	NATSAddress string
@@ -211,7 +217,7 @@ func Start(opts Options) (_ *Dispatcher, err error) {
 	if d.token, err = cprules.LoadOrCreateToken(opts.TokenFile); err != nil {
 		return nil, fmt.Errorf("dispatcher: %w", err)
 	}
-	if d.Store, err = store.Open(store.Options{Endpoints: opts.EtcdEndpoints, DataDir: filepath.Join(opts.DataDir, "etcd"), ClientAddress: opts.EtcdClientAddress, Log: log}); err != nil {
+	if d.Store, err = store.Open(store.Options{Endpoints: opts.EtcdEndpoints, DataDir: filepath.Join(opts.DataDir, "etcd"), ClientAddress: opts.EtcdClientAddress, TLS: opts.EtcdTLS, Log: log}); err != nil {
 		return nil, err
 	}
 	d.addrs.Etcd = d.Store.Endpoints()
@@ -225,6 +231,9 @@ func Start(opts Options) (_ *Dispatcher, err error) {
 	d.View.OnChange(d.assigned)
 
 	url := opts.NATSURL
+	if url == "" && opts.NATSTLS != nil {
+		return nil, errors.New("dispatcher: NATS TLS is for an external NATS (NATSURL); the embedded one serves plain")
+	}
 	if url == "" {
 		if d.ns, url, err = startNATS(opts.NATSAddress, filepath.Join(opts.DataDir, "jetstream")); err != nil {
 			return nil, err
@@ -232,7 +241,7 @@ func Start(opts Options) (_ *Dispatcher, err error) {
 	}
 	d.addrs.NATS = url
 	if d.nc, err = nats.Connect(url, nats.Name("octomesh-dispatcher"), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond),
-		nats.RetryOnFailedConnect(true),
+		nats.RetryOnFailedConnect(true), publish.Secure(opts.NATSTLS),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if ctx.Err() == nil {
 				log.Warn("dispatcher: NATS connection lost; reconnecting", "err", err)

@@ -65,7 +65,7 @@ func TestBackCheckRepairsANoticeLostInAMove(t *testing.T) {
 	dropWeb.Store(true)
 	repairs := d.Stats.BackCheckRepairs.Load()
 	rev := putRoutes(t, st, "web", "echo-v2")
-	pub, err := publish.NewPublisher(d.Addrs().NATS, "test")
+	pub, err := publish.NewPublisher(d.Addrs().NATS, "test", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestRestartUnderAStreamLosesNothing(t *testing.T) {
 		return len(held(t, natsURL, rules.PilotSubject("p1")).Revisions[rules.KindRoutes]) == apps
 	})
 
-	pub, err := publish.NewPublisher(natsURL, "test")
+	pub, err := publish.NewPublisher(natsURL, "test", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +237,7 @@ func TestNATSAwayThenBack(t *testing.T) {
 	ns.Shutdown()
 	ns.WaitForShutdown()
 	waitFor(t, 10*time.Second, "the pilot saw NATS go", func() bool { return p.Notices.Connected.Load() == 0 })
-	pub, err := publish.NewPublisher(url, "test")
+	pub, err := publish.NewPublisher(url, "test", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ func TestNoticeLatency(t *testing.T) {
 	p := startPilot(t, st, d.Addrs().NATS, "p1")
 	sc := startSidecar(t, "web", p.Addrs().XDS)
 	waitFor(t, 10*time.Second, "the sidecar has echo-0", func() bool { c, _, _ := sc.state(); return c == "echo-0" })
-	pub, err := publish.NewPublisher(d.Addrs().NATS, "test")
+	pub, err := publish.NewPublisher(d.Addrs().NATS, "test", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

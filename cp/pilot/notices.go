@@ -2,6 +2,7 @@ package pilot
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -304,7 +305,7 @@ type noticeClient struct {
 // connectNotices connects to NATS at url (retrying in the background if it
 // is not there yet) and subscribes; pilot is the shard id ("" for a pilot
 // that serves every app).
-func connectNotices(ctx context.Context, url, pilot string, src *noticeSource, log *slog.Logger) (*noticeClient, error) {
+func connectNotices(ctx context.Context, url string, tlsCfg *tls.Config, pilot string, src *noticeSource, log *slog.Logger) (*noticeClient, error) {
 	c := &noticeClient{src: src, pilot: pilot, log: log, ctx: ctx, subject: rules.AllPilots}
 	if pilot != "" {
 		c.subject = rules.PilotSubject(pilot)
@@ -315,7 +316,7 @@ func connectNotices(ctx context.Context, url, pilot string, src *noticeSource, l
 	}
 	var err error
 	c.nc, err = nats.Connect(url, nats.Name(name),
-		nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond),
+		nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond), publish.Secure(tlsCfg),
 		nats.ConnectHandler(func(*nats.Conn) { c.connected("connected") }),
 		nats.ReconnectHandler(func(*nats.Conn) { c.connected("reconnected") }),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {

@@ -40,7 +40,7 @@ type Options struct {
 	// (host:port); default 127.0.0.1:0.
 	EtcdClientAddress string
 	// EtcdTLS, when set, is the client TLS to the external etcd
-	// (EtcdEndpoints; store.TLSFiles builds it).
+	// (EtcdEndpoints; api/ca.ExternalTLS builds it).
 	EtcdTLS *tls.Config
 	// Shard, when set, makes the pilot one shard of a sharded control
 	// plane: it joins the shard map in etcd and serves only the apps
@@ -56,6 +56,8 @@ type Options struct {
 	// health marks are still watched. Empty: the pilot watches everything
 	// in etcd (standalone).
 	NATSURL string
+	// NATSTLS, when set, is the client TLS to that NATS.
+	NATSTLS *tls.Config
 	// XDSTLS, when set (XDSTLS builds it), makes the xDS port mutual TLS:
 	// every sidecar shows its certificate, and its stream serves only the
 	// app the certificate names.
@@ -153,7 +155,7 @@ func Start(opts Options) (_ *Pilot, err error) {
 			shardID = opts.Shard.ID
 		}
 		ns := newNoticeSource(ctx, p.Store, log, &p.Notices)
-		if p.notices, err = connectNotices(ctx, opts.NATSURL, shardID, ns, log); err != nil {
+		if p.notices, err = connectNotices(ctx, opts.NATSURL, opts.NATSTLS, shardID, ns, log); err != nil {
 			return nil, err
 		}
 		src, reg = ns, noticingStore{Store: p.Store, c: p.notices}

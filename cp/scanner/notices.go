@@ -16,7 +16,7 @@ const noticeQueue = 4096
 
 // startNotices connects the scanner's publisher (Options.NATSURL).
 func (s *Scanner) startNotices() error {
-	pub, err := publish.NewPublisher(s.opts.NATSURL, "octomesh-scanner "+s.opts.ID)
+	pub, err := publish.NewPublisher(s.opts.NATSURL, "octomesh-scanner "+s.opts.ID, s.opts.NATSTLS)
 	if err != nil {
 		return err
 	}

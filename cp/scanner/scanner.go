@@ -59,6 +59,8 @@ type Options struct {
 	// (rules.KindHealth, key "<service>/<address>") there, in the
 	// background (errors counted as scanner.notice_errors).
 	NATSURL string
+	// NATSTLS, when set, is the client TLS to that NATS.
+	NATSTLS *tls.Config
 	// HTTPTLS, when set (api/ca.ServerTLS builds it), makes the HTTP port
 	// mutual TLS: check-now requests are served only from pilots
 	// (octomesh-pilot), confirm requests only from scanners

@@ -3,11 +3,9 @@ package store
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -516,34 +514,3 @@ func sleep(ctx context.Context, d time.Duration) bool {
 
 // Endpoints lists the etcd endpoints, for logs.
 func (s *Store) Endpoints() string { return strings.Join(s.cli.Endpoints(), ",") }
-
-// TLSFiles builds the client TLS to an external etcd from PEM files, as
-// etcdctl's --cacert, --cert and --key: caFile verifies etcd's serving
-// certificate (host names included, as etcd's own clients do); certFile
-// and keyFile, both or neither, are the client's certificate for an etcd
-// that requires one (--client-cert-auth).
-func TLSFiles(caFile, certFile, keyFile string) (*tls.Config, error) {
-	if (certFile == "") != (keyFile == "") {
-		return nil, errors.New("store: etcd tls: the client certificate and key go together")
-	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if caFile != "" {
-		data, err := os.ReadFile(caFile)
-		if err != nil {
-			return nil, fmt.Errorf("store: etcd tls: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(data) {
-			return nil, fmt.Errorf("store: etcd tls: %s holds no PEM certificate", caFile)
-		}
-		cfg.RootCAs = pool
-	}
-	if certFile != "" {
-		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
-		if err != nil {
-			return nil, fmt.Errorf("store: etcd tls: %w", err)
-		}
-		cfg.Certificates = []tls.Certificate{cert}
-	}
-	return cfg, nil
-}

@@ -2,6 +2,7 @@ package publish
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,14 +29,14 @@ type Publisher struct {
 }
 
 // NewPublisher connects to the NATS at url (nats://host:port, or a comma
-// separated list). It does not wait for NATS: while it is away Publish
+// separated list), over TLS when tlsCfg is set. It does not wait for NATS: while it is away Publish
 // fails (and the dispatcher's back-check repairs what was not published),
 // and the connection comes back by itself.
-func NewPublisher(url, name string) (*Publisher, error) {
+func NewPublisher(url, name string, tlsCfg *tls.Config) (*Publisher, error) {
 	if name == "" {
 		name = "octomesh-publisher"
 	}
-	nc, err := nats.Connect(url, nats.Name(name), nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond))
+	nc, err := nats.Connect(url, nats.Name(name), nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond), Secure(tlsCfg))
 	if err != nil {
 		return nil, fmt.Errorf("publisher: nats %s: %w", url, err)
 	}
@@ -46,6 +47,15 @@ func NewPublisher(url, name string) (*Publisher, error) {
 	}
 	p.own = true
 	return p, nil
+}
+
+// Secure is the NATS option that makes a connection TLS with cfg (an
+// external NATS's certificates, api/ca.ExternalTLS), or none without it.
+func Secure(cfg *tls.Config) nats.Option {
+	if cfg == nil {
+		return func(*nats.Options) error { return nil }
+	}
+	return nats.Secure(cfg)
 }
 
 // NewPublisherConn publishes on a connection the caller holds (and closes).
