@@ -74,6 +74,7 @@ type Server struct {
 	listeners []*listener
 	admin     *admin.Server
 	levelVar  atomic.Pointer[slog.LevelVar] // what /logging changes; nil: fixed
+	dropText  atomic.Bool                   // releases drop text pages too (ReleaseStartupMemory)
 	version   atomic.Pointer[string]        // the active config's version
 
 	xds *xdsLink // nil without an xds section (xds.go)
@@ -255,7 +256,11 @@ func (s *Server) sweep() {
 	t := time.NewTimer(sweepInterval)
 	defer t.Stop()
 	due := time.Now().Add(sweepInterval) // when t fires
-	mem := memoryReleaser{release: freeOSMemory}
+	mem := memoryReleaser{release: func() {
+		if err := releaseMemory(s.dropText.Load()); err != nil {
+			s.log.Warn("memory not released", "error", err)
+		}
+	}}
 	lastSlow, lastIdle := time.Now(), time.Now()
 	for {
 		select {

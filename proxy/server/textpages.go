@@ -1,18 +1,18 @@
-package proxycmd
+package server
 
 import (
 	"bufio"
 	"fmt"
 	"os"
-	"runtime"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
 )
 
-// releaseStartupMemory gives back, once the sidecar serves, the memory
-// that only its start-up used (--release-startup-memory, on by default):
+// ReleaseStartupMemory gives back, once the sidecar serves, the memory
+// that only its start-up used (octomesh proxy --release-startup-memory, on
+// by default), and makes each release after a burst of connections
+// (memory.go) do the same for what the burst touched:
 //
 //   - the heap's garbage from parsing and building the config: a GC, then
 //     free pages returned to the kernel (the runtime alone keeps them
@@ -22,28 +22,36 @@ import (
 //     from this process's page tables. They are file-backed and clean, so
 //     nothing is lost: they stay in the page cache, and a page used again
 //     comes back with a minor fault (mapping up to 64 KiB around it, the
-//     kernel's fault-around). The kernel maps text in fault-around
-//     blocks, so start-up left most of the 22 MiB of text and rodata
-//     mapped; serving needs a few MiB of it (docs/performance.md,
-//     "Sidecar memory").
+//     kernel's fault-around). Start-up leaves most of the binary's 22 MiB
+//     of text and rodata mapped; serving needs a few MiB of it
+//     (docs/performance.md, "Sidecar memory").
 //
 // MADV_RANDOM instead, before start-up, changes nothing: it stops
 // readahead from disk, not fault-around from the page cache.
-//
-// It returns how many bytes of mappings it advised.
-func releaseStartupMemory() (int, error) {
-	runtime.GC()
-	debug.FreeOSMemory()
+func (s *Server) ReleaseStartupMemory() error {
+	s.dropText.Store(true)
+	return releaseMemory(true)
+}
+
+// releaseMemory collects and returns free memory to the operating system
+// (freeOSMemory), then, with dropText, drops the executable's read-only
+// pages from the page tables.
+func releaseMemory(dropText bool) error {
+	freeOSMemory()
+	if !dropText {
+		return nil
+	}
 	exe, err := os.Readlink("/proc/self/exe")
 	if err != nil {
-		return 0, fmt.Errorf("release start-up memory: %w", err)
+		return fmt.Errorf("release memory: %w", err)
 	}
 	f, err := os.Open("/proc/self/maps")
 	if err != nil {
-		return 0, fmt.Errorf("release start-up memory: %w", err)
+		return fmt.Errorf("release memory: %w", err)
 	}
 	defer f.Close()
-	return dropReadOnlyMappings(bufio.NewScanner(f), exe, madvise)
+	_, err = dropReadOnlyMappings(bufio.NewScanner(f), exe, madvise)
+	return err
 }
 
 func madvise(start, length uintptr) error {
@@ -70,15 +78,15 @@ func dropReadOnlyMappings(maps *bufio.Scanner, file string, drop func(start, len
 		}
 		lo, hi, ok := strings.Cut(fields[0], "-")
 		if !ok {
-			return total, fmt.Errorf("release start-up memory: maps line %q: no address range", maps.Text())
+			return total, fmt.Errorf("release memory: maps line %q: no address range", maps.Text())
 		}
 		start, err1 := strconv.ParseUint(lo, 16, 64)
 		end, err2 := strconv.ParseUint(hi, 16, 64)
 		if err1 != nil || err2 != nil || end <= start {
-			return total, fmt.Errorf("release start-up memory: maps line %q: bad address range", maps.Text())
+			return total, fmt.Errorf("release memory: maps line %q: bad address range", maps.Text())
 		}
 		if err := drop(uintptr(start), uintptr(end-start)); err != nil {
-			return total, fmt.Errorf("release start-up memory: madvise %s: %w", fields[0], err)
+			return total, fmt.Errorf("release memory: madvise %s: %w", fields[0], err)
 		}
 		total += int(end - start)
 	}
