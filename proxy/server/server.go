@@ -75,6 +75,7 @@ type Server struct {
 	admin     *admin.Server
 	levelVar  atomic.Pointer[slog.LevelVar] // what /logging changes; nil: fixed
 	dropText  atomic.Bool                   // releases drop text pages too (ReleaseStartupMemory)
+	built     atomic.Int64                  // clusters and endpoints ApplyClusters built (memory.go)
 	version   atomic.Pointer[string]        // the active config's version
 
 	xds *xdsLink // nil without an xds section (xds.go)
@@ -280,7 +281,7 @@ func (s *Server) sweep() {
 		if now.Sub(lastSlow) >= slowSweep {
 			lastSlow = now
 			s.sweeper.SweepSlow()
-			if mem.check(s.openConns(), now) {
+			if mem.check(s.openConns(), s.built.Load(), now) {
 				s.stats.MemoryReleases.Add(1)
 			}
 			if now.Sub(lastIdle) >= idleSweep {
