@@ -8,7 +8,8 @@ import (
 
 // forbidden are what a sidecar-only machine must not carry: the control
 // plane's servers and store, the message bus, the benchmark and its plots,
-// the demo, and browsers.
+// the demo, and browsers; and sonic, whose JIT and native tables cost an
+// idle sidecar 6.8 MiB of RSS (docs/performance.md, "Sidecar memory").
 var forbidden = []string{
 	"github.com/octomesh/octomesh/cp/",
 	"github.com/octomesh/octomesh/agent",
@@ -22,6 +23,7 @@ var forbidden = []string{
 	"github.com/chromedp/",
 	"github.com/go-rod/",
 	"k8s.io/",
+	"github.com/bytedance/sonic",
 }
 
 // In the manner of tailscale's deptest: the packages this binary links,

@@ -3,6 +3,7 @@ package server
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -12,8 +13,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/bytedance/sonic"
 
 	"github.com/octomesh/octomesh/config"
 	"github.com/octomesh/octomesh/proxy/admin"
@@ -107,7 +106,7 @@ func notConfigured(path, field, how string) http.Handler {
 
 // writeJSON answers with v as indented JSON.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := sonic.ConfigStd.MarshalIndent(v, "", "  ")
+	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		http.Error(w, "admin: "+err.Error(), http.StatusInternalServerError)
 		return

@@ -53,6 +53,9 @@ func TestApplyClustersAndRoutesAtRuntime(t *testing.T) {
 	if n := accepted(be1); n != 2 {
 		t.Errorf("be1 has accepted %d connections; an endpoints-only change must keep the 2 it had", n)
 	}
+	if n := s.built.Load(); n != 0 {
+		t.Errorf("%d clusters and endpoints counted as built after an endpoints-only change, want 0 (memory.go releases after %d)", n, releaseAfterBuilt)
+	}
 
 	// A new cluster and a route to it.
 	be3 := newBackend(t, sockDir(t))
@@ -69,6 +72,9 @@ func TestApplyClustersAndRoutesAtRuntime(t *testing.T) {
 	}
 	if names := fmt.Sprint(s.ClusterNames()); names != "[app other]" {
 		t.Errorf("clusters %s", names)
+	}
+	if n := s.built.Load(); n != 2 {
+		t.Errorf("%d clusters and endpoints counted as built, want 2 (cluster other and its endpoint)", n)
 	}
 }
 

@@ -103,6 +103,7 @@ func (s *Server) ApplyClusters(clusters []config.Cluster) error {
 			return fail(fmt.Errorf("cluster %q: %v", cc.Name, fe))
 		}
 		built = append(built, c)
+		s.built.Add(1 + int64(len(cc.Endpoints)))
 		next[cc.Name] = &clusterEntry{cfg: cc, c: c}
 	}
 	for _, l := range s.listeners {

@@ -74,6 +74,8 @@ type Server struct {
 	listeners []*listener
 	admin     *admin.Server
 	levelVar  atomic.Pointer[slog.LevelVar] // what /logging changes; nil: fixed
+	dropText  atomic.Bool                   // releases drop text pages too (ReleaseStartupMemory)
+	built     atomic.Int64                  // clusters and endpoints ApplyClusters built (memory.go)
 	version   atomic.Pointer[string]        // the active config's version
 
 	xds *xdsLink // nil without an xds section (xds.go)
@@ -255,7 +257,11 @@ func (s *Server) sweep() {
 	t := time.NewTimer(sweepInterval)
 	defer t.Stop()
 	due := time.Now().Add(sweepInterval) // when t fires
-	mem := memoryReleaser{release: freeOSMemory}
+	mem := memoryReleaser{release: func() {
+		if err := releaseMemory(s.dropText.Load()); err != nil {
+			s.log.Warn("memory not released", "error", err)
+		}
+	}}
 	lastSlow, lastIdle := time.Now(), time.Now()
 	for {
 		select {
@@ -275,7 +281,7 @@ func (s *Server) sweep() {
 		if now.Sub(lastSlow) >= slowSweep {
 			lastSlow = now
 			s.sweeper.SweepSlow()
-			if mem.check(s.openConns(), now) {
+			if mem.check(s.openConns(), s.built.Load(), now) {
 				s.stats.MemoryReleases.Add(1)
 			}
 			if now.Sub(lastIdle) >= idleSweep {

@@ -74,8 +74,10 @@ type Cluster struct {
 	// failures counts this cluster's requests that failed in this sidecar
 	// (no response: refused, unreachable, timed out, connection lost);
 	// errorResponses its responses that were a peer sidecar's mesh error.
-	// Both are touched on failure paths only.
-	failures, errorResponses stats.Counter
+	// Both are touched on failure paths only, so they are one word each
+	// rather than striped like the per-request counts (two stats.Counters
+	// were 8 KiB per cluster: 8 MiB of a sidecar with 1,000 clusters).
+	failures, errorResponses atomic.Uint64
 
 	inflight atomic.Int64 // requests written and not finished
 	pending  atomic.Int64 // requests waiting in Forward for a connection

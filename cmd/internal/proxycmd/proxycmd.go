@@ -22,6 +22,7 @@ func Run(args []string, version string) error {
 	file := fs.String("config", "", "sidecar config file (YAML, see docs/config.md)")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	hot := fs.Bool("hot-restart", false, "take the listening sockets over from the sidecar now running this config (hot_restart.socket) instead of binding them; it drains and exits once this one serves")
+	release := fs.Bool("release-startup-memory", true, "once serving, return the heap that start-up used and drop the executable's text pages that only start-up touched, and do the same after each burst of connections (see docs/performance.md, Sidecar memory)")
 	readyFD := fs.Int("ready-fd", 0, "once serving, write the bound addresses as JSON to this inherited file descriptor and close it (for supervisors and tests)")
 	if err := fs.Parse(args); err != nil {
 		return cli.UsageError{Err: err}
@@ -53,6 +54,11 @@ func Run(args []string, version string) error {
 	}
 	if err := start(); err != nil {
 		return err
+	}
+	if *release {
+		if err := s.ReleaseStartupMemory(); err != nil {
+			log.Warn("start-up memory not released", "error", err)
+		}
 	}
 	if *readyFD > 0 {
 		ready := s.Ready()
