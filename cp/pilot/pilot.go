@@ -15,7 +15,6 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/keepalive"
 
 	"github.com/octomesh/octomesh/api/meta"
 	"github.com/octomesh/octomesh/config"
@@ -151,13 +150,7 @@ func Start(opts Options) (_ *Pilot, err error) {
 	if p.xdsLn, p.addrs.XDS, err = listen(opts.XDSAddress); err != nil {
 		return nil, fmt.Errorf("pilot: xds address: %w", err)
 	}
-	gopts := []grpc.ServerOption{
-		// Ping an idle sidecar every 30s and give it 20s to answer: long
-		// enough for a sidecar on a busy machine, short enough to free a
-		// dead one's session within a minute.
-		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 20 * time.Second}),
-		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
-	}
+	gopts := XDSServerOptions()
 	if opts.XDSTLS != nil {
 		gopts = append(gopts, grpc.Creds(credentials.NewTLS(opts.XDSTLS)))
 		p.XDS.RequireIdentity()

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync/atomic"
+	"time"
 
 	discoverygrpc "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	gcplog "github.com/envoyproxy/go-control-plane/pkg/log"
@@ -14,6 +15,7 @@ import (
 	"github.com/envoyproxy/go-control-plane/pkg/server/sotw/v3"
 	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
 
 	"github.com/octomesh/octomesh/stats"
 )
@@ -149,4 +151,18 @@ func withLogger(l *slog.Logger) config.XDSOption {
 		WarnFunc:  func(f string, a ...any) { l.Warn("go-control-plane: " + fmt.Sprintf(f, a...)) },
 		ErrorFunc: func(f string, a ...any) { l.Error("go-control-plane: " + fmt.Sprintf(f, a...)) },
 	})
+}
+
+// XDSServerOptions are the gRPC server options of the xDS port (without
+// credentials): ping an idle sidecar every 30s and give it 20s to answer:
+// long enough for a sidecar on a busy machine, short enough to free a dead
+// one's session within a minute. Buffer sizes stay gRPC's: in the gRPC this
+// module uses (1.84) a connection takes its read and write buffers from shared pools only
+// while it reads or writes, so an idle session holds neither (measured:
+// BenchmarkSessionMemory, docs/performance.md).
+func XDSServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 20 * time.Second}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
+	}
 }

@@ -1,0 +1,246 @@
+package pilot
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/octomesh/octomesh/api/registry"
+)
+
+// The helper process of BenchmarkSessionMemory: the clients, in a process
+// of their own so that their memory is not counted as the pilot's.
+const (
+	envClientsAddr  = "OCTOMESH_SESSION_CLIENTS_ADDR"
+	envClientsCount = "OCTOMESH_SESSION_CLIENTS_COUNT"
+)
+
+// BenchmarkSessionMemory measures what one idle delta ADS session costs the
+// pilot: N sidecars, each on its own TCP connection over real gRPC on
+// loopback (a minimal client in a child process), subscribe to one
+// service's endpoints and ACK the response; then the pilot's heap and
+// goroutine stacks are read (runtime.MemStats, after a GC) and divided by
+// N. The gRPC server has the pilot's options (XDSServerOptions). Metrics: heap-B/session (live heap), stack-B/session,
+// total-B/session (the two), goroutines/session, and rss-B/session (the
+// process's resident set, which also counts memory the runtime holds but
+// does not use).
+//
+//	flock /tmp/octomesh-heavy.lock go test -run - -bench SessionMemory -benchtime 1x ./cp/pilot
+//
+// OCTOMESH_BENCH_SESSIONS sets N (default 2000; the goal is stated at
+// 15,000); OCTOMESH_BENCH_HEAPPROFILE=file writes the heap profile, taken
+// while the sessions are open, to file (`go tool pprof
+// -sample_index=inuse_space -top`), sampled every 4 KiB allocated.
+func BenchmarkSessionMemory(b *testing.B) {
+	n := 2000
+	if os.Getenv("OCTOMESH_BENCH_HEAPPROFILE") != "" {
+		runtime.MemProfileRate = 4096
+	}
+	if v := os.Getenv("OCTOMESH_BENCH_SESSIONS"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1 {
+			b.Fatalf("OCTOMESH_BENCH_SESSIONS=%q: want a positive number of sessions", v)
+		}
+	}
+	b.Run(fmt.Sprintf("sessions=%d", n), func(b *testing.B) {
+		for range b.N {
+			benchmarkSessionMemory(b, n, XDSServerOptions())
+		}
+	})
+}
+
+func benchmarkSessionMemory(b *testing.B, n int, opts []grpc.ServerOption) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	src := newFakeSource()
+	src.setService("echo", registry.Instance{Service: "echo", App: "echo", Address: "10.0.0.1:7000", Weight: 1},
+		registry.Instance{Service: "echo", App: "echo", Address: "10.0.0.2:7000", Weight: 1})
+	srv := NewServer(ctx, src, quietLog)
+	g := grpc.NewServer(opts...)
+	srv.Register(g)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go func() { _ = g.Serve(ln) }()
+	defer g.Stop()
+
+	before, rssBefore, goBefore := memNow()
+
+	exe, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	child := exec.Command(exe, "-test.run=^TestSessionClients$", "-test.count=1")
+	child.Env = append(os.Environ(), envClientsAddr+"="+ln.Addr().String(), envClientsCount+"="+strconv.Itoa(n))
+	child.Stdout, child.Stderr = os.Stderr, os.Stderr
+	stdin, err := child.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := child.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		_ = stdin.Close() // the clients end when their stdin does
+		_ = child.Wait()
+	}()
+
+	deadline := time.Now().Add(5 * time.Minute)
+	for srv.Stats.Acks.Load() < uint64(n) || srv.Stats.Sessions.Load() < int64(n) {
+		if time.Now().After(deadline) {
+			b.Fatalf("after 5 minutes %d of %d sessions open, %d ACKs", srv.Stats.Sessions.Load(), n, srv.Stats.Acks.Load())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(time.Second) // the last ACKs' buffers returned
+	after, rssAfter, goAfter := memNow()
+	if prefix := os.Getenv("OCTOMESH_BENCH_HEAPPROFILE"); prefix != "" {
+		f, err := os.Create(prefix)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+			b.Fatal(err)
+		}
+		_ = f.Close()
+	}
+	heap := float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(n)
+	stack := float64(int64(after.StackInuse)-int64(before.StackInuse)) / float64(n)
+	b.ReportMetric(heap, "heap-B/session")
+	b.ReportMetric(stack, "stack-B/session")
+	b.ReportMetric(heap+stack, "total-B/session")
+	b.ReportMetric(float64(goAfter-goBefore)/float64(n), "goroutines/session")
+	b.ReportMetric(float64(rssAfter-rssBefore)/float64(n), "rss-B/session")
+}
+
+// memNow reads the heap and stacks after a GC, the resident set (bytes)
+// and the number of goroutines.
+func memNow() (runtime.MemStats, int64, int) {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m, rssBytes(), runtime.NumGoroutine()
+}
+
+// rssBytes is the process's resident set from /proc (0 elsewhere).
+func rssBytes() int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// TestSessionClients is BenchmarkSessionMemory's child process, not a
+// test: it opens the sessions and keeps them until its stdin ends.
+func TestSessionClients(t *testing.T) {
+	addr := os.Getenv(envClientsAddr)
+	if addr == "" {
+		t.Skip("the helper process of BenchmarkSessionMemory")
+	}
+	n, err := strconv.Atoi(os.Getenv(envClientsCount))
+	if err != nil {
+		t.Fatalf("%s: %v", envClientsCount, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		next  = make(chan int)
+		errMu sync.Mutex
+		first error
+	)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := openSessionClient(ctx, addr, i); err != nil {
+					errMu.Lock()
+					first = cmpErr(first, err)
+					errMu.Unlock()
+				}
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if first != nil {
+		t.Fatal(first)
+	}
+	_, _ = io.Copy(io.Discard, os.Stdin)
+}
+
+func cmpErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// openSessionClient opens one session on its own connection, subscribes to
+// echo's endpoints and ACKs every response, until ctx ends.
+func openSessionClient(ctx context.Context, addr string, i int) error {
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	stream, err := discovery.NewAggregatedDiscoveryServiceClient(cc).DeltaAggregatedResources(ctx)
+	if err != nil {
+		return fmt.Errorf("session %d: %w", i, err)
+	}
+	err = stream.Send(&discovery.DeltaDiscoveryRequest{Node: &core.Node{Id: fmt.Sprintf("sidecar-%d", i), Cluster: "web"},
+		TypeUrl: typeURLs[kindEndpoint], ResourceNamesSubscribe: []string{"echo"}})
+	if err != nil {
+		return fmt.Errorf("session %d: %w", i, err)
+	}
+	r, err := stream.Recv()
+	if err != nil {
+		return fmt.Errorf("session %d: %w", i, err)
+	}
+	if err := stream.Send(&discovery.DeltaDiscoveryRequest{TypeUrl: r.GetTypeUrl(), ResponseNonce: r.GetNonce()}); err != nil {
+		return fmt.Errorf("session %d: %w", i, err)
+	}
+	go func() {
+		defer cc.Close()
+		for {
+			r, err := stream.Recv()
+			if err != nil {
+				return
+			}
+			if stream.Send(&discovery.DeltaDiscoveryRequest{TypeUrl: r.GetTypeUrl(), ResponseNonce: r.GetNonce()}) != nil {
+				return
+			}
+		}
+	}()
+	return nil
+}
