@@ -30,6 +30,7 @@ func runPilot(args []string) error {
 	xdsKey := fs.String("xds-tls-key", "", "the key of --xds-tls-cert")
 	xdsBundle := fs.String("xds-tls-bundle", "", "the roots sidecars' certificates are verified with (PEM)")
 	trustDomain := fs.String("trust-domain", "mesh.local", "with --xds-tls-cert: the sidecars' trust domain")
+	pprofOn := fs.Bool("pprof", false, "serve Go's profiles (net/http/pprof) under /debug/pprof/ on --http-address")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
@@ -40,7 +41,7 @@ func runPilot(args []string) error {
 	if err != nil {
 		return err
 	}
-	opts := pilot.Options{XDSAddress: *xdsAddr, HTTPAddress: *httpAddr, DataDir: *dataDir, EtcdClientAddress: *etcdClient, NATSURL: *natsURL, Log: log}
+	opts := pilot.Options{XDSAddress: *xdsAddr, HTTPAddress: *httpAddr, DataDir: *dataDir, EtcdClientAddress: *etcdClient, NATSURL: *natsURL, Pprof: *pprofOn, Log: log}
 	if *endpoints != "" {
 		opts.EtcdEndpoints = strings.Split(*endpoints, ",")
 	}

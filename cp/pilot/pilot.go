@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"sync/atomic"
 	"time"
@@ -56,7 +57,10 @@ type Options struct {
 	// every sidecar shows its certificate, and its stream serves only the
 	// app the certificate names.
 	XDSTLS *tls.Config
-	Log    *slog.Logger
+	// Pprof serves Go's profiles (net/http/pprof) under /debug/pprof/ on
+	// the HTTP address.
+	Pprof bool
+	Log   *slog.Logger
 }
 
 // Addrs says where a started pilot serves.
@@ -86,6 +90,7 @@ type Pilot struct {
 	httpLn net.Listener
 	addrs  Addrs
 	done   chan struct{}
+	pprof  bool // serve /debug/pprof/ (Options.Pprof)
 	shard  *shard
 	fast   *fastPath // follows the scanners' records
 	// drained is set once Drain has ended every session: Close then lets
@@ -120,7 +125,7 @@ func Start(opts Options) (_ *Pilot, err error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &Pilot{log: log, cancel: cancel, done: make(chan struct{})}
+	p := &Pilot{log: log, cancel: cancel, done: make(chan struct{}), pprof: opts.Pprof}
 	defer func() {
 		if err != nil {
 			p.Close()
@@ -346,6 +351,7 @@ func (p *Pilot) Close() {
 //	GET /metrics          the same in the Prometheus text format (metrics.go)
 //	GET /debug/scanners   the live scanners' records (api/scanner.Info), as the pilot follows them
 //	GET /healthz          "ok", or 503 and why while etcd is unreachable
+//	GET /debug/pprof/     Go's profiles, with Options.Pprof
 func (p *Pilot) httpHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", p.registration)
@@ -405,6 +411,13 @@ func (p *Pilot) httpHandler() http.Handler {
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(p.fast.scanners())
 	})
+	if p.pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		if down := p.etcdDown.Load(); down != nil {
 			http.Error(w, fmt.Sprintf("etcd %s unreachable since %s (%s ago): %v", p.addrs.Etcd,

@@ -44,6 +44,15 @@ type Stats struct {
 	// response being handed to the session's stream: the pilot's share
 	// of the push latency.
 	PushDelay stats.Histogram
+	// AckDelay is, for those pushes, the time from the response being
+	// handed to the stream to the session's ACK of it: the network, the
+	// client's own work and its answer. PushAcked is the whole of the
+	// pilot's view, from the change reaching the Data Cache to the ACK.
+	AckDelay, PushAcked stats.Histogram
+	// LastChange is when (Unix ns) the Data Cache last published a new
+	// version of a resource: with the time of the registry write, the
+	// first stage of a push (etcd write to Data Cache).
+	LastChange atomic.Int64
 }
 
 // Server is the pilot's xDS server: delta ADS for sidecars, and
@@ -114,11 +123,14 @@ func (s *Server) WriteStats(w io.Writer) {
 		"fastpath.failed":        s.FastPath.Failed.Load(),
 		"fastpath.skipped":       s.FastPath.Skipped.Load(),
 	}
-	pd := s.Stats.PushDelay.Snapshot()
-	m["pilot.push_delay.count"] = pd.Count()
-	m["pilot.push_delay.p50_us"] = uint64(pd.Quantile(0.5).Microseconds())
-	m["pilot.push_delay.p99_us"] = uint64(pd.Quantile(0.99).Microseconds())
-	m["pilot.push_delay.max_us"] = uint64(pd.Quantile(1).Microseconds())
+	for name, h := range map[string]*stats.Histogram{"pilot.push_delay": &s.Stats.PushDelay, "pilot.ack_delay": &s.Stats.AckDelay, "pilot.push_acked": &s.Stats.PushAcked} {
+		pd := h.Snapshot()
+		m[name+".count"] = pd.Count()
+		m[name+".p50_us"] = uint64(pd.Quantile(0.5).Microseconds())
+		m[name+".p99_us"] = uint64(pd.Quantile(0.99).Microseconds())
+		m[name+".max_us"] = uint64(pd.Quantile(1).Microseconds())
+	}
+	m["pilot.last_change_unix_us"] = uint64(s.Stats.LastChange.Load() / 1e3)
 	if s.snapshot.shard != nil {
 		m["shard.owned"] = uint64(s.Shard.Owned.Load())
 		m["shard.preloaded"] = uint64(s.Shard.Preloaded.Load())

@@ -72,6 +72,10 @@ type sentResponse struct {
 	nonce     string
 	resources []*discovery.Resource // updated (shared, read-only)
 	removed   []string
+	// pushed is, for a push (a new version of a resource the session
+	// held), when the change reached the Data Cache; sentAt when the
+	// response was handed to the stream (Unix ns; 0: not a push).
+	pushed, sentAt int64
 }
 
 // SessionMgr keeps one Session per stream. It implements go-control-plane's
@@ -262,6 +266,11 @@ func (m *SessionMgr) request(id int64, req any, node *core.Node, typeURL, nonce 
 		return nil
 	}
 	m.stats.Acks.Add(1)
+	if sent.pushed != 0 {
+		now := time.Now().UnixNano()
+		m.stats.AckDelay.Record(time.Duration(now - sent.sentAt))
+		m.stats.PushAcked.Record(time.Duration(now - sent.pushed))
+	}
 	if s.acked[k] == nil {
 		s.acked[k] = map[string]string{}
 	}
@@ -379,15 +388,19 @@ func (m *SessionMgr) response(id int64, typeURL, nonce string, resources []*disc
 	}
 	now := time.Now()
 	s.mu.Lock()
-	s.sent[k] = sentResponse{nonce: nonce, resources: resources, removed: removed}
+	sent := sentResponse{nonce: nonce, resources: resources, removed: removed}
 	for _, r := range resources {
 		// A new version of a resource the session holds: a push.
 		if held, ok := s.acked[k][r.GetName()]; ok && held != r.GetVersion() && s.delta {
 			if e, _ := m.ability.dc.lookup(k, r.GetName()); e != nil && e.version == r.GetVersion() {
 				m.stats.PushDelay.Record(now.Sub(e.at))
+				if at := e.at.UnixNano(); sent.pushed == 0 || at < sent.pushed {
+					sent.pushed, sent.sentAt = at, now.UnixNano()
+				}
 			}
 		}
 	}
+	s.sent[k] = sent
 	s.mu.Unlock()
 	m.stats.Pushes.Add(1)
 	m.stats.ResourcesSent.Add(uint64(len(resources) + len(removed)))
