@@ -57,6 +57,9 @@ start() { # name, args...
 }
 stat() { curl -fsS "http://$HTTP/stats" 2>/dev/null | awk -v n="$1" '$1 == n {print $2}'; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+mocks_ticks() { local t=0 k; for k in $(seq 0 $((PROCS - 1))); do t=$((t + $(cpu_ticks "${PID[mock$k]}"))); done; echo $t; }
+HZ=$(getconf CLK_TCK)
 
 PPROF=--pprof
 "$BIN" pilot --help 2>&1 | grep -q -- '-pprof' || PPROF= # an older binary, for a "before" run
@@ -99,17 +102,20 @@ if [ -n "$PPROF" ]; then
 fi
 
 echo "changing one endpoint of common"
+P0=$(cpu_ticks "${PID[pilot]}") M0=$(mocks_ticks) T0=$(date +%s%N)
 touch "$OUT/change"
-for _ in $(seq 1 120); do
+for _ in $(seq 1 600); do
 	[ "$(stat pilot.push_acked.count)" -ge "$N" ] 2>/dev/null && break
-	sleep 0.5
+	sleep 0.1
 done
+P1=$(cpu_ticks "${PID[pilot]}") M1=$(mocks_ticks) T1=$(date +%s%N)
 sleep 2
 stamp=$(curl -fsS "http://$HTTP/debug/config?node=mock-0" | grep -o '"changed_at": *"[0-9]*"' | grep -o '[0-9]*' | head -1 || true)
 {
 	echo "# one endpoint change of common to $N sessions"
 	last=$(stat pilot.last_change_unix_us)
 	[ -n "$stamp" ] && echo "stamp -> Data Cache: $(((last * 1000 - stamp) / 1000)) us (stamp $stamp)"
+	echo "CPU from the change to the last ACK ($(((T1 - T0) / 1000000)) ms, polled every 0.1 s): pilot $(((P1 - P0) * 1000 / HZ)) ms, sidecars $(((M1 - M0) * 1000 / HZ)) ms; per sidecar: pilot $(((P1 - P0) * 1000000 / HZ / N)) us, sidecar $(((M1 - M0) * 1000000 / HZ / N)) us"
 	for h in push_delay ack_delay push_acked; do
 		echo "pilot.$h: count $(stat pilot.$h.count) p50 $(stat pilot.$h.p50_us)us p99 $(stat pilot.$h.p99_us)us max $(stat pilot.$h.max_us)us"
 	done
