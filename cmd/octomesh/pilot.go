@@ -36,6 +36,7 @@ func runPilot(args []string) error {
 	etcdTLS := addEtcdFlags(fs)
 	natsTLS := addNATSFlags(fs)
 	scannerTLS := fs.Bool("scanner-tls", false, "ask scanners to check dropped sidecars over mutual TLS, with the --http-tls-cert certificate (scanners with --http-tls-cert)")
+	pprofOn := fs.Bool("pprof", false, "serve Go's profiles (net/http/pprof) under /debug/pprof/ on --http-address")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
@@ -67,7 +68,7 @@ func runPilot(args []string) error {
 			return err
 		}
 	}
-	opts := pilot.Options{HTTPTLS: httpTLS, ScannerTLS: sTLS, TrustDomain: *trustDomain, EtcdTLS: eTLS, XDSAddress: *xdsAddr, HTTPAddress: *httpAddr, DataDir: *dataDir, EtcdClientAddress: *etcdClient, NATSURL: *natsURL, NATSTLS: nTLS, Log: log}
+	opts := pilot.Options{HTTPTLS: httpTLS, ScannerTLS: sTLS, TrustDomain: *trustDomain, EtcdTLS: eTLS, XDSAddress: *xdsAddr, HTTPAddress: *httpAddr, DataDir: *dataDir, EtcdClientAddress: *etcdClient, NATSURL: *natsURL, NATSTLS: nTLS, Pprof: *pprofOn, Log: log}
 	if *endpoints != "" {
 		opts.EtcdEndpoints = strings.Split(*endpoints, ",")
 	}

@@ -251,6 +251,7 @@ func (dc *dataCache) publish(e *entry, kinds []kind, next [numKinds]*encoded) {
 		}
 		if next[k] != nil {
 			dc.stats.Versions.Add(1)
+			dc.stats.LastChange.Store(next[k].at.UnixNano())
 		}
 		e.res[k].Store(next[k])
 		changed = append(changed, k)

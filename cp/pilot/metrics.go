@@ -51,7 +51,7 @@ var pilotStats = exposition.Subsystem{
 		"diplomat.bad_values":       "Stored values that did not decode and were skipped.",
 		"diplomat.resyncs":          "etcd watches restarted after an error or a compaction.",
 	},
-	Skip: []string{"pilot.push_delay.", "notices.delivery_delay.", "notices.fetch_delay."},
+	Skip: []string{"pilot.push_delay.", "pilot.ack_delay.", "pilot.push_acked.", "pilot.last_change_unix_us", "notices.delivery_delay.", "notices.fetch_delay."},
 }
 
 // metrics serves /metrics from the /stats page of mux, and the push delay
@@ -61,6 +61,14 @@ func (p *Pilot) metrics(mux http.Handler) http.Handler {
 		Name: "octomesh_pilot_push_delay_seconds",
 		Help: "For each new version of a resource a session held, the time from the change reaching the Data Cache to the response being handed to the session's stream: the pilot's share of the push latency.",
 		H:    &p.XDS.Stats.PushDelay,
+	}, {
+		Name: "octomesh_pilot_ack_delay_seconds",
+		Help: "For those pushes, the time from the response being handed to the session's stream to its ACK.",
+		H:    &p.XDS.Stats.AckDelay,
+	}, {
+		Name: "octomesh_pilot_push_acked_seconds",
+		Help: "For those pushes, the time from the change reaching the Data Cache to the session's ACK.",
+		H:    &p.XDS.Stats.PushAcked,
 	}}
 	if p.notices != nil {
 		hists = append(hists, exposition.Histogram{

@@ -9,13 +9,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/keepalive"
 
 	"github.com/octomesh/octomesh/api/meta"
 	"github.com/octomesh/octomesh/config"
@@ -73,7 +73,10 @@ type Options struct {
 	ScannerTLS *tls.Config
 	// TrustDomain is the clients' trust domain; required with HTTPTLS.
 	TrustDomain string
-	Log         *slog.Logger
+	// Pprof serves Go's profiles (net/http/pprof) under /debug/pprof/ on
+	// the HTTP address.
+	Pprof bool
+	Log   *slog.Logger
 }
 
 // Addrs says where a started pilot serves.
@@ -103,6 +106,7 @@ type Pilot struct {
 	httpLn net.Listener
 	addrs  Addrs
 	done   chan struct{}
+	pprof  bool // serve /debug/pprof/ (Options.Pprof)
 	shard  *shard
 	fast   *fastPath // follows the scanners' records
 	// drained is set once Drain has ended every session: Close then lets
@@ -137,7 +141,7 @@ func Start(opts Options) (_ *Pilot, err error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &Pilot{log: log, cancel: cancel, done: make(chan struct{})}
+	p := &Pilot{log: log, cancel: cancel, done: make(chan struct{}), pprof: opts.Pprof}
 	defer func() {
 		if err != nil {
 			p.Close()
@@ -167,13 +171,7 @@ func Start(opts Options) (_ *Pilot, err error) {
 	if p.xdsLn, p.addrs.XDS, err = listen(opts.XDSAddress); err != nil {
 		return nil, fmt.Errorf("pilot: xds address: %w", err)
 	}
-	gopts := []grpc.ServerOption{
-		// Ping an idle sidecar every 30s and give it 20s to answer: long
-		// enough for a sidecar on a busy machine, short enough to free a
-		// dead one's session within a minute.
-		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 20 * time.Second}),
-		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
-	}
+	gopts := XDSServerOptions()
 	if opts.XDSTLS != nil {
 		gopts = append(gopts, grpc.Creds(credentials.NewTLS(opts.XDSTLS)))
 		p.XDS.RequireIdentity()
@@ -377,6 +375,7 @@ func (p *Pilot) Close() {
 //	GET /metrics          the same in the Prometheus text format (metrics.go)
 //	GET /debug/scanners   the live scanners' records (api/scanner.Info), as the pilot follows them
 //	GET /healthz          "ok", or 503 and why while etcd is unreachable
+//	GET /debug/pprof/     Go's profiles, with Options.Pprof
 func (p *Pilot) httpHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", p.registration)
@@ -438,6 +437,13 @@ func (p *Pilot) httpHandler() http.Handler {
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(p.fast.scanners())
 	})
+	if p.pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		if down := p.etcdDown.Load(); down != nil {
 			http.Error(w, fmt.Sprintf("etcd %s unreachable since %s (%s ago): %v", p.addrs.Etcd,

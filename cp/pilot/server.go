@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync/atomic"
+	"time"
 
 	discoverygrpc "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	gcplog "github.com/envoyproxy/go-control-plane/pkg/log"
@@ -14,6 +15,7 @@ import (
 	"github.com/envoyproxy/go-control-plane/pkg/server/sotw/v3"
 	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
 
 	"github.com/octomesh/octomesh/stats"
 )
@@ -42,6 +44,15 @@ type Stats struct {
 	// response being handed to the session's stream: the pilot's share
 	// of the push latency.
 	PushDelay stats.Histogram
+	// AckDelay is, for those pushes, the time from the response being
+	// handed to the stream to the session's ACK of it: the network, the
+	// client's own work and its answer. PushAcked is the whole of the
+	// pilot's view, from the change reaching the Data Cache to the ACK.
+	AckDelay, PushAcked stats.Histogram
+	// LastChange is when (Unix ns) the Data Cache last published a new
+	// version of a resource: with the time of the registry write, the
+	// first stage of a push (etcd write to Data Cache).
+	LastChange atomic.Int64
 }
 
 // Server is the pilot's xDS server: delta ADS for sidecars, and
@@ -112,11 +123,14 @@ func (s *Server) WriteStats(w io.Writer) {
 		"fastpath.failed":        s.FastPath.Failed.Load(),
 		"fastpath.skipped":       s.FastPath.Skipped.Load(),
 	}
-	pd := s.Stats.PushDelay.Snapshot()
-	m["pilot.push_delay.count"] = pd.Count()
-	m["pilot.push_delay.p50_us"] = uint64(pd.Quantile(0.5).Microseconds())
-	m["pilot.push_delay.p99_us"] = uint64(pd.Quantile(0.99).Microseconds())
-	m["pilot.push_delay.max_us"] = uint64(pd.Quantile(1).Microseconds())
+	for name, h := range map[string]*stats.Histogram{"pilot.push_delay": &s.Stats.PushDelay, "pilot.ack_delay": &s.Stats.AckDelay, "pilot.push_acked": &s.Stats.PushAcked} {
+		pd := h.Snapshot()
+		m[name+".count"] = pd.Count()
+		m[name+".p50_us"] = uint64(pd.Quantile(0.5).Microseconds())
+		m[name+".p99_us"] = uint64(pd.Quantile(0.99).Microseconds())
+		m[name+".max_us"] = uint64(pd.Quantile(1).Microseconds())
+	}
+	m["pilot.last_change_unix_us"] = uint64(s.Stats.LastChange.Load() / 1e3)
 	if s.snapshot.shard != nil {
 		m["shard.owned"] = uint64(s.Shard.Owned.Load())
 		m["shard.preloaded"] = uint64(s.Shard.Preloaded.Load())
@@ -149,4 +163,18 @@ func withLogger(l *slog.Logger) config.XDSOption {
 		WarnFunc:  func(f string, a ...any) { l.Warn("go-control-plane: " + fmt.Sprintf(f, a...)) },
 		ErrorFunc: func(f string, a ...any) { l.Error("go-control-plane: " + fmt.Sprintf(f, a...)) },
 	})
+}
+
+// XDSServerOptions are the gRPC server options of the xDS port (without
+// credentials): ping an idle sidecar every 30s and give it 20s to answer:
+// long enough for a sidecar on a busy machine, short enough to free a dead
+// one's session within a minute. Buffer sizes stay gRPC's: in the gRPC this
+// module uses (1.84) a connection takes its read and write buffers from shared pools only
+// while it reads or writes, so an idle session holds neither (measured:
+// BenchmarkSessionMemory, docs/performance.md).
+func XDSServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 20 * time.Second}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
+	}
 }

@@ -72,6 +72,10 @@ type sentResponse struct {
 	nonce     string
 	resources []*discovery.Resource // updated (shared, read-only)
 	removed   []string
+	// pushed is, for a push (a new version of a resource the session
+	// held), when the change reached the Data Cache; sentAt when the
+	// response was handed to the stream (Unix ns; 0: not a push).
+	pushed, sentAt int64
 }
 
 // SessionMgr keeps one Session per stream. It implements go-control-plane's
@@ -92,19 +96,22 @@ type SessionMgr struct {
 	// scanners' fast path. It must not block.
 	dropped func(zone string, inbound []string)
 
-	mu       sync.Mutex
+	// mu guards sessions and byApp; the push path only reads them.
+	mu       sync.RWMutex
 	sessions map[int64]*Session
 	// byApp indexes sessions by their node's app, to move an app's
 	// sessions to another pilot.
 	byApp map[string]map[*Session]struct{}
-	// byRequest finds the session of a request: go-control-plane calls
-	// OnStream(Delta)Request(streamID, req) and then
-	// Create(Delta)Watch(req, ...) with the same request but no stream ID.
-	byRequest map[any]*Session
+	// byRequest finds the session of a request (any -> *Session):
+	// go-control-plane calls OnStream(Delta)Request(streamID, req) and
+	// then Create(Delta)Watch(req, ...) with the same request but no
+	// stream ID. A sync.Map: every ACK of a push to thousands of sessions
+	// passes here, and no lock is shared between them.
+	byRequest sync.Map
 }
 
 func newSessionMgr(log *slog.Logger, stats *Stats, ability *abilityMgr) *SessionMgr {
-	return &SessionMgr{log: log, stats: stats, ability: ability, sessions: map[int64]*Session{}, byRequest: map[any]*Session{},
+	return &SessionMgr{log: log, stats: stats, ability: ability, sessions: map[int64]*Session{},
 		byApp: map[string]map[*Session]struct{}{}}
 }
 
@@ -158,7 +165,9 @@ func (m *SessionMgr) closed(id int64) {
 	delete(m.sessions, id)
 	if s != nil {
 		s.mu.Lock()
-		delete(m.byRequest, s.pending)
+		if s.pending != nil {
+			m.byRequest.Delete(s.pending)
+		}
 		if set := m.byApp[s.app]; set != nil {
 			delete(set, s)
 			if len(set) == 0 {
@@ -187,10 +196,10 @@ func (m *SessionMgr) closed(id int64) {
 // first request names the node and its app: if this pilot does not serve
 // the app, the error (a redirect) ends the stream.
 func (m *SessionMgr) request(id int64, req any, node *core.Node, typeURL, nonce string, nack *string) error {
-	m.mu.Lock()
+	m.mu.RLock()
 	s := m.sessions[id]
+	m.mu.RUnlock()
 	if s == nil {
-		m.mu.Unlock()
 		return nil
 	}
 	s.mu.Lock()
@@ -199,35 +208,28 @@ func (m *SessionMgr) request(id int64, req any, node *core.Node, typeURL, nonce 
 		s.endSent = true
 		err := s.endErr
 		s.mu.Unlock()
-		m.mu.Unlock()
 		return err
 	}
 	s.mu.Unlock()
 	if first {
 		if err := checkApp("node.cluster", node.GetCluster()); err != nil {
-			m.mu.Unlock()
 			m.log.Warn("pilot: stream refused: bad app name", "session", id, "node", node.GetId(), "err", err)
 			return err
 		}
 		if s.certApp != "" && node.GetCluster() != s.certApp {
-			m.mu.Unlock()
 			m.stats.IdentityRefused.Add(1)
 			m.log.Warn("pilot: stream refused: the node names another app than its certificate", "session", id, "node", node.GetId(), "app", node.GetCluster(), "certificate_app", s.certApp)
 			return status.Errorf(codes.PermissionDenied, "octomesh pilot: node %q names app %q (node.cluster), but its certificate is app %q", node.GetId(), node.GetCluster(), s.certApp)
 		}
-	}
-	if first && m.gate != nil {
-		m.mu.Unlock()
-		if err := m.gate.admit(node.GetCluster()); err != nil {
-			return err
+		if m.gate != nil {
+			if err := m.gate.admit(node.GetCluster()); err != nil {
+				return err
+			}
 		}
+		// A stream's requests come one at a time, and its end (closed)
+		// after the last: nothing else sets the node.
 		m.mu.Lock()
-	}
-	s.mu.Lock()
-	delete(m.byRequest, s.pending)
-	s.pending = req
-	m.byRequest[req] = s
-	if first {
+		s.mu.Lock()
 		s.nodeID, s.app = node.GetId(), node.GetCluster()
 		s.zone, s.inbound = node.GetLocality().GetZone(), nodeInbound(node)
 		s.admin = nodeAdmin(node)
@@ -237,12 +239,17 @@ func (m *SessionMgr) request(id int64, req any, node *core.Node, typeURL, nonce 
 			m.byApp[s.app] = set
 		}
 		set[s] = struct{}{}
-	}
-	m.mu.Unlock()
-	defer s.mu.Unlock()
-	if first {
+		s.mu.Unlock()
+		m.mu.Unlock()
 		m.log.Debug("pilot: session opened", "session", id, "node", s.nodeID, "app", s.app, "delta", s.delta)
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pending != nil {
+		m.byRequest.Delete(s.pending)
+	}
+	s.pending = req
+	m.byRequest.Store(req, s)
 	k, ok := kindOf(typeURL)
 	if !ok || nonce == "" || nonce != s.sent[k].nonce {
 		return nil // a subscription change, or a stale nonce
@@ -262,6 +269,11 @@ func (m *SessionMgr) request(id int64, req any, node *core.Node, typeURL, nonce 
 		return nil
 	}
 	m.stats.Acks.Add(1)
+	if sent.pushed != 0 {
+		now := time.Now().UnixNano()
+		m.stats.AckDelay.Record(time.Duration(now - sent.sentAt))
+		m.stats.PushAcked.Record(time.Duration(now - sent.pushed))
+	}
 	if s.acked[k] == nil {
 		s.acked[k] = map[string]string{}
 	}
@@ -278,12 +290,12 @@ func (m *SessionMgr) request(id int64, req any, node *core.Node, typeURL, nonce 
 // the stream's next step reads a response that fails with it. It returns
 // the number of sessions ended.
 func (m *SessionMgr) endApp(app string, err func() error) int {
-	m.mu.Lock()
+	m.mu.RLock()
 	list := make([]*Session, 0, len(m.byApp[app]))
 	for s := range m.byApp[app] {
 		list = append(list, s)
 	}
-	m.mu.Unlock()
+	m.mu.RUnlock()
 	n := 0
 	for _, s := range list {
 		if s.end(err()) {
@@ -361,33 +373,42 @@ func (r *failedSotw) GetRequest() *discovery.DiscoveryRequest                   
 
 // forRequest returns (and forgets) the session of a request just recorded.
 func (m *SessionMgr) forRequest(req any) *Session {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s := m.byRequest[req]
-	delete(m.byRequest, req)
+	v, _ := m.byRequest.LoadAndDelete(req)
+	s, _ := v.(*Session)
+	if s != nil {
+		s.mu.Lock()
+		if s.pending == req {
+			s.pending = nil // not kept for the life of the session
+		}
+		s.mu.Unlock()
+	}
 	return s
 }
 
 // response records what is about to be sent on a stream.
 func (m *SessionMgr) response(id int64, typeURL, nonce string, resources []*discovery.Resource, removed []string) {
-	m.mu.Lock()
+	m.mu.RLock()
 	s := m.sessions[id]
-	m.mu.Unlock()
+	m.mu.RUnlock()
 	k, ok := kindOf(typeURL)
 	if s == nil || !ok {
 		return
 	}
 	now := time.Now()
 	s.mu.Lock()
-	s.sent[k] = sentResponse{nonce: nonce, resources: resources, removed: removed}
+	sent := sentResponse{nonce: nonce, resources: resources, removed: removed}
 	for _, r := range resources {
 		// A new version of a resource the session holds: a push.
 		if held, ok := s.acked[k][r.GetName()]; ok && held != r.GetVersion() && s.delta {
 			if e, _ := m.ability.dc.lookup(k, r.GetName()); e != nil && e.version == r.GetVersion() {
 				m.stats.PushDelay.Record(now.Sub(e.at))
+				if at := e.at.UnixNano(); sent.pushed == 0 || at < sent.pushed {
+					sent.pushed, sent.sentAt = at, now.UnixNano()
+				}
 			}
 		}
 	}
+	s.sent[k] = sent
 	s.mu.Unlock()
 	m.stats.Pushes.Add(1)
 	m.stats.ResourcesSent.Add(uint64(len(resources) + len(removed)))
@@ -462,12 +483,12 @@ type SessionInfo struct {
 
 // Sessions describes every session, sorted by node.
 func (m *SessionMgr) Sessions() []SessionInfo {
-	m.mu.Lock()
+	m.mu.RLock()
 	list := make([]*Session, 0, len(m.sessions))
 	for _, s := range m.sessions {
 		list = append(list, s)
 	}
-	m.mu.Unlock()
+	m.mu.RUnlock()
 	out := make([]SessionInfo, 0, len(list))
 	for _, s := range list {
 		s.mu.Lock()

@@ -63,12 +63,12 @@ var stateRank = map[string]int{StateSynced: 0, StateNotSent: 1, StateStale: 2, S
 // Status describes every session with its sync state, sorted by node.
 func (s *Server) Status() []SessionStatus {
 	m := s.sessions
-	m.mu.Lock()
+	m.mu.RLock()
 	list := make([]*Session, 0, len(m.sessions))
 	for _, ss := range m.sessions {
 		list = append(list, ss)
 	}
-	m.mu.Unlock()
+	m.mu.RUnlock()
 	out := make([]SessionStatus, 0, len(list))
 	for _, ss := range list {
 		out = append(out, s.snapshot.sessionStatus(ss))
@@ -185,7 +185,7 @@ var protoJSON = protojson.MarshalOptions{UseProtoNames: true}
 // Cache's encoded resources; *ErrUnknownNode if it has no session here.
 func (s *Server) NodeConfig(node string) (NodeConfig, error) {
 	m := s.sessions
-	m.mu.Lock()
+	m.mu.RLock()
 	var list []*Session
 	total := len(m.sessions)
 	for _, ss := range m.sessions {
@@ -195,7 +195,7 @@ func (s *Server) NodeConfig(node string) (NodeConfig, error) {
 		}
 		ss.mu.Unlock()
 	}
-	m.mu.Unlock()
+	m.mu.RUnlock()
 	if len(list) == 0 {
 		return NodeConfig{}, &ErrUnknownNode{Node: node, Sessions: total}
 	}

@@ -27,7 +27,7 @@ for path in sys.argv[3:]:
     for k, v in r.get("counters", {}).items():
         counters[k] = counters.get(k, 0) + v
     for k, v in (r.get("samples_ns") or {}).items():
-        samples.setdefault(k, []).extend(v)
+        samples.setdefault(k, []).extend(v or [])
     for s in r.get("steps") or []:
         errors.extend(s.get("errors") or [])
 print(f"{sidecars} sidecars, {failed} failed")

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# One pilot under N simulated sidecars (docs/performance.md, "Control
+# plane at scale"): memory per session, the heap profile's top entries, and
+# the latency of one endpoint change per stage. A smaller, bounded relative
+# of run.sh: no Meta, no sharding, no failover.
+#
+#   cp/mocksidecar/scale/one-pilot.sh [SIDECARS [MOCK_PROCESSES]]   # default 15000 in 3
+#
+# The pilot runs standalone with its embedded etcd (the registry) and
+# --pprof; a driver registers two instances of 66 services; the sidecars
+# (60 apps, each sidecar subscribed to common, one svc-a and one svc-b)
+# connect straight to it. When every session is open: RSS, RSS per session
+# and the heap profile (/debug/pprof/heap). Then the driver changes one
+# endpoint of common (every sidecar's), stamped with the time, and the run
+# reports, from the pilot's /stats and the sidecars' reports:
+#   stamp -> Data Cache          pilot.last_change_unix_us - the stamp
+#   Data Cache -> stream          pilot.push_delay
+#   stream -> ACK                 pilot.ack_delay
+#   Data Cache -> ACK             pilot.push_acked
+#   stamp -> received by sidecar  the sidecars' "push" samples
+# Bounded: every wait has a limit, the whole run a deadline. Wrap it in
+# flock /tmp/octomesh-heavy.lock.
+set -euo pipefail
+
+N=${1:-15000}
+PROCS=${2:-3}
+RAMP=${RAMP:-500}          # sidecars started per second, per mock process
+DEADLINE=${DEADLINE:-900}  # seconds for the whole run
+OUT=${OUT:-$(mktemp -d /tmp/om-one.XXXXXX)}
+BASE=${BASE:-28000}
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../../.." && pwd)
+mkdir -p "$OUT"
+echo "one-pilot run: $N sidecars in $PROCS processes, output in $OUT"
+ulimit -n "$(ulimit -Hn)"
+
+BIN=${OCTOMESH_BIN:-$OUT/octomesh}
+if [ -z "${OCTOMESH_BIN:-}" ]; then (cd "$ROOT" && go build -o "$BIN" ./cmd/octomesh); fi
+
+XDS=127.0.0.1:$((BASE + 10))
+HTTP=127.0.0.1:$((BASE + 11))
+PIDS=()
+declare -A PID
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+}
+trap cleanup EXIT
+START=$(date +%s)
+left() { echo $((DEADLINE - ($(date +%s) - START))); }
+start() { # name, args...
+	local name=$1
+	shift
+	"$BIN" "$@" >>"$OUT/$name.log" 2>&1 &
+	PIDS+=($!)
+	PID[$name]=$!
+}
+stat() { curl -fsS "http://$HTTP/stats" 2>/dev/null | awk -v n="$1" '$1 == n {print $2}'; }
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+mocks_ticks() { local t=0 k; for k in $(seq 0 $((PROCS - 1))); do t=$((t + $(cpu_ticks "${PID[mock$k]}"))); done; echo $t; }
+HZ=$(getconf CLK_TCK)
+
+PPROF=--pprof
+"$BIN" pilot --help 2>&1 | grep -q -- '-pprof' || PPROF= # an older binary, for a "before" run
+start pilot pilot --data-dir "$OUT/etcd" --xds-address "$XDS" --http-address "$HTTP" --log-level warn $PPROF
+for _ in $(seq 1 300); do curl -fsS "http://$HTTP/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+sleep 2
+RSS0=$(rss_kb "${PID[pilot]}")
+
+start driver mocksidecar --script "$HERE/driver.yaml" --count 1 --pilot "$XDS" --registry "$HTTP" --var "dir=$OUT" --timeout "${DEADLINE}s" --json "$OUT/driver.json"
+for _ in $(seq 1 600); do [ -e "$OUT/registered" ] && break; sleep 0.1; done
+[ -e "$OUT/registered" ] || { echo "the driver did not register"; exit 1; }
+
+per=$((N / PROCS))
+for k in $(seq 0 $((PROCS - 1))); do
+	start "mock$k" mocksidecar --script "$HERE/one-pilot.yaml" --count "$per" --first $((k * per)) --ramp "$RAMP" \
+		--pilot "$XDS" --var "dir=$OUT" --timeout "${DEADLINE}s" --json "$OUT/mock$k.json"
+done
+N=$((per * PROCS))
+t0=$(date +%s)
+while :; do
+	s=$(stat pilot.sessions)
+	a=$(stat pilot.acks)
+	echo "$(($(date +%s) - t0))s: ${s:-0} sessions, ${a:-0} ACKs"
+	[ "${s:-0}" -ge "$N" ] && [ "${a:-0}" = "${prev:-}" ] && break # all open, and no ACK in the last 5 s
+	prev=${a:-0}
+	[ "$(left)" -gt 120 ] || { echo "not all sessions open before the deadline"; exit 1; }
+	sleep 5
+done
+sleep 10 # settled
+{
+	r=$(rss_kb "${PID[pilot]}")
+	echo "# steady state: $N sessions on one pilot"
+	echo "pilot RSS before the sidecars: $((RSS0 / 1024)) MiB; now: $((r / 1024)) MiB; per session: $(((r - RSS0) / N)) KiB"
+	[ -n "$PPROF" ] && echo "goroutines: $(curl -fsS "http://$HTTP/debug/pprof/goroutine?debug=1" 2>/dev/null | head -1)"
+	for p in $(seq -f "mock%g" 0 $((PROCS - 1))); do echo "$p RSS $(($(rss_kb "${PID[$p]}") / 1024)) MiB"; done
+} | tee "$OUT/steady.txt"
+if [ -n "$PPROF" ]; then
+	curl -fsS "http://$HTTP/debug/pprof/heap" -o "$OUT/heap.pprof"
+	go tool pprof -sample_index=inuse_space -top "$OUT/heap.pprof" 2>/dev/null | head -25 | tee -a "$OUT/steady.txt"
+fi
+
+echo "changing one endpoint of common"
+P0=$(cpu_ticks "${PID[pilot]}") M0=$(mocks_ticks) T0=$(date +%s%N)
+touch "$OUT/change"
+for _ in $(seq 1 600); do
+	[ "$(stat pilot.push_acked.count)" -ge "$N" ] 2>/dev/null && break
+	sleep 0.1
+done
+P1=$(cpu_ticks "${PID[pilot]}") M1=$(mocks_ticks) T1=$(date +%s%N)
+sleep 2
+stamp=$(curl -fsS "http://$HTTP/debug/config?node=mock-0" | grep -o '"changed_at": *"[0-9]*"' | grep -o '[0-9]*' | head -1 || true)
+{
+	echo "# one endpoint change of common to $N sessions"
+	last=$(stat pilot.last_change_unix_us)
+	[ -n "$stamp" ] && echo "stamp -> Data Cache: $(((last * 1000 - stamp) / 1000)) us (stamp $stamp)"
+	echo "CPU from the change to the last ACK ($(((T1 - T0) / 1000000)) ms, polled every 0.1 s): pilot $(((P1 - P0) * 1000 / HZ)) ms, sidecars $(((M1 - M0) * 1000 / HZ)) ms; per sidecar: pilot $(((P1 - P0) * 1000000 / HZ / N)) us, sidecar $(((M1 - M0) * 1000000 / HZ / N)) us"
+	for h in push_delay ack_delay push_acked; do
+		echo "pilot.$h: count $(stat pilot.$h.count) p50 $(stat pilot.$h.p50_us)us p99 $(stat pilot.$h.p99_us)us max $(stat pilot.$h.max_us)us"
+	done
+} | tee -a "$OUT/steady.txt"
+
+touch "$OUT/stop"
+fail=0
+for k in $(seq 0 $((PROCS - 1))); do wait "${PID[mock$k]}" || fail=1; done
+python3 "$HERE/merge.py" 0 0 "$OUT"/mock*.json | tee "$OUT/summary.txt"
+echo "output in $OUT; failed: $fail"
+exit $fail
