@@ -23,9 +23,10 @@ import (
 )
 
 // The sidecar with Meta: it asks Meta for its app's pilot, moves to the
-// successor when that pilot drains (redirect) or dies (Meta, once the
-// lease runs out), and back when it returns; it never uses a pilot that
-// neither Meta nor a redirect named.
+// successor when that pilot drains (redirect) or dies (Meta, once it finds
+// the pilot refusing connections: long before the 30s lease runs out), and
+// back when it returns; it never uses a pilot that neither Meta nor a
+// redirect named, and keeps its last good configuration while it moves.
 func TestMetaDiscoveryFailoverAndReturn(t *testing.T) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	dir, err := os.MkdirTemp("", "omxm")
@@ -40,7 +41,7 @@ func TestMetaDiscoveryFailoverAndReturn(t *testing.T) {
 	defer m.Close()
 	start := func(id string) *pilot.Pilot {
 		p, err := pilot.Start(pilot.Options{XDSAddress: "127.0.0.1:0", HTTPAddress: "127.0.0.1:0", EtcdEndpoints: []string{m.Addrs().Etcd},
-			Shard: &pilot.ShardOptions{ID: id, LeaseTTL: 2 * time.Second}, Log: quiet})
+			Shard: &pilot.ShardOptions{ID: id, LeaseTTL: 30 * time.Second}, Log: quiet})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,13 +102,35 @@ func TestMetaDiscoveryFailoverAndReturn(t *testing.T) {
 	pilots[owner] = start(owner)
 	waitUntil("the returned owner", func(st Status) bool { return st.PilotID == owner && hasEcho(st) })
 
-	// Death (no drain): Meta moves the app when the lease runs out, and
-	// the sidecar, waiting on Meta, follows.
+	// Death (no drain): the sidecar reports the pilot to Meta (avoid=),
+	// Meta finds it refusing connections and evicts it, and the sidecar,
+	// waiting on Meta, follows. waitUntil gives up after 20s, before the
+	// lease (30s) and its grace could have moved the app: only the
+	// eviction can.
 	died := time.Now()
 	pilots[owner].Close()
+	deadline := time.Now().Add(20 * time.Second)
+	for c.Status().Connected && c.Status().PilotID == owner {
+		if time.Now().After(deadline) {
+			t.Fatal("the sidecar did not notice its pilot's death")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	ft.mu.Lock()
+	kept := len(ft.clusters["echo"].Endpoints)
+	ft.mu.Unlock()
+	if kept != 1 {
+		t.Fatalf("without a pilot, the sidecar dropped echo's endpoints: %d", kept)
+	}
 	waitUntil("the successor after a death", func(st Status) bool { return st.PilotID == other && hasEcho(st) })
-	t.Logf("moved %v after the pilot died (lease ttl 2s); %d lookups, %d redirects", time.Since(died).Round(time.Millisecond),
+	t.Logf("moved %v after the pilot died (lease ttl 30s); %d lookups, %d redirects", time.Since(died).Round(time.Millisecond),
 		c.Stats.Lookups.Load(), c.Stats.Redirects.Load())
+	for m.Deaths.Evictions.Load() == 0 { // counted once the revoke returns
+		if time.Now().After(deadline.Add(10 * time.Second)) {
+			t.Fatal("the app moved without Meta evicting the dead pilot")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	ft.mu.Lock()
 	defer ft.mu.Unlock()
 	if len(ft.clusters["echo"].Endpoints) != 1 {
