@@ -28,9 +28,10 @@ import (
 //     connection to a live pilot costs no more than that);
 //   - when a pilot cannot be reached (or the stream fails before its first
 //     response) twice in a row, ask Meta naming that pilot as one to
-//     avoid: Meta answers
-//     as soon as the app has another owner (when the lost pilot's lease
-//     runs out), or after metaWait with whatever owner it has;
+//     avoid: that is also a report. Meta answers as soon as the app has
+//     another owner: at once if it finds the pilot refusing connections
+//     (it evicts it, cp/meta), else when the lost pilot's lease runs out;
+//     or after metaWait with whatever owner it has;
 //   - never a pilot that neither Meta nor a redirect named.
 const (
 	maxRedirects = 3
