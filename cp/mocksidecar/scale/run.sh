@@ -200,6 +200,19 @@ for k in 1 3 4; do
 	echo "p$k after: sessions $(pstat $a pilot.sessions) apps $(pstat $a shard.owned) watch.svc $(pstat $a pilot.watches.services) rss_MiB $(($(rss_kb "${PID[p$k]}") / 1024))"
 done | tee -a "$OUT/steady.txt"
 
+# The sidecars check their owners now (Meta look-ups: "on the owner");
+# let them finish before the return is timed: until Meta has answered no
+# look-up for 3s, at most 5 minutes.
+prev=-1 same=0
+for _ in $(seq 1 300); do
+	n=$(pstat "$META" meta.lookups)
+	if [ "$n" = "$prev" ]; then same=$((same + 1)); else same=0; fi
+	[ $same -ge 3 ] && break
+	prev=$n
+	sleep 1
+done
+echo "owner checks over: $n look-ups answered by Meta in all"
+
 # Return: p2 starts again under its id; its apps move back, and p1, p3
 # and p4 redirect their sidecars to it.
 sample "$OUT/return-cpu.txt" "$OUT/returned" 2 -- etcd meta p1 p2 p3 p4 &
