@@ -69,6 +69,12 @@ type Server struct {
 	ln     net.Listener
 	addrs  Addrs
 	done   chan struct{}
+
+	// Early death (deaths.go): Deaths counts the probes of pilots that
+	// sidecars reported; ctx bounds them.
+	Deaths   DeathStats
+	ctx      context.Context
+	suspects suspects
 }
 
 // Start starts Meta and waits (up to 30s) until its view of etcd has loaded.
@@ -79,6 +85,7 @@ func Start(opts Options) (_ *Server, err error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{log: log, cancel: cancel, done: make(chan struct{})}
+	s.ctx = ctx
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -166,9 +173,9 @@ func (s *Server) Handler(api http.Handler) http.Handler {
 	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, _ *http.Request) {
 		a := s.View.Current()
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintf(w, "meta.apps %d\nmeta.apps_created %d\nmeta.assignments %d\nmeta.lookups %d\nmeta.moves %d\nmeta.no_pilot %d\nmeta.pilots %d\nmeta.waits %d\n",
-			len(a.Apps), s.Stats.AppsCreated.Load(), s.View.Stats.Assignments.Load(), s.Stats.Lookups.Load(),
-			s.View.Stats.Moves.Load(), s.Stats.NoPilot.Load(), len(a.Pilots), s.Stats.Waits.Load())
+		fmt.Fprintf(w, "meta.apps %d\nmeta.apps_created %d\nmeta.assignments %d\nmeta.evictions %d\nmeta.lookups %d\nmeta.moves %d\nmeta.no_pilot %d\nmeta.pilots %d\nmeta.probe_rounds %d\nmeta.probes_alive %d\nmeta.waits %d\n",
+			len(a.Apps), s.Stats.AppsCreated.Load(), s.View.Stats.Assignments.Load(), s.Deaths.Evictions.Load(), s.Stats.Lookups.Load(),
+			s.View.Stats.Moves.Load(), s.Stats.NoPilot.Load(), len(a.Pilots), s.Deaths.Rounds.Load(), s.Deaths.Alive.Load(), s.Stats.Waits.Load())
 		if s.reg != nil {
 			s.reg.WriteStats(w)
 		}
@@ -208,6 +215,9 @@ func (s *Server) owner(w http.ResponseWriter, r *http.Request) {
 		if ok && (avoid == "" || p.ID != avoid) {
 			writeJSON(w, api.OwnerResponse{App: app, Pilot: p})
 			return
+		}
+		if ok && wait > 0 {
+			s.report(p) // the owner failed this sidecar: is it gone?
 		}
 		if wait == 0 {
 			if ok {

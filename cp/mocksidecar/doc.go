@@ -13,8 +13,8 @@
 //
 // Like a real sidecar, a simulated one whose stream breaks (not by a
 // disconnect step) reconnects by itself: it follows a pilot's redirect,
-// or asks Meta again naming the lost pilot, with backoff and jitter, and
-// sends the versions it holds; it never connects to a pilot that neither
+// or tries the lost pilot again and then asks Meta naming it, with
+// backoff and jitter, and sends the versions it holds; it never connects to a pilot that neither
 // Meta nor a redirect named. The logic repeats proxy/xds's (a cp package
 // may not import proxy/...).
 //

@@ -221,6 +221,7 @@ func (s *sidecar) loop(ctx context.Context, direct string) {
 	avoid := ""
 	redirects := 0
 	failed, failures := "", 0 // the pilot that failed before a first response, how often in a row
+	lost := ""                // the pilot whose working stream broke, retried without a look-up
 	for ctx.Err() == nil {
 		t := next
 		next = target{}
@@ -276,22 +277,28 @@ func (s *sidecar) loop(ctx context.Context, direct string) {
 		}
 		redirects = 0
 		avoid = ""
-		if _, ok := redirectOf(err); !ok && grpcstatus.Code(err) != codes.Aborted {
-			if wasConnected {
-				s.count("losses") // try a plain look-up first: the pilot may be alive
-				failed, failures = "", 0
-			} else {
-				// Unreachable twice in a row (once may be a full listen
-				// queue): wait for Meta to name another.
-				if t.id != failed {
-					failed, failures = t.id, 0
-				}
-				if failures++; failures >= 2 {
-					avoid, failures = t.id, 0
-				}
+		_, redirected := redirectOf(err)
+		switch {
+		case redirected || grpcstatus.Code(err) == codes.Aborted:
+			failed, failures, lost = "", 0, ""
+		case wasConnected:
+			// Try the same pilot again without a look-up: it may be alive
+			// (if the app moved, it redirects).
+			s.count("losses")
+			failed, failures, lost = "", 0, t.id
+		default:
+			// Unreachable twice in a row (once may be a full listen
+			// queue): wait for Meta to name another (the report that
+			// lets Meta evict a dead pilot).
+			if t.id != failed {
+				failed, failures = t.id, 0
 			}
-		} else {
-			failed, failures = "", 0
+			if failures++; failures >= 2 {
+				avoid, failures, lost = t.id, 0, ""
+			}
+		}
+		if lost != "" && lost == t.id && direct == "" && s.e.meta != nil {
+			next = t
 		}
 		if time.Since(started) > 10*time.Second {
 			backoff = 100 * time.Millisecond

@@ -22,7 +22,8 @@ import (
 )
 
 // cluster is the control plane the suite runs against, in this process:
-// Meta with an embedded etcd, three shard pilots (lease TTL 2s), a scanner
+// Meta with an embedded etcd, three shard pilots (lease TTL 30s: a pilot
+// that dies moves its apps only because Meta evicts it), a scanner
 // (period 200ms) that checks the instances of zone "hc" only (the other
 // scripts' instances have no sidecar to answer), and the fake sidecars
 // scripts start for it to check.
@@ -83,9 +84,14 @@ func startCluster(t *testing.T, n int) *cluster {
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
+// suiteLeaseTTL is the pilots' membership lease: longer than any wait in
+// the scripts, so that a killed pilot's apps can move before it runs out
+// only through Meta's eviction (cp/meta, deaths.go).
+const suiteLeaseTTL = 30 * time.Second
+
 func (c *cluster) start(id string) (*pilot.Pilot, error) {
 	p, err := pilot.Start(pilot.Options{XDSAddress: "127.0.0.1:0", HTTPAddress: "127.0.0.1:0", EtcdEndpoints: []string{c.meta.Addrs().Etcd},
-		Shard: &pilot.ShardOptions{ID: id, LeaseTTL: 2 * time.Second}, Log: quiet})
+		Shard: &pilot.ShardOptions{ID: id, LeaseTTL: suiteLeaseTTL}, Log: quiet})
 	if err != nil {
 		return nil, err
 	}
@@ -168,6 +174,23 @@ func (c *cluster) controls() map[string]mocksidecar.Control {
 				f.Kill()
 			default:
 				return nil, fmt.Errorf("mode %q: want ok, fail, silent or dead", args["mode"])
+			}
+			return nil, nil
+		},
+		// evicted {pilot}: Meta evicted that pilot (found it refusing
+		// connections) rather than waiting for its lease; an error if it
+		// has not within 10s.
+		"evicted": func(ctx context.Context, args map[string]string) (map[string]string, error) {
+			ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			for c.meta.Deaths.Evictions.Load() == 0 { // counted once the revoke returns
+				if ctx.Err() != nil {
+					return nil, fmt.Errorf("meta evicted no pilot (%s was killed; lease %s)", args["pilot"], suiteLeaseTTL)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			if _, ok := c.meta.View.Current().Pilots[args["pilot"]]; ok {
+				return nil, fmt.Errorf("pilot %s was killed and evicted, but Meta still counts it", args["pilot"])
 			}
 			return nil, nil
 		},

@@ -2,11 +2,13 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -190,4 +192,49 @@ func (m *Membership) Release(ctx context.Context) error {
 func (m *Membership) Abandon() {
 	m.stop()
 	<-m.done
+}
+
+// Evict ends a membership whose holder is gone without releasing it: if
+// key exists and mark(its value) says so, it writes the marked value under
+// the key's own lease (only if the key has not changed since it was read)
+// and then revokes that lease, so the key goes at once, as if the holder
+// had released it. The mark lets watchers tell the end from a lapse (a
+// pilot's record says draining: its apps move without the removal grace).
+// Revoking, not deleting, is what lets a holder that was alive after all
+// come back: its renewals fail and its Membership writes the key again
+// under a new lease. It reports whether it evicted; false, nil when the
+// key is absent, changed meanwhile, or mark declined.
+func (s *Store) Evict(ctx context.Context, key string, mark func(old []byte) ([]byte, bool)) (bool, error) {
+	resp, err := s.cli.Get(ctx, key)
+	if err != nil {
+		return false, storeError("read "+key, err)
+	}
+	if len(resp.Kvs) == 0 {
+		return false, nil
+	}
+	kv := resp.Kvs[0]
+	next, ok := mark(kv.Value)
+	if !ok {
+		return false, nil
+	}
+	lease := clientv3.LeaseID(kv.Lease)
+	put := clientv3.OpPut(key, string(next))
+	if lease != 0 {
+		put = clientv3.OpPut(key, string(next), clientv3.WithLease(lease))
+	}
+	tx, err := s.cli.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(key), "=", kv.ModRevision)).Then(put).Commit()
+	if err != nil {
+		return false, storeError("mark "+key, err)
+	}
+	if !tx.Succeeded {
+		return false, nil
+	}
+	if lease == 0 {
+		_, err = s.cli.Delete(ctx, key)
+		return err == nil, storeError("delete "+key, err)
+	}
+	if _, err = s.cli.Revoke(ctx, lease); err != nil && !errors.Is(err, rpctypes.ErrLeaseNotFound) {
+		return false, storeError("revoke "+key, err)
+	}
+	return true, nil // a lease not found had run out meanwhile: the key is gone too
 }

@@ -18,8 +18,8 @@
 // With a sharded control plane (Options.Meta) the client asks Meta which
 // pilot serves its app, follows a pilot's redirect (gRPC status
 // FAILED_PRECONDITION with a google.rpc.ErrorInfo naming the owner), and
-// when it loses its pilot asks Meta again, naming the lost pilot, with
-// backoff and jitter: it never connects to a pilot that neither Meta nor a
+// when it loses its pilot tries it again and then asks Meta again, naming
+// the lost pilot, with backoff and jitter: it never connects to a pilot that neither Meta nor a
 // redirect named.
 //
 // Subscriptions are kept in a file and subscribed again at start (preload),

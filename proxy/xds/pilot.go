@@ -24,13 +24,14 @@ import (
 //     naming the one that does: go there at once (at most maxRedirects in
 //     a row, then back off and ask Meta again);
 //   - when a working stream breaks otherwise, back off (with jitter) and
-//     ask Meta again: if Meta still names the same pilot, try it (a broken
-//     connection to a live pilot costs no more than that);
+//     try the same pilot again, without asking Meta (which would name it
+//     still): a broken connection to a live pilot costs no more than that;
 //   - when a pilot cannot be reached (or the stream fails before its first
 //     response) twice in a row, ask Meta naming that pilot as one to
-//     avoid: Meta answers
-//     as soon as the app has another owner (when the lost pilot's lease
-//     runs out), or after metaWait with whatever owner it has;
+//     avoid: that is also a report. Meta answers as soon as the app has
+//     another owner: at once if it finds the pilot refusing connections
+//     (it evicts it, cp/meta), else when the lost pilot's lease runs out;
+//     or after metaWait with whatever owner it has;
 //   - never a pilot that neither Meta nor a redirect named.
 const (
 	maxRedirects = 3
@@ -49,6 +50,7 @@ func (c *Client) run() {
 	avoid := ""
 	redirects := 0
 	failed, failures := "", 0 // the pilot that failed before a first response, how often in a row
+	lost := ""                // the pilot whose working stream broke, retried without a look-up
 	for c.ctx.Err() == nil {
 		target := next
 		next = meta.PilotInfo{}
@@ -91,19 +93,29 @@ func (c *Client) run() {
 		}
 		redirects = 0
 		avoid = ""
-		if _, ok := meta.RedirectOf(err); !ok && grpcstatus.Code(err) != codes.Aborted && !wasConnected {
+		_, redirected := meta.RedirectOf(err)
+		switch {
+		case redirected || grpcstatus.Code(err) == codes.Aborted:
+			failed, failures, lost = "", 0, ""
+		case wasConnected:
+			// A working stream broke: try the same pilot again, without a
+			// look-up (Meta would name it still; if the app moved, the
+			// pilot redirects).
+			failed, failures, lost = "", 0, target.ID
+		default:
 			// Not even a first response, twice in a row: the pilot is
-			// gone. Do not come back unless Meta says so. Once may be a
-			// busy pilot's full listen queue; a stream that had been
-			// working is tried again through a plain look-up.
+			// gone. Do not come back unless Meta says so (asking it is
+			// the report that lets Meta evict a dead pilot). Once may be
+			// a busy pilot's full listen queue.
 			if target.ID != failed {
 				failed, failures = target.ID, 0
 			}
 			if failures++; failures >= 2 {
-				avoid, failures = target.ID, 0
+				avoid, failures, lost = target.ID, 0, ""
 			}
-		} else {
-			failed, failures = "", 0
+		}
+		if lost != "" && lost == target.ID && c.meta != nil {
+			next = target
 		}
 		if time.Since(start) > 10*time.Second {
 			backoff = 100 * time.Millisecond // it had been working

@@ -15,6 +15,8 @@ import (
 
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	grpcstatus "google.golang.org/grpc/status"
 
 	"github.com/octomesh/octomesh/api/meta"
 	"github.com/octomesh/octomesh/api/registry"
@@ -23,9 +25,10 @@ import (
 )
 
 // The sidecar with Meta: it asks Meta for its app's pilot, moves to the
-// successor when that pilot drains (redirect) or dies (Meta, once the
-// lease runs out), and back when it returns; it never uses a pilot that
-// neither Meta nor a redirect named.
+// successor when that pilot drains (redirect) or dies (Meta, once it finds
+// the pilot refusing connections: long before the 30s lease runs out), and
+// back when it returns; it never uses a pilot that neither Meta nor a
+// redirect named, and keeps its last good configuration while it moves.
 func TestMetaDiscoveryFailoverAndReturn(t *testing.T) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	dir, err := os.MkdirTemp("", "omxm")
@@ -40,7 +43,7 @@ func TestMetaDiscoveryFailoverAndReturn(t *testing.T) {
 	defer m.Close()
 	start := func(id string) *pilot.Pilot {
 		p, err := pilot.Start(pilot.Options{XDSAddress: "127.0.0.1:0", HTTPAddress: "127.0.0.1:0", EtcdEndpoints: []string{m.Addrs().Etcd},
-			Shard: &pilot.ShardOptions{ID: id, LeaseTTL: 2 * time.Second}, Log: quiet})
+			Shard: &pilot.ShardOptions{ID: id, LeaseTTL: 30 * time.Second}, Log: quiet})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,13 +104,35 @@ func TestMetaDiscoveryFailoverAndReturn(t *testing.T) {
 	pilots[owner] = start(owner)
 	waitUntil("the returned owner", func(st Status) bool { return st.PilotID == owner && hasEcho(st) })
 
-	// Death (no drain): Meta moves the app when the lease runs out, and
-	// the sidecar, waiting on Meta, follows.
+	// Death (no drain): the sidecar reports the pilot to Meta (avoid=),
+	// Meta finds it refusing connections and evicts it, and the sidecar,
+	// waiting on Meta, follows. waitUntil gives up after 20s, before the
+	// lease (30s) and its grace could have moved the app: only the
+	// eviction can.
 	died := time.Now()
 	pilots[owner].Close()
+	deadline := time.Now().Add(20 * time.Second)
+	for c.Status().Connected && c.Status().PilotID == owner {
+		if time.Now().After(deadline) {
+			t.Fatal("the sidecar did not notice its pilot's death")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	ft.mu.Lock()
+	kept := len(ft.clusters["echo"].Endpoints)
+	ft.mu.Unlock()
+	if kept != 1 {
+		t.Fatalf("without a pilot, the sidecar dropped echo's endpoints: %d", kept)
+	}
 	waitUntil("the successor after a death", func(st Status) bool { return st.PilotID == other && hasEcho(st) })
-	t.Logf("moved %v after the pilot died (lease ttl 2s); %d lookups, %d redirects", time.Since(died).Round(time.Millisecond),
+	t.Logf("moved %v after the pilot died (lease ttl 30s); %d lookups, %d redirects", time.Since(died).Round(time.Millisecond),
 		c.Stats.Lookups.Load(), c.Stats.Redirects.Load())
+	for m.Deaths.Evictions.Load() == 0 { // counted once the revoke returns
+		if time.Now().After(deadline.Add(10 * time.Second)) {
+			t.Fatal("the app moved without Meta evicting the dead pilot")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	ft.mu.Lock()
 	defer ft.mu.Unlock()
 	if len(ft.clusters["echo"].Endpoints) != 1 {
@@ -188,5 +213,68 @@ func TestRedirectAtStreamOpenIsFollowed(t *testing.T) {
 		if lookups != 1 {
 			t.Fatalf("client %d asked Meta %d times: it lost the redirect", i, lookups)
 		}
+	}
+}
+
+// A working stream that breaks is retried on the same pilot without
+// asking Meta; a pilot that then refuses twice is reported to Meta
+// (avoid=), the report that lets Meta evict it.
+func TestBrokenStreamRetriesThePilotThenReportsIt(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeADS{apps: make(chan []string, 4), reqs: make(chan *discovery.DeltaDiscoveryRequest, 64),
+		resps: make(chan *discovery.DeltaDiscoveryResponse), end: make(chan error)}
+	srv := grpc.NewServer()
+	discovery.RegisterAggregatedDiscoveryServiceServer(srv, f)
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Stop()
+	addr := ln.Addr().String()
+	lookups := make(chan string, 16)
+	m := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		lookups <- r.URL.RawQuery
+		if r.URL.Query().Get("avoid") != "" {
+			<-r.Context().Done() // a long poll, until the client gives up
+			return
+		}
+		_ = json.NewEncoder(w).Encode(meta.OwnerResponse{App: "web", Pilot: meta.PilotInfo{ID: "p1", XDS: addr}})
+	}))
+	defer m.Close()
+	c, err := New(Options{Meta: strings.TrimPrefix(m.URL, "http://"), NodeID: "web-1", App: "web", Listener: "outbound",
+		SubscribeWait: time.Second, MaxSubscriptions: 10, ReconnectMax: 100 * time.Millisecond}, &fakeTarget{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Start()
+	if q := recv(t, lookups); q != "app=web" {
+		t.Fatalf("asked Meta %q", q)
+	}
+	recv(t, f.apps)
+	f.resps <- &discovery.DeltaDiscoveryResponse{TypeUrl: typeURLs[kCluster], Nonce: "1", SystemVersionInfo: "v1"}
+	deadline := time.Now().Add(30 * time.Second)
+	for !c.Status().Connected {
+		if time.Now().After(deadline) {
+			t.Fatal("never connected")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	// The stream breaks; the pilot is alive: the client comes back to it
+	// without a look-up.
+	f.end <- grpcstatus.Error(codes.Unavailable, "stream reset")
+	recv(t, f.apps)
+	if n := c.Stats.Lookups.Load(); n != 1 {
+		t.Fatalf("%d look-ups after a broken stream to a live pilot, want 1", n)
+	}
+
+	// The pilot dies: refused twice, then the client asks Meta to avoid it.
+	srv.Stop()
+	if q := recv(t, lookups); q != "app=web&avoid=p1&wait=15s" {
+		t.Fatalf("after the pilot died, asked Meta %q; want the report avoid=p1", q)
+	}
+	if n := c.Stats.Lookups.Load(); n != 2 {
+		t.Fatalf("%d look-ups before the report, want 2", n)
 	}
 }

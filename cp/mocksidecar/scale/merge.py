@@ -36,6 +36,8 @@ ends = samples.pop("move_end_unix_ns", [])
 moves = samples.pop("moves", [])
 samples["moves: failover"] = [d for d, e in zip(moves, ends) if e < ret]
 samples["moves: return"] = [d for d, e in zip(moves, ends) if e >= ret]
+samples["failover: kill -> ACK"] = [e - kill for e in ends if kill <= e < ret]
+samples["return: start -> ACK"] = [e - ret for e in ends if e >= ret]
 for k in sorted(samples):
     xs = sorted(samples[k])
     if xs:

@@ -21,6 +21,7 @@ LEASE_TTL=${LEASE_TTL:-5s} # the pilots' --shard-lease-ttl
 DEADLINE=${DEADLINE:-2400} # seconds for the whole run
 OUT=${OUT:-$(mktemp -d /tmp/om-scale.XXXXXX)}
 BASE=${BASE:-27000}
+MOCK_LOG_LEVEL=${MOCK_LOG_LEVEL:-warn} # debug logs every simulated sidecar's lost stream and failed look-up
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
 mkdir -p "$OUT"
@@ -88,7 +89,7 @@ for _ in $(seq 1 600); do [ -e "$OUT/registered" ] && break; sleep 0.1; done
 per=$((N / PROCS))
 for k in $(seq 0 $((PROCS - 1))); do
 	start "mock$k" mocksidecar --script "$HERE/sidecars.yaml" --count "$per" --first $((k * per)) --ramp "$RAMP" \
-		--meta "$META" --var "dir=$OUT" --var killed=p2 --timeout "${DEADLINE}s" --json "$OUT/mock$k.json"
+		--meta "$META" --var "dir=$OUT" --var killed=p2 --timeout "${DEADLINE}s" --json "$OUT/mock$k.json" --log-level "$MOCK_LOG_LEVEL"
 done
 N=$((per * PROCS))
 
@@ -149,22 +150,30 @@ sample() { # output file, stop file, pilots to count sessions on (numbers), -- p
 	for i in "${!names[@]}"; do prev[$i]=$(cpu_ticks "${PID[${names[$i]}]}"); done
 	for p in "${mocks[@]}"; do m0=$((m0 + $(cpu_ticks "$p"))); done
 	read -r b0 t0 < <(machine_busy)
-	echo "t_s ${names[*]} mocks (CPU % of one core) machine_busy% sessions(${counted[*]})" >"$file"
-	local t=0
+	# CPU is per wall second of each sample (a sample takes longer than
+	# its 1s sleep on a saturated machine).
+	echo "ms ${names[*]} mocks (CPU % of one core) machine_busy% sessions(${counted[*]})" >"$file"
+	local t=0 w0 wp w el
+	w0=$(date +%s%N)
+	wp=$w0
 	while [ ! -e "$stop" ] && [ $t -lt 300 ]; do
 		sleep 1
 		t=$((t + 1))
-		local line="$t"
+		w=$(date +%s%N)
+		el=$(((w - wp) / 1000000))
+		[ "$el" -gt 0 ] || el=1
+		wp=$w
+		local line="$(((w - w0) / 1000000))"
 		for i in "${!names[@]}"; do
 			local c
 			c=$(cpu_ticks "${PID[${names[$i]}]}")
-			line="$line $(((c - prev[i]) * 100 / HZ))"
+			line="$line $(((c - prev[i]) * 100000 / HZ / el))"
 			prev[$i]=$c
 		done
 		m1=0
 		for p in "${mocks[@]}"; do m1=$((m1 + $(cpu_ticks "$p"))); done
 		read -r b1 t1 < <(machine_busy)
-		line="$line $(((m1 - m0) * 100 / HZ)) $(((b1 - b0) * 100 / (t1 - t0 > 0 ? t1 - t0 : 1)))"
+		line="$line $(((m1 - m0) * 100000 / HZ / el)) $(((b1 - b0) * 100 / (t1 - t0 > 0 ? t1 - t0 : 1)))"
 		m0=$m1 b0=$b1 t0=$t1
 		echo "$line $(sessions "${counted[@]}")" >>"$file"
 	done
@@ -190,6 +199,19 @@ for k in 1 3 4; do
 	a=127.0.0.1:$((BASE + 40 + k))
 	echo "p$k after: sessions $(pstat $a pilot.sessions) apps $(pstat $a shard.owned) watch.svc $(pstat $a pilot.watches.services) rss_MiB $(($(rss_kb "${PID[p$k]}") / 1024))"
 done | tee -a "$OUT/steady.txt"
+
+# The sidecars check their owners now (Meta look-ups: "on the owner");
+# let them finish before the return is timed: until Meta has answered no
+# look-up for 3s, at most 5 minutes.
+prev=-1 same=0
+for _ in $(seq 1 300); do
+	n=$(pstat "$META" meta.lookups)
+	if [ "$n" = "$prev" ]; then same=$((same + 1)); else same=0; fi
+	[ $same -ge 3 ] && break
+	prev=$n
+	sleep 1
+done
+echo "owner checks over: $n look-ups answered by Meta in all"
 
 # Return: p2 starts again under its id; its apps move back, and p1, p3
 # and p4 redirect their sidecars to it.
