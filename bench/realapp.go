@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -77,24 +78,32 @@ func (c *RealAppConfig) Estimate() time.Duration {
 }
 
 // BuildRealApp builds the example client and server and the sidecar-only
-// binary into dir with the go command (no race detector), or takes them
-// from $ECHO_CLIENT_BIN, $ECHO_SERVER_BIN and $OCTOMESH_PROXY_BIN.
+// binary into dir with the go command (no race detector; the three at
+// once), or takes them from $ECHO_CLIENT_BIN, $ECHO_SERVER_BIN and
+// $OCTOMESH_PROXY_BIN.
 func BuildRealApp(dir string, cfg *RealAppConfig) error {
-	for _, b := range []struct {
+	builds := []struct {
 		dst            *string
 		name, pkg, env string
 	}{
 		{&cfg.ClientBinary, "echo-client", "github.com/octomesh/octomesh/examples/echo/cmd/echo-client", "ECHO_CLIENT_BIN"},
 		{&cfg.ServerBinary, "echo-server", "github.com/octomesh/octomesh/examples/echo/cmd/echo-server", "ECHO_SERVER_BIN"},
 		{&cfg.ProxyBinary, "octomesh-proxy", "github.com/octomesh/octomesh/cmd/octomesh-proxy", "OCTOMESH_PROXY_BIN"},
-	} {
-		bin, err := proc.BuildPackage(dir, b.name, b.pkg, b.env, false)
-		if err != nil {
-			return fmt.Errorf("bench: realapp: %w", err)
-		}
-		*b.dst = bin
 	}
-	return nil
+	errs := make([]error, len(builds))
+	var wg sync.WaitGroup
+	for i, b := range builds {
+		wg.Go(func() {
+			bin, err := proc.BuildPackage(dir, b.name, b.pkg, b.env, false)
+			if err != nil {
+				errs[i] = fmt.Errorf("bench: realapp: %w", err)
+				return
+			}
+			*b.dst = bin
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // RunRealApp runs cfg.Repetitions pairs of measured runs, direct then
