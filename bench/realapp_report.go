@@ -253,7 +253,7 @@ func (r *RealAppReport) Markdown() string {
 	w("| sidecar A CPU µs/req | – | %.1f | |\n", m.SidecarACPU)
 	w("| sidecar B CPU µs/req | – | %.1f | |\n", m.SidecarBCPU)
 	dAll, mAll := d.ClientCPU+d.ServerCPU, m.ClientCPU+m.ServerCPU+m.SidecarACPU+m.SidecarBCPU
-	w("| all four (two) processes, CPU µs/req | %.1f | %.1f | %s |\n", dAll, mAll, ratio(dAll, mAll))
+	w("| all processes (direct 2, mesh 4), CPU µs/req | %.1f | %.1f | %s |\n", dAll, mAll, ratio(dAll, mAll))
 	w("| other work on the machine, %% of its CPUs | %.0f | %.0f | |\n\n", d.Others, m.Others)
 
 	w("| repetition | direct req/s | mesh req/s | mesh/direct | direct p99 µs | mesh p99 µs | added p99 µs | " +

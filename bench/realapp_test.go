@@ -102,7 +102,7 @@ func TestRealAppReportSummaryAndMarkdown(t *testing.T) {
 		"| req/s | 30000 | 18000 | **0.80x** (median of the repetitions' ratios; 0.60x of the medians) |",
 		"| p99 µs | 5000 | 7100 | +1000 (median of the repetitions' differences) |",
 		"| sidecar A CPU µs/req | – | 14.0 | |",
-		"| all four (two) processes, CPU µs/req | 40.0 | 74.0 | 1.85x |",
+		"| all processes (direct 2, mesh 4), CPU µs/req | 40.0 | 74.0 | 1.85x |",
 		"| 3 | 30000 | 15000 | 0.50x | 4000 | 9000 | +5000 |",
 		"Goal: mesh ≥ 0.75x direct: met (median 0.80x, worst repetition 0.50x).",
 	} {

@@ -43,7 +43,7 @@ latency over T0, throughput, proxy CPU per request, RSS and syscalls.
 direct and through two sidecars (it builds them with the go command, or takes
 $ECHO_CLIENT_BIN, $ECHO_SERVER_BIN and $OCTOMESH_PROXY_BIN); it takes
 --duration, --warmup, --repetitions (default 3), --payload (default 128),
---callers and --json.
+--callers, --json and --from-json (render an earlier run's --json again).
 
 Its children: 'octomesh bench load' (one load run) and 'octomesh bench server'
 (the echo server); run either with -h for their flags.
@@ -83,7 +83,7 @@ flags:
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if *realApp {
 		for _, name := range []string{"matrix", "quick", "topologies", "rate", "closed", "connections", "max-requests",
-			"markdown", "plot", "server-cmd", "install-haproxy", "realtime", "from-json", "bin"} {
+			"markdown", "plot", "server-cmd", "install-haproxy", "realtime", "bin"} {
 			if set[name] {
 				return fmt.Errorf("--%s does not apply to --realapp", name)
 			}
@@ -99,6 +99,14 @@ flags:
 		}
 		if set["repetitions"] {
 			cfg.Repetitions = *reps
+		}
+		if *fromJSON != "" {
+			rep, err := bench.ReadRealAppReport(*fromJSON)
+			if err != nil {
+				return err
+			}
+			fmt.Print(rep.Markdown())
+			return nil
 		}
 		return runRealApp(cfg, *jsonOut)
 	}
