@@ -25,6 +25,13 @@
 // distribution (install-haproxy.sh installs it). Sidecars and HAProxy are
 // pinned to one CPU, the load generator and the server to another.
 //
+// The real-app mode (RunRealApp, `octomesh bench --realapp`) measures a
+// user's app instead: examples/echo's Kitex client and server, built with
+// the go command, unpinned, direct and through two octomesh-proxy
+// sidecars, in alternating repetitions; the example client is the load and
+// prints its result as JSON, which bench reads as bytes (it does not link
+// the example).
+//
 // bench imports codec and internal/proc, and nothing on the request path
 // may import it. It must never import proxy/... or cp/...: it measures the
 // mesh from outside, as processes.

@@ -37,6 +37,13 @@ latency over T0, throughput, proxy CPU per request, RSS and syscalls.
   octomesh bench --matrix --json r.json --markdown docs/performance.md --plot r.png
   octomesh bench --quick                      # the matrix in one-second runs
   octomesh bench --topologies T0-UDS,T2 --rate 5000 --payload 1KiB
+  octomesh bench --realapp --duration 10s --callers 50 --repetitions 3
+
+--realapp measures examples/echo's Kitex client and server instead, unpinned,
+direct and through two sidecars (it builds them with the go command, or takes
+$ECHO_CLIENT_BIN, $ECHO_SERVER_BIN and $OCTOMESH_PROXY_BIN); it takes
+--duration, --warmup, --repetitions (default 3), --payload (default 128),
+--callers, --json and --from-json (render an earlier run's --json again).
 
 Its children: 'octomesh bench load' (one load run) and 'octomesh bench server'
 (the echo server); run either with -h for their flags.
@@ -64,11 +71,47 @@ flags:
 	realtime := fs.Bool("realtime", false, "run every process the benchmark starts under SCHED_FIFO (root only): a shared machine's other work then cannot delay them, but gets little CPU while a run saturates one")
 	fromJSON := fs.String("from-json", "", "instead of running, render the report of an earlier run from its --json file (with --markdown, --plot)")
 	bin := fs.String("bin", "", "the octomesh binary for sidecars, server and load generator (default: this one)")
+	realApp := fs.Bool("realapp", false, "measure examples/echo's Kitex client and server, direct and through two sidecars (see above)")
+	callers := fs.Int("callers", 50, "--realapp: the example client's concurrent callers")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *realApp {
+		for _, name := range []string{"matrix", "quick", "topologies", "rate", "closed", "connections", "max-requests",
+			"markdown", "plot", "server-cmd", "install-haproxy", "realtime", "bin"} {
+			if set[name] {
+				return fmt.Errorf("--%s does not apply to --realapp", name)
+			}
+		}
+		cfg := bench.RealAppConfig{Callers: *callers, Payload: 128, Warmup: *warmup, Duration: *duration, Repetitions: 3,
+			Command: "octomesh bench " + strings.Join(args, " "), Log: os.Stderr}
+		if set["payload"] {
+			sizes, err := parseSizes(*payloads)
+			if err != nil || len(sizes) != 1 {
+				return fmt.Errorf("--payload %q: want one size with --realapp", *payloads)
+			}
+			cfg.Payload = sizes[0]
+		}
+		if set["repetitions"] {
+			cfg.Repetitions = *reps
+		}
+		if *fromJSON != "" {
+			rep, err := bench.ReadRealAppReport(*fromJSON)
+			if err != nil {
+				return err
+			}
+			fmt.Print(rep.Markdown())
+			return nil
+		}
+		return runRealApp(cfg, *jsonOut)
+	}
+	if set["callers"] {
+		return errors.New("--callers applies to --realapp only (closed-loop points: --closed)")
 	}
 
 	cfg := bench.Config{
@@ -90,8 +133,6 @@ flags:
 		if *quick {
 			preset = bench.QuickMatrix()
 		}
-		set := map[string]bool{}
-		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		if !set["topologies"] {
 			cfg.Topologies = preset.Topologies
 		}
@@ -160,6 +201,35 @@ flags:
 		return bench.UpdateMarkdown(*mdOut, section)
 	}
 	fmt.Println(section)
+	return nil
+}
+
+// runRealApp builds the example apps and the sidecar, runs the real-app
+// mode and prints its tables.
+func runRealApp(cfg bench.RealAppConfig, jsonOut string) error {
+	dir, err := os.MkdirTemp("", "octomesh-realapp-bin")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	fmt.Fprintln(os.Stderr, "bench: realapp: building echo-client, echo-server and octomesh-proxy")
+	if err := bench.BuildRealApp(dir, &cfg); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "bench: realapp: %d callers, %d B, %d repetitions of direct and mesh, %s + %s each: about %s in all\n",
+		cfg.Callers, cfg.Payload, cfg.Repetitions, cfg.Warmup, cfg.Duration, cfg.Estimate().Round(time.Second))
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	rep, err := bench.RunRealApp(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if jsonOut != "" {
+		if err := rep.WriteJSON(jsonOut); err != nil {
+			return err
+		}
+	}
+	fmt.Print(rep.Markdown())
 	return nil
 }
 

@@ -20,13 +20,17 @@ import (
 )
 
 // LoadConfig describes a closed-loop load run: Concurrency callers share
-// Requests requests, each sent as soon as the caller's previous one is
-// answered.
+// Requests requests, or call for Duration, each sending its next request as
+// soon as its previous one is answered.
 type LoadConfig struct {
-	// Requests is the number of requests to send, at least 1.
+	// Requests is the number of requests to send; 0 means as many as the
+	// callers send in Duration.
 	Requests int
+	// Duration, when Requests is 0, is how long the callers start
+	// requests; it must then be positive. With Requests it must be 0.
+	Duration time.Duration
 	// Concurrency is the number of concurrent callers, at least 1; it is
-	// capped at Requests.
+	// capped at Requests when Requests is given.
 	Concurrency int
 	// PayloadSize is the payload of each request in bytes, at least 0.
 	PayloadSize int
@@ -43,33 +47,43 @@ type LoadConfig struct {
 
 func (c LoadConfig) validate() error {
 	switch {
-	case c.Requests < 1:
-		return fmt.Errorf("echo: load: requests = %d, want at least 1", c.Requests)
+	case c.Requests < 0:
+		return fmt.Errorf("echo: load: requests = %d, want at least 1 (or 0 with a duration)", c.Requests)
+	case c.Requests == 0 && c.Duration <= 0:
+		return fmt.Errorf("echo: load: no requests and duration = %v: give a number of requests or a positive duration", c.Duration)
+	case c.Requests > 0 && c.Duration != 0:
+		return fmt.Errorf("echo: load: both %d requests and duration %v: give one", c.Requests, c.Duration)
 	case c.Concurrency < 1:
 		return fmt.Errorf("echo: load: concurrency = %d, want at least 1", c.Concurrency)
 	case c.PayloadSize < 0:
 		return fmt.Errorf("echo: load: payload size = %d, want at least 0", c.PayloadSize)
 	case c.Timeout < 0 || c.MaxDuration < 0:
 		return errors.New("echo: load: negative timeout")
-	case c.FirstID > math.MaxInt64-int64(c.Requests):
+	case c.FirstID > math.MaxInt64-int64(c.Requests) || c.Requests == 0 && c.FirstID > math.MaxInt64/2:
 		return errors.New("echo: load: ids overflow int64")
 	}
 	return nil
 }
 
 // LoadResult is what a load run did. Latencies are those of the requests
-// answered correctly.
+// answered correctly. Its JSON form (durations in nanoseconds) is what
+// `echo-client -json` prints.
 type LoadResult struct {
-	Wanted    int // requests the run was asked to send
-	Sent      int // requests sent; less than Wanted if the run was cut short
-	Errors    int // calls that returned an error
-	Mismatch  int // answers with a wrong id or payload
-	FirstFail string
-	Elapsed   time.Duration
+	Wanted    int    `json:"wanted"`   // requests the run was asked to send; 0 for a run of a duration
+	Sent      int    `json:"sent"`     // requests sent; less than Wanted if the run was cut short
+	Errors    int    `json:"errors"`   // calls that returned an error
+	Mismatch  int    `json:"mismatch"` // answers with a wrong id or payload
+	FirstFail string `json:"first_fail,omitempty"`
+	// Elapsed runs from the first request's start to the last answer.
+	Elapsed time.Duration `json:"elapsed_ns"`
 	// Servers counts correct answers per responding server name.
-	Servers map[string]int
+	Servers map[string]int `json:"servers"`
 
-	P50, P90, P99, P999, Max time.Duration
+	P50  time.Duration `json:"p50_ns"`
+	P90  time.Duration `json:"p90_ns"`
+	P99  time.Duration `json:"p99_ns"`
+	P999 time.Duration `json:"p999_ns"`
+	Max  time.Duration `json:"max_ns"`
 }
 
 // OK returns the correctly answered requests.
@@ -85,10 +99,15 @@ func (r LoadResult) Throughput() float64 {
 	return float64(r.OK()) / r.Elapsed.Seconds()
 }
 
-// Err returns nil if every wanted request was sent and answered correctly,
-// and otherwise an error that says what went wrong.
+// Err returns nil if every wanted request (for a run of a duration: at
+// least one) was sent and answered correctly, and otherwise an error that
+// says what went wrong.
 func (r LoadResult) Err() error {
-	if r.Sent == r.Wanted && r.Errors == 0 && r.Mismatch == 0 {
+	allSent := r.Sent == r.Wanted
+	if r.Wanted == 0 {
+		allSent = r.Sent > 0
+	}
+	if allSent && r.Errors == 0 && r.Mismatch == 0 {
 		return nil
 	}
 	msg := fmt.Sprintf("echo: load: %d of %d requests sent, %d errors, %d wrong answers",
@@ -124,9 +143,10 @@ func (r LoadResult) String() string {
 // cfg.FirstID+i and a payload derived from its id, so an answer to another
 // request is caught.
 //
-// The run ends when every request has been answered, or early when ctx is
-// done or cfg.MaxDuration has passed: then no new request starts, and
-// those in flight finish within cfg.Timeout. RunLoad returns an error only
+// The run ends when every request has been answered (for a run of
+// cfg.Duration: when it has passed and the calls in flight are answered),
+// or early when ctx is done or cfg.MaxDuration has passed: then no new
+// request starts, and those in flight finish within cfg.Timeout. RunLoad returns an error only
 // for an invalid cfg; failed requests are counted in the result (see
 // LoadResult.Err).
 func RunLoad(ctx context.Context, c echoservice.Client, cfg LoadConfig) (LoadResult, error) {
@@ -142,7 +162,12 @@ func RunLoad(ctx context.Context, c echoservice.Client, cfg LoadConfig) (LoadRes
 	if cfg.Timeout > 0 {
 		callOpts = append(callOpts, callopt.WithRPCTimeout(cfg.Timeout))
 	}
-	callers := min(cfg.Concurrency, cfg.Requests)
+	callers, perCaller := cfg.Concurrency, 1024
+	if cfg.Requests > 0 {
+		callers = min(callers, cfg.Requests)
+		perCaller = cfg.Requests/callers + 1
+	}
+	var end time.Time // of a run of a duration: no request starts after it
 
 	var (
 		next    atomic.Int64 // index of the next request to send
@@ -150,16 +175,19 @@ func RunLoad(ctx context.Context, c echoservice.Client, cfg LoadConfig) (LoadRes
 		results = make([]callerResult, callers)
 	)
 	start := time.Now()
+	if cfg.Requests == 0 {
+		end = start.Add(cfg.Duration)
+	}
 	for i := range results {
 		wg.Add(1)
 		go func(r *callerResult) {
 			defer wg.Done()
-			r.latencies = make([]time.Duration, 0, cfg.Requests/callers+1)
+			r.latencies = make([]time.Duration, 0, perCaller)
 			r.servers = make(map[string]int)
 			payload := make([]byte, cfg.PayloadSize)
 			for ctx.Err() == nil {
 				n := next.Add(1) - 1
-				if n >= int64(cfg.Requests) {
+				if cfg.Requests > 0 && n >= int64(cfg.Requests) || cfg.Requests == 0 && !time.Now().Before(end) {
 					return
 				}
 				if !r.call(ctx, c, cfg.FirstID+n, payload, callOpts) {

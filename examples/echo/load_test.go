@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -140,6 +141,40 @@ func TestRunLoadBoundedInTime(t *testing.T) {
 	}
 }
 
+func TestRunLoadForADuration(t *testing.T) {
+	var seen sync.Map
+	c := &fakeClient{answer: func(req *echogen.EchoRequest) (*echogen.EchoResponse, error) {
+		if _, dup := seen.LoadOrStore(req.Id, true); dup {
+			return nil, errors.New("id sent twice")
+		}
+		time.Sleep(100 * time.Microsecond)
+		return echoAnswer(req)
+	}}
+	start := time.Now()
+	res, err := RunLoad(context.Background(), c, LoadConfig{Duration: 100 * time.Millisecond, Concurrency: 50, PayloadSize: 8, FirstID: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No request starts after the duration; those in flight then take
+	// 100µs plus whatever a busy machine adds.
+	if d := time.Since(start); d < 100*time.Millisecond || d > 30*time.Second {
+		t.Fatalf("a run of 100ms took %s", d)
+	}
+	if err := res.Err(); err != nil || res.Wanted != 0 || res.Sent < 50 || int64(res.Sent) != c.calls.Load() || res.Servers["fake"] != res.Sent {
+		t.Fatalf("result %+v (calls %d), Err() = %v", res, c.calls.Load(), err)
+	}
+	if res.P50 <= 0 || res.P99 < res.P50 {
+		t.Fatalf("latencies %+v", res)
+	}
+	// A run of a duration that sends nothing has failed.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	res, err = RunLoad(ctx, c, LoadConfig{Duration: time.Second, Concurrency: 1})
+	if err != nil || res.Sent != 0 || res.Err() == nil {
+		t.Fatalf("cancelled run of a duration: sent %d, error %v, Err() %v", res.Sent, err, res.Err())
+	}
+}
+
 func TestRunLoadCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -180,6 +215,9 @@ func TestRunLoadInvalidConfig(t *testing.T) {
 		{Requests: 1, Concurrency: 1, PayloadSize: -1},
 		{Requests: 1, Concurrency: 1, Timeout: -time.Second},
 		{Requests: 10, Concurrency: 1, FirstID: 1<<63 - 5},
+		{Requests: -1, Concurrency: 1, Duration: time.Second},
+		{Requests: 10, Concurrency: 1, Duration: time.Second},
+		{Requests: 0, Concurrency: 1, Duration: -time.Second},
 	} {
 		if _, err := RunLoad(context.Background(), &fakeClient{answer: echoAnswer}, cfg); err == nil {
 			t.Errorf("RunLoad accepted %+v", cfg)

@@ -3,6 +3,9 @@
 // checks every answer, and prints one line: requests, errors, throughput and
 // latency percentiles. It exits with status 1 if any request failed, got a
 // wrong answer, or was not sent before -max-duration, and 2 on bad usage.
+// With -n 0 its callers call for -duration instead of sending a number of
+// requests; -json prints the result as one JSON line (what `octomesh bench
+// --realapp` reads).
 //
 // With -rate it sends an open-loop load instead: -rate calls a second for
 // -duration, whatever the answers, and prints a JSON summary of what came
