@@ -440,6 +440,14 @@ func (c *Config) validate() error {
 			return c.Errorf("xds.tls.mode", "mutual TLS needs the identity section (a certificate to present)")
 		}
 	}
+	if x := c.XDS; x != nil && x.ClusterTLS.ModeOf() != TLSOff {
+		if fe := checkTLS(x.ClusterTLS, "tcp", true); fe != nil {
+			return c.Errorf("xds.cluster_tls."+strings.TrimPrefix(fe.Field, "tls."), "%s", fe.Msg)
+		}
+		if c.Identity == nil {
+			return c.Errorf("xds.cluster_tls.mode", "mutual TLS needs the identity section (a certificate to present)")
+		}
+	}
 	for i := range c.Clusters {
 		if c.Clusters[i].TLS.ModeOf() != TLSOff && c.Identity == nil {
 			return c.Errorf(fmt.Sprintf("clusters[%d].tls.mode", i), "mutual TLS needs the identity section (a certificate to present)")

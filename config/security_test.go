@@ -100,6 +100,29 @@ func TestXDSTLS(t *testing.T) {
 	}
 }
 
+// xds.cluster_tls: the mode of the pilot's clusters, strict or off, and
+// strict needs an identity.
+func TestXDSClusterTLS(t *testing.T) {
+	base := "node: {id: n, app: web}\nlisteners: [{name: outbound, address: unix:///tmp/o.sock}]\nxds: {pilot: 127.0.0.1:15010, cluster_tls: {mode: strict}}\n"
+	if _, err := Parse("x.yaml", []byte(base)); err == nil || !strings.Contains(err.Error(), "xds.cluster_tls.mode: mutual TLS needs the identity section") {
+		t.Errorf("without identity: %v", err)
+	}
+	withID := base + "identity: {cert_file: c.pem, key_file: k.pem, bundle_file: b.pem}\n"
+	cfg, err := Parse("x.yaml", []byte(withID))
+	if err != nil || cfg.XDS.ClusterTLS.ModeOf() != TLSStrict {
+		t.Fatalf("with identity: %v", err)
+	}
+	for _, tc := range []struct{ new, want string }{
+		{"mode: permissive", "xds.cluster_tls.mode: permissive is for listeners; a cluster either speaks TLS"},
+		{"mode: tight", `xds.cluster_tls.mode: "tight" is not strict, permissive or off`},
+	} {
+		_, err := Parse("x.yaml", []byte(strings.Replace(withID, "mode: strict", tc.new, 1)))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.new, err, tc.want)
+		}
+	}
+}
+
 func TestAuthorizationFromPilot(t *testing.T) {
 	base := `
 node: {id: server-1, app: server}

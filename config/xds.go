@@ -37,6 +37,12 @@ type XDS struct {
 	// TLS strict: the xDS stream is mutual TLS with the sidecar's identity,
 	// and the pilot must show spiffe://<trust-domain>/app/octomesh-pilot.
 	TLS *TLS `yaml:"tls"`
+	// ClusterTLS is the mode of connections to the endpoints of every
+	// cluster the pilot sends, as clusters[].tls is a static cluster's:
+	// strict makes them mutual TLS with the sidecar's identity, verifying
+	// the peer's; off (the default) keeps them plain. Give the callee's
+	// listeners strict or permissive to match.
+	ClusterTLS *TLS `yaml:"cluster_tls"`
 }
 
 func (x *XDS) setDefaults() {

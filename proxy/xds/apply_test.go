@@ -86,7 +86,7 @@ func TestDesired(t *testing.T) {
 		{name: "a static cluster shadows the pilot's", clusters: []config.Cluster{config.NewCluster("local-app")}, endpoints: []string{"local-app"},
 			wantClusters: "local-app", wantRoutes: "local/*>local-app"},
 	} {
-		s := newState(c.opts.StaticClusters, c.opts.StaticRoutes)
+		s := newState(c.opts.StaticClusters, c.opts.StaticRoutes, nil)
 		for _, cc := range tc.clusters {
 			s.clusters[cc.Name] = cc
 		}

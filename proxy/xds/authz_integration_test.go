@@ -28,6 +28,9 @@ import (
 type authzMesh struct {
 	srv        *server.Server
 	web, batch *caller
+	// identity is the config's identity section for an app, with a
+	// certificate of the mesh's CA.
+	identity func(app string) string
 }
 
 func startAuthzMesh(t *testing.T, dir, xdsAddr string, reg *registry.Client) *authzMesh {
@@ -53,7 +56,7 @@ func startAuthzMesh(t *testing.T, dir, xdsAddr string, reg *registry.Client) *au
 			write(app+".pem", certPEM), write(app+"-key.pem", keyPEM), bundle)
 	}
 	be := startBackend(t, dir, "b1")
-	m := &authzMesh{srv: sidecar(t, fmt.Sprintf(`
+	m := &authzMesh{identity: identity, srv: sidecar(t, fmt.Sprintf(`
 node: {id: echo-1, app: echo, zone: z1}
 %slisteners:
   - name: inbound
@@ -217,4 +220,36 @@ spec:
 		t.Fatal(err)
 	}
 	m.checkAllowed(t)
+}
+
+// Clusters that come from the pilot speak mutual TLS with
+// xds.cluster_tls strict (the caller's identity, the callee's verified):
+// a pilot-fed caller reaches echo's strict listener; one without it is
+// refused at the handshake.
+func TestPilotClustersOverMutualTLS(t *testing.T) {
+	dir := tempDir(t)
+	e := startPilot(t)
+	m := startAuthzMesh(t, dir, e.xdsAddr, e.api)
+	fed := func(app, extra string) *caller {
+		out := filepath.Join(dir, app+"-fed.sock")
+		sidecar(t, fmt.Sprintf(`
+node: {id: %s-1, app: %s, zone: z1}
+%slisteners: [{name: outbound, address: "unix://%s"}]
+xds:
+  pilot: "%s"
+  subscribe_wait: 5s
+  reconnect_max: 200ms
+%s`, app, app, m.identity(app), out, e.xdsAddr, extra))
+		return dial(t, out)
+	}
+	tlsCaller := fed("api", "  cluster_tls: {mode: strict}\n")
+	for range 20 {
+		if from := tlsCaller.mustCall("echo"); from != "b1" {
+			t.Fatalf("answered by %q", from)
+		}
+	}
+	plain := fed("cron", "")
+	if from, meshErr := plain.call("echo", "Echo"); meshErr == "" {
+		t.Fatalf("a plain caller reached a strict listener (answered by %q)", from)
+	}
 }

@@ -66,6 +66,9 @@ type Options struct {
 	// listener's, from the file) stay whatever the pilot sends; a pilot
 	// cluster or route that clashes with them is ignored.
 	StaticClusters []config.Cluster
+	// ClusterTLS is the tls of every cluster the pilot sends
+	// (config.XDS.ClusterTLS); nil: plain.
+	ClusterTLS *config.TLS
 	StaticRoutes   []config.Route
 	// TLS, when set, makes the stream to the pilot mutual TLS (the
 	// server's identity check is the config's); nil: plaintext.
@@ -83,7 +86,7 @@ func FromConfig(cfg *config.Config, log *slog.Logger) Options {
 		Pilot: x.Pilot, Meta: x.Meta, NodeID: cfg.Node.ID, App: cfg.Node.App, Zone: cfg.Node.Zone, Set: cfg.Node.Set,
 		Listener: x.Listener, Services: x.Services, SubscriptionsFile: x.SubscriptionsFile,
 		SubscribeWait: x.SubscribeWait.Std(), MaxSubscriptions: x.MaxSubscriptions, ReconnectMax: x.ReconnectMax.Std(),
-		StaticClusters: cfg.Clusters, Log: log,
+		StaticClusters: cfg.Clusters, ClusterTLS: x.ClusterTLS, Log: log,
 	}
 	for _, l := range cfg.Listeners {
 		if l.Name == x.Listener {
@@ -185,7 +188,7 @@ func New(opts Options, target Target) (*Client, error) {
 	}
 	c := &Client{meta: mc, opts: opts, target: target, log: opts.Log, done: make(chan struct{}),
 		subs: map[string]bool{}, routed: map[string]bool{}, waiters: map[string]chan struct{}{}}
-	c.st = newState(opts.StaticClusters, opts.StaticRoutes)
+	c.st = newState(opts.StaticClusters, opts.StaticRoutes, opts.ClusterTLS)
 	c.served = map[string]bool{}
 	for l, services := range opts.Authorization {
 		for _, s := range services {

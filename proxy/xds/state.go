@@ -25,6 +25,9 @@ type state struct {
 	// authz holds the pushed rule sets by service (Options.Authorization),
 	// nil for a service without rules.
 	authz map[string][]config.AuthzPolicy
+	// clusterTLS is given to every cluster the pilot sends
+	// (Options.ClusterTLS).
+	clusterTLS *config.TLS
 	// applied is what Target holds now.
 	clusterSet []config.Cluster
 	routes     []config.Route
@@ -32,8 +35,9 @@ type state struct {
 
 // newState is the state before the pilot has sent anything: the target
 // holds the static clusters and routes.
-func newState(static []config.Cluster, routes []config.Route) state {
-	s := state{clusters: map[string]config.Cluster{}, endpoints: map[string][]config.Endpoint{}, absent: map[string]bool{}, authz: map[string][]config.AuthzPolicy{}}
+func newState(static []config.Cluster, routes []config.Route, clusterTLS *config.TLS) state {
+	s := state{clusters: map[string]config.Cluster{}, endpoints: map[string][]config.Endpoint{}, absent: map[string]bool{}, authz: map[string][]config.AuthzPolicy{},
+		clusterTLS: clusterTLS}
 	for k := range s.versions {
 		s.versions[k] = map[string]string{}
 	}
@@ -96,6 +100,7 @@ func (s *state) put(k int, r *discovery.Resource, app string, served map[string]
 		if err != nil {
 			return err
 		}
+		cc.TLS = s.clusterTLS
 		s.clusters[name] = cc
 		delete(s.absent, name)
 	case kEndpoint:

@@ -13,7 +13,7 @@ import (
 // The state's version names the versions it holds, whatever the order
 // they came in.
 func TestStateVersion(t *testing.T) {
-	a, b := newState(nil, nil), newState(nil, nil)
+	a, b := newState(nil, nil, nil), newState(nil, nil, nil)
 	a.versions[kCluster]["echo"], a.versions[kCluster]["user"], a.versions[kRoute]["web"] = "1", "2", "3"
 	b.versions[kRoute]["web"], b.versions[kCluster]["user"], b.versions[kCluster]["echo"] = "3", "2", "1"
 	if a.version() != b.version() || !strings.HasPrefix(a.version(), "xds-") || len(a.version()) != len("xds-")+16 {
@@ -26,7 +26,7 @@ func TestStateVersion(t *testing.T) {
 }
 
 func TestStatePutAndRemove(t *testing.T) {
-	s := newState(nil, nil)
+	s := newState(nil, nil, nil)
 	put := func(k int, name string, m proto.Message) error {
 		a, err := anypb.New(m)
 		if err != nil {
