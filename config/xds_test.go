@@ -49,7 +49,7 @@ func TestParseXDSErrors(t *testing.T) {
 	cases := []struct{ name, yaml, want string }{
 		{"no pilot", strings.Replace(xdsGood, "pilot: 127.0.0.1:15010", "subscribe_wait: 1s", 1), "x.yaml:12: xds.pilot: missing"},
 		{"bad pilot", strings.Replace(xdsGood, "127.0.0.1:15010", "http://p", 1), `x.yaml:12: xds.pilot: address "http://p": unknown scheme`},
-		{"unknown field", strings.Replace(xdsGood, "services:", "servics:", 1), "xds.servics: unknown field (known: listener, max_subscriptions, meta, pilot, reconnect_max, services, subscribe_wait, subscriptions_file, tls)"},
+		{"unknown field", strings.Replace(xdsGood, "services:", "servics:", 1), "xds.servics: unknown field (known: cluster_tls, listener, max_subscriptions, meta, pilot, reconnect_max, services, subscribe_wait, subscriptions_file, tls)"},
 		{"unknown listener", strings.Replace(xdsGood, "pilot:", "listener: out\n  pilot:", 1), `xds.listener: no listener named "out" (known: inbound, outbound)`},
 		{"static listener without routes", strings.Replace(xdsGood, "pilot:", "listener: inbound\n  pilot:", 1), "listeners[0].routes: a listener needs at least one route"},
 		{"no node id", strings.Replace(xdsGood, "id: a-1, ", "", 1), "node.id: xds needs a node id: name is empty"},

@@ -68,8 +68,8 @@ type Options struct {
 	StaticClusters []config.Cluster
 	// ClusterTLS is the tls of every cluster the pilot sends
 	// (config.XDS.ClusterTLS); nil: plain.
-	ClusterTLS *config.TLS
-	StaticRoutes   []config.Route
+	ClusterTLS   *config.TLS
+	StaticRoutes []config.Route
 	// TLS, when set, makes the stream to the pilot mutual TLS (the
 	// server's identity check is the config's); nil: plaintext.
 	TLS *tls.Config
