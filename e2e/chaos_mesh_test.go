@@ -390,6 +390,27 @@ func (m *chaosMesh) healthy() (bool, string) {
 	return n == 2, string(body)
 }
 
+// xdsSession reports whether a pilot has sidecar A's xDS session: the
+// control plane serves it.
+func (m *chaosMesh) xdsSession() bool { return m.sessionPilot() != nil }
+
+// sessionPilot is the pilot that has sidecar A's xDS session (nil: none).
+func (m *chaosMesh) sessionPilot() *chaosProc {
+	c := http.Client{Timeout: 2 * time.Second}
+	for _, p := range m.pilots {
+		resp, err := c.Get("http://" + p.addr("http") + "/debug/sessions")
+		if err != nil {
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK && strings.Contains(string(body), `"echo-client-1"`) {
+			return p
+		}
+	}
+	return nil
+}
+
 // rssMiB is the resident memory of pid in MiB (0 when it is gone).
 func rssMiB(pid int) float64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))

@@ -320,7 +320,12 @@ func chaosFaults() []chaosFault {
 		{name: "kill -9 pilot", hold: true, zeroFailures: true,
 			promise: "no call fails: sidecars keep their configuration; sidecar A moves to the other pilot after the lease (2s) and grace (3s)",
 			inject: func(t *testing.T, m *chaosMesh, _ *chaosLoad) func() {
-				return restartAfterKill(t, m.pilots[0])
+				p := m.sessionPilot() // the one that serves sidecar A
+				if p == nil {
+					t.Fatal("no pilot has sidecar A's session")
+				}
+				t.Logf("killing %s, which serves sidecar A", p.name)
+				return restartAfterKill(t, p)
 			}},
 		{name: "kill -9 dispatcher", hold: true, zeroFailures: true,
 			promise: "no call fails: the dispatcher carries rule changes, not traffic",
@@ -379,6 +384,7 @@ type chaosRow struct {
 	round               int
 	fault, promise      string
 	held                time.Duration
+	xds                 time.Duration // from the injection until a pilot has A's session (after the restore)
 	r                   windowResult
 	rssMiB, rssStartMiB float64
 }
@@ -387,8 +393,9 @@ type chaosRow struct {
 // one part at a time (see chaosFaults and docs/reliability.md). For each
 // fault: no call is lost (every call returns, with an answer or an error,
 // by its deadline and a grace), the success rate is back to ≥ 99% within
-// -chaos.recover of the injection and stays there, and a fault whose
-// design promise is "no call fails" fails none. The table goes to
+// -chaos.recover of the injection and stays there, a pilot serves sidecar
+// A's xDS session again within that bound, and a fault whose design
+// promise is "no call fails" fails none. The table goes to
 // $OCTOMESH_CHAOS_REPORT when set.
 func TestChaos(t *testing.T) {
 	m := startChaosMesh(t)
@@ -402,10 +409,10 @@ func TestChaos(t *testing.T) {
 		t.Helper()
 		if !waitFor(90*time.Second, func() bool {
 			ok, _ := m.healthy()
-			return ok && l.recentRate() >= 99
+			return ok && l.recentRate() >= 99 && m.xdsSession()
 		}) {
 			_, why := m.healthy()
-			t.Fatalf("the mesh is not steady (last window %.1f%% ok): %s", l.recentRate(), why)
+			t.Fatalf("the mesh is not steady (last window %.1f%% ok, a pilot has sidecar A's session: %v): %s", l.recentRate(), m.xdsSession(), why)
 		}
 	}
 	waitSteady(t)
@@ -454,6 +461,11 @@ func TestChaos(t *testing.T) {
 					restore()
 				}
 				row.held = time.Since(from)
+				if waitFor(*chaosRecover-time.Since(from), m.xdsSession) {
+					row.xds = time.Since(from)
+				} else {
+					t.Errorf("%s: no pilot has sidecar A's xDS session %v after the injection", f.name, *chaosRecover)
+				}
 				recovered := waitFor(*chaosRecover-time.Since(from), func() bool {
 					ok, _ := m.healthy()
 					return ok && l.recentRate() >= 99
@@ -492,15 +504,15 @@ func TestChaos(t *testing.T) {
 // $OCTOMESH_CHAOS_REPORT, when set.
 func writeChaosReport(t *testing.T, rows []chaosRow) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "| round | fault | held | calls | failed | the design's bound on failures | lost | recovered after | worst window | sidecars' RSS max (before) |\n")
-	fmt.Fprintf(&b, "|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| round | fault | held | calls | failed | the design's bound on failures | lost | recovered after | worst window | A's xDS session after | sidecars' RSS max (before) |\n")
+	fmt.Fprintf(&b, "|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		rec := "not recovered"
 		if r.r.recovery >= 0 {
 			rec = r.r.recovery.String()
 		}
-		fmt.Fprintf(&b, "| %d | %s | %.1fs | %d | %d | %s | %d | %s | %.0f%% | %.0f MiB (%.0f) |\n",
-			r.round, r.fault, r.held.Seconds(), r.r.calls, r.r.failed, r.promise, r.r.lost, rec, r.r.worst, r.rssMiB, r.rssStartMiB)
+		fmt.Fprintf(&b, "| %d | %s | %.1fs | %d | %d | %s | %d | %s | %.0f%% | %.1fs | %.0f MiB (%.0f) |\n",
+			r.round, r.fault, r.held.Seconds(), r.r.calls, r.r.failed, r.promise, r.r.lost, rec, r.r.worst, r.xds.Seconds(), r.rssMiB, r.rssStartMiB)
 	}
 	t.Logf("chaos report:\n%s", b.String())
 	if file := os.Getenv("OCTOMESH_CHAOS_REPORT"); file != "" {
