@@ -243,13 +243,28 @@ xds:
 		return dial(t, out)
 	}
 	tlsCaller := fed("api", "  cluster_tls: {mode: strict}\n")
+	// The pilot answers an on-demand subscription with what it holds:
+	// echo's instance may follow its cluster.
+	eventually(t, 30*time.Second, "api reaches echo over mutual TLS", func() bool {
+		from, meshErr := tlsCaller.call("echo", "Echo")
+		return meshErr == "" && from == "b1"
+	})
 	for range 20 {
 		if from := tlsCaller.mustCall("echo"); from != "b1" {
 			t.Fatalf("answered by %q", from)
 		}
 	}
 	plain := fed("cron", "")
-	if from, meshErr := plain.call("echo", "Echo"); meshErr == "" {
-		t.Fatalf("a plain caller reached a strict listener (answered by %q)", from)
+	var last string
+	eventually(t, 30*time.Second, "the plain caller knows echo's instance and is refused at the handshake", func() bool {
+		from, meshErr := plain.call("echo", "Echo")
+		if meshErr == "" {
+			t.Fatalf("a plain caller reached a strict listener (answered by %q)", from)
+		}
+		last = meshErr
+		return meshErr != "no_instances"
+	})
+	if last != "connection_lost" {
+		t.Errorf("the plain caller's refusal: %s, want connection_lost", last)
 	}
 }
