@@ -1,0 +1,35 @@
+package catest_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	api "github.com/octomesh/octomesh/api/ca"
+	"github.com/octomesh/octomesh/cp/ca/catest"
+)
+
+// The files New and Issue write are what a mesh server and client load:
+// a server with the pilot's certificate and a client with an app's
+// verify each other against the bundle file.
+func TestFilesMakeDoorTLS(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "pki")
+	f := catest.New(t, dir)
+	if f.Bundle != filepath.Join(dir, "bundle.pem") {
+		t.Errorf("bundle %s", f.Bundle)
+	}
+	sc, sk := f.Issue(api.PilotApp)
+	if sc != filepath.Join(dir, api.PilotApp+".pem") || sk != filepath.Join(dir, api.PilotApp+"-key.pem") {
+		t.Errorf("files %s %s", sc, sk)
+	}
+	if _, err := api.ServerTLS(sc, sk, f.Bundle, catest.TrustDomain); err != nil {
+		t.Fatal(err)
+	}
+	cc, ck := f.Issue("web")
+	if _, err := api.ClientTLS(cc, ck, f.Bundle, catest.TrustDomain, api.PilotApp); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(f.Write("sub/x", []byte("data"))); err != nil || string(got) != "data" {
+		t.Errorf("Write: %q %v", got, err)
+	}
+}
