@@ -3,7 +3,6 @@ package inspect_test
 import (
 	"context"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,7 +10,7 @@ import (
 
 	api "github.com/octomesh/octomesh/api/ca"
 	"github.com/octomesh/octomesh/api/registry"
-	"github.com/octomesh/octomesh/cp/ca"
+	"github.com/octomesh/octomesh/cp/ca/catest"
 	"github.com/octomesh/octomesh/cp/inspect"
 	"github.com/octomesh/octomesh/cp/pilot"
 )
@@ -20,26 +19,9 @@ import (
 // HTTP port is mutual TLS; without one, the pilot is unreachable.
 func TestViewsOfAMutualTLSPilot(t *testing.T) {
 	dir := t.TempDir()
-	c, err := ca.New(ca.Options{TrustDomain: "mesh.local", DataDir: filepath.Join(dir, "ca")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	write := func(name string, data []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	bundle := write("bundle.pem", api.EncodeCertificates(c.Bundle()...))
-	issue := func(app string) (string, string) {
-		certPEM, keyPEM, err := c.Issue(app, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return write(app+".pem", certPEM), write(app+"-key.pem", keyPEM)
-	}
-	pc, pk := issue(api.PilotApp)
+	pki := catest.New(t, dir)
+	bundle := pki.Bundle
+	pc, pk := pki.Issue(api.PilotApp)
 	serverTLS, err := api.ServerTLS(pc, pk, bundle, "mesh.local")
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +33,7 @@ func TestViewsOfAMutualTLSPilot(t *testing.T) {
 	}
 	t.Cleanup(p.Close)
 	addr := strings.TrimPrefix(p.Addrs().HTTP, "tcp://")
-	ec, ek := issue("echo")
+	ec, ek := pki.Issue("echo")
 	echoTLS, err := api.ClientTLS(ec, ek, bundle, "mesh.local", api.PilotApp)
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +48,7 @@ func TestViewsOfAMutualTLSPilot(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	oc, ok := issue("ops")
+	oc, ok := pki.Issue("ops")
 	opsTLS, err := inspect.TLSFiles(oc, ok, bundle, "mesh.local")
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,7 +15,7 @@ import (
 	caapi "github.com/octomesh/octomesh/api/ca"
 	api "github.com/octomesh/octomesh/api/meta"
 	"github.com/octomesh/octomesh/api/registry"
-	"github.com/octomesh/octomesh/cp/ca"
+	"github.com/octomesh/octomesh/cp/ca/catest"
 )
 
 // With HTTPTLS, Meta's port is mutual TLS: a sidecar's owner look-up and
@@ -25,26 +24,9 @@ import (
 // another app's service is refused and counted in /stats and /metrics.
 func TestMetaOverMutualTLS(t *testing.T) {
 	dir := t.TempDir()
-	c, err := ca.New(ca.Options{TrustDomain: "mesh.local", DataDir: filepath.Join(dir, "ca")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	write := func(name string, data []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	bundle := write("bundle.pem", caapi.EncodeCertificates(c.Bundle()...))
-	issue := func(app string) (string, string) {
-		certPEM, keyPEM, err := c.Issue(app, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return write(app+".pem", certPEM), write(app+"-key.pem", keyPEM)
-	}
-	mc, mk := issue(caapi.MetaApp)
+	pki := catest.New(t, dir)
+	bundle := pki.Bundle
+	mc, mk := pki.Issue(caapi.MetaApp)
 	serverTLS, err := caapi.ServerTLS(mc, mk, bundle, "mesh.local")
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +39,7 @@ func TestMetaOverMutualTLS(t *testing.T) {
 	t.Cleanup(m.Close)
 	addr := m.Addrs().HTTP
 	clientTLS := func(app string) *tls.Config {
-		cert, key := issue(app)
+		cert, key := pki.Issue(app)
 		cfg, err := caapi.ClientTLS(cert, key, bundle, "mesh.local", caapi.MetaApp)
 		if err != nil {
 			t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,7 +14,7 @@ import (
 
 	api "github.com/octomesh/octomesh/api/ca"
 	"github.com/octomesh/octomesh/api/registry"
-	"github.com/octomesh/octomesh/cp/ca"
+	"github.com/octomesh/octomesh/cp/ca/catest"
 )
 
 // With HTTPTLS, the pilot's registration API is authenticated: the owner
@@ -24,26 +23,9 @@ import (
 // refused at the handshake.
 func TestHTTPOverMutualTLS(t *testing.T) {
 	dir := t.TempDir()
-	c, err := ca.New(ca.Options{TrustDomain: "mesh.local", DataDir: filepath.Join(dir, "ca")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	write := func(name string, data []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	bundle := write("bundle.pem", api.EncodeCertificates(c.Bundle()...))
-	issue := func(app string) (string, string) {
-		certPEM, keyPEM, err := c.Issue(app, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return write(app+".pem", certPEM), write(app+"-key.pem", keyPEM)
-	}
-	pc, pk := issue(PilotApp)
+	pki := catest.New(t, dir)
+	bundle := pki.Bundle
+	pc, pk := pki.Issue(PilotApp)
 	serverTLS, err := api.ServerTLS(pc, pk, bundle, "mesh.local")
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +41,7 @@ func TestHTTPOverMutualTLS(t *testing.T) {
 	t.Cleanup(p.Close)
 	addr := p.Addrs().HTTP
 	clientTLS := func(app string) *tls.Config {
-		cert, key := issue(app)
+		cert, key := pki.Issue(app)
 		cfg, err := api.ClientTLS(cert, key, bundle, "mesh.local", api.PilotApp)
 		if err != nil {
 			t.Fatal(err)
