@@ -9,7 +9,6 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,50 +16,24 @@ import (
 
 	api "github.com/octomesh/octomesh/api/ca"
 	"github.com/octomesh/octomesh/api/registry"
-	"github.com/octomesh/octomesh/cp/ca"
+	"github.com/octomesh/octomesh/cp/ca/catest"
 )
 
 // pki is a CA and the files of the identities it issued, in a temp dir.
 type pki struct {
-	t      *testing.T
-	dir    string
-	ca     *ca.CA
-	bundle string
+	*catest.Files
+	t *testing.T
 }
 
 func newPKI(t *testing.T, name string) *pki {
-	dir := filepath.Join(t.TempDir(), name)
-	c, err := ca.New(ca.Options{TrustDomain: "mesh.local", DataDir: filepath.Join(dir, "ca")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &pki{t: t, dir: dir, ca: c}
-	p.bundle = p.write("bundle.pem", api.EncodeCertificates(c.Bundle()...))
-	return p
-}
-
-func (p *pki) write(name string, data []byte) string {
-	f := filepath.Join(p.dir, name)
-	if err := os.WriteFile(f, data, 0o600); err != nil {
-		p.t.Fatal(err)
-	}
-	return f
-}
-
-// issue returns the cert and key files of app.
-func (p *pki) issue(app string) (string, string) {
-	certPEM, keyPEM, err := p.ca.Issue(app, time.Hour)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	return p.write(app+".pem", certPEM), p.write(app+"-key.pem", keyPEM)
+	return &pki{Files: catest.New(t, filepath.Join(t.TempDir(), name)), t: t}
 }
 
 // client is a registration client with app's certificate of p, trusting
 // the server's of p.
 func (p *pki) client(addr, app string) *registry.Client {
-	cert, key := p.issue(app)
-	cfg, err := api.ClientTLS(cert, key, p.bundle, "mesh.local", api.PilotApp, api.MetaApp)
+	cert, key := p.Issue(app)
+	cfg, err := api.ClientTLS(cert, key, p.Bundle, "mesh.local", api.PilotApp, api.MetaApp)
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -88,8 +61,8 @@ func newAuthenticatedAPI(t *testing.T, p *pki) (*memStore, *API, string) {
 func serveAuthenticated(t *testing.T, p *pki, store Store) (*API, string) {
 	a := New(store, discard)
 	a.RequireIdentity("mesh.local")
-	cert, key := p.issue(api.PilotApp)
-	cfg, err := api.ServerTLS(cert, key, p.bundle, "mesh.local")
+	cert, key := p.Issue(api.PilotApp)
+	cfg, err := api.ServerTLS(cert, key, p.Bundle, "mesh.local")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,8 +174,8 @@ func TestAuthenticatedAPIRefusesAtTheHandshake(t *testing.T) {
 	in := echoInstance("echo", "10.0.0.1:7001")
 
 	// Another CA's certificate for the same identity, trusting the server.
-	oc, ok := other.issue("echo")
-	otherCfg, err := api.ClientTLS(oc, ok, p.bundle, "mesh.local", api.PilotApp)
+	oc, ok := other.Issue("echo")
+	otherCfg, err := api.ClientTLS(oc, ok, p.Bundle, "mesh.local", api.PilotApp)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,8 +203,8 @@ func TestAuthenticatedAPIRefusesAtTheHandshake(t *testing.T) {
 	}
 	// The server's identity is checked too: a client that wants Meta's
 	// does not talk to the pilot.
-	ec, ek := p.issue("echo")
-	metaOnly, err := api.ClientTLS(ec, ek, p.bundle, "mesh.local", api.MetaApp)
+	ec, ek := p.Issue("echo")
+	metaOnly, err := api.ClientTLS(ec, ek, p.Bundle, "mesh.local", api.MetaApp)
 	if err != nil {
 		t.Fatal(err)
 	}
