@@ -1,6 +1,7 @@
 package catest
 
 import (
+	"crypto/tls"
 	"os"
 	"path/filepath"
 	"testing"
@@ -15,10 +16,11 @@ const TrustDomain = "mesh.local"
 
 // Files is a CA and the files it wrote, in one folder of a test.
 type Files struct {
-	CA     *ca.CA
-	Dir    string // where the files are; the CA's own data is in Dir/ca
-	Bundle string // the trust bundle file, Dir/bundle.pem
-	t      testing.TB
+	CA          *ca.CA
+	TrustDomain string // the CA's: TrustDomain unless NewWith was told another
+	Dir         string // where the files are; the CA's own data is in Dir/ca
+	Bundle      string // the trust bundle file, Dir/bundle.pem
+	t           testing.TB
 }
 
 // New starts a CA for TrustDomain with its data in dir/ca and writes its
@@ -42,7 +44,7 @@ func NewWith(t testing.TB, dir string, o ca.Options) *Files {
 	if err != nil {
 		t.Fatalf("catest: CA in %s: %v", dir, err)
 	}
-	f := &Files{CA: c, Dir: dir, t: t}
+	f := &Files{CA: c, Dir: dir, TrustDomain: o.TrustDomain, t: t}
 	f.Bundle = f.Write("bundle.pem", api.EncodeCertificates(c.Bundle()...))
 	return f
 }
@@ -70,4 +72,29 @@ func (f *Files) Issue(app string) (certFile, keyFile string) {
 		f.t.Fatalf("catest: issue %s: %v", app, err)
 	}
 	return f.Write(app+".pem", certPEM), f.Write(app+"-key.pem", keyPEM)
+}
+
+// ServerTLS issues app's files (Issue) and returns a mesh server's TLS
+// config over them (api/ca.ServerTLS: mutual TLS in the CA's trust domain).
+func (f *Files) ServerTLS(app string) *tls.Config {
+	f.t.Helper()
+	cert, key := f.Issue(app)
+	cfg, err := api.ServerTLS(cert, key, f.Bundle, f.TrustDomain)
+	if err != nil {
+		f.t.Fatalf("catest: server TLS of %s: %v", app, err)
+	}
+	return cfg
+}
+
+// ClientTLS issues app's files (Issue) and returns a mesh client's TLS
+// config over them that accepts only servers of serverApps
+// (api/ca.ClientTLS).
+func (f *Files) ClientTLS(app string, serverApps ...string) *tls.Config {
+	f.t.Helper()
+	cert, key := f.Issue(app)
+	cfg, err := api.ClientTLS(cert, key, f.Bundle, f.TrustDomain, serverApps...)
+	if err != nil {
+		f.t.Fatalf("catest: client TLS of %s: %v", app, err)
+	}
+	return cfg
 }

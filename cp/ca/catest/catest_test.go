@@ -1,6 +1,7 @@
 package catest_test
 
 import (
+	"crypto/tls"
 	"os"
 	"path/filepath"
 	"testing"
@@ -31,5 +32,39 @@ func TestFilesMakeDoorTLS(t *testing.T) {
 	}
 	if got, err := os.ReadFile(f.Write("sub/x", []byte("data"))); err != nil || string(got) != "data" {
 		t.Errorf("Write: %q %v", got, err)
+	}
+}
+
+// ServerTLS and ClientTLS make configs that complete a handshake with each
+// other, and a client refuses a server of an app it was not told.
+func TestServerAndClientTLS(t *testing.T) {
+	f := catest.New(t, t.TempDir())
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", f.ServerTLS(api.PilotApp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.(*tls.Conn).Handshake()
+			c.Close()
+		}
+	}()
+	dial := func(cfg *tls.Config) error {
+		c, err := tls.Dial("tcp", ln.Addr().String(), cfg)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	}
+	if err := dial(f.ClientTLS("web", api.PilotApp)); err != nil {
+		t.Fatalf("client of the pilot: %v", err)
+	}
+	if err := dial(f.ClientTLS("web", api.MetaApp)); err == nil {
+		t.Fatal("a client of Meta only accepted the pilot")
 	}
 }
