@@ -149,12 +149,7 @@ func TestSidecarAdminSubscribe(t *testing.T) {
 func TestRegisterOverMutualTLS(t *testing.T) {
 	dir := t.TempDir()
 	pki := catest.New(t, dir)
-	bundle := pki.Bundle
-	pc, pk := pki.Issue(caapi.PilotApp)
-	serverTLS, err := caapi.ServerTLS(pc, pk, bundle, "mesh.local")
-	if err != nil {
-		t.Fatal(err)
-	}
+	serverTLS := pki.ServerTLS(caapi.PilotApp)
 	p, err := pilot.Start(pilot.Options{XDSAddress: "127.0.0.1:0", HTTPAddress: "127.0.0.1:0", DataDir: filepath.Join(dir, "etcd"),
 		HTTPTLS: serverTLS, TrustDomain: "mesh.local", Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -164,7 +159,7 @@ func TestRegisterOverMutualTLS(t *testing.T) {
 	registration := func(app string) sdk.Registration {
 		cert, key := pki.Issue(app)
 		return sdk.Registration{Registry: "https://" + strings.TrimPrefix(p.Addrs().HTTP, "tcp://"), App: app, Address: "127.0.0.1:7102",
-			CertFile: cert, KeyFile: key, BundleFile: bundle, TrustDomain: "mesh.local"}
+			CertFile: cert, KeyFile: key, BundleFile: pki.Bundle, TrustDomain: "mesh.local"}
 	}
 	ctx := context.Background()
 	reg, err := sdk.Register(ctx, registration("echo-app"), "echo")

@@ -20,12 +20,7 @@ import (
 func TestViewsOfAMutualTLSPilot(t *testing.T) {
 	dir := t.TempDir()
 	pki := catest.New(t, dir)
-	bundle := pki.Bundle
-	pc, pk := pki.Issue(api.PilotApp)
-	serverTLS, err := api.ServerTLS(pc, pk, bundle, "mesh.local")
-	if err != nil {
-		t.Fatal(err)
-	}
+	serverTLS := pki.ServerTLS(api.PilotApp)
 	p, err := pilot.Start(pilot.Options{XDSAddress: "127.0.0.1:0", HTTPAddress: "127.0.0.1:0", DataDir: filepath.Join(dir, "etcd"),
 		HTTPTLS: serverTLS, TrustDomain: "mesh.local", Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -33,11 +28,7 @@ func TestViewsOfAMutualTLSPilot(t *testing.T) {
 	}
 	t.Cleanup(p.Close)
 	addr := strings.TrimPrefix(p.Addrs().HTTP, "tcp://")
-	ec, ek := pki.Issue("echo")
-	echoTLS, err := api.ClientTLS(ec, ek, bundle, "mesh.local", api.PilotApp)
-	if err != nil {
-		t.Fatal(err)
-	}
+	echoTLS := pki.ClientTLS("echo", api.PilotApp)
 	reg, err := registry.NewClientTLS(addr, echoTLS)
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +40,7 @@ func TestViewsOfAMutualTLSPilot(t *testing.T) {
 	}
 
 	oc, ok := pki.Issue("ops")
-	opsTLS, err := inspect.TLSFiles(oc, ok, bundle, "mesh.local")
+	opsTLS, err := inspect.TLSFiles(oc, ok, pki.Bundle, "mesh.local")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,12 +25,7 @@ import (
 func TestMetaOverMutualTLS(t *testing.T) {
 	dir := t.TempDir()
 	pki := catest.New(t, dir)
-	bundle := pki.Bundle
-	mc, mk := pki.Issue(caapi.MetaApp)
-	serverTLS, err := caapi.ServerTLS(mc, mk, bundle, "mesh.local")
-	if err != nil {
-		t.Fatal(err)
-	}
+	serverTLS := pki.ServerTLS(caapi.MetaApp)
 	m, err := Start(Options{HTTPAddress: "127.0.0.1:0", DataDir: filepath.Join(dir, "etcd"), HTTPTLS: serverTLS, TrustDomain: "mesh.local",
 		Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -38,14 +33,7 @@ func TestMetaOverMutualTLS(t *testing.T) {
 	}
 	t.Cleanup(m.Close)
 	addr := m.Addrs().HTTP
-	clientTLS := func(app string) *tls.Config {
-		cert, key := pki.Issue(app)
-		cfg, err := caapi.ClientTLS(cert, key, bundle, "mesh.local", caapi.MetaApp)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cfg
-	}
+	clientTLS := func(app string) *tls.Config { return pki.ClientTLS(app, caapi.MetaApp) }
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 

@@ -24,12 +24,7 @@ import (
 func TestHTTPOverMutualTLS(t *testing.T) {
 	dir := t.TempDir()
 	pki := catest.New(t, dir)
-	bundle := pki.Bundle
-	pc, pk := pki.Issue(PilotApp)
-	serverTLS, err := api.ServerTLS(pc, pk, bundle, "mesh.local")
-	if err != nil {
-		t.Fatal(err)
-	}
+	serverTLS := pki.ServerTLS(PilotApp)
 	if _, err := Start(Options{XDSAddress: "127.0.0.1:0", HTTPAddress: "127.0.0.1:0", DataDir: filepath.Join(dir, "etcd0"), HTTPTLS: serverTLS}); err == nil {
 		t.Fatal("HTTPTLS without a trust domain was accepted")
 	}
@@ -40,14 +35,7 @@ func TestHTTPOverMutualTLS(t *testing.T) {
 	}
 	t.Cleanup(p.Close)
 	addr := p.Addrs().HTTP
-	clientTLS := func(app string) *tls.Config {
-		cert, key := pki.Issue(app)
-		cfg, err := api.ClientTLS(cert, key, bundle, "mesh.local", api.PilotApp)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cfg
-	}
+	clientTLS := func(app string) *tls.Config { return pki.ClientTLS(app, api.PilotApp) }
 	reg := func(cfg *tls.Config) *registry.Client {
 		r, err := registry.NewClientTLS(addr, cfg)
 		if err != nil {

@@ -32,15 +32,11 @@ func newPKI(t *testing.T, name string) *pki {
 // client is a registration client with app's certificate of p, trusting
 // the server's of p.
 func (p *pki) client(addr, app string) *registry.Client {
-	cert, key := p.Issue(app)
-	cfg, err := api.ClientTLS(cert, key, p.Bundle, "mesh.local", api.PilotApp, api.MetaApp)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	return p.clientTLS(addr, cfg)
+	return p.registryClient(addr, p.ClientTLS(app, api.PilotApp, api.MetaApp))
 }
 
-func (p *pki) clientTLS(addr string, cfg *tls.Config) *registry.Client {
+// registryClient is a registration client with the TLS config cfg.
+func (p *pki) registryClient(addr string, cfg *tls.Config) *registry.Client {
 	c, err := registry.NewClientTLS(addr, cfg)
 	if err != nil {
 		p.t.Fatal(err)
@@ -61,11 +57,7 @@ func newAuthenticatedAPI(t *testing.T, p *pki) (*memStore, *API, string) {
 func serveAuthenticated(t *testing.T, p *pki, store Store) (*API, string) {
 	a := New(store, discard)
 	a.RequireIdentity("mesh.local")
-	cert, key := p.Issue(api.PilotApp)
-	cfg, err := api.ServerTLS(cert, key, p.Bundle, "mesh.local")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := p.ServerTLS(api.PilotApp)
 	srv := httptest.NewUnstartedServer(a)
 	// As the pilot and Meta serve it (StartTLS would add a certificate of
 	// its own, which a client without SNI would get).
@@ -183,7 +175,7 @@ func TestAuthenticatedAPIRefusesAtTheHandshake(t *testing.T) {
 	noCert := otherCfg.Clone()
 	noCert.Certificates, noCert.GetClientCertificate = nil, nil // ClientTLS gives its certificate through GetClientCertificate
 	for name, cfg := range map[string]*tls.Config{"another CA's certificate": otherCfg, "no certificate": noCert} {
-		_, _, err := p.clientTLS(addr, cfg).Register(ctx, in, 10*time.Second)
+		_, _, err := p.registryClient(addr, cfg).Register(ctx, in, 10*time.Second)
 		if !errors.Is(err, registry.ErrUnavailable) || !strings.Contains(err.Error(), "tls") {
 			t.Fatalf("%s: got %v, want the handshake's failure", name, err)
 		}
@@ -203,12 +195,8 @@ func TestAuthenticatedAPIRefusesAtTheHandshake(t *testing.T) {
 	}
 	// The server's identity is checked too: a client that wants Meta's
 	// does not talk to the pilot.
-	ec, ek := p.Issue("echo")
-	metaOnly, err := api.ClientTLS(ec, ek, p.Bundle, "mesh.local", api.MetaApp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := p.clientTLS(addr, metaOnly).Register(ctx, in, 10*time.Second); err == nil || !strings.Contains(err.Error(), "octomesh-pilot") {
+	metaOnly := p.ClientTLS("echo", api.MetaApp)
+	if _, _, err := p.registryClient(addr, metaOnly).Register(ctx, in, 10*time.Second); err == nil || !strings.Contains(err.Error(), "octomesh-pilot") {
 		t.Fatalf("a server of another identity: %v", err)
 	}
 }

@@ -21,14 +21,7 @@ func TestScannersOverMutualTLS(t *testing.T) {
 	pki := catest.New(t, dir)
 	bundle := pki.Bundle
 	sc, sk := pki.Issue(api.ScannerApp)
-	clientOf := func(app string) *tls.Config {
-		cert, key := pki.Issue(app)
-		cfg, err := api.ClientTLS(cert, key, bundle, "mesh.local", api.ScannerApp)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cfg
-	}
+	clientOf := func(app string) *tls.Config { return pki.ClientTLS(app, api.ScannerApp) }
 	withTLS := func(o *Options) {
 		var err error
 		if o.HTTPTLS, err = api.ServerTLS(sc, sk, bundle, "mesh.local"); err != nil {

@@ -80,11 +80,7 @@ func TestMetaAndXDSOverMutualTLS(t *testing.T) {
 	dir := tempDir(t)
 	pki := catest.New(t, dir)
 	bundle := pki.Bundle
-	mc, mk := pki.Issue(api.MetaApp)
-	mtls, err := api.ServerTLS(mc, mk, bundle, "mesh.local")
-	if err != nil {
-		t.Fatal(err)
-	}
+	mtls := pki.ServerTLS(api.MetaApp)
 	m, err := metaserver.Start(metaserver.Options{HTTPAddress: "127.0.0.1:0", DataDir: filepath.Join(dir, "etcd"), HTTPTLS: mtls, TrustDomain: "mesh.local", Log: logger(t)})
 	if err != nil {
 		t.Fatal(err)
