@@ -2,6 +2,7 @@ package catest_test
 
 import (
 	"crypto/tls"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -39,18 +40,15 @@ func TestFilesMakeDoorTLS(t *testing.T) {
 // other, and a client refuses a server of an app it was not told.
 func TestServerAndClientTLS(t *testing.T) {
 	f := catest.New(t, t.TempDir())
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", f.ServerTLS(api.PilotApp))
+	server := f.ServerTLS(api.PilotApp)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
 	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_ = c.(*tls.Conn).Handshake()
+		for c, err := ln.Accept(); err == nil; c, err = ln.Accept() {
+			_ = tls.Server(c, server).Handshake()
 			c.Close()
 		}
 	}()
