@@ -20,7 +20,7 @@ import (
 
 	caapi "github.com/octomesh/octomesh/api/ca"
 	"github.com/octomesh/octomesh/api/registry"
-	"github.com/octomesh/octomesh/cp/ca"
+	"github.com/octomesh/octomesh/cp/ca/catest"
 	"github.com/octomesh/octomesh/cp/pilot"
 	"github.com/octomesh/octomesh/examples/echo/kitex_gen/echo"
 	echoservice "github.com/octomesh/octomesh/examples/echo/kitex_gen/echo/echo"
@@ -148,30 +148,8 @@ func TestSidecarAdminSubscribe(t *testing.T) {
 // another app owns is refused at once (not retried).
 func TestRegisterOverMutualTLS(t *testing.T) {
 	dir := t.TempDir()
-	c, err := ca.New(ca.Options{TrustDomain: "mesh.local", DataDir: filepath.Join(dir, "ca")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	write := func(name string, data []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	bundle := write("bundle.pem", caapi.EncodeCertificates(c.Bundle()...))
-	issue := func(app string) (string, string) {
-		certPEM, keyPEM, err := c.Issue(app, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return write(app+".pem", certPEM), write(app+"-key.pem", keyPEM)
-	}
-	pc, pk := issue(caapi.PilotApp)
-	serverTLS, err := caapi.ServerTLS(pc, pk, bundle, "mesh.local")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pki := catest.New(t, dir)
+	serverTLS := pki.ServerTLS(caapi.PilotApp)
 	p, err := pilot.Start(pilot.Options{XDSAddress: "127.0.0.1:0", HTTPAddress: "127.0.0.1:0", DataDir: filepath.Join(dir, "etcd"),
 		HTTPTLS: serverTLS, TrustDomain: "mesh.local", Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -179,9 +157,9 @@ func TestRegisterOverMutualTLS(t *testing.T) {
 	}
 	t.Cleanup(p.Close)
 	registration := func(app string) sdk.Registration {
-		cert, key := issue(app)
+		cert, key := pki.Issue(app)
 		return sdk.Registration{Registry: "https://" + strings.TrimPrefix(p.Addrs().HTTP, "tcp://"), App: app, Address: "127.0.0.1:7102",
-			CertFile: cert, KeyFile: key, BundleFile: bundle, TrustDomain: "mesh.local"}
+			CertFile: cert, KeyFile: key, BundleFile: pki.Bundle, TrustDomain: "mesh.local"}
 	}
 	ctx := context.Background()
 	reg, err := sdk.Register(ctx, registration("echo-app"), "echo")

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	api "github.com/octomesh/octomesh/api/ca"
-	"github.com/octomesh/octomesh/cp/ca"
+	"github.com/octomesh/octomesh/cp/ca/catest"
 )
 
 // A server built by ServerTLS and a client by ClientTLS read their
@@ -19,31 +19,14 @@ import (
 // leave the last good ones in use.
 func TestDoorTLSReadsNewFiles(t *testing.T) {
 	dir := t.TempDir()
-	c, err := ca.New(ca.Options{TrustDomain: "mesh.local", DataDir: filepath.Join(dir, "ca")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	write := func(name string, data []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	bundle := write("bundle.pem", api.EncodeCertificates(c.Bundle()...))
-	issue := func(app string) (string, string) {
-		certPEM, keyPEM, err := c.Issue(app, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return write(app+".pem", certPEM), write(app+"-key.pem", keyPEM)
-	}
-	sc, sk := issue(api.PilotApp)
+	pki := catest.New(t, dir)
+	bundle := pki.Bundle
+	sc, sk := pki.Issue(api.PilotApp)
 	server, err := api.ServerTLS(sc, sk, bundle, "mesh.local")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cc, ck := issue("web")
+	cc, ck := pki.Issue("web")
 	client, err := api.ClientTLS(cc, ck, bundle, "mesh.local", api.PilotApp)
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +73,7 @@ func TestDoorTLSReadsNewFiles(t *testing.T) {
 	// resolution.
 	later := time.Now().Add(time.Minute)
 	for _, app := range []string{api.PilotApp, "web"} {
-		cert, key := issue(app)
+		cert, key := pki.Issue(app)
 		for _, f := range []string{cert, key} {
 			if err := os.Chtimes(f, later, later); err != nil {
 				t.Fatal(err)
@@ -101,7 +84,7 @@ func TestDoorTLSReadsNewFiles(t *testing.T) {
 	if s1 == s2 || c1 == c2 {
 		t.Fatalf("the same certificates after new files: server %s -> %s, client %s -> %s", s1, s2, c1, c2)
 	}
-	write(api.PilotApp+".pem", []byte("half written"))
+	pki.Write(api.PilotApp+".pem", []byte("half written"))
 	if s3, _ := handshake(); s3 != s2 {
 		t.Fatalf("bad files: server certificate %s, want the last good %s", s3, s2)
 	}
@@ -113,30 +96,16 @@ func ptr[T any](v T) *T { return &v }
 // certificate, and says what is wrong with them, naming the server.
 func TestExternalTLS(t *testing.T) {
 	dir := t.TempDir()
-	c, err := ca.New(ca.Options{TrustDomain: "mesh.local", DataDir: filepath.Join(dir, "ca")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	write := func(name string, data []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	roots := write("roots.pem", api.EncodeCertificates(c.Bundle()...))
-	certPEM, keyPEM, err := c.Issue("octomesh-pilot", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, key := write("cert.pem", certPEM), write("key.pem", keyPEM)
+	pki := catest.New(t, dir)
+	roots := pki.Bundle
+	cert, key := pki.Issue("octomesh-pilot")
 	cfg, err := api.ExternalTLS("etcd", roots, cert, key)
 	if err != nil || cfg.RootCAs == nil || len(cfg.Certificates) != 1 || cfg.InsecureSkipVerify {
 		t.Fatalf("%+v %v", cfg, err)
 	}
 	for _, tc := range []struct{ ca, cert, key, want string }{
 		{roots, cert, "", "nats tls: the client certificate and key go together"},
-		{write("empty.pem", []byte("nothing")), "", "", "holds no PEM certificate"},
+		{pki.Write("empty.pem", []byte("nothing")), "", "", "holds no PEM certificate"},
 		{filepath.Join(dir, "none.pem"), "", "", "no such file"},
 		{roots, cert, roots, "nats tls:"},
 	} {

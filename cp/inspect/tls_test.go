@@ -3,7 +3,6 @@ package inspect_test
 import (
 	"context"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,7 +10,7 @@ import (
 
 	api "github.com/octomesh/octomesh/api/ca"
 	"github.com/octomesh/octomesh/api/registry"
-	"github.com/octomesh/octomesh/cp/ca"
+	"github.com/octomesh/octomesh/cp/ca/catest"
 	"github.com/octomesh/octomesh/cp/inspect"
 	"github.com/octomesh/octomesh/cp/pilot"
 )
@@ -20,30 +19,8 @@ import (
 // HTTP port is mutual TLS; without one, the pilot is unreachable.
 func TestViewsOfAMutualTLSPilot(t *testing.T) {
 	dir := t.TempDir()
-	c, err := ca.New(ca.Options{TrustDomain: "mesh.local", DataDir: filepath.Join(dir, "ca")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	write := func(name string, data []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	bundle := write("bundle.pem", api.EncodeCertificates(c.Bundle()...))
-	issue := func(app string) (string, string) {
-		certPEM, keyPEM, err := c.Issue(app, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return write(app+".pem", certPEM), write(app+"-key.pem", keyPEM)
-	}
-	pc, pk := issue(api.PilotApp)
-	serverTLS, err := api.ServerTLS(pc, pk, bundle, "mesh.local")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pki := catest.New(t, dir)
+	serverTLS := pki.ServerTLS(api.PilotApp)
 	p, err := pilot.Start(pilot.Options{XDSAddress: "127.0.0.1:0", HTTPAddress: "127.0.0.1:0", DataDir: filepath.Join(dir, "etcd"),
 		HTTPTLS: serverTLS, TrustDomain: "mesh.local", Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -51,11 +28,7 @@ func TestViewsOfAMutualTLSPilot(t *testing.T) {
 	}
 	t.Cleanup(p.Close)
 	addr := strings.TrimPrefix(p.Addrs().HTTP, "tcp://")
-	ec, ek := issue("echo")
-	echoTLS, err := api.ClientTLS(ec, ek, bundle, "mesh.local", api.PilotApp)
-	if err != nil {
-		t.Fatal(err)
-	}
+	echoTLS := pki.ClientTLS("echo", api.PilotApp)
 	reg, err := registry.NewClientTLS(addr, echoTLS)
 	if err != nil {
 		t.Fatal(err)
@@ -66,8 +39,8 @@ func TestViewsOfAMutualTLSPilot(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	oc, ok := issue("ops")
-	opsTLS, err := inspect.TLSFiles(oc, ok, bundle, "mesh.local")
+	oc, ok := pki.Issue("ops")
+	opsTLS, err := inspect.TLSFiles(oc, ok, pki.Bundle, "mesh.local")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,7 +15,7 @@ import (
 	caapi "github.com/octomesh/octomesh/api/ca"
 	api "github.com/octomesh/octomesh/api/meta"
 	"github.com/octomesh/octomesh/api/registry"
-	"github.com/octomesh/octomesh/cp/ca"
+	"github.com/octomesh/octomesh/cp/ca/catest"
 )
 
 // With HTTPTLS, Meta's port is mutual TLS: a sidecar's owner look-up and
@@ -25,30 +24,8 @@ import (
 // another app's service is refused and counted in /stats and /metrics.
 func TestMetaOverMutualTLS(t *testing.T) {
 	dir := t.TempDir()
-	c, err := ca.New(ca.Options{TrustDomain: "mesh.local", DataDir: filepath.Join(dir, "ca")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	write := func(name string, data []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	bundle := write("bundle.pem", caapi.EncodeCertificates(c.Bundle()...))
-	issue := func(app string) (string, string) {
-		certPEM, keyPEM, err := c.Issue(app, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return write(app+".pem", certPEM), write(app+"-key.pem", keyPEM)
-	}
-	mc, mk := issue(caapi.MetaApp)
-	serverTLS, err := caapi.ServerTLS(mc, mk, bundle, "mesh.local")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pki := catest.New(t, dir)
+	serverTLS := pki.ServerTLS(caapi.MetaApp)
 	m, err := Start(Options{HTTPAddress: "127.0.0.1:0", DataDir: filepath.Join(dir, "etcd"), HTTPTLS: serverTLS, TrustDomain: "mesh.local",
 		Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -56,14 +33,7 @@ func TestMetaOverMutualTLS(t *testing.T) {
 	}
 	t.Cleanup(m.Close)
 	addr := m.Addrs().HTTP
-	clientTLS := func(app string) *tls.Config {
-		cert, key := issue(app)
-		cfg, err := caapi.ClientTLS(cert, key, bundle, "mesh.local", caapi.MetaApp)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cfg
-	}
+	clientTLS := func(app string) *tls.Config { return pki.ClientTLS(app, caapi.MetaApp) }
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 

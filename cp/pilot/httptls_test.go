@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,7 +14,7 @@ import (
 
 	api "github.com/octomesh/octomesh/api/ca"
 	"github.com/octomesh/octomesh/api/registry"
-	"github.com/octomesh/octomesh/cp/ca"
+	"github.com/octomesh/octomesh/cp/ca/catest"
 )
 
 // With HTTPTLS, the pilot's registration API is authenticated: the owner
@@ -24,30 +23,8 @@ import (
 // refused at the handshake.
 func TestHTTPOverMutualTLS(t *testing.T) {
 	dir := t.TempDir()
-	c, err := ca.New(ca.Options{TrustDomain: "mesh.local", DataDir: filepath.Join(dir, "ca")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	write := func(name string, data []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	bundle := write("bundle.pem", api.EncodeCertificates(c.Bundle()...))
-	issue := func(app string) (string, string) {
-		certPEM, keyPEM, err := c.Issue(app, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return write(app+".pem", certPEM), write(app+"-key.pem", keyPEM)
-	}
-	pc, pk := issue(PilotApp)
-	serverTLS, err := api.ServerTLS(pc, pk, bundle, "mesh.local")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pki := catest.New(t, dir)
+	serverTLS := pki.ServerTLS(PilotApp)
 	if _, err := Start(Options{XDSAddress: "127.0.0.1:0", HTTPAddress: "127.0.0.1:0", DataDir: filepath.Join(dir, "etcd0"), HTTPTLS: serverTLS}); err == nil {
 		t.Fatal("HTTPTLS without a trust domain was accepted")
 	}
@@ -58,14 +35,7 @@ func TestHTTPOverMutualTLS(t *testing.T) {
 	}
 	t.Cleanup(p.Close)
 	addr := p.Addrs().HTTP
-	clientTLS := func(app string) *tls.Config {
-		cert, key := issue(app)
-		cfg, err := api.ClientTLS(cert, key, bundle, "mesh.local", api.PilotApp)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cfg
-	}
+	clientTLS := func(app string) *tls.Config { return pki.ClientTLS(app, api.PilotApp) }
 	reg := func(cfg *tls.Config) *registry.Client {
 		r, err := registry.NewClientTLS(addr, cfg)
 		if err != nil {

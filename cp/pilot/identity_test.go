@@ -6,8 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -19,8 +17,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
 
-	api "github.com/octomesh/octomesh/api/ca"
-	"github.com/octomesh/octomesh/cp/ca"
+	"github.com/octomesh/octomesh/cp/ca/catest"
 )
 
 // With XDSTLS, a sidecar's stream serves only the app its certificate
@@ -28,26 +25,9 @@ import (
 // client without a certificate does not get a stream at all.
 func TestXDSOverMutualTLSServesOnlyTheCertificatesApp(t *testing.T) {
 	dir := t.TempDir()
-	c, err := ca.New(ca.Options{TrustDomain: "mesh.local", DataDir: filepath.Join(dir, "ca")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	write := func(name string, data []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	issue := func(app string) (string, string) {
-		certPEM, keyPEM, err := c.Issue(app, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return write(app+".pem", certPEM), write(app+"-key.pem", keyPEM)
-	}
-	bundle := write("bundle.pem", api.EncodeCertificates(c.Bundle()...))
-	pc, pk := issue(PilotApp)
+	pki := catest.New(t, dir)
+	bundle := pki.Bundle
+	pc, pk := pki.Issue(PilotApp)
 	cfg, err := XDSTLS(pc, pk, bundle, "mesh.local")
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +60,7 @@ func TestXDSOverMutualTLSServesOnlyTheCertificatesApp(t *testing.T) {
 		}
 		return stream, stream.Send(&discoverygrpc.DeltaDiscoveryRequest{Node: &core.Node{Id: "n-" + nodeApp, Cluster: nodeApp}, TypeUrl: resource.ClusterType})
 	}
-	wc, wk := issue("web")
+	wc, wk := pki.Issue("web")
 	web, err := tls.LoadX509KeyPair(wc, wk)
 	if err != nil {
 		t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,57 +16,27 @@ import (
 
 	api "github.com/octomesh/octomesh/api/ca"
 	"github.com/octomesh/octomesh/api/registry"
-	"github.com/octomesh/octomesh/cp/ca"
+	"github.com/octomesh/octomesh/cp/ca/catest"
 )
 
 // pki is a CA and the files of the identities it issued, in a temp dir.
 type pki struct {
-	t      *testing.T
-	dir    string
-	ca     *ca.CA
-	bundle string
+	*catest.Files
+	t *testing.T
 }
 
 func newPKI(t *testing.T, name string) *pki {
-	dir := filepath.Join(t.TempDir(), name)
-	c, err := ca.New(ca.Options{TrustDomain: "mesh.local", DataDir: filepath.Join(dir, "ca")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &pki{t: t, dir: dir, ca: c}
-	p.bundle = p.write("bundle.pem", api.EncodeCertificates(c.Bundle()...))
-	return p
-}
-
-func (p *pki) write(name string, data []byte) string {
-	f := filepath.Join(p.dir, name)
-	if err := os.WriteFile(f, data, 0o600); err != nil {
-		p.t.Fatal(err)
-	}
-	return f
-}
-
-// issue returns the cert and key files of app.
-func (p *pki) issue(app string) (string, string) {
-	certPEM, keyPEM, err := p.ca.Issue(app, time.Hour)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	return p.write(app+".pem", certPEM), p.write(app+"-key.pem", keyPEM)
+	return &pki{Files: catest.New(t, filepath.Join(t.TempDir(), name)), t: t}
 }
 
 // client is a registration client with app's certificate of p, trusting
 // the server's of p.
 func (p *pki) client(addr, app string) *registry.Client {
-	cert, key := p.issue(app)
-	cfg, err := api.ClientTLS(cert, key, p.bundle, "mesh.local", api.PilotApp, api.MetaApp)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	return p.clientTLS(addr, cfg)
+	return p.registryClient(addr, p.ClientTLS(app, api.PilotApp, api.MetaApp))
 }
 
-func (p *pki) clientTLS(addr string, cfg *tls.Config) *registry.Client {
+// registryClient is a registration client with the TLS config cfg.
+func (p *pki) registryClient(addr string, cfg *tls.Config) *registry.Client {
 	c, err := registry.NewClientTLS(addr, cfg)
 	if err != nil {
 		p.t.Fatal(err)
@@ -88,11 +57,7 @@ func newAuthenticatedAPI(t *testing.T, p *pki) (*memStore, *API, string) {
 func serveAuthenticated(t *testing.T, p *pki, store Store) (*API, string) {
 	a := New(store, discard)
 	a.RequireIdentity("mesh.local")
-	cert, key := p.issue(api.PilotApp)
-	cfg, err := api.ServerTLS(cert, key, p.bundle, "mesh.local")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := p.ServerTLS(api.PilotApp)
 	srv := httptest.NewUnstartedServer(a)
 	// As the pilot and Meta serve it (StartTLS would add a certificate of
 	// its own, which a client without SNI would get).
@@ -201,8 +166,8 @@ func TestAuthenticatedAPIRefusesAtTheHandshake(t *testing.T) {
 	in := echoInstance("echo", "10.0.0.1:7001")
 
 	// Another CA's certificate for the same identity, trusting the server.
-	oc, ok := other.issue("echo")
-	otherCfg, err := api.ClientTLS(oc, ok, p.bundle, "mesh.local", api.PilotApp)
+	oc, ok := other.Issue("echo")
+	otherCfg, err := api.ClientTLS(oc, ok, p.Bundle, "mesh.local", api.PilotApp)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +175,7 @@ func TestAuthenticatedAPIRefusesAtTheHandshake(t *testing.T) {
 	noCert := otherCfg.Clone()
 	noCert.Certificates, noCert.GetClientCertificate = nil, nil // ClientTLS gives its certificate through GetClientCertificate
 	for name, cfg := range map[string]*tls.Config{"another CA's certificate": otherCfg, "no certificate": noCert} {
-		_, _, err := p.clientTLS(addr, cfg).Register(ctx, in, 10*time.Second)
+		_, _, err := p.registryClient(addr, cfg).Register(ctx, in, 10*time.Second)
 		if !errors.Is(err, registry.ErrUnavailable) || !strings.Contains(err.Error(), "tls") {
 			t.Fatalf("%s: got %v, want the handshake's failure", name, err)
 		}
@@ -230,12 +195,8 @@ func TestAuthenticatedAPIRefusesAtTheHandshake(t *testing.T) {
 	}
 	// The server's identity is checked too: a client that wants Meta's
 	// does not talk to the pilot.
-	ec, ek := p.issue("echo")
-	metaOnly, err := api.ClientTLS(ec, ek, p.bundle, "mesh.local", api.MetaApp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := p.clientTLS(addr, metaOnly).Register(ctx, in, 10*time.Second); err == nil || !strings.Contains(err.Error(), "octomesh-pilot") {
+	metaOnly := p.ClientTLS("echo", api.MetaApp)
+	if _, _, err := p.registryClient(addr, metaOnly).Register(ctx, in, 10*time.Second); err == nil || !strings.Contains(err.Error(), "octomesh-pilot") {
 		t.Fatalf("a server of another identity: %v", err)
 	}
 }

@@ -3,15 +3,13 @@ package scanner
 import (
 	"context"
 	"crypto/tls"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	api "github.com/octomesh/octomesh/api/ca"
 	"github.com/octomesh/octomesh/api/scanner"
-	"github.com/octomesh/octomesh/cp/ca"
+	"github.com/octomesh/octomesh/cp/ca/catest"
 )
 
 // With mutual TLS on their ports, two scanners still confirm each other's
@@ -20,34 +18,10 @@ import (
 // certificate are refused (the first two counted).
 func TestScannersOverMutualTLS(t *testing.T) {
 	dir := t.TempDir()
-	c, err := ca.New(ca.Options{TrustDomain: "mesh.local", DataDir: filepath.Join(dir, "ca")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	write := func(name string, data []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	bundle := write("bundle.pem", api.EncodeCertificates(c.Bundle()...))
-	issue := func(app string) (string, string) {
-		certPEM, keyPEM, err := c.Issue(app, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return write(app+".pem", certPEM), write(app+"-key.pem", keyPEM)
-	}
-	sc, sk := issue(api.ScannerApp)
-	clientOf := func(app string) *tls.Config {
-		cert, key := issue(app)
-		cfg, err := api.ClientTLS(cert, key, bundle, "mesh.local", api.ScannerApp)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cfg
-	}
+	pki := catest.New(t, dir)
+	bundle := pki.Bundle
+	sc, sk := pki.Issue(api.ScannerApp)
+	clientOf := func(app string) *tls.Config { return pki.ClientTLS(app, api.ScannerApp) }
 	withTLS := func(o *Options) {
 		var err error
 		if o.HTTPTLS, err = api.ServerTLS(sc, sk, bundle, "mesh.local"); err != nil {

@@ -165,6 +165,8 @@ func TestPackageArrows(t *testing.T) {
 		"cp/rules": {"api/registry", "api/rules", "cp/store", "stats"},
 		// The CA stands alone (its root key may live on a host of its own).
 		"cp/ca": {"api/ca", "config"},
+		// Its test helper: a CA whose bundle and certificates are files.
+		"cp/ca/catest": {"api/ca", "cp/ca"},
 		// The node agent runs the sidecar as a process: it speaks the
 		// sidecar's ready contract and admin endpoint only.
 		"agent": {"api/release", "api/sidecar", "stats/exposition"},
@@ -204,6 +206,7 @@ var never = []struct{ from, to, why string }{
 	{"...", "cp/shardmap/shardmaptest", "test code: only tests import it"},
 	{"cp/scanner", "cp/scanner/scannertest", "fakes for tests and load runs: no server links them"},
 	{"...", "cp/inspect/inspecttest", "test code: only tests import it"},
+	{"...", "cp/ca/catest", "test code: only tests import it"},
 	{"cp/inspect", "cp/pilot", "the views read pilots over HTTP: the console links them without a pilot"},
 	{"cp/inspect", "proxy/...", "the views read sidecars' admin endpoints over HTTP"},
 	{"cmd/internal/ctlview", "cp/pilot", "the views read pilots over HTTP"},

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,9 +14,9 @@ import (
 
 	"github.com/cloudwego/gopkg/protocol/thrift"
 
-	api "github.com/octomesh/octomesh/api/ca"
 	"github.com/octomesh/octomesh/codec"
 	"github.com/octomesh/octomesh/cp/ca"
+	"github.com/octomesh/octomesh/cp/ca/catest"
 )
 
 // meshCA is a CA served over HTTPS on a loopback port, with a token file
@@ -36,10 +35,8 @@ func startCA(t *testing.T, lifetime time.Duration) *meshCA {
 		{Node: "node-a", Token: "token-of-node-a-0123456789", Apps: []string{"client", "batch"}},
 		{Node: "node-b", Token: "token-of-node-b-0123456789", Apps: []string{"server"}},
 	}
-	c, err := ca.New(ca.Options{TrustDomain: "mesh.local", DataDir: filepath.Join(dir, "ca"), Tokens: grants, Lifetime: lifetime})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pki := catest.NewWith(t, dir, ca.Options{Tokens: grants, Lifetime: lifetime})
+	c := pki.CA
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{MinVersion: tls.VersionTLS13,
 		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return c.ServingCertificate() }})
 	if err != nil {
@@ -48,16 +45,9 @@ func startCA(t *testing.T, lifetime time.Duration) *meshCA {
 	srv := &http.Server{Handler: c.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
-	m := &meshCA{ca: c, addr: ln.Addr().String(), bundle: filepath.Join(dir, "bundle.pem"), tokens: map[string]string{}}
-	if err := os.WriteFile(m.bundle, api.EncodeCertificates(c.Bundle()...), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	m := &meshCA{ca: c, addr: ln.Addr().String(), bundle: pki.Bundle, tokens: map[string]string{}}
 	for _, g := range grants {
-		f := filepath.Join(dir, g.Node+".token")
-		if err := os.WriteFile(f, []byte(g.Token+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		m.tokens[g.Node] = f
+		m.tokens[g.Node] = pki.Write(g.Node+".token", []byte(g.Token+"\n"))
 	}
 	return m
 }

@@ -9,11 +9,10 @@ import (
 	"testing"
 	"time"
 
-	api "github.com/octomesh/octomesh/api/ca"
 	"github.com/octomesh/octomesh/api/registry"
 	"github.com/octomesh/octomesh/api/rules"
 	"github.com/octomesh/octomesh/config"
-	"github.com/octomesh/octomesh/cp/ca"
+	"github.com/octomesh/octomesh/cp/ca/catest"
 	"github.com/octomesh/octomesh/cp/dispatcher"
 	"github.com/octomesh/octomesh/cp/pilot"
 	"github.com/octomesh/octomesh/cp/shardmap"
@@ -35,25 +34,10 @@ type authzMesh struct {
 
 func startAuthzMesh(t *testing.T, dir, xdsAddr string, reg *registry.Client) *authzMesh {
 	t.Helper()
-	c, err := ca.New(ca.Options{TrustDomain: "mesh.local", DataDir: filepath.Join(dir, "ca")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	write := func(name string, data []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	bundle := write("bundle.pem", api.EncodeCertificates(c.Bundle()...))
+	pki := catest.New(t, dir)
 	identity := func(app string) string {
-		certPEM, keyPEM, err := c.Issue(app, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return fmt.Sprintf("identity: {cert_file: %q, key_file: %q, bundle_file: %q}\n",
-			write(app+".pem", certPEM), write(app+"-key.pem", keyPEM), bundle)
+		cert, key := pki.Issue(app)
+		return fmt.Sprintf("identity: {cert_file: %q, key_file: %q, bundle_file: %q}\n", cert, key, pki.Bundle)
 	}
 	be := startBackend(t, dir, "b1")
 	m := &authzMesh{identity: identity, srv: sidecar(t, fmt.Sprintf(`

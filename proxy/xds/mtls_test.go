@@ -3,7 +3,6 @@ package xds_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,7 +10,7 @@ import (
 
 	api "github.com/octomesh/octomesh/api/ca"
 	"github.com/octomesh/octomesh/api/registry"
-	"github.com/octomesh/octomesh/cp/ca"
+	"github.com/octomesh/octomesh/cp/ca/catest"
 	metaserver "github.com/octomesh/octomesh/cp/meta"
 	"github.com/octomesh/octomesh/cp/pilot"
 )
@@ -21,26 +20,9 @@ import (
 // its certificate is refused by the pilot and gets none.
 func TestXDSOverMutualTLS(t *testing.T) {
 	dir := tempDir(t)
-	c, err := ca.New(ca.Options{TrustDomain: "mesh.local", DataDir: filepath.Join(dir, "ca")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	write := func(name string, data []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	bundle := write("bundle.pem", api.EncodeCertificates(c.Bundle()...))
-	identity := func(app string) (string, string) {
-		certPEM, keyPEM, err := c.Issue(app, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return write(app+".pem", certPEM), write(app+"-key.pem", keyPEM)
-	}
-	pc, pk := identity(pilot.PilotApp)
+	pki := catest.New(t, dir)
+	bundle := pki.Bundle
+	pc, pk := pki.Issue(pilot.PilotApp)
 	xtls, err := pilot.XDSTLS(pc, pk, bundle, "mesh.local")
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +44,7 @@ func TestXDSOverMutualTLS(t *testing.T) {
 	if _, _, err := reg.Register(ctx, in.registration(1), 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	wc, wk := identity("web")
+	wc, wk := pki.Issue("web")
 	client := func(app, sock string) string {
 		out := filepath.Join(dir, sock)
 		sidecar(t, fmt.Sprintf(`
@@ -96,36 +78,15 @@ xds:
 // routes; Meta saw the look-up and refused nothing.
 func TestMetaAndXDSOverMutualTLS(t *testing.T) {
 	dir := tempDir(t)
-	c, err := ca.New(ca.Options{TrustDomain: "mesh.local", DataDir: filepath.Join(dir, "ca")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	write := func(name string, data []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	bundle := write("bundle.pem", api.EncodeCertificates(c.Bundle()...))
-	identity := func(app string) (string, string) {
-		certPEM, keyPEM, err := c.Issue(app, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return write(app+".pem", certPEM), write(app+"-key.pem", keyPEM)
-	}
-	mc, mk := identity(api.MetaApp)
-	mtls, err := api.ServerTLS(mc, mk, bundle, "mesh.local")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pki := catest.New(t, dir)
+	bundle := pki.Bundle
+	mtls := pki.ServerTLS(api.MetaApp)
 	m, err := metaserver.Start(metaserver.Options{HTTPAddress: "127.0.0.1:0", DataDir: filepath.Join(dir, "etcd"), HTTPTLS: mtls, TrustDomain: "mesh.local", Log: logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(m.Close)
-	pc, pk := identity(pilot.PilotApp)
+	pc, pk := pki.Issue(pilot.PilotApp)
 	xtls, err := pilot.XDSTLS(pc, pk, bundle, "mesh.local")
 	if err != nil {
 		t.Fatal(err)
@@ -142,7 +103,7 @@ func TestMetaAndXDSOverMutualTLS(t *testing.T) {
 	if _, err := p.Store.Register(ctx, in.registration(1), 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	wc, wk := identity("web")
+	wc, wk := pki.Issue("web")
 	out := filepath.Join(dir, "web.sock")
 	sidecar(t, fmt.Sprintf(`
 node: {id: web-1, app: web, zone: z1}
