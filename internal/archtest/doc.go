@@ -7,8 +7,8 @@
 //     plane, the sidecar and the sdk reach the control plane through the
 //     wire contracts (api/...) only, the wire contracts are leaves, Meta
 //     and the pilots do not import each other;
-//   - TestThirdParty: only proxy/transport imports netpoll, only cp/store
-//     imports etcd, and what apps and sidecars link carries no etcd (apps:
+//   - TestThirdParty: nothing imports netpoll (proxy/transport has its own
+//     poller), only cp/store imports etcd, and what apps and sidecars link carries no etcd (apps:
 //     no gRPC or Envoy API either);
 //   - TestDocsSayWhatNeverToImport: every package's doc.go says what it
 //     must never import, and the package holds to it.

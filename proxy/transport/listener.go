@@ -7,16 +7,12 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
-
-	"github.com/cloudwego/netpoll"
-	"golang.org/x/sys/unix"
 )
 
 // Listener accepts framed connections on one address. Accepting runs on a
 // goroutine of the Go runtime's poller; each accepted socket then joins
-// netpoll, whose poller reads it.
+// the transport's poller, which reads it.
 type Listener struct {
 	network, address string
 	goln             net.Listener  // the socket: accepted on, and handed over with File
@@ -128,53 +124,21 @@ func (l *Listener) adopt(gc net.Conn) error {
 	return l.adoptPlain(gc)
 }
 
-// adoptPlain moves an accepted socket from the Go runtime's poller to
-// netpoll's and binds its handler. Go's Accept has set TCP_NODELAY and
-// keep-alive on the socket, which its duplicate shares.
+// adoptPlain moves an accepted socket from the Go runtime's poller to the
+// transport's (poller.go) and binds its handler.
 func (l *Listener) adoptPlain(gc net.Conn) error {
 	remote := "@"
 	if a := gc.RemoteAddr(); a != nil && a.String() != "" {
 		remote = a.String()
 	}
-	sc, ok := gc.(syscall.Conn)
-	if !ok {
-		_ = gc.Close()
-		return fmt.Errorf("transport: accepted %T has no socket", gc)
-	}
-	rc, err := sc.SyscallConn()
+	fd, err := socketOf(gc)
 	if err != nil {
-		_ = gc.Close()
-		return err
-	}
-	fd := -1
-	cerr := rc.Control(func(s uintptr) {
-		// CLOEXEC: a program this process starts (a hot-restart
-		// successor) must not inherit the connection.
-		fd, err = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
-	})
-	_ = gc.Close() // the duplicate keeps the socket
-	if cerr != nil {
-		return cerr
-	}
-	if err != nil {
-		return err
-	}
-	nc, err := netpoll.NewFDConnection(fd)
-	if err != nil {
-		_ = unix.Close(fd)
 		return err
 	}
 	l.stats.Accepted.Add(1)
-	c, err := newConn(nc, fd, l.address, remote, l.opts, l.stats, l.newHandler)
-	if err != nil {
-		return err
-	}
+	c := newConn(fd, l.address, remote, l.opts, l.stats, l.newHandler)
 	l.track(c)
-	if err := c.start(); err != nil {
-		c.CloseWithError(err)
-		return err
-	}
-	return nil
+	return c.start()
 }
 
 // Addr is the listening address (with the port chosen, for port 0).

@@ -22,7 +22,7 @@ import (
 type TLSMode uint8
 
 const (
-	// TLSOff: plain TTHeader on netpoll's poller.
+	// TLSOff: plain TTHeader on the transport's poller.
 	TLSOff TLSMode = iota
 	// TLSPermissive (listeners only): a connection whose first byte is a
 	// TLS handshake record (0x16) gets TLS, any other is served plain. A
@@ -280,7 +280,7 @@ func newSecureConn(tc *tls.Conn, raw net.Conn, local, remote string, opts Option
 	if cs := tc.ConnectionState(); len(cs.PeerCertificates) > 0 && len(cs.PeerCertificates[0].URIs) > 0 {
 		s.peer = cs.PeerCertificates[0].URIs[0].String()
 	}
-	c := &Conn{sec: s, opts: opts, stats: stats, local: local, remote: remote, wfd: -1,
+	c := &Conn{sec: s, fd: -1, slot: -1, opts: opts, stats: stats, local: local, remote: remote, wfd: -1,
 		kick: make(chan struct{}, 1), done: make(chan struct{}), quietSince: time.Since(epoch)}
 	c.handler = newHandler(c)
 	return c

@@ -1,16 +1,16 @@
 package transport
 
 import (
-	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unsafe"
 
-	"github.com/cloudwego/netpoll"
 	"golang.org/x/sys/unix"
 
 	"github.com/octomesh/octomesh/codec"
@@ -27,10 +27,10 @@ type Options struct {
 	// WriteTimeout bounds how long bytes may wait for a peer that does not
 	// read; the connection is closed after it.
 	WriteTimeout time.Duration
-	// CoalesceWrites lets the frames written in one poller round share a
-	// syscall once the connection is busy (see WriteFrame). For
-	// connections that carry many requests at once: to and from peer
-	// sidecars, to the local app.
+	// CoalesceWrites lets the frames written while the poller serves one
+	// batch of ready connections leave in one write at the batch's end
+	// (see WriteFrame). For connections that carry many requests at once:
+	// to and from peer sidecars, to the local app.
 	CoalesceWrites bool
 	// MaxConns bounds a listener's open accepted connections: one accepted
 	// beyond it is closed at once and counted (Stats.Refused). 0: no bound.
@@ -51,7 +51,7 @@ type Busier interface {
 }
 
 // Handler receives the frames of one connection. ServeFrame runs on the
-// event loop's poller goroutine, one frame at a time, and must not block:
+// poller goroutine (poller.go), one frame at a time, and must not block:
 // every connection of the loop waits for it (WriteFrame never blocks). frame
 // is a view into the read buffer, valid only until ServeFrame returns, so
 // whatever must outlive the call has to copy it. Closed is called once,
@@ -67,11 +67,11 @@ type Handler interface {
 // WriteTimeout), since the poller must not wait.
 const maxBacklog = 8 << 20
 
-// Conn is one framed connection. Frames are read on the event loop's
-// poller goroutine; WriteFrame and Close may be called from any goroutine.
+// Conn is one framed connection. Frames are read on the poller goroutine;
+// WriteFrame and Close may be called from any goroutine.
 type Conn struct {
-	nc       netpoll.Connection // nil for a TLS connection (sec)
-	sec      *secure            // a TLS connection's own state (tls.go); nil for a plain one
+	fd       int     // the socket, read by the poller; -1 for a TLS connection (sec)
+	sec      *secure // a TLS connection's own state (tls.go); nil for a plain one
 	opts     Options
 	stats    *Stats
 	handler  Handler
@@ -85,49 +85,79 @@ type Conn struct {
 	used       atomic.Bool
 	quietSince time.Duration
 
-	// Reading, in the connection's OnRequest task only.
-	part      []byte       // a frame begun but not whole, copied out of netpoll's buffer
+	// Reading, on the poller goroutine only.
+	slot      int32        // in the poller; -1 once it left
+	gone      atomic.Bool  // the poller saw the socket end
+	part      []byte       // a frame begun but not whole, copied out of the poller's buffer
 	partSince atomic.Int64 // when part began (since epoch); 0 while there is none
 	partTimer *time.Timer
 
 	// Writing, under wmu. The socket is written directly (no copy) until
-	// it is full; then, or when a busy connection defers a flush, bytes
-	// queue in backlog and the flusher goroutine owns the socket until the
-	// backlog is empty, so bytes leave in order.
+	// it is full; then bytes queue in backlog and the flusher goroutine
+	// owns the socket until the backlog is empty, so bytes leave in order.
+	// Frames deferred to the end of the poller's batch (CoalesceWrites)
+	// queue in backlog too.
 	wmu      sync.Mutex
-	wfd      int    // a duplicate of the socket, for direct writes; -1 once closed
+	wfd      int    // the socket, for writes; -1 once closed
 	backlog  []byte // bytes not yet taken by the socket, in order
 	spare    []byte // the flusher's other buffer
 	flushing bool
+	deferred bool // backlog waits for the end of the poller's batch
 	flusher  bool // the flusher goroutine is running
 	kick     chan struct{}
 	done     chan struct{} // closed with the connection: ends the flusher
-	// Adaptive batching (CoalesceWrites): the frame rate of the last
-	// window decides whether a write is deferred to the flusher.
-	winStart time.Duration
-	winCount int
-	hot      bool
 }
 
-// newConn wraps nc (whose socket is fd) and binds its handler; start then
-// lets frames in.
-func newConn(nc netpoll.Connection, fd int, local, remote string, opts Options, stats *Stats, newHandler func(*Conn) Handler) (*Conn, error) {
-	wfd, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
-	if err != nil {
-		_ = nc.Close()
-		return nil, fmt.Errorf("transport: duplicating the socket: %w", err)
-	}
-	c := &Conn{nc: nc, opts: opts, stats: stats, local: local, remote: remote, wfd: wfd,
+// newConn wraps the socket fd (non-blocking, close-on-exec, now the
+// connection's) and binds its handler; start then lets frames in.
+func newConn(fd int, local, remote string, opts Options, stats *Stats, newHandler func(*Conn) Handler) *Conn {
+	c := &Conn{fd: fd, slot: -1, opts: opts, stats: stats, local: local, remote: remote, wfd: fd,
 		kick: make(chan struct{}, 1), done: make(chan struct{}), quietSince: time.Since(epoch)}
 	c.handler = newHandler(c)
-	_ = nc.AddCloseCallback(c.onClose)
-	return c, nil
+	return c
 }
 
-// start delivers the connection's frames to its handler.
+// start delivers the connection's frames to its handler. When it fails,
+// the connection is closed (Closed follows).
 func (c *Conn) start() error {
-	inlineTasks.Store(true)
-	return c.nc.SetOnRequest(c.onRequest)
+	p, err := getPoller()
+	if err == nil {
+		err = p.add(c)
+	}
+	if err != nil {
+		c.reason.CompareAndSwap(nil, &err)
+		c.gone.Store(true)
+		go c.finish()
+	}
+	return err
+}
+
+// socketOf takes the socket out of gc, a connection of the Go runtime's
+// poller: a duplicate, close-on-exec (a program this process starts, a
+// hot-restart successor, must not inherit it), and closes gc. Go has made
+// the socket non-blocking (shared by the duplicate) and, for TCP, set
+// TCP_NODELAY and keep-alive on it.
+func socketOf(gc net.Conn) (int, error) {
+	defer gc.Close()
+	sc, ok := gc.(syscall.Conn)
+	if !ok {
+		return -1, fmt.Errorf("transport: %T has no socket", gc)
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	fd := -1
+	cerr := rc.Control(func(s uintptr) {
+		fd, err = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
+	})
+	if cerr != nil {
+		return -1, cerr
+	}
+	if err != nil {
+		return -1, fmt.Errorf("transport: duplicating the socket: %w", err)
+	}
+	return fd, nil
 }
 
 // String names the connection for logs and errors.
@@ -138,12 +168,12 @@ func (c *Conn) String() string { return c.local + "<->" + c.remote }
 // for the peer to read (at most WriteTimeout). When WriteFrame returns, the
 // frame's memory is no longer referenced.
 //
-// With CoalesceWrites, a hot connection (at least hotFrames frames in the
-// last hotWindow) queues small frames without a syscall and wakes its
-// flusher, which runs once the poller has handled its round of events and
-// sends them all with one syscall: under load one write per round instead
-// of one per frame. At lower rates the deferral would only add a goroutine
-// switch, so the frame goes out at once.
+// With CoalesceWrites, a small frame written while the poller serves a
+// batch of ready connections is copied to the backlog and leaves at the
+// end of the batch, with whatever else the batch wrote to the connection:
+// under load one write per batch instead of one per frame; at low rates a
+// batch is one connection's input, and the frame leaves as soon as that
+// is served.
 //
 // A frame queued for the flusher that then cannot be sent is lost with the
 // connection; the handler learns it through Closed.
@@ -158,8 +188,11 @@ func (c *Conn) WriteFrame(frame []byte) error {
 		return fmt.Errorf("%w: %s is closed", ErrWrite, c)
 	}
 	rest := frame
-	hot := c.opts.CoalesceWrites && c.busy()
-	if !c.flushing && !(hot && len(frame) <= coalesceMax) {
+	switch {
+	case c.flushing || c.deferred:
+	case c.opts.CoalesceWrites && len(frame) <= coalesceMax && thePoller.Load().deferWrite(c):
+		c.deferred = true
+	default:
 		n, err := write(c.wfd, frame)
 		if err != nil {
 			c.wmu.Unlock()
@@ -173,16 +206,8 @@ func (c *Conn) WriteFrame(frame []byte) error {
 			return c.writeFailed(fmt.Errorf("the peer is not reading: %d bytes wait", len(c.backlog)+len(rest)))
 		}
 		c.backlog = append(c.backlog, rest...)
-		if !c.flushing {
-			c.flushing = true
-			if !c.flusher {
-				c.flusher = true
-				go c.flushLoop()
-			}
-			select {
-			case c.kick <- struct{}{}:
-			default:
-			}
+		if !c.flushing && !c.deferred {
+			c.startFlushing()
 		}
 	}
 	c.wmu.Unlock()
@@ -198,25 +223,43 @@ func (c *Conn) writeFailed(err error) error {
 	return err
 }
 
-// Adaptive batching: a connection that wrote at least hotFrames frames in
-// the last hotWindow defers small frames to its flusher (15k frames/s).
-const (
-	hotWindow   = 200 * time.Microsecond
-	hotFrames   = 3
-	coalesceMax = 4 << 10
-)
+// coalesceMax: larger frames are written at once, not copied.
+const coalesceMax = 4 << 10
 
 var epoch = time.Now()
 
-// busy counts a frame into the rate window and reports whether the
-// connection is hot; under wmu.
-func (c *Conn) busy() bool {
-	if now := time.Since(epoch); now-c.winStart > hotWindow {
-		c.hot = c.winCount >= hotFrames
-		c.winStart, c.winCount = now, 0
+// startFlushing hands the backlog to the flusher goroutine; under wmu.
+func (c *Conn) startFlushing() {
+	c.flushing = true
+	if !c.flusher {
+		c.flusher = true
+		go c.flushLoop()
 	}
-	c.winCount++
-	return c.hot
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// flushDeferred writes what the poller's batch left in the backlog; what
+// the socket does not take goes to the flusher.
+func (c *Conn) flushDeferred() {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.deferred = false
+	if c.flushing || c.wfd < 0 || len(c.backlog) == 0 {
+		return
+	}
+	n, err := write(c.wfd, c.backlog)
+	if err != nil {
+		c.backlog = c.backlog[:0]
+		go c.writeFailed(err) // takes wmu
+		return
+	}
+	c.backlog = c.backlog[:copy(c.backlog, c.backlog[n:])]
+	if len(c.backlog) > 0 {
+		c.startFlushing()
+	}
 }
 
 // write is one non-blocking write(2); a full socket takes nothing (n 0,
@@ -362,10 +405,10 @@ func (c *Conn) Close() { c.CloseWithError(nil) }
 
 // CloseWithError closes the connection and records why; a protocol error is
 // counted by its kind. Only the first reason is kept. It shuts the socket
-// down, and netpoll's poller, seeing the hang-up, closes the connection on
-// a goroutine of its own, which then calls Closed: netpoll cannot close a
-// connection itself while that connection's task runs on the poller (its
-// close waits for the poller to finish with the connection).
+// down, and the poller, seeing the hang-up, leaves the socket and closes
+// the connection on a goroutine of its own, which then calls Closed: the
+// socket is closed only once the poller will read it no more, so its
+// number cannot be reused under the poller.
 func (c *Conn) CloseWithError(reason error) {
 	if !c.reason.CompareAndSwap(nil, &reason) {
 		return
@@ -389,14 +432,14 @@ func (c *Conn) Active() bool {
 	if c.sec != nil {
 		return c.reason.Load() == nil
 	}
-	return c.reason.Load() == nil && c.nc.IsActive()
+	return c.reason.Load() == nil && !c.gone.Load()
 }
 
-// onClose runs once netpoll has closed the connection and no OnRequest
-// task runs any more.
-func (c *Conn) onClose(netpoll.Connection) error {
+// finish closes the connection once the poller has left it: no frame is
+// served after.
+func (c *Conn) finish() {
 	if !c.closedCB.CompareAndSwap(false, true) {
-		return nil
+		return
 	}
 	c.stats.Closed.Add(1)
 	c.wmu.Lock()
@@ -415,44 +458,35 @@ func (c *Conn) onClose(netpoll.Connection) error {
 		(*f)()
 	}
 	c.handler.Closed(reason)
-	return nil
 }
 
-// onRequest is the connection's OnRequest task, run on the poller (see
-// runTask) after netpoll has read the socket: it hands every whole frame
-// in the input buffer to the handler and keeps the start of an unfinished
-// one in part, so that the buffer is always consumed (netpoll calls
-// OnRequest again for as long as input remains) and the poller never
-// waits. Nothing is allocated per frame.
-func (c *Conn) onRequest(context.Context, netpoll.Connection) error {
-	r := c.nc.Reader()
-	for n := r.Len(); n > 0; n = r.Len() {
-		if c.reason.Load() != nil || !c.nc.IsActive() {
-			_ = r.Skip(n) // closed, maybe by the last handler: serve nothing more
-			break
+// consume hands every whole frame in b, input just read by the poller, to
+// the handler as a view into b, and keeps the start of an unfinished one
+// in part. Nothing is allocated per frame.
+func (c *Conn) consume(b []byte) {
+	for len(b) > 0 {
+		if c.reason.Load() != nil {
+			return // closed, maybe by the last handler: serve nothing more
 		}
-		if len(c.part) > 0 || n < codec.MetaSize {
-			if !c.assemble(r) {
-				break
+		if len(c.part) > 0 || len(b) < codec.MetaSize {
+			var served bool
+			if b, served = c.assemble(b); !served {
+				return
 			}
 			continue
 		}
-		meta, _ := r.Peek(codec.MetaSize)
-		size, err := codec.FrameSize(meta, c.opts.MaxFrameSize)
+		size, err := codec.FrameSize(b[:codec.MetaSize], c.opts.MaxFrameSize)
 		if err != nil {
 			c.CloseWithError(err)
-			_ = r.Skip(n)
-			break
+			return
 		}
-		if n < size {
-			c.assemble(r)
-			break
+		if len(b) < size {
+			c.assemble(b)
+			return
 		}
-		frame, _ := r.Next(size)
-		c.serve(frame)
+		c.serve(b[:size:size])
+		b = b[size:]
 	}
-	_ = r.Release()
-	return nil
 }
 
 func (c *Conn) serve(frame []byte) {
@@ -463,10 +497,11 @@ func (c *Conn) serve(frame []byte) {
 	c.handler.ServeFrame(frame)
 }
 
-// assemble moves input into part until the frame there is whole, then
-// serves it. It reports false when the input ran out first, or the frame's
-// first bytes are not a frame the connection accepts (it is closed then).
-func (c *Conn) assemble(r netpoll.Reader) bool {
+// assemble moves input from b into part until the frame there is whole,
+// then serves it, and returns the input left. served is false when the
+// input ran out first, or the frame's first bytes are not a frame the
+// connection accepts (it is closed then).
+func (c *Conn) assemble(b []byte) (rest []byte, served bool) {
 	if len(c.part) == 0 {
 		c.partStarted()
 	}
@@ -477,8 +512,7 @@ func (c *Conn) assemble(r netpoll.Reader) bool {
 			if err != nil {
 				c.partSince.Store(0)
 				c.CloseWithError(err)
-				_ = r.Skip(r.Len())
-				return false
+				return nil, false
 			}
 			need = size
 		}
@@ -489,17 +523,14 @@ func (c *Conn) assemble(r netpoll.Reader) bool {
 			if cap(c.part) > 64<<10 {
 				c.part = nil
 			}
-			return true
+			return b, true
 		}
-		n := min(need-len(c.part), r.Len())
+		n := min(need-len(c.part), len(b))
 		if n == 0 {
-			return false
+			return nil, false
 		}
-		b, err := r.Next(n)
-		if err != nil {
-			return false
-		}
-		c.part = append(c.part, b...)
+		c.part = append(c.part, b[:n]...)
+		b = b[n:]
 	}
 }
 
@@ -542,55 +573,25 @@ func Dial(network, address string, timeout time.Duration, opts Options, stats *S
 	if opts.TLS.on() && network == "tcp" {
 		return dialSecure(network, address, timeout, opts, stats, newHandler)
 	}
-	nc, err := netpoll.DialConnection(network, address, timeout)
+	gc, err := net.DialTimeout(network, address, timeout)
 	if err != nil {
 		return nil, err
 	}
 	stats.Dialed.Add(1)
 	local, remote := "", ""
-	if a := nc.LocalAddr(); a != nil {
+	if a := gc.LocalAddr(); a != nil {
 		local = a.String()
 	}
-	if a := nc.RemoteAddr(); a != nil {
+	if a := gc.RemoteAddr(); a != nil {
 		remote = a.String()
 	}
-	f, ok := nc.(interface{ Fd() int })
-	if !ok {
-		_ = nc.Close()
-		return nil, errors.New("transport: netpoll connection without a file descriptor")
-	}
-	c, err := newConn(nc, f.Fd(), local, remote, opts, stats, newHandler)
+	fd, err := socketOf(gc)
 	if err != nil {
 		return nil, err
 	}
+	c := newConn(fd, local, remote, opts, stats, newHandler)
 	if err := c.start(); err != nil {
-		c.CloseWithError(err)
 		return nil, err
 	}
 	return c, nil
-}
-
-// inlineTasks: this process uses the transport, so netpoll tasks of
-// connections without a context (ours: accepted with NewFDConnection and
-// dialled) run on the poller.
-var inlineTasks atomic.Bool
-
-// runTask is netpoll's task runner. A connection's OnRequest task runs
-// inline on the poller goroutine that read its input, instead of in a
-// goroutine the poller wakes: with GOMAXPROCS=1 (a sidecar pinned to one
-// core) a woken goroutine could wait behind the poller's next blocking
-// epoll_wait, holding the only P, until another event arrived (the
-// scheduler runs the global queue first every 61st tick, and netpoll's
-// poller yields to it). Tasks of connections with a context of their own
-// (a Kitex server's, in tests and tools that link both) keep a goroutine.
-func runTask(ctx context.Context, f func()) {
-	if ctx == context.Background() && inlineTasks.Load() {
-		f()
-		return
-	}
-	go f()
-}
-
-func init() {
-	_ = netpoll.Configure(netpoll.Config{Runner: runTask})
 }

@@ -102,15 +102,17 @@ func (c *conn) send(r *Request, now time.Duration) bool {
 	s.deadline = now + r.Timeout
 	// Rewritten before the slot is published: once it is, the request may
 	// complete, and its frame be reused, as soon as the answer is in.
-	// r is not read after the unlock either.
+	// Written under the lock: until WriteFrame returns, the transport may
+	// still read the frame, and a sweep that expired the slot meanwhile
+	// would let a retry rewrite it. r is not read after the unlock.
 	seq := c.seqID(idx, gen)
 	r.Header.SetSeqIDs(r.Frame, seq, seq)
-	frame := r.Frame
+	err := c.tc.WriteFrame(r.Frame)
 	c.mu.Unlock()
 	c.inflight.Add(1)
 	c.ep.begin()
 
-	if err := c.tc.WriteFrame(frame); err != nil {
+	if err != nil {
 		// The transport closes c; whoever takes the slot answers.
 		if s, ok, _ := c.take(idx, gen); ok {
 			c.ep.cluster.stats.WriteErrors.Add(1)

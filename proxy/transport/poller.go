@@ -1,0 +1,290 @@
+package transport
+
+import (
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// The poller reads every plain connection of the process. It is one epoll
+// instance of ours, itself registered with the Go runtime's poller, and one
+// goroutine that takes ready connections from it without waiting
+// (epoll_wait with a zero timeout), reads each into a buffer shared by all
+// connections, and runs the connections' handlers on the frames there.
+// When nothing is ready the goroutine parks in the runtime's poller, like
+// any goroutine that reads a socket.
+//
+// Why not wait in epoll_wait ourselves, as netpoll's poller does: a
+// goroutine blocked in a system call holds its P, and with GOMAXPROCS=1 (a
+// sidecar pinned to one core) the runtime's monitor (sysmon) takes that P
+// back from every wait longer than its tick, and a retaken P keeps its tick
+// at 20 µs: the "retake storm", 2-3x the CPU per request at 1k-5k req/s in
+// a third of the benchmark's runs. A goroutine parked in the runtime holds
+// no P, and the thread that then waits in the runtime's epoll_wait holds
+// none either, so there is nothing to retake. Every system call on this
+// path is raw (epoll_wait with a zero timeout, read, write: none of them
+// waits), because the runtime wakes its monitor at each system call that
+// goes through it, and a monitor woken from its idle sleep by a system
+// call ticks at 20 µs again.
+//
+// Writes made while the poller handles ready connections (ServeFrame
+// answering, or any goroutine writing then) to a connection with
+// CoalesceWrites wait for the end of that batch, and each connection's
+// frames then leave in one write: under load one write per batch instead
+// of one per frame, at low rates no delay (a batch of one).
+type poller struct {
+	epfd int
+	file *os.File // epfd, as the runtime's poller knows it; never closed
+	rc   syscall.RawConn
+
+	mu    sync.Mutex
+	conns []*Conn // by slot; nil where free
+	free  []int32
+
+	// The poller goroutine's own, between rounds too.
+	events [128]unix.EpollEvent
+	ready  [128]*Conn
+	again  []*Conn // connections whose input was not drained in their turn
+	again2 []*Conn // again's spare
+	buf    []byte  // the read buffer every connection shares
+
+	// Writes deferred to the end of the current batch (CoalesceWrites).
+	dmu     sync.Mutex
+	inBatch bool
+	dirty   []*Conn
+	flush   []*Conn // the poller's spare for dirty
+}
+
+const (
+	readBufSize = 64 << 10
+	// readTurn bounds the reads one connection gets per turn, so that one
+	// peer sending without pause cannot keep the others waiting.
+	readTurn = 4
+)
+
+var (
+	pollerOnce sync.Once
+	thePoller  atomic.Pointer[poller]
+	errPoller  error
+)
+
+// getPoller returns the process's poller, started on first use.
+func getPoller() (*poller, error) {
+	pollerOnce.Do(func() {
+		p, err := newPoller()
+		if err != nil {
+			errPoller = err
+			return
+		}
+		thePoller.Store(p)
+		go p.run()
+	})
+	return thePoller.Load(), errPoller
+}
+
+func newPoller() (*poller, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("transport: epoll_create1: %w", err)
+	}
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		_ = unix.Close(epfd)
+		return nil, fmt.Errorf("transport: poller: %w", err)
+	}
+	f := os.NewFile(uintptr(epfd), "transport-poller")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("transport: poller: %w", err)
+	}
+	return &poller{epfd: epfd, file: f, rc: rc, buf: make([]byte, readBufSize)}, nil
+}
+
+// add registers c's socket; its input then reaches its handler.
+func (p *poller) add(c *Conn) error {
+	p.mu.Lock()
+	var slot int32
+	if n := len(p.free); n > 0 {
+		slot = p.free[n-1]
+		p.free = p.free[:n-1]
+		p.conns[slot] = c
+	} else {
+		slot = int32(len(p.conns))
+		p.conns = append(p.conns, c)
+	}
+	c.slot = slot
+	p.mu.Unlock()
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLET, Fd: slot}
+	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, c.fd, &ev); err != nil {
+		p.release(c)
+		return fmt.Errorf("transport: epoll_ctl: %w", err)
+	}
+	return nil
+}
+
+// release frees c's slot; events of its batch that name the slot find it
+// empty (or taken by a connection added since, which then reads nothing:
+// an edge-triggered read that finds nothing is harmless).
+func (p *poller) release(c *Conn) {
+	p.mu.Lock()
+	p.conns[c.slot] = nil
+	p.free = append(p.free, c.slot)
+	p.mu.Unlock()
+	c.slot = -1
+}
+
+// run is the poller goroutine.
+func (p *poller) run() {
+	for {
+		// round returns false only when nothing is ready: Read then parks
+		// until the epoll instance is readable, and calls round again.
+		if err := p.rc.Read(p.round); err != nil {
+			panic(fmt.Sprintf("transport: poller: %v", err)) // the file is never closed
+		}
+	}
+}
+
+// round serves ready connections until none is, then reports false. A
+// batch shorter than the events array took every ready connection, so the
+// poller parks without asking again: whatever becomes ready after the
+// epoll_wait that took it makes the epoll instance readable anew, and
+// wakes the poller.
+func (p *poller) round(uintptr) bool {
+	for {
+		n := epollWait(p.epfd, p.events[:])
+		if n == 0 && len(p.again) == 0 {
+			return false
+		}
+		p.beginBatch()
+		p.mu.Lock()
+		for i := range n {
+			p.ready[i] = p.conns[p.events[i].Fd]
+		}
+		p.mu.Unlock()
+		for i := range n {
+			c := p.ready[i]
+			p.ready[i] = nil
+			if c == nil || c.slot != p.events[i].Fd {
+				continue // closed earlier in this batch
+			}
+			p.serve(c, p.events[i].Events)
+		}
+		if len(p.again) > 0 {
+			list := p.again
+			p.again = p.again2[:0]
+			for i, c := range list {
+				list[i] = nil
+				if c.slot >= 0 { // still open
+					p.serve(c, 0)
+				}
+			}
+			p.again2 = list[:0]
+		}
+		p.endBatch()
+		if n < len(p.events) && len(p.again) == 0 {
+			return false
+		}
+	}
+}
+
+// serve reads c's socket until it is drained (edge-triggered: nothing more
+// will be signalled until new input arrives) or c's turn is over, handing
+// the frames read to its handler.
+func (p *poller) serve(c *Conn, ev uint32) {
+	drain := ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0
+	for range readTurn {
+		n, errno := read(c.fd, p.buf)
+		switch {
+		case n > 0:
+			c.consume(p.buf[:n])
+			if n < len(p.buf) && !drain {
+				return // the socket had no more
+			}
+		case errno == unix.EAGAIN:
+			return
+		default: // end of input, or the socket failed
+			p.hangUp(c)
+			return
+		}
+	}
+	p.again = append(p.again, c)
+}
+
+// hangUp ends c once its peer or CloseWithError has ended the socket: it
+// leaves the poller here, and is closed on a goroutine of its own (Closed
+// may take its time).
+func (p *poller) hangUp(c *Conn) {
+	_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, c.fd, nil)
+	p.release(c)
+	c.gone.Store(true)
+	go c.finish()
+}
+
+func (p *poller) beginBatch() {
+	p.dmu.Lock()
+	p.inBatch = true
+	p.dmu.Unlock()
+}
+
+// deferWrite queues c's backlog to be written at the end of the batch;
+// false when no batch runs (the caller writes itself).
+func (p *poller) deferWrite(c *Conn) bool {
+	if p == nil {
+		return false
+	}
+	p.dmu.Lock()
+	ok := p.inBatch
+	if ok {
+		p.dirty = append(p.dirty, c)
+	}
+	p.dmu.Unlock()
+	return ok
+}
+
+// endBatch writes what the batch left for each connection, one write each.
+func (p *poller) endBatch() {
+	p.dmu.Lock()
+	p.inBatch = false
+	list := p.dirty
+	p.dirty, p.flush = p.flush[:0], nil
+	p.dmu.Unlock()
+	for i, c := range list {
+		c.flushDeferred()
+		list[i] = nil
+	}
+	p.flush = list[:0]
+}
+
+// epollWait takes what is ready without waiting.
+func epollWait(epfd int, events []unix.EpollEvent) int {
+	for {
+		n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd),
+			uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			panic(fmt.Sprintf("transport: epoll_pwait: %v", e)) // only a bad descriptor or buffer
+		}
+		return int(n)
+	}
+}
+
+// read is one non-blocking read(2).
+func read(fd int, p []byte) (int, unix.Errno) {
+	for {
+		n, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return 0, e
+		}
+		return int(n), 0
+	}
+}
