@@ -3,6 +3,7 @@ package transport
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -65,6 +66,8 @@ const (
 	// readTurn bounds the reads one connection gets per turn, so that one
 	// peer sending without pause cannot keep the others waiting.
 	readTurn = 4
+	// yieldEvery: batches served in a row before the poller yields.
+	yieldEvery = 8
 )
 
 var (
@@ -155,7 +158,12 @@ func (p *poller) run() {
 // epoll_wait that took it makes the epoll instance readable anew, and
 // wakes the poller.
 func (p *poller) round(uintptr) bool {
-	for {
+	for batches := 1; ; batches++ {
+		if batches%yieldEvery == 0 {
+			// Busy without a pause: let timers and the goroutines this
+			// work readied (flushers, callers on goroutines) run.
+			runtime.Gosched()
+		}
 		n := epollWait(p.epfd, p.events[:])
 		if n == 0 && len(p.again) == 0 {
 			return false
