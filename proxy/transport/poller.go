@@ -63,12 +63,16 @@ type poller struct {
 
 const (
 	readBufSize = 64 << 10
-	// readTurn bounds the reads one connection gets per turn, so that one
-	// peer sending without pause cannot keep the others waiting.
-	readTurn = 4
 	// yieldEvery: batches served in a row before the poller yields.
 	yieldEvery = 8
 )
+
+// readTurn bounds the reads one connection gets per turn, so that one
+// peer sending without pause cannot keep the others waiting (4; tests
+// change it).
+var readTurn atomic.Int32
+
+func init() { readTurn.Store(4) }
 
 var (
 	pollerOnce sync.Once
@@ -204,8 +208,11 @@ func (p *poller) round(uintptr) bool {
 // will be signalled until new input arrives) or c's turn is over, handing
 // the frames read to its handler.
 func (p *poller) serve(c *Conn, ev uint32) {
-	drain := ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0
-	for range readTurn {
+	if ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		c.hup = true // signalled once: read to the end, over as many turns as it takes
+	}
+	drain := c.hup
+	for range readTurn.Load() {
 		n, errno := read(c.fd, p.buf)
 		switch {
 		case n > 0:

@@ -87,6 +87,7 @@ type Conn struct {
 
 	// Reading, on the poller goroutine only.
 	slot      int32        // in the poller; -1 once it left
+	hup       bool         // the peer hung up (or the socket failed): read until the end
 	gone      atomic.Bool  // the poller saw the socket end
 	part      []byte       // a frame begun but not whole, copied out of the poller's buffer
 	partSince atomic.Int64 // when part began (since epoch); 0 while there is none
