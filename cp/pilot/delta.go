@@ -169,7 +169,8 @@ func (p *Snapshot) deltaRequest(s *Session, req *discovery.DeltaDiscoveryRequest
 		return nil
 	}
 	st.open = false
-	p.sessions.sentLocked(s, k, r.Nonce, r.Resources, r.RemovedResources, time.Now())
+	p.sessions.sentLocked(s, k, r.Nonce, r.Resources, r.RemovedResources, nil, time.Now())
+	s.sent[k].size = proto.Size(r)
 	s.mu.Unlock()
 	return p.sendDelta(s, &sharedResponse{DeltaDiscoveryResponse: r})
 }
@@ -183,6 +184,9 @@ func (p *Snapshot) deltaRequest(s *Session, req *discovery.DeltaDiscoveryRequest
 func (p *Snapshot) deltaDiff(s *Session, k kind) *discovery.DeltaDiscoveryResponse {
 	st := &s.dk[k]
 	subscribed := s.subs[k]
+	if !p.lacks(st, k, subscribed) { // most requests: ACKs of what is current
+		return nil
+	}
 	var updated []*discovery.Resource
 	var removed []string
 	next := make(map[string]string, len(subscribed))
@@ -212,6 +216,19 @@ func (p *Snapshot) deltaDiff(s *Session, k kind) *discovery.DeltaDiscoveryRespon
 	st.returned = next
 	n := strconv.FormatUint(p.version.Add(1), 10)
 	return &discovery.DeltaDiscoveryResponse{SystemVersionInfo: n, Nonce: n, TypeUrl: typeURLs[k], Resources: updated, RemovedResources: removed}
+}
+
+// lacks reports whether deltaDiff has something to send, without
+// allocating.
+func (p *Snapshot) lacks(st *deltaKind, k kind, subscribed map[string]struct{}) bool {
+	for name := range subscribed {
+		r, loaded := p.dc.lookup(k, name)
+		prev, had := st.returned[name]
+		if r != nil && (!had || prev != r.version) || r == nil && loaded && prev != absent {
+			return true
+		}
+	}
+	return false
 }
 
 // pushDelta sends the current version of (k, name), or its removal, to
@@ -287,10 +304,31 @@ func (p *Snapshot) pushOne(s *Session, k kind, name string, r *encoded, msg func
 	m := msg()
 	st.returned[name] = version
 	st.open = false
-	p.sessions.sentLocked(s, k, m.Nonce, m.Resources, m.RemovedResources, time.Now())
+	// What the client has not answered may still fill the stream's
+	// flow-control window, past which gRPC's SendMsg blocks until the
+	// client reads: the fan-out must not wait on one stuck client, so
+	// such a send has a goroutine of its own (rare: a push goes to a
+	// session that answered its last response of this kind).
+	unanswered := 0
+	for i := range s.sent {
+		if s.sent[i].nonce != "" {
+			unanswered += s.sent[i].size
+		}
+	}
+	p.sessions.sentLocked(s, k, m.Nonce, m.Resources, m.RemovedResources, r, time.Now())
+	s.sent[k].size = m.size()
 	s.mu.Unlock()
+	if unanswered+m.size() > inlineSendLimit {
+		go func() { _ = p.sendDelta(s, m) }()
+		return
+	}
 	_ = p.sendDelta(s, m) // a broken stream: its reader sees it end
 }
+
+// inlineSendLimit bounds what a stream may have unanswered for the fan-out
+// to write a push to it itself: well under gRPC's per-stream write quota
+// (64 KiB), so that SendMsg does not block.
+var inlineSendLimit = 32 << 10 // a variable for tests
 
 // sendDelta writes m to s's stream, unless its handler has returned.
 func (p *Snapshot) sendDelta(s *Session, m *sharedResponse) error {
@@ -312,6 +350,13 @@ func (p *Snapshot) sendDelta(s *Session, m *sharedResponse) error {
 type sharedResponse struct {
 	*discovery.DeltaDiscoveryResponse
 	wire []byte
+}
+
+func (m *sharedResponse) size() int {
+	if m.wire != nil {
+		return len(m.wire)
+	}
+	return proto.Size(m.DeltaDiscoveryResponse)
 }
 
 // xdsCodec is gRPC's proto codec, except that a sharedResponse encoded

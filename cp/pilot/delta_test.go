@@ -130,3 +130,42 @@ func TestXDSCodecSendsTheBytesEncodedOnce(t *testing.T) {
 		t.Fatal("a shared response's bytes were copied or re-encoded")
 	}
 }
+
+// TestPushDoesNotWaitOnAStuckClient: a session that leaves a response
+// unanswered and stops reading does not hold up a push to the others.
+func TestPushDoesNotWaitOnAStuckClient(t *testing.T) {
+	defer func(v int) { inlineSendLimit = v }(inlineSendLimit)
+	inlineSendLimit = 1 // any unanswered response counts
+	srv, src := newTestServer(t)
+	src.setService("echo", inst("10.0.0.1:7000", 1))
+	var stuck []*client
+	for i := range 4 {
+		c := newClient(t, srv, "stuck-"+string(rune('a'+i)), "web")
+		c.subscribe(kindCluster, "echo")
+		c.subscribe(kindEndpoint, "echo")
+		c.recvKind(kindCluster) // left unanswered
+		c.ack(c.recvKind(kindEndpoint))
+		for range cap(c.s.out) { // its stream is full: a Send blocks
+			c.s.out <- &discovery.DeltaDiscoveryResponse{}
+		}
+		stuck = append(stuck, c)
+	}
+	good := newClient(t, srv, "good", "web")
+	good.subscribe(kindEndpoint, "echo")
+	good.ack(good.recvKind(kindEndpoint))
+	eventually(t, "every first response ACKed", func() bool { return srv.Stats.Acks.Load() == 5 })
+
+	src.setService("echo", inst("10.0.0.1:7000", 9))
+	if w := weights(assignment(t, good.recvKind(kindEndpoint))); w != "10.0.0.1:7000=9/HEALTHY" {
+		t.Fatalf("pushed %s", w)
+	}
+	// The stuck ones get it once they read again.
+	for _, c := range stuck {
+		for range cap(c.s.out) {
+			<-c.s.out
+		}
+		if w := weights(assignment(t, c.recvKind(kindEndpoint))); w != "10.0.0.1:7000=9/HEALTHY" {
+			t.Fatalf("pushed %s", w)
+		}
+	}
+}

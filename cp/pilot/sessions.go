@@ -88,6 +88,9 @@ type sentResponse struct {
 	// held), when the change reached the Data Cache; sentAt when the
 	// response was handed to the stream (Unix ns; 0: not a push).
 	pushed, sentAt int64
+	// size is a delta response's encoded size: while it awaits its
+	// answer, it may still be in gRPC's buffers (delta.go, pushOne).
+	size int
 }
 
 // SessionMgr keeps one Session per stream: streams opening and closing,
@@ -390,19 +393,24 @@ func (m *SessionMgr) response(id int64, typeURL, nonce string, resources []*disc
 		return
 	}
 	s.mu.Lock()
-	m.sentLocked(s, k, nonce, resources, removed, time.Now())
+	m.sentLocked(s, k, nonce, resources, removed, nil, time.Now())
 	s.mu.Unlock()
 }
 
 // sentLocked records, under s.mu, the response of kind k about to be sent
 // to s under nonce; for a delta session each new version of a resource it
-// held is a push, timed from the change reaching the Data Cache.
-func (m *SessionMgr) sentLocked(s *Session, k kind, nonce string, resources []*discovery.Resource, removed []string, now time.Time) {
+// held is a push, timed from the change reaching the Data Cache. current,
+// if not nil, is the Data Cache's current resource of the one sent.
+func (m *SessionMgr) sentLocked(s *Session, k kind, nonce string, resources []*discovery.Resource, removed []string, current *encoded, now time.Time) {
 	sent := sentResponse{nonce: nonce, resources: resources, removed: removed}
 	for _, r := range resources {
 		// A new version of a resource the session holds: a push.
 		if held, ok := s.acked[k][r.GetName()]; ok && held != r.GetVersion() && s.delta {
-			if e, _ := m.ability.dc.lookup(k, r.GetName()); e != nil && e.version == r.GetVersion() {
+			e := current
+			if e == nil || len(resources) != 1 {
+				e, _ = m.ability.dc.lookup(k, r.GetName())
+			}
+			if e != nil && e.version == r.GetVersion() {
 				m.stats.PushDelay.Record(now.Sub(e.at))
 				if at := e.at.UnixNano(); sent.pushed == 0 || at < sent.pushed {
 					sent.pushed, sent.sentAt = at, now.UnixNano()
