@@ -176,10 +176,16 @@ func withLogger(l *slog.Logger) config.XDSOption {
 // while it reads or writes, so an idle session holds neither (measured:
 // BenchmarkSessionMemory, docs/performance.md). The codec is gRPC's proto
 // codec, except that a push encoded once for many sessions is sent as its
-// bytes (delta.go).
+// bytes (delta.go). The receive windows are gRPC's default 64 KiB, but
+// static: a dynamic window makes gRPC ping the client after the first
+// data it receives following each ping's answer (its bandwidth-delay
+// estimate), that is after nearly every ACK of a push: a write and a
+// read more per session and push, for a stream whose requests are small.
 func XDSServerOptions() []grpc.ServerOption {
 	return []grpc.ServerOption{
 		grpc.ForceServerCodecV2(xdsCodec{}),
+		grpc.StaticStreamWindowSize(64 << 10),
+		grpc.StaticConnWindowSize(64 << 10),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 20 * time.Second}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 	}
