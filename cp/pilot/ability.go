@@ -28,6 +28,9 @@ func (a *abilityMgr) update(s *Session, k kind, names map[string]struct{}) {
 	defer a.mu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.gone {
+		return
+	}
 	cur := s.subs[k]
 	for name := range cur {
 		if _, ok := names[name]; !ok {
@@ -54,12 +57,51 @@ func (a *abilityMgr) update(s *Session, k kind, names map[string]struct{}) {
 	}
 }
 
+// change subscribes s to add and unsubscribes it from remove for kind k
+// (a delta request's lists; "*", the wildcard, names no resource here).
+// Nothing changes for a session already closed (its stream's reader may
+// outlive the handler by a request).
+func (a *abilityMgr) change(s *Session, k kind, add, remove []string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gone {
+		return
+	}
+	cur := s.subs[k]
+	for _, name := range add {
+		if _, ok := cur[name]; ok || name == "*" {
+			continue
+		}
+		if cur == nil {
+			cur = map[string]struct{}{}
+			s.subs[k] = cur
+		}
+		cur[name] = struct{}{}
+		set := a.index[k][name]
+		if set == nil {
+			set = map[*Session]struct{}{}
+			a.index[k][name] = set
+			a.dc.acquire(k, name)
+		}
+		set[s] = struct{}{}
+	}
+	for _, name := range remove {
+		if _, ok := cur[name]; ok {
+			a.removeLocked(s, k, name)
+			delete(cur, name)
+		}
+	}
+}
+
 // forget removes every subscription of a closed session.
 func (a *abilityMgr) forget(s *Session) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.gone = true
 	for k := range s.subs {
 		for name := range s.subs[k] {
 			a.removeLocked(s, kind(k), name)

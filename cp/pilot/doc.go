@@ -30,10 +30,15 @@
 // the app is assigned to it, and releases them and redirects the app's
 // sessions when it moves away.
 //
-// go-control-plane's server runs the streams; Snapshot is its cache and
-// SessionMgr its callbacks. A NACK is counted and logged, and the session
-// stays on its last acknowledged version: the rejected version is not
-// sent again, and the next change is. See docs/control-plane.md.
+// The pilot's own handler runs delta streams (delta.go): per stream a
+// reader that takes requests and ACKs and a handler goroutine that waits to
+// end it; a push is written by the fan-out straight to the streams, one
+// response encoded once for all the sessions it goes to (xdsCodec, in
+// XDSServerOptions). go-control-plane's server runs the state-of-the-world
+// streams, with Snapshot as its cache and SessionMgr its callbacks. A NACK
+// is counted and logged, and the session stays on its last acknowledged
+// version: the rejected version is not sent again, and the next change
+// is. See docs/control-plane.md.
 //
 // Health marks (the scanners', cp/scanner) are a third watch per service:
 // a marked instance is sent UNHEALTHY. A stream that drops without the

@@ -55,9 +55,10 @@ type Stats struct {
 	LastChange atomic.Int64
 }
 
-// Server is the pilot's xDS server: delta ADS for sidecars, and
-// state-of-the-world ADS for proxyless gRPC clients, both served by
-// go-control-plane's stream handling over the Snapshot.
+// Server is the pilot's xDS server: delta ADS for sidecars, served by the
+// pilot's own handler (delta.go), and state-of-the-world ADS for proxyless
+// gRPC clients, served by go-control-plane's stream handling; both over
+// the Snapshot.
 type Server struct {
 	Stats Stats
 	// Shard counts the sharding work of a pilot that is a shard.
@@ -67,12 +68,14 @@ type Server struct {
 	sessions *SessionMgr
 	snapshot *Snapshot
 	xds      serverv3.Server
+	ctx      context.Context
+	deltaIDs atomic.Int64
 }
 
 // NewServer returns an xDS server whose data comes from src. ctx bounds
 // its life: when it ends, streams and Source watches end.
 func NewServer(ctx context.Context, src Source, log *slog.Logger) *Server {
-	s := &Server{}
+	s := &Server{ctx: ctx}
 	p := &Snapshot{log: log, stats: &s.Stats}
 	p.dc = newDataCache(ctx, src, log, &s.Stats, p.push)
 	p.ability = newAbilityMgr(p.dc)
@@ -88,13 +91,13 @@ func (s *Server) RequireIdentity() { s.sessions.requireIdentity = true }
 
 // Register serves ADS (delta and state of the world) on g.
 func (s *Server) Register(g *grpc.Server) {
-	discoverygrpc.RegisterAggregatedDiscoveryServiceServer(g, s.xds)
+	discoverygrpc.RegisterAggregatedDiscoveryServiceServer(g, s)
 }
 
-// DeltaAggregatedResources serves one delta ADS stream (gRPC calls it; so
-// can an in-process client).
-func (s *Server) DeltaAggregatedResources(stream discoverygrpc.AggregatedDiscoveryService_DeltaAggregatedResourcesServer) error {
-	return s.xds.DeltaAggregatedResources(stream)
+// StreamAggregatedResources serves one state-of-the-world ADS stream
+// (proxyless gRPC clients) with go-control-plane's server.
+func (s *Server) StreamAggregatedResources(stream discoverygrpc.AggregatedDiscoveryService_StreamAggregatedResourcesServer) error {
+	return s.xds.StreamAggregatedResources(stream)
 }
 
 // Sessions describes the connected clients.
@@ -171,9 +174,18 @@ func withLogger(l *slog.Logger) config.XDSOption {
 // one's session within a minute. Buffer sizes stay gRPC's: in the gRPC this
 // module uses (1.84) a connection takes its read and write buffers from shared pools only
 // while it reads or writes, so an idle session holds neither (measured:
-// BenchmarkSessionMemory, docs/performance.md).
+// BenchmarkSessionMemory, docs/performance.md). The codec is gRPC's proto
+// codec, except that a push encoded once for many sessions is sent as its
+// bytes (delta.go). The receive windows are gRPC's default 64 KiB, but
+// static: a dynamic window makes gRPC ping the client after the first
+// data it receives following each ping's answer (its bandwidth-delay
+// estimate), that is after nearly every ACK of a push: a write and a
+// read more per session and push, for a stream whose requests are small.
 func XDSServerOptions() []grpc.ServerOption {
 	return []grpc.ServerOption{
+		grpc.ForceServerCodecV2(xdsCodec{}),
+		grpc.StaticStreamWindowSize(64 << 10),
+		grpc.StaticConnWindowSize(64 << 10),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 20 * time.Second}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 	}

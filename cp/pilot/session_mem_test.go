@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -199,6 +200,9 @@ func benchmarkSessionMemory(b *testing.B, n int, opts []grpc.ServerOption, floor
 		}
 		_ = f.Close()
 	}
+	if floor == nil {
+		measurePushCPU(b, n, src, acks)
+	}
 	heap := float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(n)
 	stack := float64(int64(after.StackInuse)-int64(before.StackInuse)) / float64(n)
 	b.ReportMetric(heap, "heap-B/session")
@@ -206,6 +210,37 @@ func benchmarkSessionMemory(b *testing.B, n int, opts []grpc.ServerOption, floor
 	b.ReportMetric(heap+stack, "total-B/session")
 	b.ReportMetric(float64(goAfter-goBefore)/float64(n), "goroutines/session")
 	b.ReportMetric(float64(rssAfter-rssBefore)/float64(n), "rss-B/session")
+}
+
+// measurePushCPU changes echo's endpoints a few times, each after every
+// session ACKed the last, and reports the pilot process's CPU (user and
+// system, getrusage) per session and push, from the change to the last
+// ACK, and the wall time of a push to all sessions.
+func measurePushCPU(b *testing.B, n int, src *fakeSource, acks func() int64) {
+	const pushes = 5
+	var ru0, ru1 syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru0); err != nil {
+		b.Fatal(err)
+	}
+	t0, base := time.Now(), acks()
+	deadline := t0.Add(5 * time.Minute)
+	for i := range pushes {
+		src.setService("echo", registry.Instance{Service: "echo", App: "echo", Address: "10.0.0.1:7000", Weight: uint32(i + 2)},
+			registry.Instance{Service: "echo", App: "echo", Address: "10.0.0.2:7000", Weight: 1})
+		for acks() < base+int64(n*(i+1)) {
+			if time.Now().After(deadline) {
+				b.Fatalf("push %d: %d of %d ACKs after 5 minutes", i, acks()-base-int64(n*i), n)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	wall := time.Since(t0)
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru1); err != nil {
+		b.Fatal(err)
+	}
+	cpu := time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
+	b.ReportMetric(float64(cpu.Microseconds())/float64(n*pushes), "push-cpu-us/session")
+	b.ReportMetric(float64(wall.Milliseconds())/pushes, "push-ms")
 }
 
 // memNow reads the heap and stacks after a GC, the resident set (bytes)

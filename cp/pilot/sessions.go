@@ -11,6 +11,7 @@ import (
 	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/v3"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -56,16 +57,27 @@ type Session struct {
 	// one (Session.end); endSent once it was.
 	endErr  error
 	endSent bool
+
+	// The delta stream's state (delta.go): per kind what was last sent
+	// and whether a change may be sent now; the stream, written under
+	// sendMu by the stream's reader and the fan-out; done wakes the
+	// stream's handler to end it.
+	dk         [numKinds]deltaKind
+	gone       bool // closed: subscriptions are no longer indexed
+	out        deltaStream
+	raw        grpc.ServerStream // out's gRPC stream, to send pre-encoded responses; nil in process
+	sendMu     sync.Mutex
+	sendClosed bool
+	done       chan error
 }
 
-// watch is one open go-control-plane watch: the cache answers it at most
-// once, then the stream opens a new one with the client's next request.
+// watch is one open go-control-plane watch of a state-of-the-world
+// stream: the cache answers it at most once, then the stream opens a new
+// one with the client's next request.
 type watch struct {
-	deltaReq *discovery.DeltaDiscoveryRequest
-	sotwReq  *discovery.DiscoveryRequest
-	sub      cache.Subscription
-	deltaCh  chan cache.DeltaResponse
-	sotwCh   chan cache.Response
+	sotwReq *discovery.DiscoveryRequest
+	sub     cache.Subscription
+	sotwCh  chan cache.Response
 }
 
 type sentResponse struct {
@@ -76,11 +88,15 @@ type sentResponse struct {
 	// held), when the change reached the Data Cache; sentAt when the
 	// response was handed to the stream (Unix ns; 0: not a push).
 	pushed, sentAt int64
+	// size is a delta response's encoded size: while it awaits its
+	// answer, it may still be in gRPC's buffers (delta.go, pushOne).
+	size int
 }
 
-// SessionMgr keeps one Session per stream. It implements go-control-plane's
-// server callbacks: streams opening and closing, requests (subscriptions,
-// ACKs and NACKs) and responses (what was sent under which nonce).
+// SessionMgr keeps one Session per stream: streams opening and closing,
+// requests (subscriptions, ACKs and NACKs) and responses (what was sent
+// under which nonce). The delta handler (delta.go) calls it directly; for
+// state-of-the-world streams it is go-control-plane's server callbacks.
 type SessionMgr struct {
 	log     *slog.Logger
 	stats   *Stats
@@ -102,11 +118,10 @@ type SessionMgr struct {
 	// byApp indexes sessions by their node's app, to move an app's
 	// sessions to another pilot.
 	byApp map[string]map[*Session]struct{}
-	// byRequest finds the session of a request (any -> *Session):
-	// go-control-plane calls OnStream(Delta)Request(streamID, req) and
-	// then Create(Delta)Watch(req, ...) with the same request but no
-	// stream ID. A sync.Map: every ACK of a push to thousands of sessions
-	// passes here, and no lock is shared between them.
+	// byRequest finds the session of a state-of-the-world request (any
+	// -> *Session): go-control-plane calls OnStreamRequest(streamID, req)
+	// and then CreateWatch(req, ...) with the same request but no stream
+	// ID. A sync.Map: no lock is shared between sessions.
 	byRequest sync.Map
 }
 
@@ -115,38 +130,41 @@ func newSessionMgr(log *slog.Logger, stats *Stats, ability *abilityMgr) *Session
 		byApp: map[string]map[*Session]struct{}{}}
 }
 
-func (m *SessionMgr) open(ctx context.Context, id int64, delta bool) error {
+func (m *SessionMgr) open(ctx context.Context, id int64, delta bool) (*Session, error) {
 	certApp := ""
 	if m.requireIdentity {
 		peerID, err := streamIdentity(ctx)
 		if err != nil {
 			m.stats.IdentityRefused.Add(1)
-			return err
+			return nil, err
 		}
 		certApp = peerID.App
 	}
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
 		if apps := md.Get(meta.AppHeader); len(apps) > 0 {
 			if err := checkApp("metadata "+meta.AppHeader, apps[0]); err != nil {
-				return err
+				return nil, err
 			}
 			if certApp != "" && apps[0] != certApp {
 				m.stats.IdentityRefused.Add(1)
-				return status.Errorf(codes.PermissionDenied, "octomesh pilot: metadata %s names app %q, but the sidecar's certificate is app %q", meta.AppHeader, apps[0], certApp)
+				return nil, status.Errorf(codes.PermissionDenied, "octomesh pilot: metadata %s names app %q, but the sidecar's certificate is app %q", meta.AppHeader, apps[0], certApp)
 			}
 			if m.gate != nil {
 				if err := m.gate.admit(apps[0]); err != nil {
-					return err
+					return nil, err
 				}
 			}
 		}
 	}
 	s := &Session{id: id, delta: delta, opened: time.Now(), certApp: certApp}
+	if delta {
+		s.done = make(chan error, 1)
+	}
 	m.mu.Lock()
 	m.sessions[id] = s
 	m.mu.Unlock()
 	m.stats.Sessions.Add(1)
-	return nil
+	return s, nil
 }
 
 // checkApp checks the app a stream names in field (as Meta checks it:
@@ -195,13 +213,7 @@ func (m *SessionMgr) closed(id int64) {
 // of the response it answers, and makes it findable by forRequest. The
 // first request names the node and its app: if this pilot does not serve
 // the app, the error (a redirect) ends the stream.
-func (m *SessionMgr) request(id int64, req any, node *core.Node, typeURL, nonce string, nack *string) error {
-	m.mu.RLock()
-	s := m.sessions[id]
-	m.mu.RUnlock()
-	if s == nil {
-		return nil
-	}
+func (m *SessionMgr) request(s *Session, node *core.Node, typeURL, nonce string, nack *string) error {
 	s.mu.Lock()
 	first := s.nodeID == "" && node != nil
 	if s.endErr != nil && !s.endSent { // ended while no watch was open
@@ -213,12 +225,12 @@ func (m *SessionMgr) request(id int64, req any, node *core.Node, typeURL, nonce 
 	s.mu.Unlock()
 	if first {
 		if err := checkApp("node.cluster", node.GetCluster()); err != nil {
-			m.log.Warn("pilot: stream refused: bad app name", "session", id, "node", node.GetId(), "err", err)
+			m.log.Warn("pilot: stream refused: bad app name", "session", s.id, "node", node.GetId(), "err", err)
 			return err
 		}
 		if s.certApp != "" && node.GetCluster() != s.certApp {
 			m.stats.IdentityRefused.Add(1)
-			m.log.Warn("pilot: stream refused: the node names another app than its certificate", "session", id, "node", node.GetId(), "app", node.GetCluster(), "certificate_app", s.certApp)
+			m.log.Warn("pilot: stream refused: the node names another app than its certificate", "session", s.id, "node", node.GetId(), "app", node.GetCluster(), "certificate_app", s.certApp)
 			return status.Errorf(codes.PermissionDenied, "octomesh pilot: node %q names app %q (node.cluster), but its certificate is app %q", node.GetId(), node.GetCluster(), s.certApp)
 		}
 		if m.gate != nil {
@@ -241,15 +253,10 @@ func (m *SessionMgr) request(id int64, req any, node *core.Node, typeURL, nonce 
 		set[s] = struct{}{}
 		s.mu.Unlock()
 		m.mu.Unlock()
-		m.log.Debug("pilot: session opened", "session", id, "node", s.nodeID, "app", s.app, "delta", s.delta)
+		m.log.Debug("pilot: session opened", "session", s.id, "node", s.nodeID, "app", s.app, "delta", s.delta)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.pending != nil {
-		m.byRequest.Delete(s.pending)
-	}
-	s.pending = req
-	m.byRequest.Store(req, s)
 	k, ok := kindOf(typeURL)
 	if !ok || nonce == "" || nonce != s.sent[k].nonce {
 		return nil // a subscription change, or a stale nonce
@@ -320,6 +327,14 @@ func (s *Session) end(err error) bool {
 		return false
 	}
 	s.endErr = err
+	if s.done != nil { // a delta stream: its handler waits for this
+		select {
+		case s.done <- err:
+		default: // the stream is ending already
+		}
+		s.endSent = true
+		return true
+	}
 	for k, w := range s.watch {
 		if w != nil && s.deliverEndLocked(w) {
 			s.watch[k] = nil
@@ -334,35 +349,17 @@ func (s *Session) deliverEndLocked(w *watch) bool {
 	if s.endSent {
 		return false
 	}
-	if w.deltaCh != nil {
-		select {
-		case w.deltaCh <- &failedDelta{err: s.endErr}:
-		default:
-			return false
-		}
-	} else {
-		select {
-		case w.sotwCh <- &failedSotw{err: s.endErr}:
-		default:
-			return false
-		}
+	select {
+	case w.sotwCh <- &failedSotw{err: s.endErr}:
+	default:
+		return false
 	}
 	s.endSent = true
 	return true
 }
 
-// failedDelta and failedSotw are responses that fail to build: the way to
-// end a go-control-plane stream from the cache's side.
-type failedDelta struct {
-	cache.DeltaResponse
-	err error
-}
-
-func (r *failedDelta) GetDeltaDiscoveryResponse() (*discovery.DeltaDiscoveryResponse, error) {
-	return nil, r.err
-}
-func (r *failedDelta) GetDeltaRequest() *discovery.DeltaDiscoveryRequest { return nil }
-
+// failedSotw is a response that fails to build: the way to end a
+// go-control-plane stream from the cache's side.
 type failedSotw struct {
 	cache.Response
 	err error
@@ -385,7 +382,8 @@ func (m *SessionMgr) forRequest(req any) *Session {
 	return s
 }
 
-// response records what is about to be sent on a stream.
+// response records what is about to be sent on a state-of-the-world
+// stream.
 func (m *SessionMgr) response(id int64, typeURL, nonce string, resources []*discovery.Resource, removed []string) {
 	m.mu.RLock()
 	s := m.sessions[id]
@@ -394,13 +392,25 @@ func (m *SessionMgr) response(id int64, typeURL, nonce string, resources []*disc
 	if s == nil || !ok {
 		return
 	}
-	now := time.Now()
 	s.mu.Lock()
+	m.sentLocked(s, k, nonce, resources, removed, nil, time.Now())
+	s.mu.Unlock()
+}
+
+// sentLocked records, under s.mu, the response of kind k about to be sent
+// to s under nonce; for a delta session each new version of a resource it
+// held is a push, timed from the change reaching the Data Cache. current,
+// if not nil, is the Data Cache's current resource of the one sent.
+func (m *SessionMgr) sentLocked(s *Session, k kind, nonce string, resources []*discovery.Resource, removed []string, current *encoded, now time.Time) {
 	sent := sentResponse{nonce: nonce, resources: resources, removed: removed}
 	for _, r := range resources {
 		// A new version of a resource the session holds: a push.
 		if held, ok := s.acked[k][r.GetName()]; ok && held != r.GetVersion() && s.delta {
-			if e, _ := m.ability.dc.lookup(k, r.GetName()); e != nil && e.version == r.GetVersion() {
+			e := current
+			if e == nil || len(resources) != 1 {
+				e, _ = m.ability.dc.lookup(k, r.GetName())
+			}
+			if e != nil && e.version == r.GetVersion() {
 				m.stats.PushDelay.Record(now.Sub(e.at))
 				if at := e.at.UnixNano(); sent.pushed == 0 || at < sent.pushed {
 					sent.pushed, sent.sentAt = at, now.UnixNano()
@@ -409,7 +419,6 @@ func (m *SessionMgr) response(id int64, typeURL, nonce string, resources []*disc
 		}
 	}
 	s.sent[k] = sent
-	s.mu.Unlock()
 	m.stats.Pushes.Add(1)
 	m.stats.ResourcesSent.Add(uint64(len(resources) + len(removed)))
 }
@@ -418,23 +427,40 @@ func (m *SessionMgr) response(id int64, typeURL, nonce string, resources []*disc
 
 // OnStreamOpen is called for a state-of-the-world stream.
 func (m *SessionMgr) OnStreamOpen(ctx context.Context, id int64, _ string) error {
-	return m.open(ctx, id, false)
+	_, err := m.open(ctx, id, false)
+	return err
 }
 
 // OnStreamClosed ends the session.
 func (m *SessionMgr) OnStreamClosed(id int64, _ *core.Node) { m.closed(id) }
 
-// OnDeltaStreamOpen is called for a delta stream.
-func (m *SessionMgr) OnDeltaStreamOpen(ctx context.Context, id int64, _ string) error {
-	return m.open(ctx, id, true)
-}
+// OnDeltaStreamOpen is never called: the pilot serves delta streams
+// itself (delta.go).
+func (m *SessionMgr) OnDeltaStreamOpen(context.Context, int64, string) error { return errOwnDelta }
 
-// OnDeltaStreamClosed ends the session.
-func (m *SessionMgr) OnDeltaStreamClosed(id int64, _ *core.Node) { m.closed(id) }
+// OnDeltaStreamClosed is never called.
+func (m *SessionMgr) OnDeltaStreamClosed(int64, *core.Node) {}
 
-// OnStreamRequest records a state-of-the-world request.
+// OnStreamRequest records a state-of-the-world request and makes it
+// findable by forRequest.
 func (m *SessionMgr) OnStreamRequest(id int64, req *discovery.DiscoveryRequest) error {
-	return m.request(id, req, req.GetNode(), req.GetTypeUrl(), req.GetResponseNonce(), errorMessage(req.GetErrorDetail().GetMessage(), req.GetErrorDetail() != nil))
+	m.mu.RLock()
+	s := m.sessions[id]
+	m.mu.RUnlock()
+	if s == nil {
+		return nil
+	}
+	if err := m.request(s, req.GetNode(), req.GetTypeUrl(), req.GetResponseNonce(), errorMessage(req.GetErrorDetail().GetMessage(), req.GetErrorDetail() != nil)); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if s.pending != nil {
+		m.byRequest.Delete(s.pending)
+	}
+	s.pending = req
+	m.byRequest.Store(req, s)
+	s.mu.Unlock()
+	return nil
 }
 
 // OnStreamResponse records a state-of-the-world response.
@@ -443,14 +469,13 @@ func (m *SessionMgr) OnStreamResponse(_ context.Context, id int64, _ *discovery.
 	m.response(id, resp.GetTypeUrl(), resp.GetNonce(), []*discovery.Resource{{Name: "*", Version: resp.GetVersionInfo()}}, nil)
 }
 
-// OnStreamDeltaRequest records a delta request.
-func (m *SessionMgr) OnStreamDeltaRequest(id int64, req *discovery.DeltaDiscoveryRequest) error {
-	return m.request(id, req, req.GetNode(), req.GetTypeUrl(), req.GetResponseNonce(), errorMessage(req.GetErrorDetail().GetMessage(), req.GetErrorDetail() != nil))
+// OnStreamDeltaRequest is never called.
+func (m *SessionMgr) OnStreamDeltaRequest(int64, *discovery.DeltaDiscoveryRequest) error {
+	return errOwnDelta
 }
 
-// OnStreamDeltaResponse records a delta response.
-func (m *SessionMgr) OnStreamDeltaResponse(id int64, _ *discovery.DeltaDiscoveryRequest, resp *discovery.DeltaDiscoveryResponse) {
-	m.response(id, resp.GetTypeUrl(), resp.GetNonce(), resp.GetResources(), resp.GetRemovedResources())
+// OnStreamDeltaResponse is never called.
+func (m *SessionMgr) OnStreamDeltaResponse(int64, *discovery.DeltaDiscoveryRequest, *discovery.DeltaDiscoveryResponse) {
 }
 
 // OnFetchRequest refuses REST fetches: the pilot serves streams only.

@@ -22,12 +22,13 @@ var errNoFetch = errors.New("pilot: REST fetch is not served; open an xDS stream
 // client has been told does not exist.
 const absent = pilotapi.Absent
 
-// Snapshot answers go-control-plane's watches (it implements cache.Cache)
-// from three layers:
+// Snapshot answers the delta streams (delta.go) and go-control-plane's
+// state-of-the-world watches (it implements cache.Cache) from three
+// layers:
 //
 //   - the Data Cache (dataCache): raw data and resources encoded once per
 //     version, one registry watch per service;
-//   - the Node Snapshot (deltaResponse, sotwResponse): for one node, which
+//   - the Node Snapshot (deltaDiff, sotwResponse): for one node, which
 //     of those resources it lacks or holds in an old version, computed from
 //     its subscriptions and what it was last sent;
 //   - the Ability Manager (abilityMgr): which sessions subscribe to each
@@ -46,29 +47,10 @@ type Snapshot struct {
 	shard *shard
 }
 
-// CreateDeltaWatch implements cache.ConfigWatcher for delta streams: it
-// answers at once if the node lacks something, else keeps the watch open
-// until a push.
-func (p *Snapshot) CreateDeltaWatch(req *cache.DeltaRequest, sub cache.Subscription, ch chan cache.DeltaResponse) (func(), error) {
-	s := p.sessions.forRequest(req)
-	if s == nil {
-		return nil, errors.New("pilot: a request from a stream without a session")
-	}
-	k, ok := kindOf(req.GetTypeUrl())
-	if !ok {
-		p.log.Debug("pilot: a subscription to a type the pilot does not serve", "node", s.nodeID, "type", req.GetTypeUrl())
-		return func() {}, nil
-	}
-	if len(req.GetResourceNamesSubscribe())+len(req.GetResourceNamesUnsubscribe()) > 0 {
-		p.ability.update(s, k, sub.SubscribedResources())
-		if p.shard != nil && len(req.GetResourceNamesSubscribe()) > 0 && (k == kindCluster || k == kindEndpoint) {
-			s.mu.Lock()
-			app := s.app
-			s.mu.Unlock()
-			p.shard.learn(app, sub.SubscribedResources())
-		}
-	}
-	return p.open(s, k, &watch{deltaReq: req, sub: sub, deltaCh: ch}), nil
+// CreateDeltaWatch implements cache.ConfigWatcher, but is never called:
+// the pilot serves delta streams itself (delta.go).
+func (p *Snapshot) CreateDeltaWatch(*cache.DeltaRequest, cache.Subscription, chan cache.DeltaResponse) (func(), error) {
+	return nil, errOwnDelta
 }
 
 // CreateWatch implements cache.ConfigWatcher for state-of-the-world
@@ -125,32 +107,30 @@ func (p *Snapshot) open(s *Session, k kind, w *watch) func() {
 }
 
 // push sends the new version of (k, name) to every subscribed session
-// that has a watch open; the others get it with their next request.
+// that may be sent one now: a delta session that answered its last
+// response of kind k (pushDelta), a state-of-the-world session with a
+// watch open; the others get it with their next request.
 func (p *Snapshot) push(k kind, name string) {
+	var delta []*Session
 	p.ability.each(k, name, func(s *Session) {
+		if s.delta {
+			delta = append(delta, s)
+			return
+		}
 		s.mu.Lock()
 		if w := s.watch[k]; w != nil && p.answer(s, k, w) {
 			s.watch[k] = nil
 		}
 		s.mu.Unlock()
 	})
+	if len(delta) > 0 {
+		p.pushDelta(k, name, delta)
+	}
 }
 
-// answer computes the node's response to w and delivers it; it reports
-// whether it did. Called with s.mu held.
+// answer computes a state-of-the-world node's response to w and
+// delivers it; it reports whether it did. Called with s.mu held.
 func (p *Snapshot) answer(s *Session, k kind, w *watch) bool {
-	if w.deltaCh != nil {
-		r := p.deltaResponse(k, w)
-		if r == nil {
-			return false
-		}
-		select {
-		case w.deltaCh <- r:
-		default: // the stream holds room for one answer per watch
-			p.log.Error("pilot: a stream's response channel is full", "node", s.nodeID, "type", k.String())
-		}
-		return true
-	}
 	r := p.sotwResponse(s, k, w)
 	if r == nil {
 		return false
@@ -162,43 +142,6 @@ func (p *Snapshot) answer(s *Session, k kind, w *watch) bool {
 		p.log.Error("pilot: a stream's response channel is full", "node", s.nodeID, "type", k.String())
 	}
 	return true
-}
-
-// deltaResponse is the Node Snapshot for a delta client: every subscribed
-// resource whose current version differs from the one the client was last
-// sent, and every subscribed resource known not to exist that the client
-// was not yet told about. Resources whose data has not loaded are left
-// out until it has. nil: nothing to send.
-func (p *Snapshot) deltaResponse(k kind, w *watch) *deltaResponse {
-	returned := w.sub.ReturnedResources()
-	subscribed := w.sub.SubscribedResources()
-	var updated []*discovery.Resource
-	var removed []string
-	next := make(map[string]string, len(subscribed))
-	for name := range subscribed {
-		r, loaded := p.dc.lookup(k, name)
-		prev, had := returned[name]
-		switch {
-		case r != nil:
-			next[name] = r.version
-			if !had || prev != r.version {
-				updated = append(updated, r.delta)
-			}
-		case loaded:
-			next[name] = absent
-			if prev != absent {
-				removed = append(removed, name)
-			}
-		case had:
-			next[name] = prev
-		}
-	}
-	if len(updated) == 0 && len(removed) == 0 {
-		return nil
-	}
-	sort.Slice(updated, func(i, j int) bool { return updated[i].Name < updated[j].Name })
-	sort.Strings(removed)
-	return &deltaResponse{req: w.deltaReq, version: strconv.FormatUint(p.version.Add(1), 10), resources: updated, removed: removed, next: next}
 }
 
 // sotwResponse is the Node Snapshot for a state-of-the-world client: all
@@ -245,30 +188,6 @@ func (p *Snapshot) sotwResponse(s *Session, k kind, w *watch) *sotwResponse {
 	}
 	return &sotwResponse{req: w.sotwReq, version: strconv.FormatUint(h.Sum64(), 16), resources: list, returned: next}
 }
-
-// deltaResponse implements cache.DeltaResponse over shared encodings.
-type deltaResponse struct {
-	req       *discovery.DeltaDiscoveryRequest
-	version   string
-	resources []*discovery.Resource
-	removed   []string
-	next      map[string]string
-}
-
-func (r *deltaResponse) GetDeltaDiscoveryResponse() (*discovery.DeltaDiscoveryResponse, error) {
-	return &discovery.DeltaDiscoveryResponse{
-		SystemVersionInfo: r.version,
-		TypeUrl:           r.req.GetTypeUrl(),
-		Resources:         r.resources,
-		RemovedResources:  r.removed,
-	}, nil
-}
-func (r *deltaResponse) GetDeltaRequest() *discovery.DeltaDiscoveryRequest { return r.req }
-func (r *deltaResponse) GetSystemVersion() (string, error)                 { return r.version, nil }
-func (r *deltaResponse) GetResponseVersion() string                        { return r.version }
-func (r *deltaResponse) GetNextVersionMap() map[string]string              { return r.next }
-func (r *deltaResponse) GetReturnedResources() map[string]string           { return r.next }
-func (r *deltaResponse) GetContext() context.Context                       { return context.Background() }
 
 // sotwResponse implements cache.Response over shared encodings.
 type sotwResponse struct {
