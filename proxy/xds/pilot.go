@@ -180,6 +180,10 @@ func (c *Client) dial(t meta.PilotInfo) (*grpc.ClientConn, error) {
 	conn, err := grpc.NewClient(grpcTarget,
 		grpc.WithTransportCredentials(creds),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true}),
+		// Static windows (gRPC's default size): with dynamic ones gRPC
+		// estimates the bandwidth with a ping after nearly every push,
+		// which the pilot must answer, per sidecar per push.
+		grpc.WithInitialWindowSize(64<<10), grpc.WithInitialConnWindowSize(64<<10),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("xds: pilot %s: %w", t.XDS, err)
