@@ -11,12 +11,16 @@
 // system call holding a P, so the runtime's monitor has nothing to take
 // back (netpoll's poller did, and with GOMAXPROCS=1 that set off the
 // "retake storm"; see docs/performance.md). No goroutine is woken per
-// read. A connection's task hands every whole frame in the buffer to the
+// read. Where the kernel offers io_uring (uring.go; OCTOMESH_IO_URING=off
+// turns it off), the sockets one epoll_wait found ready are read, and the
+// writes their handlers made are sent, with one submission each instead
+// of one system call per socket. A connection's task hands every whole frame in the buffer to the
 // Handler as a view into the buffer (codec.FrameSize rejects garbage and
 // oversized frames from their first 14 bytes); the start of an unfinished
 // frame is copied aside until the rest arrives, at most FrameTimeout.
 // Handlers therefore must not block: WriteFrame writes the socket directly
-// (or, with CoalesceWrites, at the end of the poller's batch) and, when the
+// (or at the end of the poller's batch: with CoalesceWrites, or with
+// io_uring for any small frame) and, when the
 // peer is slow, queues the rest for the connection's flusher goroutine,
 // which waits at most WriteTimeout. Protocol errors close only the
 // connection they arrived on and are counted in Stats.

@@ -59,6 +59,16 @@ type poller struct {
 	inBatch bool
 	dirty   []*Conn
 	flush   []*Conn // the poller's spare for dirty
+
+	// ring sends the batch's deferred writes in one submission (uring.go);
+	// nil where io_uring is unavailable. The rest is its scratch.
+	ring    *uring
+	ringOn  atomic.Bool // ring != nil, for writers on other goroutines
+	sending []*Conn
+	fds     []int
+	bufs    [][]byte
+	res     []int32
+	rings   int // ring submissions that read (tests)
 }
 
 const (
@@ -109,7 +119,9 @@ func newPoller() (*poller, error) {
 		_ = f.Close()
 		return nil, fmt.Errorf("transport: poller: %w", err)
 	}
-	return &poller{epfd: epfd, file: f, rc: rc, buf: make([]byte, readBufSize)}, nil
+	p := &poller{epfd: epfd, file: f, rc: rc, buf: make([]byte, readBufSize), ring: newURing()}
+	p.ringOn.Store(p.ring != nil)
+	return p, nil
 }
 
 // add registers c's socket; its input then reaches its handler.
@@ -178,13 +190,17 @@ func (p *poller) round(uintptr) bool {
 			p.ready[i] = p.conns[p.events[i].Fd]
 		}
 		p.mu.Unlock()
-		for i := range n {
-			c := p.ready[i]
-			p.ready[i] = nil
-			if c == nil || c.slot != p.events[i].Fd {
-				continue // closed earlier in this batch
+		if p.ring != nil && n > 1 {
+			p.serveRing(n)
+		} else {
+			for i := range n {
+				c := p.ready[i]
+				p.ready[i] = nil
+				if c == nil || c.slot != p.events[i].Fd {
+					continue // closed earlier in this batch
+				}
+				p.serve(c, p.events[i].Events)
 			}
-			p.serve(c, p.events[i].Events)
 		}
 		if len(p.again) > 0 {
 			list := p.again
@@ -230,6 +246,78 @@ func (p *poller) serve(c *Conn, ev uint32) {
 	p.again = append(p.again, c)
 }
 
+// ringGroup: the most connections read by one submission, each into its
+// share of the read buffer (at least 4 KiB).
+const ringGroup = readBufSize / (4 << 10)
+
+// serveRing serves the n ready connections of a batch as serve does, but
+// reads those with plain input through the ring: one submission for up
+// to ringGroup of them, each into its share of the read buffer. One whose
+// share came back full may have more, and waits behind the others (the
+// again list), as after its turn of reads. Hang-ups and errors take
+// serve's way.
+func (p *poller) serveRing(n int) {
+	conns, fds, bufs := p.sending[:0], p.fds[:0], p.bufs[:0]
+	defer func() { p.sending, p.fds, p.bufs = conns[:0], fds[:0], bufs[:0] }()
+	for i := range n {
+		c := p.ready[i]
+		p.ready[i] = nil
+		if c == nil || c.slot != p.events[i].Fd {
+			continue // closed earlier in this batch
+		}
+		if ev := p.events[i].Events; c.hup || ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+			p.serve(c, ev)
+			continue
+		}
+		conns, fds = append(conns, c), append(fds, c.fd)
+	}
+	if len(p.res) < ringGroup {
+		p.res = make([]int32, max(ringGroup, p.ring.capacity))
+	}
+	for len(conns) > 0 {
+		g := min(len(conns), ringGroup, p.ring.capacity)
+		share := len(p.buf) / g
+		bufs = bufs[:0]
+		for k := range g {
+			bufs = append(bufs, p.buf[k*share:(k+1)*share])
+		}
+		group, rest := conns[:g], conns[g:]
+		res := p.res[:g]
+		p.rings++
+		got := p.ring.recvAll(fds[:g], bufs[:g], res)
+		if got < g {
+			p.ring = nil // it failed: read(2) from now on
+			p.ringOn.Store(false)
+		}
+		for k, c := range group {
+			switch {
+			case k >= got:
+				p.serve(c, 0)
+			case res[k] > 0:
+				c.consume(bufs[k][:res[k]])
+				if int(res[k]) == share {
+					p.again = append(p.again, c)
+				}
+			case res[k] == -int32(unix.EAGAIN) || res[k] == -int32(unix.EINTR):
+			default: // end of input, or the socket failed
+				p.hangUp(c)
+			}
+		}
+		if p.ring == nil {
+			for _, c := range rest {
+				p.serve(c, 0)
+			}
+			break
+		}
+		// The next group reads into the same buffer: shift the rest
+		// down in place (the scratch keeps its start).
+		conns = conns[:copy(conns, rest)]
+		fds = fds[:copy(fds, fds[g:])]
+	}
+	clear(conns[:cap(conns)])
+	clear(bufs[:cap(bufs)])
+}
+
 // hangUp ends c once its peer or CloseWithError has ended the socket: it
 // leaves the poller here, and is closed on a goroutine of its own (Closed
 // may take its time).
@@ -247,9 +335,11 @@ func (p *poller) beginBatch() {
 }
 
 // deferWrite queues c's backlog to be written at the end of the batch;
-// false when no batch runs (the caller writes itself).
+// false when no batch runs or c writes at once (the caller writes
+// itself). A connection with CoalesceWrites always waits for the batch's
+// end; any other only where the batch's writes leave in one submission.
 func (p *poller) deferWrite(c *Conn) bool {
-	if p == nil {
+	if p == nil || !c.opts.CoalesceWrites && !p.ringOn.Load() {
 		return false
 	}
 	p.dmu.Lock()
@@ -261,18 +351,71 @@ func (p *poller) deferWrite(c *Conn) bool {
 	return ok
 }
 
-// endBatch writes what the batch left for each connection, one write each.
+// endBatch writes what the batch left for each connection: with io_uring
+// in one submission for all, else one write each.
 func (p *poller) endBatch() {
 	p.dmu.Lock()
 	p.inBatch = false
 	list := p.dirty
 	p.dirty, p.flush = p.flush[:0], nil
 	p.dmu.Unlock()
-	for i, c := range list {
-		c.flushDeferred()
-		list[i] = nil
+	if p.ring != nil && len(list) > 1 {
+		for rest := list; len(rest) > 0; {
+			k := min(len(rest), p.ring.capacity)
+			p.sendRing(rest[:k])
+			rest = rest[k:]
+		}
+	} else {
+		for _, c := range list {
+			c.flushDeferred()
+		}
 	}
+	clear(list)
 	p.flush = list[:0]
+}
+
+// sendRing sends the backlogs of list (at most the ring's capacity) in one
+// submission. Each connection's write lock is held from taking its backlog
+// to noting what was sent, so its socket stays open and its bytes in order.
+func (p *poller) sendRing(list []*Conn) {
+	conns, fds, bufs := p.sending[:0], p.fds[:0], p.bufs[:0]
+	for _, c := range list {
+		c.wmu.Lock()
+		c.deferred = false
+		if c.flushing || c.wfd < 0 || len(c.backlog) == 0 {
+			c.wmu.Unlock()
+			continue
+		}
+		conns, fds, bufs = append(conns, c), append(fds, c.wfd), append(bufs, c.backlog)
+	}
+	if len(p.res) < len(conns) {
+		p.res = make([]int32, p.ring.capacity)
+	}
+	res := p.res[:len(conns)]
+	sent := 0
+	if len(conns) > 0 {
+		sent = p.ring.sendAll(fds, bufs, res)
+	}
+	if sent < len(conns) {
+		p.ring = nil // it failed: write(2) from now on
+		p.ringOn.Store(false)
+	}
+	for i, c := range conns {
+		var n int
+		var err error
+		switch {
+		case i >= sent:
+			n, err = write(c.wfd, c.backlog)
+		case res[i] >= 0:
+			n = int(res[i])
+		case res[i] != -int32(unix.EAGAIN) && res[i] != -int32(unix.EINTR):
+			err = unix.Errno(-res[i])
+		}
+		c.sentDeferred(n, err)
+		c.wmu.Unlock()
+		conns[i], bufs[i] = nil, nil
+	}
+	p.sending, p.fds, p.bufs = conns[:0], fds[:0], bufs[:0]
 }
 
 // epollWait takes what is ready without waiting.

@@ -191,7 +191,7 @@ func (c *Conn) WriteFrame(frame []byte) error {
 	rest := frame
 	switch {
 	case c.flushing || c.deferred:
-	case c.opts.CoalesceWrites && len(frame) <= coalesceMax && thePoller.Load().deferWrite(c):
+	case len(frame) <= coalesceMax && thePoller.Load().deferWrite(c):
 		c.deferred = true
 	default:
 		n, err := write(c.wfd, frame)
@@ -252,6 +252,12 @@ func (c *Conn) flushDeferred() {
 		return
 	}
 	n, err := write(c.wfd, c.backlog)
+	c.sentDeferred(n, err)
+}
+
+// sentDeferred notes that the socket took n bytes of the backlog (or
+// failed); under wmu. What it did not take goes to the flusher.
+func (c *Conn) sentDeferred(n int, err error) {
 	if err != nil {
 		c.backlog = c.backlog[:0]
 		go c.writeFailed(err) // takes wmu

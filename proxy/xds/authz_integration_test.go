@@ -96,8 +96,12 @@ func (m *authzMesh) checkDenied(t *testing.T, ruleSet string) {
 	if from, meshErr := m.batch.call("echo", "Other"); meshErr != "" || from != "b1" {
 		t.Errorf("batch may call Other: %q %q", from, meshErr)
 	}
-	if st := m.srv.XDS().Status(); st.Listeners["echo"] == "" || st.Stats["nacks"] != 0 {
-		t.Errorf("xds status: listeners %v, nacks %d", st.Listeners, st.Stats["nacks"])
+	// The status records the version after the configuration took effect.
+	eventually(t, 30*time.Second, "the xds status shows the inbound listener", func() bool {
+		return m.srv.XDS().Status().Listeners["echo"] != ""
+	})
+	if st := m.srv.XDS().Status(); st.Stats["nacks"] != 0 {
+		t.Errorf("xds status: %d nacks", st.Stats["nacks"])
 	}
 }
 
