@@ -38,7 +38,9 @@ const (
 // loopback (a minimal client in a child process), subscribe to one
 // service's endpoints and ACK the response; then the pilot's heap and
 // goroutine stacks are read (runtime.MemStats, after a GC) and divided by
-// N. The gRPC server has the pilot's options (XDSServerOptions). Metrics: heap-B/session (live heap), stack-B/session,
+// N. server=lean is the pilot on its lean transport (LeanServer, as Start
+// has it by default), server=pilot on gRPC-go with the pilot's options
+// (XDSServerOptions). Metrics: heap-B/session (live heap), stack-B/session,
 // total-B/session (the two), goroutines/session, and rss-B/session (the
 // process's resident set, which also counts memory the runtime holds but
 // does not use).
@@ -60,9 +62,16 @@ func BenchmarkSessionMemory(b *testing.B) {
 			b.Fatalf("OCTOMESH_BENCH_SESSIONS=%q: want a positive number of sessions", v)
 		}
 	}
+	// The pilot on its lean transport (internal/grpclite: one goroutine
+	// per connection), and on gRPC-go's.
+	b.Run(fmt.Sprintf("server=lean/sessions=%d", n), func(b *testing.B) {
+		for range b.N {
+			benchmarkSessionMemory(b, n, TransportLean, nil)
+		}
+	})
 	b.Run(fmt.Sprintf("server=pilot/sessions=%d", n), func(b *testing.B) {
 		for range b.N {
-			benchmarkSessionMemory(b, n, XDSServerOptions(), nil)
+			benchmarkSessionMemory(b, n, TransportGRPC, nil)
 		}
 	})
 	// The floor under gRPC: a handler that answers once and then only
@@ -70,7 +79,7 @@ func BenchmarkSessionMemory(b *testing.B) {
 	// one goroutine per stream and no state.
 	b.Run(fmt.Sprintf("server=floor/sessions=%d", n), func(b *testing.B) {
 		for range b.N {
-			benchmarkSessionMemory(b, n, XDSServerOptions(), &floorADS{})
+			benchmarkSessionMemory(b, n, TransportGRPC, &floorADS{})
 		}
 	})
 	// The same with a second goroutine per stream that reads requests
@@ -78,7 +87,7 @@ func BenchmarkSessionMemory(b *testing.B) {
 	// server that can end a stream on its own (a redirect) needs.
 	b.Run(fmt.Sprintf("server=floor2/sessions=%d", n), func(b *testing.B) {
 		for range b.N {
-			benchmarkSessionMemory(b, n, XDSServerOptions(), &floorADS{reader: true})
+			benchmarkSessionMemory(b, n, TransportGRPC, &floorADS{reader: true})
 		}
 	})
 }
@@ -138,14 +147,14 @@ func (f *floorADS) DeltaAggregatedResources(stream discovery.AggregatedDiscovery
 	}
 }
 
-func benchmarkSessionMemory(b *testing.B, n int, opts []grpc.ServerOption, floor *floorADS) {
+func benchmarkSessionMemory(b *testing.B, n int, transport string, floor *floorADS) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	src := newFakeSource()
 	src.setService("echo", registry.Instance{Service: "echo", App: "echo", Address: "10.0.0.1:7000", Weight: 1},
 		registry.Instance{Service: "echo", App: "echo", Address: "10.0.0.2:7000", Weight: 1})
 	srv := NewServer(ctx, src, quietLog)
-	g := grpc.NewServer(opts...)
+	g := grpc.NewServer(XDSServerOptions()...)
 	sessions, acks := srv.Stats.Sessions.Load, func() int64 { return int64(srv.Stats.Acks.Load()) }
 	if floor != nil {
 		discovery.RegisterAggregatedDiscoveryServiceServer(g, floor)
@@ -157,7 +166,14 @@ func benchmarkSessionMemory(b *testing.B, n int, opts []grpc.ServerOption, floor
 	if err != nil {
 		b.Fatal(err)
 	}
-	go func() { _ = g.Serve(ln) }()
+	if transport == TransportLean {
+		lean := srv.LeanServer(nil)
+		go func() { _ = lean.Serve(ln) }()
+		go func() { _ = g.Serve(lean.Fallback()) }()
+		defer lean.Close()
+	} else {
+		go func() { _ = g.Serve(ln) }()
+	}
 	defer g.Stop()
 
 	before, rssBefore, goBefore := memNow()

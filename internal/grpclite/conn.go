@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 )
 
 const (
@@ -38,6 +40,8 @@ const (
 	prefaceTimeout = 20 * time.Second
 	// maxWriteChunk bounds one write of queued data.
 	maxWriteChunk = 64 << 10
+	// maxStreams bounds the streams open at once on a connection.
+	maxStreams = 16
 )
 
 // conn is one client connection: its goroutine runs serveConn.
@@ -73,7 +77,7 @@ type conn struct {
 	sendWindow        int64
 	peerInitialWindow int64
 	peerMaxFrame      int
-	stream            *Stream // the open stream, or nil
+	streams           []*Stream // the open streams (usually one)
 	pfx               [5]byte // a message's prefix, while it is framed
 }
 
@@ -321,10 +325,7 @@ func (c *conn) handle(f http2.Frame) error {
 		if err := c.flushLocked(); err != nil {
 			return err
 		}
-		if c.stream != nil {
-			return c.sendQueuedLocked(c.stream)
-		}
-		return nil
+		return c.sendAllQueuedLocked()
 	case *http2.PingFrame:
 		if f.IsAck() {
 			return nil
@@ -336,26 +337,22 @@ func (c *conn) handle(f http2.Frame) error {
 	case *http2.WindowUpdateFrame:
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		st := c.stream
-		switch {
-		case f.StreamID == 0:
+		if f.StreamID == 0 {
 			c.sendWindow += int64(f.Increment)
 			if c.sendWindow > 1<<31-1 {
 				return http2.ConnectionError(http2.ErrCodeFlowControl)
 			}
-		case st != nil && st.id == f.StreamID:
-			st.sendWindow += int64(f.Increment)
-		default:
-			return nil
+			return c.sendAllQueuedLocked()
 		}
-		if st != nil {
+		if st := c.lookupLocked(f.StreamID); st != nil {
+			st.sendWindow += int64(f.Increment)
 			return c.sendQueuedLocked(st)
 		}
 		return nil
 	case *http2.RSTStreamFrame:
 		c.mu.Lock()
 		var h Handler
-		if st := c.stream; st != nil && st.id == f.StreamID {
+		if st := c.lookupLocked(f.StreamID); st != nil {
 			h = c.finishLocked(st)
 		}
 		c.mu.Unlock()
@@ -383,8 +380,8 @@ func (c *conn) applySettings(f *http2.SettingsFrame) error {
 		case http2.SettingInitialWindowSize:
 			d := int64(s.Val) - c.peerInitialWindow
 			c.peerInitialWindow = int64(s.Val)
-			if c.stream != nil {
-				c.stream.sendWindow += d
+			for _, st := range c.streams {
+				st.sendWindow += d
 			}
 		case http2.SettingMaxFrameSize:
 			c.peerMaxFrame = int(s.Val)
@@ -397,9 +394,9 @@ func (c *conn) applySettings(f *http2.SettingsFrame) error {
 func (c *conn) onHeaders(f *http2.MetaHeadersFrame) error {
 	id := f.StreamID
 	c.mu.Lock()
-	cur := c.stream
+	cur, open := c.lookupLocked(id), len(c.streams)
 	c.mu.Unlock()
-	if cur != nil && cur.id == id {
+	if cur != nil {
 		if f.StreamEnded() {
 			c.remoteClosed(cur)
 		}
@@ -410,8 +407,8 @@ func (c *conn) onHeaders(f *http2.MetaHeadersFrame) error {
 	}
 	c.lastID = id
 	switch {
-	case cur != nil:
-		return c.refuse(id, status.New(codes.ResourceExhausted, "grpclite: one stream at a time on a connection"))
+	case open >= maxStreams:
+		return c.refuse(id, status.Newf(codes.ResourceExhausted, "grpclite: more than %d streams on a connection", maxStreams))
 	case f.PseudoValue("method") != "POST":
 		c.resetStream(id, http2.ErrCodeProtocol)
 		return nil
@@ -444,7 +441,7 @@ func (c *conn) onHeaders(f *http2.MetaHeadersFrame) error {
 	st.ctx = peer.NewContext(metadata.NewIncomingContext(streamContext, md), c.peer)
 	c.mu.Lock()
 	st.sendWindow = c.peerInitialWindow
-	c.stream = st
+	c.streams = append(c.streams, st)
 	c.mu.Unlock()
 	h, err := c.srv.o.Open(st)
 	c.mu.Lock()
@@ -490,7 +487,7 @@ func (c *conn) resetStream(id uint32, code http2.ErrCode) {
 	_ = c.fr.WriteRSTStream(id, code)
 	_ = c.flushLocked()
 	var h Handler
-	if st := c.stream; st != nil && st.id == id {
+	if st := c.lookupLocked(id); st != nil {
 		h = c.finishLocked(st)
 	}
 	c.mu.Unlock()
@@ -525,11 +522,8 @@ func (c *conn) onData(f *http2.DataFrame) error {
 	}
 	c.recvUnacked += n
 	c.mu.Lock()
-	st := c.stream
+	st := c.lookupLocked(f.StreamID)
 	c.mu.Unlock()
-	if st != nil && st.id != f.StreamID {
-		st = nil
-	}
 	if st == nil && (f.StreamID == 0 || f.StreamID > c.lastID) {
 		return http2.ConnectionError(http2.ErrCodeProtocol)
 	}
@@ -570,25 +564,47 @@ func (c *conn) onData(f *http2.DataFrame) error {
 // (Closed) once c.mu is released.
 func (c *conn) finishLocked(st *Stream) Handler {
 	st.ended.Store(true)
-	if c.stream == st {
-		c.stream = nil
+	if i := slices.Index(c.streams, st); i >= 0 {
+		c.streams = slices.Delete(c.streams, i, i+1)
 	}
 	st.q = queue{}
 	return st.h
+}
+
+func (c *conn) lookupLocked(id uint32) *Stream {
+	for _, st := range c.streams {
+		if st.id == id {
+			return st
+		}
+	}
+	return nil
+}
+
+// sendAllQueuedLocked writes what the windows let out of every stream's
+// queue, in turn.
+func (c *conn) sendAllQueuedLocked() error {
+	for _, st := range c.streams {
+		if err := c.sendQueuedLocked(st); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // close drops the connection and ends its stream.
 func (c *conn) close() {
 	c.mu.Lock()
 	c.dead = true
-	var h Handler
-	if st := c.stream; st != nil {
-		h = c.finishLocked(st)
+	var hs []Handler
+	for len(c.streams) > 0 {
+		if h := c.finishLocked(c.streams[0]); h != nil {
+			hs = append(hs, h)
+		}
 	}
 	c.release()
 	c.mu.Unlock()
 	_ = c.nc.Close()
-	if h != nil {
+	for _, h := range hs {
 		h.Closed()
 	}
 }
@@ -657,6 +673,11 @@ func encodeStatus(only bool, s *status.Status) []byte {
 			m = m[:1024]
 		}
 		fields = append(fields, hpack.HeaderField{Name: "grpc-message", Value: percentEncode(m)})
+	}
+	if p := s.Proto(); len(p.GetDetails()) > 0 { // as gRPC-go sends them
+		if b, err := proto.Marshal(p); err == nil {
+			fields = append(fields, hpack.HeaderField{Name: "grpc-status-details-bin", Value: base64.RawStdEncoding.EncodeToString(b)})
+		}
 	}
 	return encodeFields(fields...)
 }

@@ -23,8 +23,10 @@
 // TLS the handshake is done here; the grpc.Server then takes
 // HandshakenTLS as its credentials.
 //
-// One stream at a time per connection (a client may open the next once
-// the last ended); no compression; messages up to Options.MaxRecvMsgSize.
+// Up to 16 streams at once per connection (more are refused with
+// ResourceExhausted; the window settings stay HTTP/2's defaults, 64 KiB);
+// no compression; messages up to Options.MaxRecvMsgSize. A status's
+// details travel as gRPC-go sends them (grpc-status-details-bin).
 //
 // grpclite is a leaf: it must never import another OctoMesh package (it
 // imports gRPC-go only for its status, metadata, peer and credentials

@@ -92,7 +92,7 @@ func NewServer(o Options) *Server {
 		}
 	}
 	s := &Server{o: o, conns: map[*conn]struct{}{}, done: make(chan struct{})}
-	s.fallback = &fallbackListener{conns: make(chan net.Conn), done: s.done}
+	s.fallback = &fallbackListener{conns: make(chan net.Conn), done: s.done, closed: make(chan struct{})}
 	s.clock.Store(time.Now().UnixNano())
 	return s
 }
@@ -216,10 +216,13 @@ func (s *Server) keepalive() {
 }
 
 // fallbackListener hands connections to another server (Server.Fallback).
+// It ends when it is closed or the Server is.
 type fallbackListener struct {
-	conns chan net.Conn
-	done  chan struct{}
-	addr  atomic.Pointer[net.Addr]
+	conns     chan net.Conn
+	done      chan struct{} // the Server's
+	closed    chan struct{}
+	closeOnce sync.Once
+	addr      atomic.Pointer[net.Addr]
 }
 
 func (l *fallbackListener) Accept() (net.Conn, error) {
@@ -228,10 +231,16 @@ func (l *fallbackListener) Accept() (net.Conn, error) {
 		return c, nil
 	case <-l.done:
 		return nil, net.ErrClosed
+	case <-l.closed:
+		return nil, net.ErrClosed
 	}
 }
 
-func (l *fallbackListener) Close() error { return nil } // Server.Close ends it
+// Close ends Accept; connections handed over later are closed.
+func (l *fallbackListener) Close() error {
+	l.closeOnce.Do(func() { close(l.closed) })
+	return nil
+}
 
 func (l *fallbackListener) Addr() net.Addr {
 	if a := l.addr.Load(); a != nil {
@@ -248,6 +257,8 @@ func (l *fallbackListener) handOver(c net.Conn) bool {
 	case l.conns <- c:
 		return true
 	case <-l.done:
+		return false
+	case <-l.closed:
 		return false
 	}
 }
