@@ -78,7 +78,7 @@ type conn struct {
 	peerInitialWindow int64
 	peerMaxFrame      int
 	streams           []*Stream // the open streams (usually one)
-	pfx               [5]byte // a message's prefix, while it is framed
+	pfx               [5]byte   // a message's prefix, while it is framed
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
