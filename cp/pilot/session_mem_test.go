@@ -50,7 +50,9 @@ const (
 // OCTOMESH_BENCH_SESSIONS sets N (default 2000; the goal is stated at
 // 15,000); OCTOMESH_BENCH_HEAPPROFILE=file writes the heap profile, taken
 // while the sessions are open, to file (`go tool pprof
-// -sample_index=inuse_space -top`), sampled every 4 KiB allocated.
+// -sample_index=inuse_space -top`), sampled every 4 KiB allocated;
+// OCTOMESH_BENCH_PUSHES sets the number of pushes timed (default 5) and
+// OCTOMESH_BENCH_CPUPROFILE=file writes the CPU profile of those pushes.
 func BenchmarkSessionMemory(b *testing.B) {
 	n := 2000
 	if os.Getenv("OCTOMESH_BENCH_HEAPPROFILE") != "" {
@@ -233,7 +235,23 @@ func benchmarkSessionMemory(b *testing.B, n int, transport string, floor *floorA
 // system, getrusage) per session and push, from the change to the last
 // ACK, and the wall time of a push to all sessions.
 func measurePushCPU(b *testing.B, n int, src *fakeSource, acks func() int64) {
-	const pushes = 5
+	pushes := 5
+	if v := os.Getenv("OCTOMESH_BENCH_PUSHES"); v != "" {
+		var err error
+		if pushes, err = strconv.Atoi(v); err != nil || pushes < 1 {
+			b.Fatalf("OCTOMESH_BENCH_PUSHES=%q: want a positive number of pushes", v)
+		}
+	}
+	if file := os.Getenv("OCTOMESH_BENCH_CPUPROFILE"); file != "" {
+		f, err := os.Create(file)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
+	}
 	var ru0, ru1 syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru0); err != nil {
 		b.Fatal(err)
@@ -256,7 +274,7 @@ func measurePushCPU(b *testing.B, n int, src *fakeSource, acks func() int64) {
 	}
 	cpu := time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
 	b.ReportMetric(float64(cpu.Microseconds())/float64(n*pushes), "push-cpu-us/session")
-	b.ReportMetric(float64(wall.Milliseconds())/pushes, "push-ms")
+	b.ReportMetric(float64(wall.Milliseconds())/float64(pushes), "push-ms")
 }
 
 // memNow reads the heap and stacks after a GC, the resident set (bytes)
@@ -340,7 +358,10 @@ func cmpErr(a, b error) error {
 // openSessionClient opens one session on its own connection, subscribes to
 // echo's endpoints and ACKs every response, until ctx ends.
 func openSessionClient(ctx context.Context, addr string, i int) error {
-	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	// Static windows, as the sidecar (proxy/xds) and the mock sidecars
+	// dial the pilot: no bandwidth-estimating ping after each push.
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithInitialWindowSize(64<<10), grpc.WithInitialConnWindowSize(64<<10))
 	if err != nil {
 		return err
 	}

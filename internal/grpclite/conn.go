@@ -72,6 +72,8 @@ type conn struct {
 	out  []byte
 	outp *[]byte
 	dead bool
+	// writeDeadline is the connection's write deadline (Unix ns).
+	writeDeadline int64
 	// sendWindow is the connection's send window; peerInitialWindow and
 	// peerMaxFrame the peer's settings.
 	sendWindow        int64
@@ -118,7 +120,13 @@ func (c *conn) flushLocked() error {
 		c.release()
 		return errConnClosed
 	}
-	_ = c.nc.SetWriteDeadline(time.Now().Add(c.srv.o.WriteTimeout))
+	// The deadline is moved on by the Server's coarse clock, and only once
+	// less than half of WriteTimeout is left of it: not a timer change
+	// per write. A write has at least WriteTimeout/2 less a clock tick.
+	if now := c.srv.clock.Load(); c.writeDeadline-now < int64(c.srv.o.WriteTimeout/2) {
+		c.writeDeadline = now + int64(c.srv.o.WriteTimeout)
+		_ = c.nc.SetWriteDeadline(time.Unix(0, c.writeDeadline))
+	}
 	_, err := c.nc.Write(c.out)
 	c.release()
 	if err != nil {

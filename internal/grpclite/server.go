@@ -188,9 +188,11 @@ func (s *Server) remove(c *conn) {
 
 // keepalive is the one goroutine that pings idle connections and drops
 // those that do not answer: every connection's reader stamps its last
-// frame with s.clock, which this advances.
+// frame with s.clock, which this advances (a quarter of the shortest of
+// the keepalive times and the write timeout at a time), and writes set
+// their deadlines by it.
 func (s *Server) keepalive() {
-	tick := min(s.o.KeepaliveTime, s.o.KeepaliveTimeout) / 4
+	tick := min(s.o.KeepaliveTime, s.o.KeepaliveTimeout, s.o.WriteTimeout) / 4
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	var list []*conn
