@@ -410,8 +410,11 @@ func (c *conn) onHeaders(f *http2.MetaHeadersFrame) error {
 		}
 		return nil
 	}
-	if id%2 == 0 || id <= c.lastID {
+	if id%2 == 0 {
 		return http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	if id <= c.lastID { // a stream that ended here (its trailers crossed ours)
+		return nil
 	}
 	c.lastID = id
 	switch {
