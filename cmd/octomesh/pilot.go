@@ -31,6 +31,7 @@ func runPilot(args []string) error {
 	xdsCert := fs.String("xds-tls-cert", "", "make the xDS port mutual TLS with this certificate (PEM; `octomesh ca issue --app octomesh-pilot`): every sidecar shows its own, and is served only its certificate's app")
 	xdsKey := fs.String("xds-tls-key", "", "the key of --xds-tls-cert")
 	xdsBundle := fs.String("xds-tls-bundle", "", "the roots sidecars' certificates are verified with (PEM)")
+	xdsTransport := fs.String("xds-transport", pilot.TransportLean, "what serves the xDS port's delta ADS streams: lean (one goroutine per sidecar connection; every other stream is gRPC-go's) or grpc (gRPC-go's server for all)")
 	trustDomain := fs.String("trust-domain", "mesh.local", "with --xds-tls-cert or --http-tls-cert: the clients' trust domain")
 	httpDoor := addDoorFlags(fs, "http", "HTTP port (registration API, debug pages, /stats)")
 	etcdTLS := addEtcdFlags(fs)
@@ -68,7 +69,7 @@ func runPilot(args []string) error {
 			return err
 		}
 	}
-	opts := pilot.Options{HTTPTLS: httpTLS, ScannerTLS: sTLS, TrustDomain: *trustDomain, EtcdTLS: eTLS, XDSAddress: *xdsAddr, HTTPAddress: *httpAddr, DataDir: *dataDir, EtcdClientAddress: *etcdClient, NATSURL: *natsURL, NATSTLS: nTLS, Pprof: *pprofOn, Log: log}
+	opts := pilot.Options{HTTPTLS: httpTLS, ScannerTLS: sTLS, TrustDomain: *trustDomain, EtcdTLS: eTLS, XDSAddress: *xdsAddr, HTTPAddress: *httpAddr, DataDir: *dataDir, EtcdClientAddress: *etcdClient, NATSURL: *natsURL, NATSTLS: nTLS, Pprof: *pprofOn, XDSTransport: *xdsTransport, Log: log}
 	if *endpoints != "" {
 		opts.EtcdEndpoints = strings.Split(*endpoints, ",")
 	}

@@ -317,8 +317,9 @@ func (p *Snapshot) pushOne(s *Session, k kind, name string, r *encoded, msg func
 	}
 	p.sessions.sentLocked(s, k, m.Nonce, m.Resources, m.RemovedResources, r, time.Now())
 	s.sent[k].size = m.size()
+	lean := s.lean != nil // its Send never waits for the client
 	s.mu.Unlock()
-	if unanswered+m.size() > inlineSendLimit {
+	if !lean && unanswered+m.size() > inlineSendLimit {
 		go func() { _ = p.sendDelta(s, m) }()
 		return
 	}
@@ -336,6 +337,16 @@ func (p *Snapshot) sendDelta(s *Session, m *sharedResponse) error {
 	defer s.sendMu.Unlock()
 	if s.sendClosed {
 		return nil
+	}
+	if s.lean != nil {
+		wire := m.wire
+		if wire == nil {
+			var err error
+			if wire, err = proto.Marshal(m.DeltaDiscoveryResponse); err != nil {
+				return err
+			}
+		}
+		return s.lean.Send(wire)
 	}
 	if s.raw != nil {
 		return s.raw.SendMsg(m)

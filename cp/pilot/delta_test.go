@@ -2,7 +2,6 @@ package pilot
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
 
@@ -15,23 +14,23 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// TestPushIsOneResponseEncodedOnceOverGRPC: over real gRPC with the
-// pilot's server options (its codec), one endpoint change reaches every
-// subscribed session as the same response (one nonce), which decodes to
-// the new assignment; ACKs of it are counted, and an idle stream that the
-// pilot ends returns the pilot's error at once.
+// TestPushIsOneResponseEncodedOnceOverGRPC: over real gRPC, on either
+// transport of the xDS port (with the pilot's server options, its codec),
+// one endpoint change reaches every subscribed session as the same
+// response (one nonce), which decodes to the new assignment; ACKs of it
+// are counted, and an idle stream that the pilot ends returns the pilot's
+// error at once.
 func TestPushIsOneResponseEncodedOnceOverGRPC(t *testing.T) {
+	for _, transport := range []string{TransportLean, TransportGRPC} {
+		t.Run(transport, func(t *testing.T) { testPushOverGRPC(t, transport) })
+	}
+}
+
+func testPushOverGRPC(t *testing.T, transport string) {
 	srv, src := newTestServer(t)
 	src.setService("echo", inst("10.0.0.1:7000", 1))
-	g := grpc.NewServer(XDSServerOptions()...)
-	srv.Register(g)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = g.Serve(ln) }()
-	t.Cleanup(g.Stop)
-	conn, err := grpc.NewClient("passthrough:///"+ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	addr := serveXDS(t, srv, transport, nil)
+	conn, err := grpc.NewClient("passthrough:///"+addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}

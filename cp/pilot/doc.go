@@ -30,11 +30,15 @@
 // the app is assigned to it, and releases them and redirects the app's
 // sessions when it moves away.
 //
-// The pilot's own handler runs delta streams (delta.go): per stream a
-// reader that takes requests and ACKs and a handler goroutine that waits to
-// end it; a push is written by the fan-out straight to the streams, one
+// The pilot's own handler runs delta streams (delta.go). On the xDS port's
+// lean transport (lean.go, internal/grpclite; the default) a connection
+// has one goroutine, which reads the requests and ACKs and handles them
+// right there, and a redirect writes the stream's trailers at once; on
+// gRPC-go (Options.XDSTransport "grpc") a stream has a reader that takes
+// requests and ACKs and a handler goroutine that waits to end it. Either
+// way a push is written by the fan-out straight to the streams, one
 // response encoded once for all the sessions it goes to (xdsCodec, in
-// XDSServerOptions). go-control-plane's server runs the state-of-the-world
+// XDSServerOptions, on gRPC-go). go-control-plane's server runs the state-of-the-world
 // streams, with Snapshot as its cache and SessionMgr its callbacks. A NACK
 // is counted and logged, and the session stays on its last acknowledged
 // version: the rejected version is not sent again, and the next change
@@ -61,7 +65,7 @@
 //
 // The pilot imports the wire contracts (api/ca, api/meta, api/pilot, api/registry, api/rules,
 // api/scanner), config,
-// stats, cp/dispatcher/publish, cp/registration, cp/shardmap and cp/store. It must never import
+// stats, cp/dispatcher/publish, cp/registration, cp/shardmap, cp/store and internal/grpclite. It must never import
 // proxy/..., sdk, cp/meta (Meta is a peer, not a library), cp/dispatcher
 // (a peer met on NATS) or an etcd
 // client: only cp/store talks to etcd.

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"io"
 	"log/slog"
-	"net"
 	"testing"
 	"time"
 
@@ -24,6 +23,12 @@ import (
 // names: a node that names another app is refused and counted, and a
 // client without a certificate does not get a stream at all.
 func TestXDSOverMutualTLSServesOnlyTheCertificatesApp(t *testing.T) {
+	for _, transport := range []string{TransportLean, TransportGRPC} {
+		t.Run(transport, func(t *testing.T) { testXDSOverMutualTLS(t, transport) })
+	}
+}
+
+func testXDSOverMutualTLS(t *testing.T, transport string) {
 	dir := t.TempDir()
 	pki := catest.New(t, dir)
 	bundle := pki.Bundle
@@ -36,17 +41,10 @@ func TestXDSOverMutualTLSServesOnlyTheCertificatesApp(t *testing.T) {
 	defer cancel()
 	srv := NewServer(ctx, newFakeSource(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	srv.RequireIdentity()
-	g := grpc.NewServer(grpc.Creds(credentials.NewTLS(cfg)))
-	srv.Register(g)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = g.Serve(ln) }()
-	defer g.Stop()
+	addr := serveXDS(t, srv, transport, cfg)
 
 	open := func(certs []tls.Certificate, nodeApp string) (discoverygrpc.AggregatedDiscoveryService_DeltaAggregatedResourcesClient, error) {
-		conn, err := grpc.NewClient("passthrough:///"+ln.Addr().String(), grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{
+		conn, err := grpc.NewClient("passthrough:///"+addr, grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{
 			MinVersion: tls.VersionTLS13, Certificates: certs, InsecureSkipVerify: true})))
 		if err != nil {
 			t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 	"github.com/octomesh/octomesh/config"
 	"github.com/octomesh/octomesh/cp/registration"
 	"github.com/octomesh/octomesh/cp/store"
+	"github.com/octomesh/octomesh/internal/grpclite"
 	"github.com/octomesh/octomesh/stats"
 )
 
@@ -62,6 +63,10 @@ type Options struct {
 	// every sidecar shows its certificate, and its stream serves only the
 	// app the certificate names.
 	XDSTLS *tls.Config
+	// XDSTransport serves the xDS port's delta ADS streams: "lean" (the
+	// default; lean.go, internal/grpclite: one goroutine per connection)
+	// or "grpc" (gRPC-go's server, as everything else on the port).
+	XDSTransport string
 	// HTTPTLS, when set (api/ca.ServerTLS builds it), makes the HTTP port
 	// mutual TLS: every client shows a certificate of TrustDomain, and the
 	// registration API lets an app register only its own instances of the
@@ -101,6 +106,7 @@ type Pilot struct {
 	log    *slog.Logger
 	cancel context.CancelFunc
 	grpc   *grpc.Server
+	lean   *grpclite.Server // the xDS port's lean transport, or nil (Options.XDSTransport)
 	http   *http.Server
 	xdsLn  net.Listener
 	httpLn net.Listener
@@ -171,9 +177,24 @@ func Start(opts Options) (_ *Pilot, err error) {
 	if p.xdsLn, p.addrs.XDS, err = listen(opts.XDSAddress); err != nil {
 		return nil, fmt.Errorf("pilot: xds address: %w", err)
 	}
+	transport, err := checkTransport(opts.XDSTransport)
+	if err != nil {
+		return nil, err
+	}
 	gopts := XDSServerOptions()
-	if opts.XDSTLS != nil {
+	grpcLn := p.xdsLn
+	if transport == TransportLean {
+		// The lean transport takes the port; other connections are the
+		// grpc.Server's, TLS already done.
+		p.lean = p.XDS.LeanServer(opts.XDSTLS)
+		grpcLn = p.lean.Fallback()
+		if opts.XDSTLS != nil {
+			gopts = append(gopts, grpc.Creds(grpclite.HandshakenTLS()))
+		}
+	} else if opts.XDSTLS != nil {
 		gopts = append(gopts, grpc.Creds(credentials.NewTLS(opts.XDSTLS)))
+	}
+	if opts.XDSTLS != nil {
 		p.XDS.RequireIdentity()
 	}
 	p.grpc = grpc.NewServer(gopts...)
@@ -198,10 +219,17 @@ func Start(opts Options) (_ *Pilot, err error) {
 	grpcDone := make(chan struct{})
 	go func() {
 		defer close(grpcDone)
-		if err := p.grpc.Serve(p.xdsLn); err != nil {
+		if err := p.grpc.Serve(grpcLn); err != nil {
 			log.Error("pilot: xds server stopped", "err", err)
 		}
 	}()
+	if p.lean != nil {
+		go func() {
+			if err := p.lean.Serve(p.xdsLn); err != nil && !errors.Is(err, grpclite.ErrServerClosed) {
+				log.Error("pilot: xds server stopped", "err", err)
+			}
+		}()
+	}
 	go func() {
 		defer close(p.done)
 		if err := p.http.Serve(p.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -347,6 +375,9 @@ func (p *Pilot) Close() {
 	p.cancel()
 	if p.grpc != nil {
 		p.grpc.Stop()
+	}
+	if p.lean != nil {
+		p.lean.Close() // streams' trailers were written when they ended
 	}
 	if p.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

@@ -38,7 +38,9 @@ const (
 // loopback (a minimal client in a child process), subscribe to one
 // service's endpoints and ACK the response; then the pilot's heap and
 // goroutine stacks are read (runtime.MemStats, after a GC) and divided by
-// N. The gRPC server has the pilot's options (XDSServerOptions). Metrics: heap-B/session (live heap), stack-B/session,
+// N. server=lean is the pilot on its lean transport (LeanServer, as Start
+// has it by default), server=pilot on gRPC-go with the pilot's options
+// (XDSServerOptions). Metrics: heap-B/session (live heap), stack-B/session,
 // total-B/session (the two), goroutines/session, and rss-B/session (the
 // process's resident set, which also counts memory the runtime holds but
 // does not use).
@@ -48,7 +50,9 @@ const (
 // OCTOMESH_BENCH_SESSIONS sets N (default 2000; the goal is stated at
 // 15,000); OCTOMESH_BENCH_HEAPPROFILE=file writes the heap profile, taken
 // while the sessions are open, to file (`go tool pprof
-// -sample_index=inuse_space -top`), sampled every 4 KiB allocated.
+// -sample_index=inuse_space -top`), sampled every 4 KiB allocated;
+// OCTOMESH_BENCH_PUSHES sets the number of pushes timed (default 5) and
+// OCTOMESH_BENCH_CPUPROFILE=file writes the CPU profile of those pushes.
 func BenchmarkSessionMemory(b *testing.B) {
 	n := 2000
 	if os.Getenv("OCTOMESH_BENCH_HEAPPROFILE") != "" {
@@ -60,9 +64,16 @@ func BenchmarkSessionMemory(b *testing.B) {
 			b.Fatalf("OCTOMESH_BENCH_SESSIONS=%q: want a positive number of sessions", v)
 		}
 	}
+	// The pilot on its lean transport (internal/grpclite: one goroutine
+	// per connection), and on gRPC-go's.
+	b.Run(fmt.Sprintf("server=lean/sessions=%d", n), func(b *testing.B) {
+		for range b.N {
+			benchmarkSessionMemory(b, n, TransportLean, nil)
+		}
+	})
 	b.Run(fmt.Sprintf("server=pilot/sessions=%d", n), func(b *testing.B) {
 		for range b.N {
-			benchmarkSessionMemory(b, n, XDSServerOptions(), nil)
+			benchmarkSessionMemory(b, n, TransportGRPC, nil)
 		}
 	})
 	// The floor under gRPC: a handler that answers once and then only
@@ -70,7 +81,7 @@ func BenchmarkSessionMemory(b *testing.B) {
 	// one goroutine per stream and no state.
 	b.Run(fmt.Sprintf("server=floor/sessions=%d", n), func(b *testing.B) {
 		for range b.N {
-			benchmarkSessionMemory(b, n, XDSServerOptions(), &floorADS{})
+			benchmarkSessionMemory(b, n, TransportGRPC, &floorADS{})
 		}
 	})
 	// The same with a second goroutine per stream that reads requests
@@ -78,7 +89,7 @@ func BenchmarkSessionMemory(b *testing.B) {
 	// server that can end a stream on its own (a redirect) needs.
 	b.Run(fmt.Sprintf("server=floor2/sessions=%d", n), func(b *testing.B) {
 		for range b.N {
-			benchmarkSessionMemory(b, n, XDSServerOptions(), &floorADS{reader: true})
+			benchmarkSessionMemory(b, n, TransportGRPC, &floorADS{reader: true})
 		}
 	})
 }
@@ -138,14 +149,14 @@ func (f *floorADS) DeltaAggregatedResources(stream discovery.AggregatedDiscovery
 	}
 }
 
-func benchmarkSessionMemory(b *testing.B, n int, opts []grpc.ServerOption, floor *floorADS) {
+func benchmarkSessionMemory(b *testing.B, n int, transport string, floor *floorADS) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	src := newFakeSource()
 	src.setService("echo", registry.Instance{Service: "echo", App: "echo", Address: "10.0.0.1:7000", Weight: 1},
 		registry.Instance{Service: "echo", App: "echo", Address: "10.0.0.2:7000", Weight: 1})
 	srv := NewServer(ctx, src, quietLog)
-	g := grpc.NewServer(opts...)
+	g := grpc.NewServer(XDSServerOptions()...)
 	sessions, acks := srv.Stats.Sessions.Load, func() int64 { return int64(srv.Stats.Acks.Load()) }
 	if floor != nil {
 		discovery.RegisterAggregatedDiscoveryServiceServer(g, floor)
@@ -157,7 +168,14 @@ func benchmarkSessionMemory(b *testing.B, n int, opts []grpc.ServerOption, floor
 	if err != nil {
 		b.Fatal(err)
 	}
-	go func() { _ = g.Serve(ln) }()
+	if transport == TransportLean {
+		lean := srv.LeanServer(nil)
+		go func() { _ = lean.Serve(ln) }()
+		go func() { _ = g.Serve(lean.Fallback()) }()
+		defer lean.Close()
+	} else {
+		go func() { _ = g.Serve(ln) }()
+	}
 	defer g.Stop()
 
 	before, rssBefore, goBefore := memNow()
@@ -217,7 +235,23 @@ func benchmarkSessionMemory(b *testing.B, n int, opts []grpc.ServerOption, floor
 // system, getrusage) per session and push, from the change to the last
 // ACK, and the wall time of a push to all sessions.
 func measurePushCPU(b *testing.B, n int, src *fakeSource, acks func() int64) {
-	const pushes = 5
+	pushes := 5
+	if v := os.Getenv("OCTOMESH_BENCH_PUSHES"); v != "" {
+		var err error
+		if pushes, err = strconv.Atoi(v); err != nil || pushes < 1 {
+			b.Fatalf("OCTOMESH_BENCH_PUSHES=%q: want a positive number of pushes", v)
+		}
+	}
+	if file := os.Getenv("OCTOMESH_BENCH_CPUPROFILE"); file != "" {
+		f, err := os.Create(file)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
+	}
 	var ru0, ru1 syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru0); err != nil {
 		b.Fatal(err)
@@ -240,7 +274,7 @@ func measurePushCPU(b *testing.B, n int, src *fakeSource, acks func() int64) {
 	}
 	cpu := time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
 	b.ReportMetric(float64(cpu.Microseconds())/float64(n*pushes), "push-cpu-us/session")
-	b.ReportMetric(float64(wall.Milliseconds())/pushes, "push-ms")
+	b.ReportMetric(float64(wall.Milliseconds())/float64(pushes), "push-ms")
 }
 
 // memNow reads the heap and stacks after a GC, the resident set (bytes)
@@ -324,7 +358,10 @@ func cmpErr(a, b error) error {
 // openSessionClient opens one session on its own connection, subscribes to
 // echo's endpoints and ACKs every response, until ctx ends.
 func openSessionClient(ctx context.Context, addr string, i int) error {
-	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	// Static windows, as the sidecar (proxy/xds) and the mock sidecars
+	// dial the pilot: no bandwidth-estimating ping after each push.
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithInitialWindowSize(64<<10), grpc.WithInitialConnWindowSize(64<<10))
 	if err != nil {
 		return err
 	}

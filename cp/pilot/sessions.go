@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/octomesh/octomesh/api/meta"
+	"github.com/octomesh/octomesh/internal/grpclite"
 )
 
 // Session is one connected xDS client (a sidecar, or a proxyless gRPC
@@ -62,10 +63,13 @@ type Session struct {
 	// and whether a change may be sent now; the stream, written under
 	// sendMu by the stream's reader and the fan-out; done wakes the
 	// stream's handler to end it.
-	dk         [numKinds]deltaKind
-	gone       bool // closed: subscriptions are no longer indexed
-	out        deltaStream
-	raw        grpc.ServerStream // out's gRPC stream, to send pre-encoded responses; nil in process
+	dk   [numKinds]deltaKind
+	gone bool // closed: subscriptions are no longer indexed
+	out  deltaStream
+	raw  grpc.ServerStream // out's gRPC stream, to send pre-encoded responses; nil in process
+	// lean is the stream on the lean transport (lean.go), instead of
+	// out and raw: set under mu before anything is sent.
+	lean       *grpclite.Stream
 	sendMu     sync.Mutex
 	sendClosed bool
 	done       chan error
@@ -322,11 +326,18 @@ func (m *SessionMgr) endApp(app string, err func() error) int {
 // s.mu), so only an open watch's channel is safe to send on.
 func (s *Session) end(err error) bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.endErr != nil {
+		s.mu.Unlock()
 		return false
 	}
 	s.endErr = err
+	if lean := s.lean; lean != nil { // a delta stream on the lean transport: its trailers are written now
+		s.endSent = true
+		s.mu.Unlock()
+		lean.End(err)
+		return true
+	}
+	defer s.mu.Unlock()
 	if s.done != nil { // a delta stream: its handler waits for this
 		select {
 		case s.done <- err:

@@ -142,7 +142,7 @@ func TestPackageArrows(t *testing.T) {
 		"cp/registration":          {"api/ca", "api/registry", "config"},
 		"cp/shardmap":              {"api/meta", "api/scanner", "config"},
 		"cp/shardmap/shardmaptest": {"api/meta"},
-		"cp/pilot":                 {"api/ca", "api/meta", "api/pilot", "api/registry", "api/rules", "api/scanner", "config", "cp/dispatcher/publish", "cp/registration", "cp/shardmap", "cp/store", "stats", "stats/exposition"},
+		"cp/pilot":                 {"api/ca", "api/meta", "api/pilot", "api/registry", "api/rules", "api/scanner", "config", "cp/dispatcher/publish", "cp/registration", "cp/shardmap", "cp/store", "internal/grpclite", "stats", "stats/exposition"},
 		"cp/scanner":               {"api/ca", "api/registry", "api/rules", "api/scanner", "codec", "config", "cp/dispatcher/publish", "cp/shardmap", "cp/store", "stats", "stats/exposition"},
 		// The dispatcher routes notices (api/rules) by the shard map; its
 		// API listener is the operator API: the rule store and the release
@@ -176,7 +176,9 @@ func TestPackageArrows(t *testing.T) {
 		"internal/proc": {"api/sidecar"},
 		// The chaos run's network faults on loopback: a leaf.
 		"internal/faultrelay": {},
-		"bench":               {"codec", "internal/proc"},
+		// The xDS port's lean HTTP/2 + gRPC transport: a leaf.
+		"internal/grpclite": {},
+		"bench":             {"codec", "internal/proc"},
 	}
 	for name, ok := range allowed {
 		p, found := pkgs[name]

@@ -1,0 +1,722 @@
+package grpclite
+
+import (
+	"bufio"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+)
+
+const (
+	// HTTP/2's defaults, which the server's (empty) SETTINGS keep: its
+	// receive windows and the largest frame it reads.
+	initialWindow = 65535
+	maxFrameSize  = 16384
+	// A receive window is given back once a quarter of it was used.
+	windowUpdateThreshold = initialWindow / 4
+	maxHeaderListSize     = 16 << 10
+	// readBufferSize is the connection's read buffer: an ACK (one small
+	// DATA frame) is one read. Larger frames are read straight into the
+	// Framer's buffer.
+	readBufferSize = 1024
+	// prefaceTimeout bounds the TLS handshake and the client's preface.
+	prefaceTimeout = 20 * time.Second
+	// maxWriteChunk bounds one write of queued data.
+	maxWriteChunk = 64 << 10
+	// maxStreams bounds the streams open at once on a connection.
+	maxStreams = 16
+)
+
+// conn is one client connection: its goroutine runs serveConn.
+type conn struct {
+	srv  *Server
+	nc   net.Conn // the TCP (or Unix) connection, or its *tls.Conn
+	tls  *tls.ConnectionState
+	peer *peer.Peer
+	fr   *http2.Framer
+	br   *bufio.Reader
+	// lean: the connection is this server's (not handed over): the
+	// keepalive sweep looks after it.
+	lean atomic.Bool
+	// lastRead is the Server's clock when the last frame was read;
+	// pingSent when the sweep pinged the peer (0: no ping outstanding).
+	lastRead, pingSent atomic.Int64
+
+	// The reader's own: the highest stream id seen, and the connection's
+	// receive window.
+	lastID      uint32
+	recvWindow  int
+	recvUnacked int
+	owed        pendingAcks // sniff's, until serve sends them
+
+	mu sync.Mutex
+	// out is the write being built (a pooled buffer; nil between
+	// writes): frames are appended, then written at once (flushLocked).
+	out  []byte
+	outp *[]byte
+	dead bool
+	// writeDeadline is the connection's write deadline (Unix ns).
+	writeDeadline int64
+	// sendWindow is the connection's send window; peerInitialWindow and
+	// peerMaxFrame the peer's settings.
+	sendWindow        int64
+	peerInitialWindow int64
+	peerMaxFrame      int
+	streams           []*Stream // the open streams (usually one)
+	pfx               [5]byte   // a message's prefix, while it is framed
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// Write is the Framer's writer: frames are appended to the write being
+// built. Under c.mu.
+func (c *conn) Write(p []byte) (int, error) {
+	c.grab()
+	c.out = append(c.out, p...)
+	return len(p), nil
+}
+
+func (c *conn) grab() {
+	if c.out == nil {
+		c.outp = bufPool.Get().(*[]byte)
+		c.out = (*c.outp)[:0]
+	}
+}
+
+func (c *conn) release() {
+	if c.outp != nil && cap(c.out) <= 256<<10 {
+		*c.outp = c.out[:0]
+		bufPool.Put(c.outp)
+	}
+	c.out, c.outp = nil, nil
+}
+
+var errConnClosed = errors.New("grpclite: connection closed")
+
+// flushLocked writes what was built, with the write timeout; a failed
+// write drops the connection (its reader then ends the stream).
+func (c *conn) flushLocked() error {
+	if len(c.out) == 0 {
+		return nil
+	}
+	if c.dead {
+		c.release()
+		return errConnClosed
+	}
+	// The deadline is moved on by the Server's coarse clock, and only once
+	// less than half of WriteTimeout is left of it: not a timer change
+	// per write. A write has at least WriteTimeout/2 less a clock tick.
+	if now := c.srv.clock.Load(); c.writeDeadline-now < int64(c.srv.o.WriteTimeout/2) {
+		c.writeDeadline = now + int64(c.srv.o.WriteTimeout)
+		_ = c.nc.SetWriteDeadline(time.Unix(0, c.writeDeadline))
+	}
+	_, err := c.nc.Write(c.out)
+	c.release()
+	if err != nil {
+		c.dead = true
+		_ = c.nc.Close()
+		return fmt.Errorf("grpclite: write: %w", err)
+	}
+	return nil
+}
+
+// recorder keeps every byte read from the connection until off: what a
+// connection handed over replays.
+type recorder struct {
+	r   io.Reader
+	buf []byte
+	off bool
+}
+
+func (r *recorder) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if !r.off {
+		r.buf = append(r.buf, p[:n]...)
+	}
+	return n, err
+}
+
+func (s *Server) serveConn(nc net.Conn) {
+	var state *tls.ConnectionState
+	if s.o.TLS != nil {
+		_ = nc.SetDeadline(time.Now().Add(prefaceTimeout))
+		tc := tls.Server(nc, s.o.TLS)
+		if err := tc.Handshake(); err != nil {
+			_ = nc.Close()
+			return
+		}
+		cs := tc.ConnectionState()
+		state, nc = &cs, tc
+	}
+	c := &conn{srv: s, nc: nc, tls: state, recvWindow: initialWindow, sendWindow: initialWindow,
+		peerInitialWindow: initialWindow, peerMaxFrame: maxFrameSize}
+	c.lastRead.Store(s.clock.Load())
+	if !s.add(c) {
+		_ = nc.Close()
+		return
+	}
+	defer s.remove(c)
+	rec := &recorder{r: nc}
+	c.br = bufio.NewReaderSize(rec, readBufferSize)
+	c.fr = http2.NewFramer(c, c.br)
+	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	c.fr.MaxHeaderListSize = maxHeaderListSize
+	c.fr.SetMaxReadFrameSize(maxFrameSize)
+
+	_ = nc.SetDeadline(time.Now().Add(prefaceTimeout))
+	c.mu.Lock()
+	_ = c.fr.WriteSettings() // HTTP/2's defaults
+	err := c.flushLocked()
+	c.mu.Unlock()
+	if err != nil {
+		c.close()
+		return
+	}
+	var preface [len(http2.ClientPreface)]byte
+	if _, err := io.ReadFull(c.br, preface[:]); err != nil || string(preface[:]) != http2.ClientPreface {
+		c.close()
+		return
+	}
+	_ = nc.SetDeadline(time.Time{})
+	hf, err := c.sniff()
+	if err != nil {
+		c.close()
+		return
+	}
+	if hf.PseudoValue("path") != s.o.Path {
+		c.handOver(rec)
+		return
+	}
+	rec.off, rec.buf = true, nil
+	c.lean.Store(true)
+	if c.tls != nil {
+		c.peer = &peer.Peer{Addr: nc.RemoteAddr(), LocalAddr: nc.LocalAddr(), AuthInfo: tlsInfo(c.tls)}
+	} else {
+		c.peer = &peer.Peer{Addr: nc.RemoteAddr(), LocalAddr: nc.LocalAddr()}
+	}
+	c.serve(hf)
+}
+
+// handOver gives the connection, with what was read of it, to the
+// fallback server.
+func (c *conn) handOver(rec *recorder) {
+	rc := &replayConn{Conn: c.nc, replay: rec.buf, tls: c.tls}
+	if !c.srv.fallback.handOver(rc) {
+		_ = c.nc.Close()
+	}
+}
+
+// pendingAcks is what sniff owes the peer once the connection is kept.
+type pendingAcks struct {
+	settings int
+	pings    [][8]byte
+}
+
+// sniff reads frames up to the first HEADERS, answering nothing: the
+// connection may yet be handed over, and its new server answers them from
+// the replay. Settings and window updates are taken now; if the
+// connection is kept, serve sends the answers.
+func (c *conn) sniff() (*http2.MetaHeadersFrame, error) {
+	var owed pendingAcks
+	for {
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			return nil, err
+		}
+		switch f := f.(type) {
+		case *http2.MetaHeadersFrame:
+			c.owed = owed
+			return f, nil
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				if err := c.applySettings(f); err != nil {
+					return nil, err
+				}
+				owed.settings++
+			}
+		case *http2.PingFrame:
+			if !f.IsAck() {
+				owed.pings = append(owed.pings, f.Data)
+			}
+		case *http2.WindowUpdateFrame:
+			if f.StreamID == 0 {
+				c.mu.Lock()
+				c.sendWindow += int64(f.Increment)
+				c.mu.Unlock()
+			}
+		case *http2.GoAwayFrame, *http2.DataFrame, *http2.RSTStreamFrame:
+			return nil, errors.New("grpclite: a frame before any stream")
+		}
+	}
+}
+
+// serve runs the connection from its first HEADERS frame until it ends.
+func (c *conn) serve(first *http2.MetaHeadersFrame) {
+	defer c.close()
+	c.mu.Lock()
+	for range c.owed.settings {
+		_ = c.fr.WriteSettingsAck()
+	}
+	for _, d := range c.owed.pings {
+		_ = c.fr.WritePing(true, d)
+	}
+	c.owed = pendingAcks{}
+	err := c.flushLocked()
+	c.mu.Unlock()
+	if err != nil {
+		return
+	}
+	var f http2.Frame = first
+	for {
+		c.lastRead.Store(c.srv.clock.Load())
+		if err := c.handle(f); err != nil {
+			var ce http2.ConnectionError
+			if errors.As(err, &ce) {
+				c.goAway(http2.ErrCode(ce))
+			}
+			return
+		}
+		if f, err = c.fr.ReadFrame(); err != nil {
+			var se http2.StreamError
+			if errors.As(err, &se) {
+				c.resetStream(se.StreamID, se.Code)
+				f = nil
+				continue
+			}
+			var ce http2.ConnectionError
+			if errors.As(err, &ce) {
+				c.goAway(http2.ErrCode(ce))
+			}
+			return
+		}
+	}
+}
+
+var errGoAway = errors.New("grpclite: the peer sent GOAWAY")
+
+// handle takes one frame; an error ends the connection.
+func (c *conn) handle(f http2.Frame) error {
+	switch f := f.(type) {
+	case nil:
+		return nil
+	case *http2.MetaHeadersFrame:
+		return c.onHeaders(f)
+	case *http2.DataFrame:
+		return c.onData(f)
+	case *http2.SettingsFrame:
+		if f.IsAck() {
+			return nil
+		}
+		if err := c.applySettings(f); err != nil {
+			return err
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		_ = c.fr.WriteSettingsAck()
+		if err := c.flushLocked(); err != nil {
+			return err
+		}
+		return c.sendAllQueuedLocked()
+	case *http2.PingFrame:
+		if f.IsAck() {
+			return nil
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		_ = c.fr.WritePing(true, f.Data)
+		return c.flushLocked()
+	case *http2.WindowUpdateFrame:
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if f.StreamID == 0 {
+			c.sendWindow += int64(f.Increment)
+			if c.sendWindow > 1<<31-1 {
+				return http2.ConnectionError(http2.ErrCodeFlowControl)
+			}
+			return c.sendAllQueuedLocked()
+		}
+		if st := c.lookupLocked(f.StreamID); st != nil {
+			st.sendWindow += int64(f.Increment)
+			return c.sendQueuedLocked(st)
+		}
+		return nil
+	case *http2.RSTStreamFrame:
+		c.mu.Lock()
+		var h Handler
+		if st := c.lookupLocked(f.StreamID); st != nil {
+			h = c.finishLocked(st)
+		}
+		c.mu.Unlock()
+		if h != nil {
+			h.Closed()
+		}
+		return nil
+	case *http2.GoAwayFrame:
+		return errGoAway
+	}
+	return nil // PRIORITY and unknown frames
+}
+
+// applySettings takes the peer's settings: the initial window of its
+// streams (the open stream's changes by the difference) and the largest
+// frame it reads.
+func (c *conn) applySettings(f *http2.SettingsFrame) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return f.ForeachSetting(func(s http2.Setting) error {
+		if err := s.Valid(); err != nil {
+			return err
+		}
+		switch s.ID {
+		case http2.SettingInitialWindowSize:
+			d := int64(s.Val) - c.peerInitialWindow
+			c.peerInitialWindow = int64(s.Val)
+			for _, st := range c.streams {
+				st.sendWindow += d
+			}
+		case http2.SettingMaxFrameSize:
+			c.peerMaxFrame = int(s.Val)
+		}
+		return nil
+	})
+}
+
+// onHeaders opens a stream, or takes the client's trailers.
+func (c *conn) onHeaders(f *http2.MetaHeadersFrame) error {
+	id := f.StreamID
+	c.mu.Lock()
+	cur, open := c.lookupLocked(id), len(c.streams)
+	c.mu.Unlock()
+	if cur != nil {
+		if f.StreamEnded() {
+			c.remoteClosed(cur)
+		}
+		return nil
+	}
+	if id%2 == 0 {
+		return http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	if id <= c.lastID { // a stream that ended here (its trailers crossed ours)
+		return nil
+	}
+	c.lastID = id
+	switch {
+	case open >= maxStreams:
+		return c.refuse(id, status.Newf(codes.ResourceExhausted, "grpclite: more than %d streams on a connection", maxStreams))
+	case f.PseudoValue("method") != "POST":
+		c.resetStream(id, http2.ErrCodeProtocol)
+		return nil
+	case f.PseudoValue("path") != c.srv.o.Path:
+		return c.refuse(id, status.Newf(codes.Unimplemented, "grpclite: unknown method %s: this connection serves %s", f.PseudoValue("path"), c.srv.o.Path))
+	}
+	md := metadata.MD{}
+	ct := ""
+	for _, hf := range f.RegularFields() {
+		switch hf.Name {
+		case "content-type":
+			ct = hf.Value
+		case "te", "grpc-timeout", "grpc-encoding", "grpc-accept-encoding", "connection":
+			continue
+		}
+		v := hf.Value
+		if strings.HasSuffix(hf.Name, "-bin") {
+			b, err := decodeBinHeader(v)
+			if err != nil {
+				return c.refuse(id, status.Newf(codes.Internal, "grpclite: header %s: %v", hf.Name, err))
+			}
+			v = string(b)
+		}
+		md[hf.Name] = append(md[hf.Name], v)
+	}
+	if ct != "application/grpc" && !strings.HasPrefix(ct, "application/grpc+") && !strings.HasPrefix(ct, "application/grpc;") {
+		return c.refuse(id, status.Newf(codes.Internal, "grpclite: content-type %q is not gRPC's", ct))
+	}
+	st := &Stream{c: c, id: id, recvWindow: initialWindow}
+	st.ctx = peer.NewContext(metadata.NewIncomingContext(streamContext, md), c.peer)
+	c.mu.Lock()
+	st.sendWindow = c.peerInitialWindow
+	c.streams = append(c.streams, st)
+	c.mu.Unlock()
+	h, err := c.srv.o.Open(st)
+	c.mu.Lock()
+	if err != nil {
+		if !st.ended.Load() {
+			c.writeStatusLocked(st, err)
+			c.finishLocked(st)
+		}
+		c.mu.Unlock()
+		return nil
+	}
+	st.h = h
+	if st.ended.Load() { // ended while it opened
+		c.mu.Unlock()
+		h.Closed()
+		return nil
+	}
+	if !st.headersSent {
+		st.headersSent = true
+		c.grab()
+		_ = c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: responseHeaders, EndHeaders: true})
+		_ = c.flushLocked()
+	}
+	c.mu.Unlock()
+	if f.StreamEnded() {
+		c.remoteClosed(st)
+	}
+	return nil
+}
+
+// refuse answers a stream with its status alone (trailers only).
+func (c *conn) refuse(id uint32, s *status.Status) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_ = c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: encodeStatus(true, s), EndStream: true, EndHeaders: true})
+	_ = c.fr.WriteRSTStream(id, http2.ErrCodeNo)
+	_ = c.flushLocked()
+	return nil
+}
+
+func (c *conn) resetStream(id uint32, code http2.ErrCode) {
+	c.mu.Lock()
+	_ = c.fr.WriteRSTStream(id, code)
+	_ = c.flushLocked()
+	var h Handler
+	if st := c.lookupLocked(id); st != nil {
+		h = c.finishLocked(st)
+	}
+	c.mu.Unlock()
+	if h != nil {
+		h.Closed()
+	}
+}
+
+func (c *conn) goAway(code http2.ErrCode) {
+	c.mu.Lock()
+	_ = c.fr.WriteGoAway(c.lastID, code, nil)
+	_ = c.flushLocked()
+	c.mu.Unlock()
+}
+
+// remoteClosed: the client will send no more (END_STREAM): as a gRPC-go
+// handler whose Recv returns io.EOF and which then returns, the stream
+// ends with status OK.
+func (c *conn) remoteClosed(st *Stream) {
+	c.mu.Lock()
+	st.remoteDone = true
+	c.mu.Unlock()
+	st.End(nil)
+}
+
+// onData takes a DATA frame: flow control, then the messages in it.
+func (c *conn) onData(f *http2.DataFrame) error {
+	n := int(f.Header().Length)
+	c.recvWindow -= n
+	if c.recvWindow < 0 {
+		return http2.ConnectionError(http2.ErrCodeFlowControl)
+	}
+	c.recvUnacked += n
+	c.mu.Lock()
+	st := c.lookupLocked(f.StreamID)
+	c.mu.Unlock()
+	if st == nil && (f.StreamID == 0 || f.StreamID > c.lastID) {
+		return http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	if st != nil {
+		st.recvWindow -= n
+		if st.recvWindow < 0 {
+			c.resetStream(st.id, http2.ErrCodeFlowControl)
+			st = nil
+		} else {
+			st.recvUnacked += n
+			if err := st.take(f.Data()); err != nil {
+				st.End(err)
+			} else if f.StreamEnded() {
+				c.remoteClosed(st)
+			}
+		}
+	}
+	// Give the windows back once a quarter of them was used.
+	if c.recvUnacked < windowUpdateThreshold && (st == nil || st.recvUnacked < windowUpdateThreshold || st.ended.Load()) {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.recvUnacked >= windowUpdateThreshold {
+		_ = c.fr.WriteWindowUpdate(0, uint32(c.recvUnacked))
+		c.recvWindow += c.recvUnacked
+		c.recvUnacked = 0
+	}
+	if st != nil && !st.ended.Load() && st.recvUnacked >= windowUpdateThreshold {
+		_ = c.fr.WriteWindowUpdate(st.id, uint32(st.recvUnacked))
+		st.recvWindow += st.recvUnacked
+		st.recvUnacked = 0
+	}
+	return c.flushLocked()
+}
+
+// finishLocked marks st ended and returns its Handler, to be told
+// (Closed) once c.mu is released.
+func (c *conn) finishLocked(st *Stream) Handler {
+	st.ended.Store(true)
+	if i := slices.Index(c.streams, st); i >= 0 {
+		c.streams = slices.Delete(c.streams, i, i+1)
+	}
+	st.q = queue{}
+	return st.h
+}
+
+func (c *conn) lookupLocked(id uint32) *Stream {
+	for _, st := range c.streams {
+		if st.id == id {
+			return st
+		}
+	}
+	return nil
+}
+
+// sendAllQueuedLocked writes what the windows let out of every stream's
+// queue, in turn.
+func (c *conn) sendAllQueuedLocked() error {
+	for _, st := range c.streams {
+		if err := c.sendQueuedLocked(st); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// close drops the connection and ends its stream.
+func (c *conn) close() {
+	c.mu.Lock()
+	c.dead = true
+	var hs []Handler
+	for len(c.streams) > 0 {
+		if h := c.finishLocked(c.streams[0]); h != nil {
+			hs = append(hs, h)
+		}
+	}
+	c.release()
+	c.mu.Unlock()
+	_ = c.nc.Close()
+	for _, h := range hs {
+		h.Closed()
+	}
+}
+
+// keepalive is the sweep's visit (now is the Server's clock): ping a
+// peer idle for KeepaliveTime, drop one that did not answer in
+// KeepaliveTimeout.
+func (c *conn) keepalive(now int64) {
+	if !c.lean.Load() {
+		return
+	}
+	o := c.srv.o
+	if sent := c.pingSent.Load(); sent != 0 {
+		switch {
+		case c.lastRead.Load() >= sent:
+			c.pingSent.Store(0)
+		case now-sent >= int64(o.KeepaliveTimeout):
+			_ = c.nc.Close() // its reader ends the stream
+			return
+		default:
+			return
+		}
+	}
+	if now-c.lastRead.Load() < int64(o.KeepaliveTime) {
+		return
+	}
+	c.mu.Lock()
+	_ = c.fr.WritePing(false, [8]byte{'k', 'e', 'e', 'p'})
+	_ = c.flushLocked()
+	c.mu.Unlock()
+	c.pingSent.Store(now)
+}
+
+// appendFrameHeader appends an HTTP/2 frame header.
+func appendFrameHeader(b []byte, length int, t http2.FrameType, flags http2.Flags, id uint32) []byte {
+	return append(b, byte(length>>16), byte(length>>8), byte(length), byte(t), byte(flags),
+		byte(id>>24&0x7f), byte(id>>16), byte(id>>8), byte(id))
+}
+
+// responseHeaders is the response's HEADERS block: :status 200 and gRPC's
+// content type, not indexed (no HPACK state).
+var responseHeaders = encodeFields(
+	hpack.HeaderField{Name: ":status", Value: "200"},
+	hpack.HeaderField{Name: "content-type", Value: "application/grpc"})
+
+func encodeFields(fields ...hpack.HeaderField) []byte {
+	var b strings.Builder
+	e := hpack.NewEncoder(&b)
+	for _, f := range fields {
+		f.Sensitive = true // never indexed: the encoder keeps no table
+		_ = e.WriteField(f)
+	}
+	return []byte(b.String())
+}
+
+// encodeStatus is the trailers of s; with only, trailers-only (the
+// response's headers too).
+func encodeStatus(only bool, s *status.Status) []byte {
+	fields := make([]hpack.HeaderField, 0, 4)
+	if only {
+		fields = append(fields, hpack.HeaderField{Name: ":status", Value: "200"}, hpack.HeaderField{Name: "content-type", Value: "application/grpc"})
+	}
+	fields = append(fields, hpack.HeaderField{Name: "grpc-status", Value: fmt.Sprint(int(s.Code()))})
+	if m := s.Message(); m != "" {
+		if len(m) > 1024 {
+			m = m[:1024]
+		}
+		fields = append(fields, hpack.HeaderField{Name: "grpc-message", Value: percentEncode(m)})
+	}
+	if p := s.Proto(); len(p.GetDetails()) > 0 { // as gRPC-go sends them
+		if b, err := proto.Marshal(p); err == nil {
+			fields = append(fields, hpack.HeaderField{Name: "grpc-status-details-bin", Value: base64.RawStdEncoding.EncodeToString(b)})
+		}
+	}
+	return encodeFields(fields...)
+}
+
+// percentEncode is gRPC's encoding of grpc-message.
+func percentEncode(m string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(m); i++ {
+		ch := m[i]
+		if ch >= 0x20 && ch <= 0x7e && ch != '%' {
+			b.WriteByte(ch)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[ch>>4])
+		b.WriteByte(hex[ch&15])
+	}
+	return b.String()
+}
+
+func decodeBinHeader(v string) ([]byte, error) {
+	if len(v)%4 == 0 {
+		return base64.StdEncoding.DecodeString(v)
+	}
+	return base64.RawStdEncoding.DecodeString(v)
+}
+
+func tlsInfo(cs *tls.ConnectionState) credentials.TLSInfo {
+	return credentials.TLSInfo{State: *cs, CommonAuthInfo: credentials.CommonAuthInfo{SecurityLevel: credentials.PrivacyAndIntegrity}}
+}

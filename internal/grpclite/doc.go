@@ -1,0 +1,34 @@
+// Package grpclite is a lean HTTP/2 + gRPC server for one bidirectional
+// streaming method, built for many long-lived, mostly idle streams: the
+// pilot's delta ADS streams (docs/performance.md, "A lean transport under
+// the xDS port").
+//
+// A connection has one goroutine: it reads frames (golang.org/x/net's
+// http2.Framer and hpack) and hands each complete gRPC message to the
+// stream's Handler right there, synchronously. There is no handler
+// goroutine and no writer goroutine: Stream.Send writes a message from
+// the caller's goroutine under the connection's mutex, and what HTTP/2
+// flow control does not let out yet is queued and written by the reader
+// when the peer's WINDOW_UPDATE arrives, so Send never waits for the peer
+// (a write that the kernel does not take within the write timeout drops
+// the connection). Stream.End writes the trailers (grpc-status,
+// grpc-message) from any goroutine, which is how a server ends an idle
+// stream. One goroutine for the whole Server pings idle peers and drops
+// those that do not answer (keepalive).
+//
+// Everything else on the same listener is handed over: the server reads a
+// connection only up to its first HEADERS frame; if its :path is another
+// method, the connection, with every byte read so far replayed first, is
+// accepted from Server.Fallback, a net.Listener for a grpc.Server. With
+// TLS the handshake is done here; the grpc.Server then takes
+// HandshakenTLS as its credentials.
+//
+// Up to 16 streams at once per connection (more are refused with
+// ResourceExhausted; the window settings stay HTTP/2's defaults, 64 KiB);
+// no compression; messages up to Options.MaxRecvMsgSize. A status's
+// details travel as gRPC-go sends them (grpc-status-details-bin).
+//
+// grpclite is a leaf: it must never import another OctoMesh package (it
+// imports gRPC-go only for its status, metadata, peer and credentials
+// types, so that handlers see what a gRPC-go handler sees).
+package grpclite
