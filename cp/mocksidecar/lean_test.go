@@ -1,0 +1,297 @@
+package mocksidecar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	grpcstatus "google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/octomesh/octomesh/api/meta"
+	"github.com/octomesh/octomesh/api/registry"
+	"github.com/octomesh/octomesh/cp/pilot"
+)
+
+var transports = []string{TransportLean, TransportGRPC}
+
+// standalonePilot starts a pilot with its embedded etcd, serving every
+// app; stop (once) closes it.
+func standalonePilot(t *testing.T) (p *pilot.Pilot, stop func()) {
+	t.Helper()
+	p, err := pilot.Start(pilot.Options{XDSAddress: "127.0.0.1:0", HTTPAddress: "127.0.0.1:0", DataDir: t.TempDir(),
+		Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop = sync.OnceFunc(p.Close)
+	t.Cleanup(stop)
+	return p, stop
+}
+
+// openOn opens a stream to xds on a transport, as a sidecar of app does.
+func openOn(t *testing.T, ctx context.Context, transport, xds, app string) adsStream {
+	t.Helper()
+	s := &sidecar{app: app, appHeader: true, lean: transport == TransportLean}
+	st, err := s.open(ctx, target{xds: xds})
+	if err != nil {
+		t.Fatalf("%s: open: %v", transport, err)
+	}
+	t.Cleanup(func() {
+		if ls, ok := st.(*leanStream); ok {
+			ls.Close()
+		}
+		if s.conn != nil {
+			_ = s.conn.Close()
+		}
+	})
+	return st
+}
+
+func subscribeReq(id, app, typeURL string, names ...string) *discovery.DeltaDiscoveryRequest {
+	return &discovery.DeltaDiscoveryRequest{Node: &core.Node{Id: id, Cluster: app}, TypeUrl: typeURL, ResourceNamesSubscribe: names}
+}
+
+// recvWithin is Recv with a deadline: a hang fails the test.
+func recvWithin(t *testing.T, st adsStream, d time.Duration) (*discovery.DeltaDiscoveryResponse, error) {
+	t.Helper()
+	type res struct {
+		r   *discovery.DeltaDiscoveryResponse
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() { r, err := st.Recv(); ch <- res{r, err} }()
+	select {
+	case x := <-ch:
+		return x.r, x.err
+	case <-time.After(d):
+		t.Fatalf("no response or end within %s", d)
+		return nil, nil
+	}
+}
+
+// bigInstance is an instance whose metadata makes its endpoint about 64
+// KiB: three of them are a response of three 64 KiB windows.
+func bigInstance(n int) registry.Instance {
+	md := map[string]string{}
+	for k := range 64 {
+		md[fmt.Sprintf("k%02d", k)] = strings.Repeat(string(rune('a'+n)), 1000)
+	}
+	return registry.Instance{Service: "big", App: "big", Address: fmt.Sprintf("127.0.9.%d:8000", n+1), Weight: 1, Metadata: md}
+}
+
+// TestLeanLargeResponses: responses larger than the 64 KiB receive
+// window arrive whole (the client returns the window as it reads), are
+// ACKed, and a push after them arrives too, on both transports alike.
+func TestLeanLargeResponses(t *testing.T) {
+	p, _ := standalonePilot(t)
+	reg, err := registry.NewClient(p.Addrs().HTTP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for n := range 3 {
+		if _, _, err := reg.Register(ctx, bigInstance(n), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			st := openOn(t, ctx, tr, p.Addrs().XDS, "client")
+			if err := st.Send(subscribeReq("mock-"+tr, "client", typeURLs[tEndpoint], "big")); err != nil {
+				t.Fatal(err)
+			}
+			// Wait for all three (the registrations may arrive in pieces).
+			deadline := time.Now().Add(30 * time.Second)
+			want := 3 + i // and one more from each earlier transport's push
+			for {
+				r, err := recvWithin(t, st, 30*time.Second)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := st.Send(&discovery.DeltaDiscoveryRequest{TypeUrl: r.GetTypeUrl(), ResponseNonce: r.GetNonce()}); err != nil {
+					t.Fatal(err)
+				}
+				if len(r.GetResources()) == 0 {
+					continue
+				}
+				h, err := decode(tEndpoint, r.GetResources()[0])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(h.endpoints) == want {
+					if size := proto.Size(r); size < 3*60<<10 {
+						t.Fatalf("the response is %d bytes; the test wants more than three windows", size)
+					}
+					if got := h.metadata["k07"]; len(got) != 1000 {
+						t.Fatalf("metadata k07 is %d bytes, want 1000", len(got))
+					}
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%d endpoints, want %d", len(h.endpoints), want)
+				}
+			}
+			// A push after the large responses: a fourth instance.
+			if _, _, err := reg.Register(ctx, bigInstance(3+i), time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			for {
+				r, err := recvWithin(t, st, 30*time.Second)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(r.GetResources()) == 0 {
+					continue
+				}
+				h, err := decode(tEndpoint, r.GetResources()[0])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(h.endpoints) == 4+i {
+					break
+				}
+			}
+		})
+	}
+}
+
+// TestLeanStatus: a stream the pilot ends with a status (a request
+// without a type URL) reads as the same status on both transports.
+func TestLeanStatus(t *testing.T) {
+	p, _ := standalonePilot(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			st := openOn(t, ctx, tr, p.Addrs().XDS, "client")
+			if err := st.Send(subscribeReq("mock-"+tr, "client", "", "x")); err != nil {
+				t.Fatal(err)
+			}
+			_, err := recvWithin(t, st, 30*time.Second)
+			s, ok := grpcstatus.FromError(err)
+			if !ok || s.Code() != codes.InvalidArgument || !strings.Contains(s.Message(), "type URL is required") {
+				t.Fatalf("got %v, want InvalidArgument: type URL is required", err)
+			}
+		})
+	}
+}
+
+// TestLeanPilotDies: a pilot that stops (its connections cut) while a
+// stream is open ends the stream with Unavailable, as gRPC-go reads it:
+// the sidecar then reconnects.
+func TestLeanPilotDies(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			p, stop := standalonePilot(t)
+			st := openOn(t, ctx, tr, p.Addrs().XDS, "client")
+			if err := st.Send(subscribeReq("mock-"+tr, "client", typeURLs[tRoute], "client")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := recvWithin(t, st, 30*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			stop()
+			_, err := recvWithin(t, st, 30*time.Second)
+			if c := grpcstatus.Code(err); c != codes.Unavailable {
+				t.Fatalf("got %v (%v), want Unavailable", c, err)
+			}
+			if err := st.Send(subscribeReq("mock-"+tr, "client", typeURLs[tCluster], "x")); err == nil {
+				t.Fatal("a send on a broken stream succeeded")
+			}
+			// Nothing listens now: opening again fails with Unavailable.
+			s := &sidecar{app: "client", lean: tr == TransportLean}
+			st2, err := s.open(ctx, target{xds: p.Addrs().XDS})
+			if err == nil {
+				_, err = recvWithin(t, st2, 30*time.Second)
+				if s.conn != nil {
+					_ = s.conn.Close()
+				}
+			}
+			if c := grpcstatus.Code(err); c != codes.Unavailable {
+				t.Fatalf("connecting to a dead pilot: got %v (%v), want Unavailable", c, err)
+			}
+		})
+	}
+}
+
+// redirector is an ADS server that redirects every stream (as a pilot
+// that does not serve the app), after one empty response.
+type redirector struct {
+	discovery.UnimplementedAggregatedDiscoveryServiceServer
+}
+
+func (redirector) DeltaAggregatedResources(stream discovery.AggregatedDiscoveryService_DeltaAggregatedResourcesServer) error {
+	req, err := stream.Recv()
+	if err != nil {
+		return err
+	}
+	if err := stream.Send(&discovery.DeltaDiscoveryResponse{TypeUrl: req.GetTypeUrl(), Nonce: "1"}); err != nil {
+		return err
+	}
+	if _, err := stream.Recv(); err != nil { // the ACK
+		return err
+	}
+	return meta.Redirect("p1", "client", meta.PilotInfo{ID: "p2", XDS: "tcp://127.0.0.1:15012"})
+}
+
+// TestLeanRedirect: a redirect's status and details (trailers) read the
+// same on both transports.
+func TestLeanRedirect(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	discovery.RegisterAggregatedDiscoveryServiceServer(srv, redirector{})
+	go srv.Serve(ln)
+	defer srv.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			st := openOn(t, ctx, tr, ln.Addr().String(), "client")
+			if err := st.Send(subscribeReq("mock", "client", typeURLs[tRoute], "client")); err != nil {
+				t.Fatal(err)
+			}
+			r, err := recvWithin(t, st, 30*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := st.Send(&discovery.DeltaDiscoveryRequest{TypeUrl: r.GetTypeUrl(), ResponseNonce: r.GetNonce()}); err != nil {
+				t.Fatal(err)
+			}
+			_, err = recvWithin(t, st, 30*time.Second)
+			to, ok := redirectOf(err)
+			if !ok || to.id != "p2" || to.xds != "tcp://127.0.0.1:15012" {
+				t.Fatalf("got %v: redirect %+v %v", err, to, ok)
+			}
+			if errors.Is(err, io.EOF) {
+				t.Fatal("EOF")
+			}
+		})
+	}
+}
+
+func TestDecodeGRPCMessage(t *testing.T) {
+	for in, want := range map[string]string{"plain": "plain", "a%20b": "a b", "100%25": "100%", "%E2%82%AC": "€", "bad%zz": "bad%zz", "end%2": "end%2"} {
+		if got := decodeGRPCMessage(in); got != want {
+			t.Errorf("decodeGRPCMessage(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
