@@ -501,11 +501,13 @@ func (ls *leanStream) data(f *http2.DataFrame) {
 		return
 	}
 	if p := f.Data(); len(p) > 0 {
-		if ls.msg == nil {
-			ls.msg = msgPool.Get().(*[]byte)
+		// The usual frame holds whole messages: read them where they
+		// are; only a part of one is copied, to wait for the rest.
+		b := p
+		if ls.msg != nil {
+			*ls.msg = append(*ls.msg, p...)
+			b = *ls.msg
 		}
-		*ls.msg = append(*ls.msg, p...)
-		b := *ls.msg
 		for len(b) >= 5 {
 			if b[0] != 0 {
 				ls.end(grpcstatus.Error(codes.Internal, "grpc: compressed message from the pilot, none was asked for"))
@@ -523,11 +525,15 @@ func (ls *leanStream) data(f *http2.DataFrame) {
 			ls.queue = append(ls.queue, r)
 			b = b[5+size:]
 		}
-		if len(b) == 0 {
+		switch {
+		case ls.msg == nil && len(b) > 0:
+			ls.msg = msgPool.Get().(*[]byte)
+			*ls.msg = append((*ls.msg)[:0], b...)
+		case ls.msg != nil && len(b) == 0:
 			*ls.msg = (*ls.msg)[:0]
 			msgPool.Put(ls.msg)
 			ls.msg = nil
-		} else if len(b) < len(*ls.msg) {
+		case ls.msg != nil && len(b) < len(*ls.msg):
 			*ls.msg = append((*ls.msg)[:0], b...)
 		}
 	}

@@ -295,3 +295,10 @@ func TestDecodeGRPCMessage(t *testing.T) {
 		}
 	}
 }
+
+func TestUnknownTransport(t *testing.T) {
+	_, err := Run(context.Background(), &Script{}, Options{Count: 1, Pilot: "127.0.0.1:1", Transport: "h3"})
+	if err == nil || !strings.Contains(err.Error(), `transport "h3"`) {
+		t.Fatalf("got %v, want an error naming the transport", err)
+	}
+}
