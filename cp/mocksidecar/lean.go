@@ -147,7 +147,9 @@ func dialLean(ctx context.Context, xds string, header []byte) (*leanStream, erro
 	if err != nil {
 		return nil, err
 	}
-	var d net.Dialer
+	// gRPC-go gives a connection attempt 20s (its minimum connect
+	// timeout) before it fails the RPC.
+	d := net.Dialer{Timeout: 20 * time.Second}
 	conn, err := d.DialContext(ctx, network, address)
 	if err != nil {
 		if ctx.Err() != nil {
