@@ -7,6 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -300,5 +303,109 @@ func TestUnknownTransport(t *testing.T) {
 	_, err := Run(context.Background(), &Script{}, Options{Count: 1, Pilot: "127.0.0.1:1", Transport: "h3"})
 	if err == nil || !strings.Contains(err.Error(), `transport "h3"`) {
 		t.Fatalf("got %v, want an error naming the transport", err)
+	}
+}
+
+// BenchmarkPush: one endpoint change pushed by an in-process pilot to
+// OCTOMESH_BENCH_SIDECARS (default 500) simulated sidecars, each decoding
+// and ACKing it, per transport. ns/op is one push to all; profile it
+// (-cpuprofile) and focus on cp/mocksidecar to see the sidecars' share.
+func BenchmarkPush(b *testing.B) {
+	n := 500
+	if v := os.Getenv("OCTOMESH_BENCH_SIDECARS"); v != "" {
+		n, _ = strconv.Atoi(v)
+	}
+	for _, tr := range transports {
+		b.Run("transport="+tr, func(b *testing.B) {
+			p, err := pilot.Start(pilot.Options{XDSAddress: "127.0.0.1:0", HTTPAddress: "127.0.0.1:0", DataDir: b.TempDir(),
+				Log: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer p.Close()
+			reg, err := registry.NewClient(p.Addrs().HTTP)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer reg.Close()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			in := registry.Instance{Service: "common", App: "common", Address: "127.0.3.1:30000", Weight: 1}
+			lease, _, err := reg.Register(ctx, in, time.Minute)
+			if err != nil {
+				b.Fatal(err)
+			}
+			script, err := Parse("bench.yaml", []byte(`
+sidecar: {app: "app-${i % 60}"}
+steps:
+  - connect: {}
+  - subscribe: {names: [common]}
+  - expect: {name: common, present: true, timeout: 60s}
+  - control: {action: hold}
+`))
+			if err != nil {
+				b.Fatal(err)
+			}
+			release := make(chan struct{})
+			done := make(chan error, 1)
+			go func() {
+				rep, err := Run(ctx, script, Options{Pilot: p.Addrs().XDS, Count: n, Ramp: 2000, Transport: tr, Log: slog.New(slog.DiscardHandler),
+					Controls: map[string]Control{"hold": func(ctx context.Context, _ map[string]string) (map[string]string, error) {
+						select {
+						case <-release:
+						case <-ctx.Done():
+						}
+						return nil, nil
+					}}})
+				if err == nil && !rep.OK() {
+					err = errors.New("a sidecar failed")
+				}
+				done <- err
+			}()
+			acked := func() int {
+				resp, err := http.Get("http://" + strings.TrimPrefix(p.Addrs().HTTP, "tcp://") + "/stats")
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer resp.Body.Close()
+				body, _ := io.ReadAll(resp.Body)
+				for _, line := range strings.Split(string(body), "\n") {
+					if f := strings.Fields(line); len(f) == 2 && f[0] == "pilot.acks" {
+						v, _ := strconv.Atoi(f[1])
+						return v
+					}
+				}
+				return 0
+			}
+			waitAcks := func(want int) {
+				deadline := time.Now().Add(2 * time.Minute)
+				for acked() < want {
+					if time.Now().After(deadline) {
+						b.Fatalf("%d ACKs, want %d", acked(), want)
+					}
+					time.Sleep(2 * time.Millisecond)
+				}
+			}
+			// Every sidecar holds common (its ACKs settle).
+			prev := -1
+			for cur := acked(); cur != prev || cur < n; cur = acked() {
+				prev = cur
+				time.Sleep(500 * time.Millisecond)
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				base := acked()
+				in.Weight = uint32(2 + i%2)
+				if err := reg.Update(ctx, lease, in); err != nil {
+					b.Fatal(err)
+				}
+				waitAcks(base + n)
+			}
+			b.StopTimer()
+			close(release)
+			if err := <-done; err != nil {
+				b.Fatal(err)
+			}
+		})
 	}
 }
