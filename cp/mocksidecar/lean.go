@@ -111,6 +111,7 @@ type leanStream struct {
 	// Reading: Recv, or a sender that waits for send window and finds
 	// no one reading.
 	rmu        sync.Mutex
+	br         *bufio.Reader
 	fr         *http2.Framer
 	msg        *[]byte // a gRPC message arriving (from msgPool)
 	queue      []*discovery.DeltaDiscoveryResponse
@@ -159,7 +160,8 @@ func dialLean(ctx context.Context, xds string, header []byte) (*leanStream, erro
 	}
 	ls := &leanStream{conn: conn, ctx: ctx, done: make(chan struct{}),
 		sendConn: 65535, sendStream: 65535, maxFrame: 16384}
-	ls.fr = http2.NewFramer(nil, bufio.NewReaderSize(conn, leanReadBuffer))
+	ls.br = bufio.NewReaderSize(conn, leanReadBuffer)
+	ls.fr = http2.NewFramer(nil, ls.br)
 	ls.fr.SetReuseFrames()
 	ls.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	ls.fr.MaxHeaderListSize = 1 << 20
@@ -256,8 +258,18 @@ func (ls *leanStream) keepalive() {
 	})
 }
 
+// add appends frames to the write buffer, to be written with the next
+// write: frames the reader answers with (SETTINGS and PING ACKs,
+// WINDOW_UPDATEs) and auto-ACKs wait until the reader has handled what
+// it has buffered, so that the answers to one read go in one write.
+func (ls *leanStream) add(frames func([]byte) []byte) {
+	ls.wmu.Lock()
+	ls.wbuf = frames(ls.wbuf)
+	ls.wmu.Unlock()
+}
+
 // write appends frames to the write buffer and writes it (with whatever
-// an earlier sender left there).
+// an earlier sender or the reader left there).
 func (ls *leanStream) write(add func([]byte) []byte) error {
 	ls.wmu.Lock()
 	defer ls.wmu.Unlock()
@@ -289,15 +301,22 @@ func (ls *leanStream) connError(err error) error {
 
 // Send sends one request.
 func (ls *leanStream) Send(r *discovery.DeltaDiscoveryRequest) error {
-	return ls.send(r)
+	return ls.send(true, r)
 }
 
 // SendAll sends requests in one write, if the windows allow.
 func (ls *leanStream) SendAll(reqs []*discovery.DeltaDiscoveryRequest) error {
-	return ls.send(reqs...)
+	return ls.send(true, reqs...)
 }
 
-func (ls *leanStream) send(reqs ...*discovery.DeltaDiscoveryRequest) error {
+// SendDeferred sends a request from the reader's goroutine (an
+// auto-ACK): it is written with the reader's next write, at the latest
+// when the reader has handled all it has buffered and is about to wait.
+func (ls *leanStream) SendDeferred(r *discovery.DeltaDiscoveryRequest) error {
+	return ls.send(false, r)
+}
+
+func (ls *leanStream) send(flush bool, reqs ...*discovery.DeltaDiscoveryRequest) error {
 	ls.smu.Lock()
 	defer ls.smu.Unlock()
 	for _, r := range reqs {
@@ -323,6 +342,9 @@ func (ls *leanStream) send(reqs ...*discovery.DeltaDiscoveryRequest) error {
 			b = nil
 		}
 		ls.obuf = b
+	}
+	if !flush {
+		return nil
 	}
 	return ls.write(nil)
 }
@@ -383,6 +405,12 @@ func (ls *leanStream) Recv() (*discovery.DeltaDiscoveryResponse, error) {
 		if err := ls.ended(); err != nil {
 			return nil, err
 		}
+		if ls.br.Buffered() == 0 {
+			// About to wait for the pilot: write what answers it.
+			if err := ls.write(nil); err != nil {
+				continue
+			}
+		}
 		ls.pump()
 	}
 }
@@ -440,13 +468,13 @@ func (ls *leanStream) pump() {
 		})
 		ls.grownLocked()
 		ls.mu.Unlock()
-		_ = ls.write(func(b []byte) []byte { return appendFrameHeader(b, 0, http2.FrameSettings, http2.FlagSettingsAck, 0) })
+		ls.add(func(b []byte) []byte { return appendFrameHeader(b, 0, http2.FrameSettings, http2.FlagSettingsAck, 0) })
 	case *http2.PingFrame:
 		if f.IsAck() {
 			return
 		}
 		data := f.Data
-		_ = ls.write(func(b []byte) []byte {
+		ls.add(func(b []byte) []byte {
 			b = appendFrameHeader(b, 8, http2.FramePing, http2.FlagPingAck, 0)
 			return append(b, data[:]...)
 		})
@@ -491,7 +519,7 @@ func (ls *leanStream) data(f *http2.DataFrame) {
 		if ls.recvStream >= leanWindowUpdate {
 			s, ls.recvStream = ls.recvStream, 0
 		}
-		_ = ls.write(func(b []byte) []byte {
+		ls.add(func(b []byte) []byte {
 			b = appendWindowUpdate(b, 0, c)
 			if s > 0 {
 				b = appendWindowUpdate(b, streamID, s)

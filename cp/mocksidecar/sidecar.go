@@ -505,6 +505,9 @@ func (s *sidecar) sendLocked(stream adsStream, r *discovery.DeltaDiscoveryReques
 	defer s.mu.Lock()
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
+	if ls, ok := stream.(*leanStream); ok {
+		return ls.SendDeferred(r) // receive runs on the stream's reader
+	}
 	return stream.Send(r)
 }
 
