@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -308,8 +309,12 @@ func TestUnknownTransport(t *testing.T) {
 
 // BenchmarkPush: one endpoint change pushed by an in-process pilot to
 // OCTOMESH_BENCH_SIDECARS (default 500) simulated sidecars, each decoding
-// and ACKing it, per transport. ns/op is one push to all; profile it
-// (-cpuprofile) and focus on cp/mocksidecar to see the sidecars' share.
+// and ACKing it, per transport. ns/op is one push to all. With
+// OCTOMESH_BENCH_PROFILE=FILE it writes a CPU profile of the pushes only
+// (not the connects), in which the simulated sidecars' goroutines (and
+// those they start: gRPC-go's) carry the label side=mock:
+//
+//	go tool pprof -tagfocus side=mock -top FILE   # the sidecars' CPU
 func BenchmarkPush(b *testing.B) {
 	n := 500
 	if v := os.Getenv("OCTOMESH_BENCH_SIDECARS"); v != "" {
@@ -348,7 +353,7 @@ steps:
 			}
 			release := make(chan struct{})
 			done := make(chan error, 1)
-			go func() {
+			go pprof.Do(ctx, pprof.Labels("side", "mock"), func(ctx context.Context) {
 				rep, err := Run(ctx, script, Options{Pilot: p.Addrs().XDS, Count: n, Ramp: 2000, Transport: tr, Log: slog.New(slog.DiscardHandler),
 					Controls: map[string]Control{"hold": func(ctx context.Context, _ map[string]string) (map[string]string, error) {
 						select {
@@ -361,7 +366,7 @@ steps:
 					err = errors.New("a sidecar failed")
 				}
 				done <- err
-			}()
+			})
 			acked := func() int {
 				resp, err := http.Get("http://" + strings.TrimPrefix(p.Addrs().HTTP, "tcp://") + "/stats")
 				if err != nil {
@@ -391,6 +396,17 @@ steps:
 			for cur := acked(); cur != prev || cur < n; cur = acked() {
 				prev = cur
 				time.Sleep(500 * time.Millisecond)
+			}
+			if f := os.Getenv("OCTOMESH_BENCH_PROFILE"); f != "" {
+				out, err := os.Create(f)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer out.Close()
+				if err := pprof.StartCPUProfile(out); err != nil {
+					b.Fatal(err)
+				}
+				defer pprof.StopCPUProfile()
 			}
 			b.ResetTimer()
 			for i := range b.N {
