@@ -395,11 +395,9 @@ func (ls *leanStream) Recv() (*discovery.DeltaDiscoveryResponse, error) {
 	for {
 		if len(ls.queue) > 0 {
 			r := ls.queue[0]
-			ls.queue[0] = nil
-			ls.queue = ls.queue[1:]
-			if len(ls.queue) == 0 {
-				ls.queue = ls.queue[:0:0]
-			}
+			n := copy(ls.queue, ls.queue[1:])
+			ls.queue[n] = nil
+			ls.queue = ls.queue[:n]
 			return r, nil
 		}
 		if err := ls.ended(); err != nil {
