@@ -129,9 +129,8 @@ type leanStream struct {
 	wbuf []byte
 
 	mu         sync.Mutex
-	err        error         // the stream's end: Recv returns it once the messages before it are read
-	done       chan struct{} // closed at the end
-	sendConn   int           // send windows
+	err        error // the stream's end: Recv returns it once the messages before it are read
+	sendConn   int   // send windows
 	sendStream int
 	maxFrame   int
 	winCh      chan struct{} // closed when the send window grows (made when a sender waits)
@@ -158,7 +157,7 @@ func dialLean(ctx context.Context, xds string, header []byte) (*leanStream, erro
 		}
 		return nil, grpcstatus.Errorf(codes.Unavailable, "connection error: %v", err)
 	}
-	ls := &leanStream{conn: conn, ctx: ctx, done: make(chan struct{}),
+	ls := &leanStream{conn: conn, ctx: ctx,
 		sendConn: 65535, sendStream: 65535, maxFrame: 16384}
 	ls.br = bufio.NewReaderSize(conn, leanReadBuffer)
 	ls.fr = http2.NewFramer(nil, ls.br)
@@ -175,7 +174,10 @@ func dialLean(ctx context.Context, xds string, header []byte) (*leanStream, erro
 	b = appendFrameHeader(b, len(header), http2.FrameHeaders, http2.FlagHeadersEndHeaders, streamID)
 	ls.wbuf = append(b, header...)
 	ls.ka = time.AfterFunc(leanKeepaliveTime, ls.keepalive)
-	ls.stopCtx = context.AfterFunc(ctx, func() { ls.end(grpcstatus.Error(codes.Canceled, context.Canceled.Error())) })
+	stop := context.AfterFunc(ctx, func() { ls.end(grpcstatus.Error(codes.Canceled, context.Canceled.Error())) })
+	ls.mu.Lock()
+	ls.stopCtx = stop
+	ls.mu.Unlock()
 	return ls, nil
 }
 
@@ -198,15 +200,15 @@ func (ls *leanStream) end(err error) {
 		return
 	}
 	ls.err = err
-	close(ls.done)
 	if ls.winCh != nil {
 		close(ls.winCh)
 		ls.winCh = nil
 	}
 	ls.ka.Stop()
+	stop := ls.stopCtx
 	ls.mu.Unlock()
-	if ls.stopCtx != nil {
-		ls.stopCtx()
+	if stop != nil {
+		stop()
 	}
 	_ = ls.conn.Close()
 }
