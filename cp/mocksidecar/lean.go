@@ -130,6 +130,7 @@ type leanStream struct {
 
 	mu         sync.Mutex
 	err        error // the stream's end: Recv returns it once the messages before it are read
+	peerWindow int   // the pilot's SETTINGS_INITIAL_WINDOW_SIZE
 	sendConn   int   // send windows
 	sendStream int
 	maxFrame   int
@@ -158,7 +159,7 @@ func dialLean(ctx context.Context, xds string, header []byte) (*leanStream, erro
 		return nil, grpcstatus.Errorf(codes.Unavailable, "connection error: %v", err)
 	}
 	ls := &leanStream{conn: conn, ctx: ctx,
-		sendConn: 65535, sendStream: 65535, maxFrame: 16384}
+		peerWindow: 65535, sendConn: 65535, sendStream: 65535, maxFrame: 16384}
 	ls.br = bufio.NewReaderSize(conn, leanReadBuffer)
 	ls.fr = http2.NewFramer(nil, ls.br)
 	ls.fr.SetReuseFrames()
@@ -459,8 +460,10 @@ func (ls *leanStream) pump() {
 		_ = f.ForeachSetting(func(s http2.Setting) error {
 			switch s.ID {
 			case http2.SettingInitialWindowSize:
-				// The stream was opened under the default (65535).
-				ls.sendStream += int(s.Val) - 65535
+				// The stream's window moves by the change (RFC 9113,
+				// 6.9.2); it was opened under the default, 65535.
+				ls.sendStream += int(s.Val) - ls.peerWindow
+				ls.peerWindow = int(s.Val)
 			case http2.SettingMaxFrameSize:
 				ls.maxFrame = int(s.Val)
 			}
