@@ -40,6 +40,7 @@ func runMockSidecar(args []string) error {
 	limit := fs.Duration("timeout", 30*time.Minute, "end the run after this long")
 	jsonOut := fs.String("json", "", "also write the report as JSON to this file")
 	level := fs.String("log-level", "warn", "debug, info, warn or error")
+	transport := fs.String("transport", "lean", "how the simulated sidecars speak gRPC: lean (HTTP/2 spoken directly, cheap) or grpc (a gRPC-go ClientConn each, as before)")
 	vars := varFlags{}
 	fs.Var(vars, "var", "set a script variable: name=value (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -61,7 +62,7 @@ func runMockSidecar(args []string) error {
 		n = max(script.Count, 1)
 	}
 	opts := mocksidecar.Options{Meta: *metaAddr, Pilot: *pilotAddr, Registry: *registry, Count: n, First: *first, Ramp: *ramp, Vars: vars,
-		Controls: mocksidecar.FileControls(), Log: log}
+		Controls: mocksidecar.FileControls(), Transport: *transport, Log: log}
 	if *pilotAddr != "" {
 		opts.Meta = ""
 	}

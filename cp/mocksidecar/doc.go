@@ -3,7 +3,12 @@
 // and its load test (octomesh mocksidecar).
 //
 // Each simulated sidecar speaks real delta ADS (go-control-plane's
-// types) to the pilot that Meta names for its app, and executes a Script:
+// types) to the pilot that Meta names for its app, over real HTTP/2 and
+// gRPC on a connection of its own: by default through a lean client of
+// the one method (lean.go: frames written and read by the sidecar's own
+// goroutines, a fraction of a gRPC-go ClientConn's memory and
+// reconnection cost), or through gRPC-go (Options.Transport "grpc"). It
+// executes a Script:
 // a list of steps (connect, subscribe, unsubscribe, expect, quiet, ack,
 // nack, sleep, disconnect, reconnect, repeat, barrier, assert, register,
 // deregister, control) read from strict YAML, with variables such as

@@ -39,7 +39,12 @@ type Options struct {
 	// is set as variables for every sidecar's later steps (declare them
 	// in the script's vars).
 	Controls map[string]Control
-	Log      *slog.Logger
+	// Transport is how each simulated sidecar speaks gRPC: "lean" (the
+	// default: HTTP/2 spoken directly, lean.go) or "grpc" (a gRPC-go
+	// ClientConn per sidecar, as before; kept to measure the two side by
+	// side).
+	Transport string
+	Log       *slog.Logger
 }
 
 // Control is an action of the harness, such as stopping a pilot.
@@ -87,6 +92,13 @@ func Run(ctx context.Context, script *Script, opts Options) (*Report, error) {
 	}
 	if opts.Meta == "" && opts.Pilot == "" {
 		return nil, errors.New("mocksidecar: give Meta's address (or a pilot's)")
+	}
+	switch opts.Transport {
+	case "":
+		opts.Transport = TransportLean
+	case TransportLean, TransportGRPC:
+	default:
+		return nil, fmt.Errorf("mocksidecar: transport %q: want %q or %q", opts.Transport, TransportLean, TransportGRPC)
 	}
 	e := &engine{ctx: ctx, opts: opts, script: script, log: opts.Log, lat: map[string][]time.Duration{},
 		failures: map[string]int{}, errors: map[string][]string{}, regs: map[string]*registry.Registration{},
@@ -144,6 +156,7 @@ func Run(ctx context.Context, script *Script, opts Options) (*Report, error) {
 		}
 		s := newSidecar(e, i, id, app, expand(script.Sidecar.Zone, v), expand(script.Sidecar.Set, v), *script.Sidecar.AutoAck)
 		s.appHeader = *script.Sidecar.AppHeader
+		s.lean = opts.Transport == TransportLean
 		s.moveJitter = script.Sidecar.MoveJitter.Std()
 		sidecars[n] = s
 		wg.Add(1)

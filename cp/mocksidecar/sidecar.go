@@ -106,7 +106,7 @@ type sidecar struct {
 	subs      [numTypes]map[string]bool
 	pending   []pendingResponse
 	perType   [numTypes]int // responses received, per type
-	stream    discovery.AggregatedDiscoveryService_DeltaAggregatedResourcesClient
+	stream    adsStream
 	pilot     target
 	connected bool // a response arrived on the current stream
 	// streamStart is when the current stream opened.
@@ -121,8 +121,11 @@ type sidecar struct {
 
 	loopCancel context.CancelFunc
 	loopDone   chan struct{}
-	conn       *grpc.ClientConn
+	conn       *grpc.ClientConn // the gRPC-go transport's
 	connTo     string
+	lean       bool   // the lean transport (lean.go)
+	leanHdr    []byte // its request headers, for leanHdrTo
+	leanHdrTo  string
 }
 
 func newSidecar(e *engine, index int, id, app, zone, set string, autoAck bool) *sidecar {
@@ -350,18 +353,14 @@ func (s *sidecar) dial(t target) (*grpc.ClientConn, error) {
 // session runs one stream: initial requests (the node, the
 // subscriptions, the versions held), then responses until it breaks.
 func (s *sidecar) session(ctx context.Context, t target) error {
-	conn, err := s.dial(t)
-	if err != nil {
-		return err
-	}
-	if s.appHeader {
-		ctx = metadata.AppendToOutgoingContext(ctx, meta.AppHeader, s.app)
-	}
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stream, err := discovery.NewAggregatedDiscoveryServiceClient(conn).DeltaAggregatedResources(sctx)
+	stream, err := s.open(sctx, t)
 	if err != nil {
 		return err
+	}
+	if ls, ok := stream.(*leanStream); ok {
+		defer ls.Close()
 	}
 	s.sendMu.Lock()
 	s.mu.Lock()
@@ -389,12 +388,10 @@ func (s *sidecar) session(ctx context.Context, t target) error {
 	}
 	s.mu.Unlock()
 	reqs[0].Node = &core.Node{Id: s.id, Cluster: s.app, Locality: &core.Locality{Zone: s.zone, SubZone: s.set}, UserAgentName: "octomesh-mocksidecar"}
-	for _, r := range reqs {
-		if err := stream.Send(r); err != nil {
-			s.sendMu.Unlock()
-			_, err = stream.Recv() // the status says why
-			return err
-		}
+	if err := sendAll(stream, reqs); err != nil {
+		s.sendMu.Unlock()
+		_, err = stream.Recv() // the status says why
+		return err
 	}
 	s.sendMu.Unlock()
 	for {
@@ -406,6 +403,45 @@ func (s *sidecar) session(ctx context.Context, t target) error {
 			return err
 		}
 	}
+}
+
+// open opens a stream to t on the sidecar's transport.
+func (s *sidecar) open(ctx context.Context, t target) (adsStream, error) {
+	if s.lean {
+		if s.leanHdr == nil || s.leanHdrTo != t.xds {
+			authority := "localhost"
+			if network, address, err := config.ParseAddress(t.xds); err == nil && network != "unix" {
+				authority = address
+			}
+			app := ""
+			if s.appHeader {
+				app = s.app
+			}
+			s.leanHdr, s.leanHdrTo = headerBlock(authority, app), t.xds
+		}
+		return dialLean(ctx, t.xds, s.leanHdr)
+	}
+	conn, err := s.dial(t)
+	if err != nil {
+		return nil, err
+	}
+	if s.appHeader {
+		ctx = metadata.AppendToOutgoingContext(ctx, meta.AppHeader, s.app)
+	}
+	return discovery.NewAggregatedDiscoveryServiceClient(conn).DeltaAggregatedResources(ctx)
+}
+
+// sendAll sends the requests, in one write on the lean transport.
+func sendAll(stream adsStream, reqs []*discovery.DeltaDiscoveryRequest) error {
+	if ls, ok := stream.(*leanStream); ok {
+		return ls.SendAll(reqs)
+	}
+	for _, r := range reqs {
+		if err := stream.Send(r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 var typeNamesOf = [numTypes]string{"cluster", "endpoint", "route", "listener"}
@@ -420,7 +456,7 @@ func cloneVersions(m map[string]string) map[string]string {
 
 // receive applies a response to what the sidecar knows, and ACKs it if
 // auto_ack is on.
-func (s *sidecar) receive(stream discovery.AggregatedDiscoveryService_DeltaAggregatedResourcesClient, t target, resp *discovery.DeltaDiscoveryResponse) error {
+func (s *sidecar) receive(stream adsStream, t target, resp *discovery.DeltaDiscoveryResponse) error {
 	now := time.Now()
 	ty := typeOf(resp.GetTypeUrl())
 	s.mu.Lock()
@@ -464,11 +500,14 @@ func (s *sidecar) receive(stream discovery.AggregatedDiscoveryService_DeltaAggre
 
 // sendLocked sends on the stream; s.mu is held, and sendMu is taken
 // (the lock order is sendMu then mu elsewhere, so it is only tried).
-func (s *sidecar) sendLocked(stream discovery.AggregatedDiscoveryService_DeltaAggregatedResourcesClient, r *discovery.DeltaDiscoveryRequest) error {
+func (s *sidecar) sendLocked(stream adsStream, r *discovery.DeltaDiscoveryRequest) error {
 	s.mu.Unlock()
 	defer s.mu.Lock()
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
+	if ls, ok := stream.(*leanStream); ok {
+		return ls.SendDeferred(r) // receive runs on the stream's reader
+	}
 	return stream.Send(r)
 }
 

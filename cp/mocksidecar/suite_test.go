@@ -203,7 +203,7 @@ func (c *cluster) controls() map[string]mocksidecar.Control {
 }
 
 // TestRegressionSuite runs every script in testdata against a fresh
-// control plane.
+// control plane, on each transport (lean.go).
 func TestRegressionSuite(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.yaml")
 	if err != nil || len(files) == 0 {
@@ -211,29 +211,31 @@ func TestRegressionSuite(t *testing.T) {
 	}
 	sort.Strings(files)
 	for _, file := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(file), ".yaml"), func(t *testing.T) {
-			script, err := mocksidecar.Load(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c := startCluster(t, 3)
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			defer cancel()
-			c.mu.Lock()
-			first := c.pilots["p1"].Addrs().XDS
-			c.mu.Unlock()
-			rep, err := mocksidecar.Run(ctx, script, mocksidecar.Options{Meta: c.meta.Addrs().HTTP, Count: script.Count,
-				Controls: c.controls(), Vars: map[string]string{"first_pilot": first}, Log: quiet})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var out bytes.Buffer
-			rep.Write(&out)
-			t.Log("\n" + out.String())
-			if !rep.OK() {
-				t.Fatal("the script failed")
-			}
-		})
+		for _, tr := range []string{mocksidecar.TransportLean, mocksidecar.TransportGRPC} {
+			t.Run(strings.TrimSuffix(filepath.Base(file), ".yaml")+"/"+tr, func(t *testing.T) {
+				script, err := mocksidecar.Load(file)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c := startCluster(t, 3)
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+				defer cancel()
+				c.mu.Lock()
+				first := c.pilots["p1"].Addrs().XDS
+				c.mu.Unlock()
+				rep, err := mocksidecar.Run(ctx, script, mocksidecar.Options{Meta: c.meta.Addrs().HTTP, Count: script.Count,
+					Controls: c.controls(), Vars: map[string]string{"first_pilot": first}, Transport: tr, Log: quiet})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var out bytes.Buffer
+				rep.Write(&out)
+				t.Log("\n" + out.String())
+				if !rep.OK() {
+					t.Fatal("the script failed")
+				}
+			})
+		}
 	}
 }
 

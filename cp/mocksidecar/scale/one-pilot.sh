@@ -18,6 +18,16 @@
 #   stream -> ACK                 pilot.ack_delay
 #   Data Cache -> ACK             pilot.push_acked
 #   stamp -> received by sidecar  the sidecars' "push" samples
+# with the CPU the pilot and each mock process used from the change to the
+# last ACK. Then (RECONNECT=1, the default) the pilot is killed (kill -9)
+# and started again on the same addresses, and the run reports how long
+# until every sidecar has its session back, the reconnections per second
+# after the pilot serves again, and the CPU per reconnection.
+#
+# TRANSPORT (default lean) is the mock sidecars' transport (octomesh
+# mocksidecar --transport): lean or grpc, or a list cycled over the mock
+# processes ("grpc lean" with 2 processes: one of each, measured in the
+# same run).
 # Bounded: every wait has a limit, the whole run a deadline. Wrap it in
 # flock /tmp/octomesh-heavy.lock.
 set -euo pipefail
@@ -28,6 +38,8 @@ RAMP=${RAMP:-500}          # sidecars started per second, per mock process
 DEADLINE=${DEADLINE:-900}  # seconds for the whole run
 OUT=${OUT:-$(mktemp -d /tmp/om-one.XXXXXX)}
 BASE=${BASE:-28000}
+RECONNECT=${RECONNECT:-1}
+read -r -a TRANSPORTS <<<"${TRANSPORT:-lean}"
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
 mkdir -p "$OUT"
@@ -63,6 +75,14 @@ HZ=$(getconf CLK_TCK)
 
 PPROF=--pprof
 "$BIN" pilot --help 2>&1 | grep -q -- '-pprof' || PPROF= # an older binary, for a "before" run
+HAS_TRANSPORT=1
+"$BIN" mocksidecar --help 2>&1 | grep -q -- '-transport' || HAS_TRANSPORT= # an older binary: gRPC-go only
+transport_of() { # mock process k
+	local tr=${TRANSPORTS[$(($1 % ${#TRANSPORTS[@]}))]}
+	[ -n "$HAS_TRANSPORT" ] || tr=grpc
+	echo "$tr"
+}
+transport_flag() { [ -n "$HAS_TRANSPORT" ] && echo "--transport=$(transport_of "$1")"; }
 start pilot pilot --data-dir "$OUT/etcd" --xds-address "$XDS" --http-address "$HTTP" --log-level warn $PPROF
 for _ in $(seq 1 300); do curl -fsS "http://$HTTP/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 sleep 2
@@ -75,7 +95,7 @@ for _ in $(seq 1 600); do [ -e "$OUT/registered" ] && break; sleep 0.1; done
 per=$((N / PROCS))
 for k in $(seq 0 $((PROCS - 1))); do
 	start "mock$k" mocksidecar --script "$HERE/one-pilot.yaml" --count "$per" --first $((k * per)) --ramp "$RAMP" \
-		--pilot "$XDS" --var "dir=$OUT" --timeout "${DEADLINE}s" --json "$OUT/mock$k.json"
+		--pilot "$XDS" --var "dir=$OUT" --timeout "${DEADLINE}s" --json "$OUT/mock$k.json" $(transport_flag "$k")
 done
 N=$((per * PROCS))
 t0=$(date +%s)
@@ -94,7 +114,10 @@ sleep 10 # settled
 	echo "# steady state: $N sessions on one pilot"
 	echo "pilot RSS before the sidecars: $((RSS0 / 1024)) MiB; now: $((r / 1024)) MiB; per session: $(((r - RSS0) / N)) KiB"
 	[ -n "$PPROF" ] && echo "goroutines: $(curl -fsS "http://$HTTP/debug/pprof/goroutine?debug=1" 2>/dev/null | head -1)"
-	for p in $(seq -f "mock%g" 0 $((PROCS - 1))); do echo "$p RSS $(($(rss_kb "${PID[$p]}") / 1024)) MiB"; done
+	for k in $(seq 0 $((PROCS - 1))); do
+		r=$(rss_kb "${PID[mock$k]}")
+		echo "mock$k ($(transport_of "$k")) RSS $((r / 1024)) MiB: $((r / per)) KiB per simulated sidecar"
+	done
 } | tee "$OUT/steady.txt"
 if [ -n "$PPROF" ]; then
 	curl -fsS "http://$HTTP/debug/pprof/heap" -o "$OUT/heap.pprof"
@@ -102,13 +125,23 @@ if [ -n "$PPROF" ]; then
 fi
 
 echo "changing one endpoint of common"
-P0=$(cpu_ticks "${PID[pilot]}") M0=$(mocks_ticks) T0=$(date +%s%N)
+each_ticks() { local k; for k in $(seq 0 $((PROCS - 1))); do echo -n "$(cpu_ticks "${PID[mock$k]}") "; done; }
+per_mock() { # ticks before, ticks after, what per: CPU of each mock process
+	local -a a b
+	read -r -a a <<<"$1"
+	read -r -a b <<<"$2"
+	local k
+	for k in $(seq 0 $((PROCS - 1))); do
+		echo "  mock$k ($(transport_of "$k")): $(((b[k] - a[k]) * 1000 / HZ)) ms, $(((b[k] - a[k]) * 1000000 / HZ / per)) us per sidecar $3"
+	done
+}
+P0=$(cpu_ticks "${PID[pilot]}") M0=$(mocks_ticks) E0=$(each_ticks) T0=$(date +%s%N)
 touch "$OUT/change"
 for _ in $(seq 1 600); do
 	[ "$(stat pilot.push_acked.count)" -ge "$N" ] 2>/dev/null && break
 	sleep 0.1
 done
-P1=$(cpu_ticks "${PID[pilot]}") M1=$(mocks_ticks) T1=$(date +%s%N)
+P1=$(cpu_ticks "${PID[pilot]}") M1=$(mocks_ticks) E1=$(each_ticks) T1=$(date +%s%N)
 sleep 2
 stamp=$(curl -fsS "http://$HTTP/debug/config?node=mock-0" | grep -o '"changed_at": *"[0-9]*"' | grep -o '[0-9]*' | head -1 || true)
 {
@@ -116,10 +149,38 @@ stamp=$(curl -fsS "http://$HTTP/debug/config?node=mock-0" | grep -o '"changed_at
 	last=$(stat pilot.last_change_unix_us)
 	[ -n "$stamp" ] && echo "stamp -> Data Cache: $(((last * 1000 - stamp) / 1000)) us (stamp $stamp)"
 	echo "CPU from the change to the last ACK ($(((T1 - T0) / 1000000)) ms, polled every 0.1 s): pilot $(((P1 - P0) * 1000 / HZ)) ms, sidecars $(((M1 - M0) * 1000 / HZ)) ms; per sidecar: pilot $(((P1 - P0) * 1000000 / HZ / N)) us, sidecar $(((M1 - M0) * 1000000 / HZ / N)) us"
+	per_mock "$E0" "$E1" "and push"
 	for h in push_delay ack_delay push_acked; do
 		echo "pilot.$h: count $(stat pilot.$h.count) p50 $(stat pilot.$h.p50_us)us p99 $(stat pilot.$h.p99_us)us max $(stat pilot.$h.max_us)us"
 	done
 } | tee -a "$OUT/steady.txt"
+
+if [ "$RECONNECT" = 1 ]; then
+	echo "kill -9 the pilot, start it again; every sidecar reconnects (backoff 0.1-2 s while it is down)"
+	M0=$(mocks_ticks) E0=$(each_ticks) T0=$(date +%s%N)
+	kill -9 "${PID[pilot]}"
+	wait "${PID[pilot]}" 2>/dev/null || true
+	start pilot pilot --data-dir "$OUT/etcd" --xds-address "$XDS" --http-address "$HTTP" --log-level warn $PPROF
+	P0=$(cpu_ticks "${PID[pilot]}")
+	for _ in $(seq 1 600); do curl -fsS "http://$HTTP/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
+	T1=$(date +%s%N) M1=$(mocks_ticks)
+	back=0
+	for _ in $(seq 1 3000); do
+		s=$(stat pilot.sessions)
+		[ "${s:-0}" -ge "$N" ] && back=1 && break
+		sleep 0.05
+	done
+	T2=$(date +%s%N) M2=$(mocks_ticks) E2=$(each_ticks) P2=$(cpu_ticks "${PID[pilot]}")
+	sleep 3
+	{
+		echo "# kill -9 of the pilot with $N sessions, and a restart"
+		[ "$back" = 1 ] || echo "NOT ALL BACK: $(stat pilot.sessions) sessions"
+		echo "pilot serving again $(((T1 - T0) / 1000000)) ms after the kill; all $N sessions back $(((T2 - T1) / 1000000)) ms later: $((N * 1000000000 / (T2 - T1 + 1))) reconnections/s"
+		echo "CPU from the pilot serving to all back: pilot $(((P2 - P0) * 1000 / HZ)) ms, sidecars $(((M2 - M1) * 1000 / HZ)) ms; per reconnection: pilot $(((P2 - P0) * 1000000 / HZ / N)) us, sidecar $(((M2 - M1) * 1000000 / HZ / N)) us (while it was down: sidecars $(((M1 - M0) * 1000 / HZ)) ms)"
+		per_mock "$E0" "$E2" "and reconnection, from the kill"
+		echo "ACKs on the new pilot 3 s after: $(stat pilot.acks); sessions $(stat pilot.sessions)"
+	} | tee -a "$OUT/steady.txt"
+fi
 
 touch "$OUT/stop"
 fail=0

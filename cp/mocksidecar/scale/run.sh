@@ -22,6 +22,7 @@ DEADLINE=${DEADLINE:-2400} # seconds for the whole run
 OUT=${OUT:-$(mktemp -d /tmp/om-scale.XXXXXX)}
 BASE=${BASE:-27000}
 MOCK_LOG_LEVEL=${MOCK_LOG_LEVEL:-warn} # debug logs every simulated sidecar's lost stream and failed look-up
+TRANSPORT=${TRANSPORT:-}   # the mock sidecars' --transport (lean, the default, or grpc); empty: the binary's default
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
 mkdir -p "$OUT"
@@ -89,7 +90,7 @@ for _ in $(seq 1 600); do [ -e "$OUT/registered" ] && break; sleep 0.1; done
 per=$((N / PROCS))
 for k in $(seq 0 $((PROCS - 1))); do
 	start "mock$k" mocksidecar --script "$HERE/sidecars.yaml" --count "$per" --first $((k * per)) --ramp "$RAMP" \
-		--meta "$META" --var "dir=$OUT" --var killed=p2 --timeout "${DEADLINE}s" --json "$OUT/mock$k.json" --log-level "$MOCK_LOG_LEVEL"
+		--meta "$META" --var "dir=$OUT" --var killed=p2 --timeout "${DEADLINE}s" --json "$OUT/mock$k.json" --log-level "$MOCK_LOG_LEVEL" ${TRANSPORT:+--transport "$TRANSPORT"}
 done
 N=$((per * PROCS))
 
