@@ -42,7 +42,20 @@ const (
 	maxWriteChunk = 64 << 10
 	// maxStreams bounds the streams open at once on a connection.
 	maxStreams = 16
+	// A client may ping at most every minPingInterval while the server
+	// sends it nothing; past maxPingStrikes pings sooner than that it gets
+	// GOAWAY (ENHANCE_YOUR_CALM, "too_many_pings") and the connection
+	// ends: gRPC-go's server enforcement as the pilot configured it
+	// (MinTime 5 s, pings without streams allowed). Sending DATA or
+	// HEADERS forgives the strikes (a client may ping after data, as
+	// gRPC-go's bandwidth estimate does). Before its first stream a
+	// client may owe at most maxEarlyPings answers.
+	minPingInterval = 5 * time.Second
+	maxPingStrikes  = 2
+	maxEarlyPings   = 16
 )
+
+var errTooManyPings = errors.New("grpclite: the peer pings too often")
 
 // conn is one client connection: its goroutine runs serveConn.
 type conn struct {
@@ -72,6 +85,12 @@ type conn struct {
 	out  []byte
 	outp *[]byte
 	dead bool
+	// lastPing is when the peer last pinged (Unix ns); pingStrikes counts
+	// pings sooner than minPingInterval; pingForgiven: the server sent
+	// data since, and the next ping is not counted.
+	lastPing     int64
+	pingStrikes  int
+	pingForgiven bool
 	// writeDeadline is the connection's write deadline (Unix ns).
 	writeDeadline int64
 	// sendWindow is the connection's send window; peerInitialWindow and
@@ -253,6 +272,9 @@ func (c *conn) sniff() (*http2.MetaHeadersFrame, error) {
 			}
 		case *http2.PingFrame:
 			if !f.IsAck() {
+				if len(owed.pings) == maxEarlyPings {
+					return nil, errTooManyPings
+				}
 				owed.pings = append(owed.pings, f.Data)
 			}
 		case *http2.WindowUpdateFrame:
@@ -340,6 +362,11 @@ func (c *conn) handle(f http2.Frame) error {
 		}
 		c.mu.Lock()
 		defer c.mu.Unlock()
+		if c.pingTooSoonLocked(time.Now().UnixNano()) {
+			_ = c.fr.WriteGoAway(c.lastID, http2.ErrCodeEnhanceYourCalm, []byte("too_many_pings"))
+			_ = c.flushLocked()
+			return errTooManyPings
+		}
 		_ = c.fr.WritePing(true, f.Data)
 		return c.flushLocked()
 	case *http2.WindowUpdateFrame:
@@ -505,6 +532,20 @@ func (c *conn) resetStream(id uint32, code http2.ErrCode) {
 	if h != nil {
 		h.Closed()
 	}
+}
+
+// pingTooSoonLocked notes a ping from the peer at now and reports whether
+// it has pinged too often.
+func (c *conn) pingTooSoonLocked(now int64) bool {
+	if c.pingForgiven {
+		c.pingForgiven, c.pingStrikes, c.lastPing = false, 0, now
+		return false
+	}
+	if c.lastPing != 0 && now-c.lastPing < int64(minPingInterval) {
+		c.pingStrikes++
+	}
+	c.lastPing = now
+	return c.pingStrikes > maxPingStrikes
 }
 
 func (c *conn) goAway(code http2.ErrCode) {

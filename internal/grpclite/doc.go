@@ -23,6 +23,10 @@
 // TLS the handshake is done here; the grpc.Server then takes
 // HandshakenTLS as its credentials.
 //
+// A client may ping at most every 5 s while the server sends it nothing
+// (gRPC-go's enforcement as the pilot configures it): a third ping too
+// soon gets GOAWAY ENHANCE_YOUR_CALM "too_many_pings".
+//
 // Up to 16 streams at once per connection (more are refused with
 // ResourceExhausted; the window settings stay HTTP/2's defaults, 64 KiB);
 // no compression; messages up to Options.MaxRecvMsgSize. A status's

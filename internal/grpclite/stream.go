@@ -61,6 +61,7 @@ func (s *Stream) Send(msg []byte) error {
 	if s.ended.Load() || c.dead {
 		return ErrStreamDone
 	}
+	c.pingForgiven = true // data follows: the peer may ping after it
 	if !s.headersSent {
 		s.headersSent = true
 		_ = c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: s.id, BlockFragment: responseHeaders, EndHeaders: true})
@@ -145,6 +146,7 @@ func (c *conn) sendQueuedLocked(s *Stream) error {
 		c.out = appendData(c.out, s.id, c.peerMaxFrame, &s.q, int(n))
 		c.sendWindow -= n
 		s.sendWindow -= n
+		c.pingForgiven = true
 		if err := c.flushLocked(); err != nil {
 			return err
 		}
