@@ -473,3 +473,29 @@ func TestLeanLargeRequest(t *testing.T) {
 		})
 	}
 }
+
+// TestSourceAddrIsOwnPerSidecar: each simulated sidecar dials a loopback
+// pilot from an address of its own (no .0 or .255), and other
+// destinations from any address.
+func TestSourceAddrIsOwnPerSidecar(t *testing.T) {
+	seen := map[string]int{}
+	for i := range 60000 {
+		a := sourceAddr(i, "tcp", "127.0.0.1:7000")
+		ta, ok := a.(*net.TCPAddr)
+		if !ok || !ta.IP.IsLoopback() || ta.Port != 0 {
+			t.Fatalf("sidecar %d: source %v, want a loopback address, any port", i, a)
+		}
+		if last := ta.IP.To4()[3]; last == 0 || last == 255 {
+			t.Fatalf("sidecar %d: source %v", i, ta.IP)
+		}
+		if j, dup := seen[ta.IP.String()]; dup {
+			t.Fatalf("sidecars %d and %d share %v", j, i, ta.IP)
+		}
+		seen[ta.IP.String()] = i
+	}
+	for _, c := range [][2]string{{"tcp", "10.0.0.1:7000"}, {"tcp", "[::1]:7000"}, {"unix", "/tmp/x.sock"}} {
+		if a := sourceAddr(1, c[0], c[1]); a != nil {
+			t.Errorf("%s %s: source %v, want none", c[0], c[1], a)
+		}
+	}
+}

@@ -335,7 +335,7 @@ func (s *sidecar) dial(t target) (*grpc.ClientConn, error) {
 	conn, err := grpc.NewClient("passthrough:///"+address,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
-			var d net.Dialer
+			d := net.Dialer{LocalAddr: sourceAddr(s.index, network, address)}
 			return d.DialContext(ctx, network, address)
 		}),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 20 * time.Second, PermitWithoutStream: true}),
@@ -419,7 +419,7 @@ func (s *sidecar) open(ctx context.Context, t target) (adsStream, error) {
 			}
 			s.leanHdr, s.leanHdrTo = headerBlock(authority, app), t.xds
 		}
-		return dialLean(ctx, t.xds, s.leanHdr)
+		return dialLean(ctx, t.xds, s.leanHdr, s.index)
 	}
 	conn, err := s.dial(t)
 	if err != nil {
