@@ -19,8 +19,9 @@ import (
 // streams on a connection with one goroutine, which reads the client's
 // frames and runs the delta handler's request handling (deltaRequest)
 // right there. A push is written by the fan-out to the connection
-// (grpclite.Stream.Send, which never waits for the client: what the
-// client's window does not take is queued); a redirect (Session.end)
+// (grpclite.Batch: one io_uring submission for many connections;
+// like Stream.Send, it never waits for the client: what the client's
+// window does not take is queued); a redirect (Session.end)
 // writes the stream's trailers at once. Every other connection on the
 // port (one whose first stream is another method: state-of-the-world
 // ADS, anything registered on the grpc.Server) is handed to the
