@@ -16,6 +16,8 @@ import (
 	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/octomesh/octomesh/internal/grpclite"
 )
 
 // The pilot's own delta ADS handler. A stream has two goroutines: its
@@ -261,9 +263,11 @@ func (p *Snapshot) pushDelta(k kind, name string, sessions []*Session) {
 		return shared
 	}
 	work := func(list []*Session) {
+		var b grpclite.Batch // the lean streams' writes, one io_uring submission per ring's capacity
 		for _, s := range list {
-			p.pushOne(s, k, name, r, msg)
+			p.pushOne(s, k, name, r, msg, &b)
 		}
+		b.Flush()
 	}
 	workers := min(runtime.GOMAXPROCS(0), len(sessions)/256+1)
 	if workers <= 1 {
@@ -281,7 +285,7 @@ func (p *Snapshot) pushDelta(k kind, name string, sessions []*Session) {
 
 // pushOne sends msg to s if s may be sent one now and lacks r (nil: name
 // does not exist).
-func (p *Snapshot) pushOne(s *Session, k kind, name string, r *encoded, msg func() *sharedResponse) {
+func (p *Snapshot) pushOne(s *Session, k kind, name string, r *encoded, msg func() *sharedResponse, b *grpclite.Batch) {
 	s.mu.Lock()
 	st := &s.dk[k]
 	if !st.open || s.endErr != nil || s.gone {
@@ -321,6 +325,14 @@ func (p *Snapshot) pushOne(s *Session, k kind, name string, r *encoded, msg func
 	s.mu.Unlock()
 	if !lean && unanswered+m.size() > inlineSendLimit {
 		go func() { _ = p.sendDelta(s, m) }()
+		return
+	}
+	if lean && m.wire != nil {
+		s.sendMu.Lock()
+		if !s.sendClosed {
+			_ = b.Send(s.lean, m.wire) // a broken stream: its reader sees it end
+		}
+		s.sendMu.Unlock()
 		return
 	}
 	_ = p.sendDelta(s, m) // a broken stream: its reader sees it end

@@ -4,10 +4,12 @@ import (
 	"crypto/tls"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/octomesh/octomesh/internal/grpclite"
@@ -17,8 +19,9 @@ import (
 // streams on a connection with one goroutine, which reads the client's
 // frames and runs the delta handler's request handling (deltaRequest)
 // right there. A push is written by the fan-out to the connection
-// (grpclite.Stream.Send, which never waits for the client: what the
-// client's window does not take is queued); a redirect (Session.end)
+// (grpclite.Batch: one io_uring submission for many connections;
+// like Stream.Send, it never waits for the client: what the client's
+// window does not take is queued); a redirect (Session.end)
 // writes the stream's trailers at once. Every other connection on the
 // port (one whose first stream is another method: state-of-the-world
 // ADS, anything registered on the grpc.Server) is handed to the
@@ -83,11 +86,56 @@ type leanSession struct {
 // Message takes one request, in the connection's goroutine; an error ends
 // the stream with it.
 func (h *leanSession) Message(p []byte) error {
-	req := &discovery.DeltaDiscoveryRequest{}
-	if err := proto.Unmarshal(p, req); err != nil {
-		return status.Errorf(codes.InvalidArgument, "octomesh pilot: a delta request that does not decode: %v", err)
+	req, ok := decodeAck(p)
+	if !ok {
+		req = &discovery.DeltaDiscoveryRequest{}
+		if err := proto.Unmarshal(p, req); err != nil {
+			return status.Errorf(codes.InvalidArgument, "octomesh pilot: a delta request that does not decode: %v", err)
+		}
 	}
 	return h.srv.snapshot.deltaRequest(h.s, req)
+}
+
+// The fields of a DeltaDiscoveryRequest that an ACK has.
+const (
+	fieldTypeURL       protowire.Number = 2
+	fieldResponseNonce protowire.Number = 6
+)
+
+// decodeAck decodes the usual request, an ACK (a type URL the pilot serves
+// and a nonce, nothing else), without protobuf's reflection: one per
+// session and push. Anything else is not ok, and proto.Unmarshal decodes
+// it (or says why it does not decode).
+func decodeAck(p []byte) (*discovery.DeltaDiscoveryRequest, bool) {
+	var typeURL, nonce []byte
+	for len(p) > 0 {
+		num, typ, n := protowire.ConsumeTag(p)
+		if n < 0 || typ != protowire.BytesType {
+			return nil, false
+		}
+		v, m := protowire.ConsumeBytes(p[n:])
+		if m < 0 {
+			return nil, false
+		}
+		p = p[n+m:]
+		switch num {
+		case fieldTypeURL: // a repeated field: the last one counts, as in proto.Unmarshal
+			typeURL = v
+		case fieldResponseNonce:
+			nonce = v
+		default:
+			return nil, false
+		}
+	}
+	if !utf8.Valid(nonce) {
+		return nil, false
+	}
+	for _, u := range typeURLs {
+		if string(typeURL) == u { // compared, not allocated
+			return &discovery.DeltaDiscoveryRequest{TypeUrl: u, ResponseNonce: string(nonce)}, true
+		}
+	}
+	return nil, false
 }
 
 // Closed: the stream ended (the client went, the pilot ended it, the

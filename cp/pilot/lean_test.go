@@ -5,8 +5,12 @@ import (
 	"net"
 	"testing"
 
+	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	rpcstatus "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/octomesh/octomesh/internal/grpclite"
 )
@@ -53,4 +57,65 @@ func TestCheckTransport(t *testing.T) {
 			t.Errorf("checkTransport(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
+}
+
+// ackSeeds are requests decodeAck takes, and some it leaves to
+// proto.Unmarshal.
+func ackSeeds(t testing.TB) [][]byte {
+	var out [][]byte
+	for _, r := range []*discovery.DeltaDiscoveryRequest{
+		{TypeUrl: typeURLs[kindEndpoint], ResponseNonce: "42"},
+		{TypeUrl: typeURLs[kindCluster]},
+		{TypeUrl: "type.googleapis.com/unknown", ResponseNonce: "1"},
+		{TypeUrl: typeURLs[kindEndpoint], ResponseNonce: "7", ResourceNamesSubscribe: []string{"echo"}},
+		{TypeUrl: typeURLs[kindEndpoint], ResponseNonce: "7", ErrorDetail: &rpcstatus.Status{Message: "bad"}},
+		{Node: &core.Node{Id: "n"}, TypeUrl: typeURLs[kindRoute]},
+		{},
+	} {
+		b, err := proto.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, b)
+	}
+	return append(out, []byte{0x12, 0x05, 'a'}, []byte{0x32, 0x02, 0xff, 0xfe})
+}
+
+// checkAck: what decodeAck takes, it decodes as proto.Unmarshal does.
+func checkAck(t testing.TB, b []byte) {
+	got, ok := decodeAck(b)
+	if !ok {
+		return
+	}
+	want := &discovery.DeltaDiscoveryRequest{}
+	if err := proto.Unmarshal(b, want); err != nil {
+		t.Fatalf("decodeAck took %x, which proto.Unmarshal refuses: %v", b, err)
+	}
+	if !proto.Equal(got, want) {
+		t.Fatalf("decodeAck(%x) = %v, proto.Unmarshal %v", b, got, want)
+	}
+}
+
+func TestDecodeAck(t *testing.T) {
+	took := 0
+	for _, b := range ackSeeds(t) {
+		if _, ok := decodeAck(b); ok {
+			took++
+		}
+		checkAck(t, b)
+	}
+	if took != 2 {
+		t.Errorf("decodeAck took %d of the seeds, want 2 (the ACK and the first request of a kind)", took)
+	}
+	ack, _ := proto.Marshal(&discovery.DeltaDiscoveryRequest{TypeUrl: typeURLs[kindEndpoint], ResponseNonce: "42"})
+	if n := testing.AllocsPerRun(100, func() { _, _ = decodeAck(ack) }); n > 2 {
+		t.Errorf("decodeAck allocates %v times, want at most 2 (the request and its nonce)", n)
+	}
+}
+
+func FuzzDecodeAck(f *testing.F) {
+	for _, b := range ackSeeds(f) {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) { checkAck(t, b) })
 }

@@ -117,7 +117,7 @@ func TestPackageArrows(t *testing.T) {
 		// The request path: transport, router and upstream, the filter
 		// contract, the built-in filters (a package each), and the
 		// downstream handler that runs them.
-		"proxy/transport":        {"codec", "stats"},
+		"proxy/transport":        {"codec", "internal/uring", "stats"},
 		"proxy/upstream":         {"codec", "config", "lb", "proxy/transport", "stats"},
 		"proxy/router":           {"codec"},
 		"proxy/filter":           {"codec", "config", "proxy/upstream", "stats"},
@@ -176,8 +176,11 @@ func TestPackageArrows(t *testing.T) {
 		"internal/proc": {"api/sidecar"},
 		// The chaos run's network faults on loopback: a leaf.
 		"internal/faultrelay": {},
-		// The xDS port's lean HTTP/2 + gRPC transport: a leaf.
-		"internal/grpclite": {},
+		// io_uring for batches of socket sends and receives: a leaf.
+		"internal/uring": {},
+		// The xDS port's lean HTTP/2 + gRPC transport: over internal/uring
+		// alone.
+		"internal/grpclite": {"internal/uring"},
 		"bench":             {"codec", "internal/proc"},
 	}
 	for name, ok := range allowed {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -85,6 +86,14 @@ type conn struct {
 	out  []byte
 	outp *[]byte
 	dead bool
+	// fd is the socket's descriptor for a Batch's io_uring sends (-1: a
+	// TLS connection, or none). inflight: a Batch took the bytes built so
+	// far and sends them; until it is done, what is built waits in out
+	// (flushLocked writes nothing), and a close waits (closePending), so
+	// that the descriptor stays this connection's.
+	fd           int
+	inflight     bool
+	closePending bool
 	// lastPing is when the peer last pinged (Unix ns); pingStrikes counts
 	// pings sooner than minPingInterval; pingForgiven: the server sent
 	// data since, and the next ping is not counted.
@@ -139,6 +148,17 @@ func (c *conn) flushLocked() error {
 		c.release()
 		return errConnClosed
 	}
+	if c.inflight { // the Batch's completion writes it, after its own bytes
+		return nil
+	}
+	err := c.writeLocked(c.out)
+	c.release()
+	return err
+}
+
+// writeLocked writes p, with the write timeout; a failed write drops the
+// connection.
+func (c *conn) writeLocked(p []byte) error {
 	// The deadline is moved on by the Server's coarse clock, and only once
 	// less than half of WriteTimeout is left of it: not a timer change
 	// per write. A write has at least WriteTimeout/2 less a clock tick.
@@ -146,14 +166,41 @@ func (c *conn) flushLocked() error {
 		c.writeDeadline = now + int64(c.srv.o.WriteTimeout)
 		_ = c.nc.SetWriteDeadline(time.Unix(0, c.writeDeadline))
 	}
-	_, err := c.nc.Write(c.out)
-	c.release()
-	if err != nil {
-		c.dead = true
-		_ = c.nc.Close()
+	if _, err := c.nc.Write(p); err != nil {
+		c.closeLocked()
 		return fmt.Errorf("grpclite: write: %w", err)
 	}
 	return nil
+}
+
+// closeLocked drops the connection: nothing more is written, and the
+// socket is closed now, or when the Batch sending on it is done.
+func (c *conn) closeLocked() {
+	if c.markClosedLocked() {
+		_ = c.nc.Close()
+	}
+}
+
+// markClosedLocked marks the connection dropped and reports whether the
+// caller closes the socket (false: the Batch sending on it will).
+func (c *conn) markClosedLocked() bool {
+	c.dead = true
+	if c.inflight {
+		c.closePending = true
+		return false
+	}
+	return true
+}
+
+// drop is closeLocked outside c.mu: the socket (a TLS connection's close
+// writes an alert) is closed after c.mu is released.
+func (c *conn) drop() {
+	c.mu.Lock()
+	now := c.markClosedLocked()
+	c.mu.Unlock()
+	if now {
+		_ = c.nc.Close()
+	}
 }
 
 // recorder keeps every byte read from the connection until off: what a
@@ -184,7 +231,7 @@ func (s *Server) serveConn(nc net.Conn) {
 		cs := tc.ConnectionState()
 		state, nc = &cs, tc
 	}
-	c := &conn{srv: s, nc: nc, tls: state, recvWindow: initialWindow, sendWindow: initialWindow,
+	c := &conn{srv: s, nc: nc, tls: state, fd: -1, recvWindow: initialWindow, sendWindow: initialWindow,
 		peerInitialWindow: initialWindow, peerMaxFrame: maxFrameSize}
 	c.lastRead.Store(s.clock.Load())
 	if !s.add(c) {
@@ -225,6 +272,11 @@ func (s *Server) serveConn(nc net.Conn) {
 	}
 	rec.off, rec.buf = true, nil
 	c.lean.Store(true)
+	if sc, ok := nc.(syscall.Conn); ok && c.tls == nil {
+		if rc, err := sc.SyscallConn(); err == nil {
+			_ = rc.Control(func(fd uintptr) { c.fd = int(fd) })
+		}
+	}
 	if c.tls != nil {
 		c.peer = &peer.Peer{Addr: nc.RemoteAddr(), LocalAddr: nc.LocalAddr(), AuthInfo: tlsInfo(c.tls)}
 	} else {
@@ -654,8 +706,11 @@ func (c *conn) close() {
 		}
 	}
 	c.release()
+	now := c.markClosedLocked()
 	c.mu.Unlock()
-	_ = c.nc.Close()
+	if now {
+		_ = c.nc.Close()
+	}
 	for _, h := range hs {
 		h.Closed()
 	}
@@ -674,7 +729,7 @@ func (c *conn) keepalive(now int64) {
 		case c.lastRead.Load() >= sent:
 			c.pingSent.Store(0)
 		case now-sent >= int64(o.KeepaliveTimeout):
-			_ = c.nc.Close() // its reader ends the stream
+			c.drop() // its reader ends the stream
 			return
 		default:
 			return

@@ -32,7 +32,15 @@
 // no compression; messages up to Options.MaxRecvMsgSize. A status's
 // details travel as gRPC-go sends them (grpc-status-details-bin).
 //
-// grpclite is a leaf: it must never import another OctoMesh package (it
-// imports gRPC-go only for its status, metadata, peer and credentials
-// types, so that handlers see what a gRPC-go handler sees).
+// Batch is a fan-out's way to send: messages to many streams, each on its
+// own plain TCP connection, go out in one io_uring submission
+// (internal/uring) per ring's capacity instead of one write(2) each; a
+// socket that does not take its bytes whole gets the rest Stream.Send's
+// way; TLS connections, and every connection where io_uring is
+// unavailable or OCTOMESH_IO_URING=off, are sent Stream.Send's way.
+//
+// grpclite must never import cp/..., proxy/..., api/... or agent: its one
+// OctoMesh import is internal/uring, a leaf (and it imports gRPC-go only
+// for its status, metadata, peer and credentials types, so that handlers
+// see what a gRPC-go handler sees).
 package grpclite

@@ -159,7 +159,7 @@ func (s *Server) Close() {
 		_ = ln.Close()
 	}
 	for _, c := range conns {
-		c.nc.Close() // its reader ends its stream
+		c.drop() // its reader ends its stream
 	}
 }
 

@@ -61,37 +61,55 @@ func (s *Stream) Send(msg []byte) error {
 	if s.ended.Load() || c.dead {
 		return ErrStreamDone
 	}
+	if s.fitsLocked(msg) {
+		// The usual case: all of it now, framed in one write.
+		s.frameLocked(msg)
+		return c.flushLocked()
+	}
 	c.pingForgiven = true // data follows: the peer may ping after it
 	if !s.headersSent {
 		s.headersSent = true
 		_ = c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: s.id, BlockFragment: responseHeaders, EndHeaders: true})
-	}
-	total := int64(5 + len(msg))
-	if s.q.n == 0 && total <= min(c.sendWindow, s.sendWindow) {
-		// The usual case: all of it now, framed in one write.
-		c.pfx[0] = 0
-		binary.BigEndian.PutUint32(c.pfx[1:], uint32(len(msg)))
-		s.q.push(c.pfx[:])
-		s.q.push(msg)
-		c.grab()
-		c.out = appendData(c.out, s.id, c.peerMaxFrame, &s.q, int(total))
-		c.sendWindow -= total
-		s.sendWindow -= total
-		return c.flushLocked()
 	}
 	pfx := make([]byte, 5)
 	binary.BigEndian.PutUint32(pfx[1:], uint32(len(msg)))
 	s.q.push(pfx)
 	s.q.push(msg)
 	if s.q.n > c.srv.o.MaxQueued {
-		c.dead = true
-		_ = c.nc.Close()
+		c.closeLocked()
 		return status.Errorf(codes.ResourceExhausted, "grpclite: more than %d bytes wait for the peer's flow-control window: connection dropped", c.srv.o.MaxQueued)
 	}
 	if err := c.flushLocked(); err != nil { // the headers
 		return err
 	}
 	return c.sendQueuedLocked(s)
+}
+
+// fitsLocked reports whether msg goes out whole now: nothing is queued
+// before it and both windows take it.
+func (s *Stream) fitsLocked(msg []byte) bool {
+	return s.q.n == 0 && int64(5+len(msg)) <= min(s.c.sendWindow, s.sendWindow)
+}
+
+// frameLocked appends msg, which fitsLocked, to the write being built
+// (after the response headers if they were not sent yet).
+func (s *Stream) frameLocked(msg []byte) {
+	c := s.c
+	c.pingForgiven = true // data follows: the peer may ping after it
+	c.grab()
+	if !s.headersSent {
+		s.headersSent = true
+		c.out = appendFrameHeader(c.out, len(responseHeaders), http2.FrameHeaders, http2.FlagHeadersEndHeaders, s.id)
+		c.out = append(c.out, responseHeaders...)
+	}
+	total := int64(5 + len(msg))
+	c.pfx[0] = 0
+	binary.BigEndian.PutUint32(c.pfx[1:], uint32(len(msg)))
+	s.q.push(c.pfx[:])
+	s.q.push(msg)
+	c.out = appendData(c.out, s.id, c.peerMaxFrame, &s.q, int(total))
+	c.sendWindow -= total
+	s.sendWindow -= total
 }
 
 // Queued is how many bytes wait for the peer's flow-control window.

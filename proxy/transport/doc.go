@@ -11,7 +11,7 @@
 // system call holding a P, so the runtime's monitor has nothing to take
 // back (netpoll's poller did, and with GOMAXPROCS=1 that set off the
 // "retake storm"; see docs/performance.md). No goroutine is woken per
-// read. Where the kernel offers io_uring (uring.go; OCTOMESH_IO_URING=off
+// read. Where the kernel offers io_uring (internal/uring; OCTOMESH_IO_URING=off
 // turns it off), the sockets one epoll_wait found ready are read, and the
 // writes their handlers made are sent, with one submission each instead
 // of one system call per socket. A connection's task hands every whole frame in the buffer to the

@@ -10,6 +10,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/octomesh/octomesh/internal/uring"
 )
 
 // The poller reads every plain connection of the process. It is one epoll
@@ -60,9 +62,15 @@ type poller struct {
 	dirty   []*Conn
 	flush   []*Conn // the poller's spare for dirty
 
-	// ring sends the batch's deferred writes in one submission (uring.go);
-	// nil where io_uring is unavailable. The rest is its scratch.
-	ring    *uring
+	// ring reads the connections an epoll_wait found ready, and writes
+	// what a batch deferred, through one io_uring submission each
+	// (internal/uring), not one read(2) or write(2) per connection: a
+	// sidecar serving many connections that each carry one call at a time
+	// (an app's pooled connections) makes one system call per batch for
+	// all their requests and one for all their answers. nil where io_uring
+	// is unavailable or OCTOMESH_IO_URING=off: read(2) and write(2) as
+	// before. Only the poller goroutine uses it. The rest is its scratch.
+	ring    *uring.Ring
 	ringOn  atomic.Bool // ring != nil, for writers on other goroutines
 	sending []*Conn
 	fds     []int
@@ -119,7 +127,7 @@ func newPoller() (*poller, error) {
 		_ = f.Close()
 		return nil, fmt.Errorf("transport: poller: %w", err)
 	}
-	p := &poller{epfd: epfd, file: f, rc: rc, buf: make([]byte, readBufSize), ring: newURing()}
+	p := &poller{epfd: epfd, file: f, rc: rc, buf: make([]byte, readBufSize), ring: uring.New()}
 	p.ringOn.Store(p.ring != nil)
 	return p, nil
 }
@@ -272,10 +280,10 @@ func (p *poller) serveRing(n int) {
 		conns, fds = append(conns, c), append(fds, c.fd)
 	}
 	if len(p.res) < ringGroup {
-		p.res = make([]int32, max(ringGroup, p.ring.capacity))
+		p.res = make([]int32, max(ringGroup, p.ring.Capacity()))
 	}
 	for len(conns) > 0 {
-		g := min(len(conns), ringGroup, p.ring.capacity)
+		g := min(len(conns), ringGroup, p.ring.Capacity())
 		share := len(p.buf) / g
 		bufs = bufs[:0]
 		for k := range g {
@@ -284,7 +292,7 @@ func (p *poller) serveRing(n int) {
 		group, rest := conns[:g], conns[g:]
 		res := p.res[:g]
 		p.rings++
-		got := p.ring.recvAll(fds[:g], bufs[:g], res)
+		got := p.ring.RecvAll(fds[:g], bufs[:g], res)
 		if got < g {
 			p.ring = nil // it failed: read(2) from now on
 			p.ringOn.Store(false)
@@ -361,7 +369,7 @@ func (p *poller) endBatch() {
 	p.dmu.Unlock()
 	if p.ring != nil && len(list) > 1 {
 		for rest := list; len(rest) > 0; {
-			k := min(len(rest), p.ring.capacity)
+			k := min(len(rest), p.ring.Capacity())
 			p.sendRing(rest[:k])
 			rest = rest[k:]
 		}
@@ -389,12 +397,12 @@ func (p *poller) sendRing(list []*Conn) {
 		conns, fds, bufs = append(conns, c), append(fds, c.wfd), append(bufs, c.backlog)
 	}
 	if len(p.res) < len(conns) {
-		p.res = make([]int32, p.ring.capacity)
+		p.res = make([]int32, p.ring.Capacity())
 	}
 	res := p.res[:len(conns)]
 	sent := 0
 	if len(conns) > 0 {
-		sent = p.ring.sendAll(fds, bufs, res)
+		sent = p.ring.SendAll(fds, bufs, res)
 	}
 	if sent < len(conns) {
 		p.ring = nil // it failed: write(2) from now on

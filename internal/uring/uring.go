@@ -1,4 +1,4 @@
-package transport
+package uring
 
 import (
 	"os"
@@ -7,20 +7,6 @@ import (
 
 	"golang.org/x/sys/unix"
 )
-
-// The poller reads the connections an epoll_wait found ready, and writes
-// what a batch deferred, through one io_uring submission each, not one
-// read(2) or write(2) per connection: a sidecar serving many connections
-// that each carry one call at a time (an app's pooled connections) makes
-// one system call per batch for all their requests and one for all their
-// answers. Each operation is a non-blocking recv or send (MSG_DONTWAIT:
-// nothing to read, or a full socket, completes at once with EAGAIN, as
-// read(2) and write(2) would), so the submission never waits. Where io_uring is missing or refused (an old
-// kernel, a seccomp profile, io_uring_disabled), or with
-// OCTOMESH_IO_URING=off, the poller writes with write(2) as before.
-//
-// Only the poller goroutine uses the ring. The kernel owns the rings'
-// memory (mmap of the ring's descriptor), so the Go heap never holds it.
 
 // The kernel's structures (include/uapi/linux/io_uring.h).
 type uringParams struct {
@@ -81,8 +67,9 @@ const (
 	uringSQEUserDataOffs = 32
 )
 
-// uring is one io_uring instance for sends.
-type uring struct {
+// Ring is one io_uring instance for non-blocking sends and receives. It is
+// not safe for concurrent use: one goroutine at a time.
+type Ring struct {
 	fd       int
 	ringMem  []byte // the SQ and CQ rings, one mapping
 	sqeMem   []byte
@@ -98,8 +85,10 @@ type uring struct {
 	capacity int
 }
 
-// newURing sets up a ring, or returns nil where io_uring cannot be used.
-func newURing() *uring {
+// New sets up a ring, or returns nil where io_uring cannot be used (an old
+// kernel, a seccomp profile, io_uring_disabled) or OCTOMESH_IO_URING is
+// off (or 0): the caller then uses write(2) and read(2).
+func New() *Ring {
 	if v := os.Getenv("OCTOMESH_IO_URING"); v == "off" || v == "0" {
 		return nil
 	}
@@ -109,7 +98,7 @@ func newURing() *uring {
 	if e != 0 {
 		return nil // ENOSYS, EPERM (seccomp, io_uring_disabled), EINVAL (an old kernel without SUBMIT_ALL)
 	}
-	r := &uring{fd: int(fd)}
+	r := &Ring{fd: int(fd)}
 	if !r.mapRings(&p) {
 		_ = unix.Close(r.fd)
 		return nil
@@ -118,7 +107,7 @@ func newURing() *uring {
 	return r
 }
 
-func (r *uring) mapRings(p *uringParams) bool {
+func (r *Ring) mapRings(p *uringParams) bool {
 	if p.features&uringFeatSingleMmap == 0 || p.sqEntries == 0 {
 		return false // kernels before 5.4
 	}
@@ -149,24 +138,34 @@ func (r *uring) mapRings(p *uringParams) bool {
 	return true
 }
 
-// sendAll sends each bufs[i] on fds[i] with one submission and puts each
+// Capacity is the most operations one SendAll or RecvAll takes.
+func (r *Ring) Capacity() int { return r.capacity }
+
+// Close releases the ring.
+func (r *Ring) Close() error {
+	_ = unix.Munmap(r.sqeMem)
+	_ = unix.Munmap(r.ringMem)
+	return unix.Close(r.fd)
+}
+
+// SendAll sends each bufs[i] on fds[i] with one submission and puts each
 // result in res[i]: bytes sent, or a negative errno (-EAGAIN for a full
 // socket). It returns how many it submitted: fewer than len(fds) only if
 // the ring failed, and the caller then writes the rest another way and
-// stops using the ring. len(fds) must not exceed r.capacity. The buffers
+// stops using the ring. len(fds) must not exceed Capacity. The buffers
 // must stay valid and the descriptors open until it returns.
-func (r *uring) sendAll(fds []int, bufs [][]byte, res []int32) int {
+func (r *Ring) SendAll(fds []int, bufs [][]byte, res []int32) int {
 	return r.each(uringOpSend, fds, bufs, res)
 }
 
-// recvAll is sendAll's counterpart: it reads from each fds[i] into
+// RecvAll is SendAll's counterpart: it reads from each fds[i] into
 // bufs[i], without waiting (-EAGAIN when nothing is there; 0 at the end of
 // the input).
-func (r *uring) recvAll(fds []int, bufs [][]byte, res []int32) int {
+func (r *Ring) RecvAll(fds []int, bufs [][]byte, res []int32) int {
 	return r.each(uringOpRecv, fds, bufs, res)
 }
 
-func (r *uring) each(op uint8, fds []int, bufs [][]byte, res []int32) int {
+func (r *Ring) each(op uint8, fds []int, bufs [][]byte, res []int32) int {
 	n := len(fds)
 	tail := atomic.LoadUint32(r.sqTail)
 	for i := range n {
@@ -200,7 +199,7 @@ func (r *uring) each(op uint8, fds []int, bufs [][]byte, res []int32) int {
 }
 
 // reap takes n completions.
-func (r *uring) reap(n int, res []int32) {
+func (r *Ring) reap(n int, res []int32) {
 	head := atomic.LoadUint32(r.cqHead)
 	for got := 0; got < n; {
 		tail := atomic.LoadUint32(r.cqTail)

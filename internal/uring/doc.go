@@ -1,0 +1,20 @@
+// Package uring is a minimal io_uring for many small non-blocking socket
+// operations in one system call: SendAll writes one buffer to each of
+// many sockets, RecvAll reads one from each, with a single
+// io_uring_enter. Each operation is MSG_DONTWAIT (a full socket, or
+// nothing to read, completes at once with -EAGAIN, as write(2) and
+// read(2) would), so a submission never waits for a peer. The ring is
+// set up with raw system calls (io_uring_setup, mmap), without a
+// dependency; New returns nil where io_uring is missing or refused (an
+// old kernel, a seccomp profile, io_uring_disabled) or with
+// OCTOMESH_IO_URING=off, and the caller then writes and reads as before.
+//
+// Users: proxy/transport's poller (reads of ready connections, deferred
+// writes of a batch) and internal/grpclite's Batch (the pilot's fan-out of
+// a push). A Ring is used by one goroutine at a time. The kernel owns the
+// rings' memory (mmap of the ring's descriptor), so the Go heap never
+// holds it; the buffers handed to SendAll and RecvAll are read or written
+// only during the call.
+//
+// uring is a leaf: it must never import another OctoMesh package.
+package uring
