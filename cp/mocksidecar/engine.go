@@ -71,6 +71,8 @@ type engine struct {
 	regs     map[string]*registry.Registration
 	shared   map[string]string // set by controls
 
+	expansions expansions
+
 	barrierMu sync.Mutex
 	alive     int
 	barriers  map[string]*barrier
@@ -269,7 +271,7 @@ func (e *engine) steps(s *sidecar, steps []Step, prefix string, vars map[string]
 			vars = v
 		}
 		e.mu.Unlock()
-		st := expanded(raw, vars)
+		st := e.expansions.get(raw, vars)
 		begin := time.Now()
 		lat, err := e.step(s, k, st, label, vars)
 		if err != nil {
