@@ -7,8 +7,11 @@
 // gRPC on a connection of its own: by default through a lean client of
 // the one method (lean.go: frames written and read by the sidecar's own
 // goroutines, a fraction of a gRPC-go ClientConn's memory and
-// reconnection cost), or through gRPC-go (Options.Transport "grpc"). It
-// executes a Script:
+// reconnection cost), or through gRPC-go (Options.Transport "grpc"). On
+// the lean transport a response is read with protowire (wire.go: what
+// proto.Unmarshal would set, or its error); on either, an endpoint
+// resource's body is read for what expect checks without Envoy's types, so
+// that thousands share a process cheaply. It executes a Script:
 // a list of steps (connect, subscribe, unsubscribe, expect, quiet, ack,
 // nack, sleep, disconnect, reconnect, repeat, barrier, assert, register,
 // deregister, control) read from strict YAML, with variables such as

@@ -71,6 +71,8 @@ type engine struct {
 	regs     map[string]*registry.Registration
 	shared   map[string]string // set by controls
 
+	expansions expansions
+
 	barrierMu sync.Mutex
 	alive     int
 	barriers  map[string]*barrier
@@ -269,7 +271,7 @@ func (e *engine) steps(s *sidecar, steps []Step, prefix string, vars map[string]
 			vars = v
 		}
 		e.mu.Unlock()
-		st := expanded(raw, vars)
+		st := e.expansions.get(raw, vars)
 		begin := time.Now()
 		lat, err := e.step(s, k, st, label, vars)
 		if err != nil {
@@ -506,13 +508,13 @@ func (e *engine) expect(s *sidecar, x *ExpectStep) (time.Duration, error) {
 			return false
 		}
 		for addr, w := range x.Weights {
-			if got, ok := h.weights[addr]; !ok || got != w {
+			if got, ok := h.weight(addr); !ok || got != w {
 				why = fmt.Sprintf("weight of %s is %d (present: %v), want %d", addr, got, ok, w)
 				return false
 			}
 		}
 		for addr, want := range x.Health {
-			if got, ok := h.health[addr]; !ok || got != want {
+			if got, ok := h.healthOf(addr); !ok || got != want {
 				why = fmt.Sprintf("health of %s is %q (present: %v), want %s", addr, got, ok, want)
 				return false
 			}
@@ -526,7 +528,7 @@ func (e *engine) expect(s *sidecar, x *ExpectStep) (time.Duration, error) {
 			lat = h.at.Sub(time.Unix(0, ns))
 		}
 		if x.LatencyFrom != "" {
-			v, ok := h.metadata[x.LatencyFrom]
+			v, ok := h.meta(x.LatencyFrom)
 			ns, err := strconv.ParseInt(v, 10, 64)
 			if !ok || err != nil {
 				why = fmt.Sprintf("no endpoint metadata %q with a Unix time in ns", x.LatencyFrom)

@@ -550,8 +550,8 @@ func (ls *leanStream) data(f *http2.DataFrame) {
 			if len(b) < 5+size {
 				break
 			}
-			r := &discovery.DeltaDiscoveryResponse{}
-			if err := proto.Unmarshal(b[5:5+size], r); err != nil {
+			r, err := decodeResponse(b[5 : 5+size])
+			if err != nil {
 				ls.end(grpcstatus.Errorf(codes.Internal, "grpc: failed to unmarshal the received message: %v", err))
 				return
 			}

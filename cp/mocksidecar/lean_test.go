@@ -140,7 +140,7 @@ func TestLeanLargeResponses(t *testing.T) {
 					if size := proto.Size(r); size < 3*60<<10 {
 						t.Fatalf("the response is %d bytes; the test wants more than three windows", size)
 					}
-					if got := h.metadata["k07"]; len(got) != 1000 {
+					if got, _ := h.meta("k07"); len(got) != 1000 {
 						t.Fatalf("metadata k07 is %d bytes, want 1000", len(got))
 					}
 					break

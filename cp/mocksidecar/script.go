@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/octomesh/octomesh/config"
@@ -216,20 +217,38 @@ type WaitMoveStep struct {
 	Optional bool     `yaml:"optional"`
 }
 
+// stepKinds are Step's kind fields (pointers, but name and sidecars):
+// their indexes and names, found once.
+var stepKinds = func() (kinds []struct {
+	index int
+	name  string
+}) {
+	t := reflect.TypeFor[Step]()
+	for i := 0; i < t.NumField(); i++ {
+		tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
+		if tag == "name" || tag == "sidecars" || t.Field(i).Type.Kind() != reflect.Pointer {
+			continue
+		}
+		kinds = append(kinds, struct {
+			index int
+			name  string
+		}{i, tag})
+	}
+	return kinds
+}()
+
 // kind returns the step's kind name and checks there is exactly one.
 func (s *Step) kind() (string, error) {
 	v := reflect.ValueOf(s).Elem()
-	t := v.Type()
 	found := ""
-	for i := 0; i < t.NumField(); i++ {
-		tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
-		if tag == "name" || tag == "sidecars" || v.Field(i).Kind() != reflect.Pointer || v.Field(i).IsNil() {
+	for _, k := range stepKinds {
+		if v.Field(k.index).IsNil() {
 			continue
 		}
 		if found != "" {
-			return "", fmt.Errorf("a step has one kind; this one has %s and %s", found, tag)
+			return "", fmt.Errorf("a step has one kind; this one has %s and %s", found, k.name)
 		}
-		found = tag
+		found = k.name
 	}
 	if found == "" {
 		return "", errors.New("a step needs a kind (connect, subscribe, unsubscribe, expect, quiet, ack, nack, auto_ack, sleep, disconnect, reconnect, repeat, barrier, assert, register, deregister, control, wait_move)")
@@ -491,6 +510,73 @@ func expanded(st *Step, vars map[string]string) *Step {
 	c := reflect.New(reflect.TypeFor[Step]())
 	deepCopyExpand(c.Elem(), reflect.ValueOf(st).Elem(), vars)
 	return c.Interface().(*Step)
+}
+
+// expansions caches steps' expansions for a run: a step's copy depends
+// only on the values of the variables it names, so the sidecars that
+// share them (often all: ${dir}, ${killed}) share one copy, read only.
+// Thousands of sidecars starting the step after a push would otherwise
+// each copy it by reflection at once.
+type expansions struct {
+	mu    sync.Mutex
+	steps map[*Step]*stepExpansions
+}
+
+type stepExpansions struct {
+	vars   []string // the variables the step names; nil with ok false: not cached (${now})
+	ok     bool
+	copies map[string]*Step
+}
+
+// maxExpansions bounds the copies kept per step (a step naming ${i} has
+// one per sidecar: those are made each time).
+const maxExpansions = 64
+
+func (x *expansions) get(st *Step, vars map[string]string) *Step {
+	x.mu.Lock()
+	if x.steps == nil {
+		x.steps = map[*Step]*stepExpansions{}
+	}
+	se := x.steps[st]
+	if se == nil {
+		se = &stepExpansions{ok: true, copies: map[string]*Step{}}
+		seen := map[string]bool{}
+		_ = walkStrings(reflect.ValueOf(st).Elem(), func(s string) error {
+			for _, m := range varRE.FindAllStringSubmatch(s, -1) {
+				if m[1] == "now" {
+					se.ok = false
+				}
+				if !seen[m[1]] {
+					seen[m[1]] = true
+					se.vars = append(se.vars, m[1])
+				}
+			}
+			return nil
+		})
+		x.steps[st] = se
+	}
+	if !se.ok {
+		x.mu.Unlock()
+		return expanded(st, vars)
+	}
+	var key strings.Builder
+	for _, v := range se.vars {
+		key.WriteString(vars[v])
+		key.WriteByte(0)
+	}
+	if c := se.copies[key.String()]; c != nil {
+		x.mu.Unlock()
+		return c
+	}
+	full := len(se.copies) >= maxExpansions
+	x.mu.Unlock()
+	c := expanded(st, vars)
+	if !full {
+		x.mu.Lock()
+		se.copies[key.String()] = c
+		x.mu.Unlock()
+	}
+	return c
 }
 
 func deepCopyExpand(dst, src reflect.Value, vars map[string]string) {

@@ -1,6 +1,7 @@
 package mocksidecar
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -44,6 +45,40 @@ func TestExpand(t *testing.T) {
 	} {
 		if got := expand(in, vars); got != want {
 			t.Errorf("expand(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestExpansionsShared: sidecars whose variables a step names have the
+// same values share one expanded copy; others get their own; ${now} is
+// expanded every time.
+func TestExpansionsShared(t *testing.T) {
+	s, err := Parse("s.yaml", []byte(`
+vars: {dir: /tmp/x}
+steps:
+  - control: {action: wait-file, args: {path: "${dir}/stop"}}
+  - subscribe: {names: ["svc-${i % 2}"]}
+  - register: {service: web, address: "127.0.0.1:1", metadata: {at: "${now}"}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var x expansions
+	v := func(i string) map[string]string { return map[string]string{"dir": "/tmp/x", "i": i, "r": "0"} }
+	a, b := x.get(&s.Steps[0], v("0")), x.get(&s.Steps[0], v("1"))
+	if a != b || a.Control.Args["path"] != "/tmp/x/stop" {
+		t.Errorf("wait-file: %p %p %v: want one copy for every sidecar", a, b, a.Control.Args)
+	}
+	c, d, e := x.get(&s.Steps[1], v("0")), x.get(&s.Steps[1], v("1")), x.get(&s.Steps[1], v("0"))
+	if c == d || c != e || c.Subscribe.Names[0] != "svc-0" || d.Subscribe.Names[0] != "svc-1" {
+		t.Errorf("subscribe: %v %v %v", c.Subscribe.Names, d.Subscribe.Names, e.Subscribe.Names)
+	}
+	if f, g := x.get(&s.Steps[2], v("0")), x.get(&s.Steps[2], v("0")); f == g {
+		t.Error("a step naming ${now} was cached")
+	}
+	for i := range 2 * maxExpansions {
+		if got := x.get(&s.Steps[1], map[string]string{"i": strconv.Itoa(2 * i)}); got.Subscribe.Names[0] != "svc-0" {
+			t.Fatalf("past the cache's bound: %v", got.Subscribe.Names)
 		}
 	}
 }

@@ -68,13 +68,12 @@ var counterNames = map[string]bool{"connects": true, "redirects": true, "lookups
 // held is what the sidecar knows of one resource.
 type held struct {
 	version   string
-	exists    bool // false: the pilot said it does not exist
-	endpoints []string
-	weights   map[string]uint32
-	health    map[string]string // healthy, unhealthy, draining
-	metadata  map[string]string // endpoint metadata, merged (newest value of each key wins)
-	stamp     int64             // a route configuration's newest cluster stamp (Unix ns; 0: none)
-	at        time.Time         // when it arrived
+	exists    bool           // false: the pilot said it does not exist
+	endpoints []string       // sorted
+	eps       []heldEndpoint // in the order received: address, weight, health (healthy, unhealthy, draining)
+	md        []keyValue     // endpoint metadata, merged (newest value of each key wins)
+	stamp     int64          // a route configuration's newest cluster stamp (Unix ns; 0: none)
+	at        time.Time      // when it arrived
 }
 
 type pendingResponse struct {
@@ -583,8 +582,25 @@ func (s *sidecar) answer(ctx context.Context, ty int, nack string) error {
 	return s.send(req)
 }
 
-// decode reads a resource into what expect checks.
+// decode reads a resource into what expect checks: an endpoint resource
+// with protowire (wire.go), the others fully unmarshalled.
 func decode(ty int, r *discovery.Resource) (*held, error) {
+	if r.GetResource() == nil {
+		return nil, fmt.Errorf("resource %q has no body", r.GetName())
+	}
+	if ty != tEndpoint {
+		return decodeFull(ty, r)
+	}
+	h := &held{version: r.GetVersion(), exists: true}
+	if err := decodeEndpoints(r, h); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// decodeFull reads a resource by unmarshalling its body into Envoy's
+// type.
+func decodeFull(ty int, r *discovery.Resource) (*held, error) {
 	h := &held{version: r.GetVersion(), exists: true}
 	if r.GetResource() == nil {
 		return nil, fmt.Errorf("resource %q has no body", r.GetName())
@@ -607,21 +623,14 @@ func decode(ty int, r *discovery.Resource) (*held, error) {
 		h.stamp = RouteStamp(rc)
 	}
 	if cla, ok := m.(*endpoint.ClusterLoadAssignment); ok {
-		h.weights = map[string]uint32{}
-		h.health = map[string]string{}
-		h.metadata = map[string]string{}
 		for _, loc := range cla.GetEndpoints() {
 			for _, e := range loc.GetLbEndpoints() {
 				sa := e.GetEndpoint().GetAddress().GetSocketAddress()
-				addr := net.JoinHostPort(sa.GetAddress(), strconv.FormatUint(uint64(sa.GetPortValue()), 10))
-				h.endpoints = append(h.endpoints, addr)
-				h.weights[addr] = e.GetLoadBalancingWeight().GetValue()
-				h.health[addr] = strings.ToLower(e.GetHealthStatus().String())
+				var md []keyValue
 				for k, v := range e.GetMetadata().GetFilterMetadata()["octomesh"].GetFields() {
-					if cur, ok := h.metadata[k]; !ok || v.GetStringValue() > cur {
-						h.metadata[k] = v.GetStringValue()
-					}
+					md = append(md, keyValue{k, v.GetStringValue()})
 				}
+				h.addEndpoint(sa.GetAddress(), sa.GetPortValue(), e.GetLoadBalancingWeight().GetValue(), int32(e.GetHealthStatus()), md)
 			}
 		}
 		sort.Strings(h.endpoints)

@@ -24,6 +24,9 @@
 # until every sidecar has its session back, the reconnections per second
 # after the pilot serves again, and the CPU per reconnection.
 #
+# MOCK_PERF=1 records mock0's CPU (perf record -g) from just before the
+# change to the last ACK, in $OUT/mock0.perf.
+#
 # TRANSPORT (default lean) is the mock sidecars' transport (octomesh
 # mocksidecar --transport): lean or grpc, or a list cycled over the mock
 # processes ("grpc lean" with 2 processes: one of each, measured in the
@@ -39,6 +42,14 @@ DEADLINE=${DEADLINE:-900}  # seconds for the whole run
 OUT=${OUT:-$(mktemp -d /tmp/om-one.XXXXXX)}
 BASE=${BASE:-28000}
 RECONNECT=${RECONNECT:-1}
+# The mock processes' garbage collector (docs/performance.md, "Cheaper
+# simulated sidecars"): each holds thousands of sidecars' state, so a GC
+# cycle marks hundreds of MiB, and one that falls in the push is charged to
+# it. By default a mock process collects only when its heap reaches
+# MOCK_GOMEMLIMIT (GOGC=off): 10,000 sidecars hold about 300 MiB. Go's
+# defaults: MOCK_GOGC=100 MOCK_GOMEMLIMIT=off.
+MOCK_GOGC=${MOCK_GOGC:-off}
+MOCK_GOMEMLIMIT=${MOCK_GOMEMLIMIT:-1536MiB}
 read -r -a TRANSPORTS <<<"${TRANSPORT:-lean}"
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
@@ -94,7 +105,7 @@ for _ in $(seq 1 600); do [ -e "$OUT/registered" ] && break; sleep 0.1; done
 
 per=$((N / PROCS))
 for k in $(seq 0 $((PROCS - 1))); do
-	start "mock$k" mocksidecar --script "$HERE/one-pilot.yaml" --count "$per" --first $((k * per)) --ramp "$RAMP" \
+	GOGC=$MOCK_GOGC GOMEMLIMIT=$MOCK_GOMEMLIMIT start "mock$k" mocksidecar --script "$HERE/one-pilot.yaml" --count "$per" --first $((k * per)) --ramp "$RAMP" \
 		--pilot "$XDS" --var "dir=$OUT" --timeout "${DEADLINE}s" --json "$OUT/mock$k.json" $(transport_flag "$k")
 done
 N=$((per * PROCS))
@@ -135,6 +146,12 @@ per_mock() { # ticks before, ticks after, what per: CPU of each mock process
 		echo "  mock$k ($(transport_of "$k")): $(((b[k] - a[k]) * 1000 / HZ)) ms, $(((b[k] - a[k]) * 1000000 / HZ / per)) us per sidecar $3"
 	done
 }
+PERFPID=
+if [ "${MOCK_PERF:-0}" = 1 ]; then # a CPU profile of mock0 through the push: perf report -i $OUT/mock0.perf
+	perf record -F 999 -g -p "${PID[mock0]}" -o "$OUT/mock0.perf" >/dev/null 2>&1 &
+	PERFPID=$!
+	sleep 1
+fi
 P0=$(cpu_ticks "${PID[pilot]}") M0=$(mocks_ticks) E0=$(each_ticks) T0=$(date +%s%N)
 touch "$OUT/change"
 for _ in $(seq 1 600); do
@@ -142,6 +159,7 @@ for _ in $(seq 1 600); do
 	sleep 0.1
 done
 P1=$(cpu_ticks "${PID[pilot]}") M1=$(mocks_ticks) E1=$(each_ticks) T1=$(date +%s%N)
+if [ -n "$PERFPID" ]; then kill -INT "$PERFPID"; wait "$PERFPID" || true; fi
 sleep 2
 stamp=$(curl -fsS "http://$HTTP/debug/config?node=mock-0" | grep -o '"changed_at": *"[0-9]*"' | grep -o '[0-9]*' | head -1 || true)
 {

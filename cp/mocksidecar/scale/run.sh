@@ -23,6 +23,14 @@ OUT=${OUT:-$(mktemp -d /tmp/om-scale.XXXXXX)}
 BASE=${BASE:-27000}
 MOCK_LOG_LEVEL=${MOCK_LOG_LEVEL:-warn} # debug logs every simulated sidecar's lost stream and failed look-up
 TRANSPORT=${TRANSPORT:-}   # the mock sidecars' --transport (lean, the default, or grpc); empty: the binary's default
+# The mock processes' garbage collector (docs/performance.md, "Cheaper
+# simulated sidecars"): each holds thousands of sidecars' state, so a GC
+# cycle marks hundreds of MiB, and one that falls in the push is charged to
+# it. By default a mock process collects only when its heap reaches
+# MOCK_GOMEMLIMIT (GOGC=off): 10,000 sidecars hold about 300 MiB. Go's
+# defaults: MOCK_GOGC=100 MOCK_GOMEMLIMIT=off.
+MOCK_GOGC=${MOCK_GOGC:-off}
+MOCK_GOMEMLIMIT=${MOCK_GOMEMLIMIT:-1536MiB}
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
 mkdir -p "$OUT"
@@ -89,7 +97,7 @@ for _ in $(seq 1 600); do [ -e "$OUT/registered" ] && break; sleep 0.1; done
 
 per=$((N / PROCS))
 for k in $(seq 0 $((PROCS - 1))); do
-	start "mock$k" mocksidecar --script "$HERE/sidecars.yaml" --count "$per" --first $((k * per)) --ramp "$RAMP" \
+	GOGC=$MOCK_GOGC GOMEMLIMIT=$MOCK_GOMEMLIMIT start "mock$k" mocksidecar --script "$HERE/sidecars.yaml" --count "$per" --first $((k * per)) --ramp "$RAMP" \
 		--meta "$META" --var "dir=$OUT" --var killed=p2 --timeout "${DEADLINE}s" --json "$OUT/mock$k.json" --log-level "$MOCK_LOG_LEVEL" ${TRANSPORT:+--transport "$TRANSPORT"}
 done
 N=$((per * PROCS))
