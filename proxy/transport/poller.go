@@ -382,7 +382,6 @@ func (p *poller) sendRing(list []*Conn) {
 	for _, c := range list {
 		c.wmu.Lock()
 		c.deferred = false
-		c.queued.Store(false)
 		if c.flushing || c.wfd < 0 || len(c.backlog) == 0 {
 			c.wmu.Unlock()
 			continue

@@ -103,9 +103,8 @@ type Conn struct {
 	backlog  []byte // bytes not yet taken by the socket, in order
 	spare    []byte // the flusher's other buffer
 	flushing bool
-	deferred bool        // backlog waits for the end of the poller's batch
-	queued   atomic.Bool // deferred, for Queued (read without wmu)
-	flusher  bool        // the flusher goroutine is running
+	deferred bool // backlog waits for the end of the poller's batch
+	flusher  bool // the flusher goroutine is running
 	kick     chan struct{}
 	done     chan struct{} // closed with the connection: ends the flusher
 }
@@ -194,7 +193,6 @@ func (c *Conn) WriteFrame(frame []byte) error {
 	case c.flushing || c.deferred:
 	case len(frame) <= coalesceMax && thePoller.Load().deferWrite(c):
 		c.deferred = true
-		c.queued.Store(true)
 	default:
 		n, err := write(c.wfd, frame)
 		if err != nil {
@@ -219,13 +217,6 @@ func (c *Conn) WriteFrame(frame []byte) error {
 	c.stats.BytesOut.Add(uint64(len(frame)))
 	return nil
 }
-
-// Queued reports whether a frame written to the connection during the
-// poller's current batch waits for the batch's end: a frame written now
-// leaves with it, in the same system call (or submission). A writer
-// choosing among connections that are otherwise alike can prefer such
-// one. It may be stale by the time it returns; it is a hint only.
-func (c *Conn) Queued() bool { return c.queued.Load() }
 
 func (c *Conn) writeFailed(err error) error {
 	err = fmt.Errorf("%w: %v", ErrWrite, err)
@@ -257,7 +248,6 @@ func (c *Conn) flushDeferred() {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.deferred = false
-	c.queued.Store(false)
 	if c.flushing || c.wfd < 0 || len(c.backlog) == 0 {
 		return
 	}

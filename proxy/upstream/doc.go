@@ -4,9 +4,7 @@
 // A Cluster holds an immutable state (endpoints and an lb.Picker) that
 // Update swaps atomically. TryForward, called on the transport's poller,
 // picks an endpoint, then the connection with the fewest requests in
-// flight (or, within a few requests of it, one on which a frame of the
-// poller's current batch already waits, so that a batch's requests to an
-// endpoint leave in one write: transport.Conn.Queued), takes a slot in that connection's slot table, rewrites the
+// flight, takes a slot in that connection's slot table, rewrites the
 // frame's TTHeader and payload seqIDs to one naming the slot and its
 // generation, and writes the frame; it never waits, so an endpoint without
 // a connection yet hands the request back for Forward, which waits for the

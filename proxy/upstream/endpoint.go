@@ -65,23 +65,14 @@ func newEndpoint(c *Cluster, e EndpointConfig) *Endpoint {
 	return &Endpoint{cluster: c, network: e.Network, address: e.Address, conns: make([]atomic.Pointer[conn], c.cfg.ConnsPerEndpoint)}
 }
 
-// stickySlack: how many more requests in flight than the least loaded
-// connection a connection may have and still take a request because a
-// frame of the poller's current batch already waits on it (Queued).
-const stickySlack = 4
-
 // pick returns the connection with the fewest requests in flight that has
-// room for one more, or, within stickySlack of it, the least loaded one on
-// which a frame of the poller's current batch already waits: a batch's requests to one
-// endpoint then leave in one system call, and its peer reads them with one
-// wake-up, instead of one per connection. With no open connection it dials
-// one, or, without mayDial, starts dialling in the background and returns
-// errWouldWait (while the endpoint backs off after a failure, that failure
-// is the error at once); with some slots empty it fills them in the
-// background. A nil conn and nil error mean every connection is full.
+// room for one more. With no open connection it dials one, or, without
+// mayDial, starts dialling in the background and returns errWouldWait
+// (while the endpoint backs off after a failure, that failure is the error
+// at once); with some slots empty it fills them in the background. A nil
+// conn and nil error mean every connection is full.
 func (ep *Endpoint) pick(mayDial bool) (*conn, error) {
-	var best, queued *conn
-	var bestN, queuedN int32
+	var best *conn
 	empty := false
 	max := int32(ep.cluster.cfg.MaxRequestsPerConn)
 	for i := range ep.conns {
@@ -90,19 +81,9 @@ func (ep *Endpoint) pick(mayDial bool) (*conn, error) {
 			empty = true
 			continue
 		}
-		n := cn.inflight.Load()
-		if n >= max {
-			continue
+		if n := cn.inflight.Load(); n < max && (best == nil || n < best.inflight.Load()) {
+			best = cn
 		}
-		if best == nil || n < bestN {
-			best, bestN = cn, n
-		}
-		if (queued == nil || n < queuedN) && cn.tc != nil && cn.tc.Queued() {
-			queued, queuedN = cn, n
-		}
-	}
-	if queued != nil && queuedN <= bestN+stickySlack {
-		best = queued
 	}
 	if best != nil {
 		if empty && ep.dialing.CompareAndSwap(false, true) {
