@@ -136,9 +136,33 @@ sleep 15 # initial responses ACKed, memory settled
 	curl -fsS "http://$META/v1/assignment" | python3 -c 'import json,sys; a=json.load(sys.stdin); print("apps per pilot:", {p["id"]: p["apps"] for p in a["pilots"]}, "capacity", a["capacity"])'
 } | tee "$OUT/steady.txt"
 
+# The push's CPU by process: ticks over the 10 s after the change, less
+# those of the 10 s before it (idle: keepalives, leases).
+push_ticks() {
+	local p
+	for p in etcd meta p1 p2 p3 p4 $(seq -f "mock%g" 0 $((PROCS - 1))); do printf "%s " "$(cpu_ticks "${PID[$p]}")"; done
+}
+T0=($(push_ticks))
+sleep 10
+T1=($(push_ticks))
 echo "changing one endpoint of common"
 touch "$OUT/change"
-sleep 30
+sleep 10
+T2=($(push_ticks))
+python3 - "$(getconf CLK_TCK)" "$N" "${T0[*]}" "${T1[*]}" "${T2[*]}" "$(for k in 1 2 3 4; do pstat "127.0.0.1:$((BASE + 40 + k))" pilot.sessions; done | tr '\n' ' ')" <<'PY' | tee -a "$OUT/steady.txt"
+import sys
+hz, n = int(sys.argv[1]), int(sys.argv[2])
+t0, t1, t2 = ([int(x) for x in a.split()] for a in sys.argv[3:6])
+sess = [int(x) for x in sys.argv[6].split()]
+names = ["etcd", "meta", "p1", "p2", "p3", "p4"] + ["mock%d" % i for i in range(len(t0) - 6)]
+cost = [max(0, (c - b) - (b - a)) / hz for a, b, c in zip(t0, t1, t2)]
+print("push CPU, the 10 s after the change less the 10 s before it (s):", " ".join("%s %.2f" % x for x in zip(names, cost)))
+pil, mocks = sum(cost[2:6]), sum(cost[6:])
+print("push CPU: pilots %.2f s (%.1f us per session), simulated sidecars %.2f s (%.1f us per sidecar), etcd+meta %.2f s; per pilot us/session: %s" % (
+    pil, pil / n * 1e6, mocks, mocks / n * 1e6, cost[0] + cost[1],
+    " ".join("p%d %.1f" % (k + 1, cost[2 + k] / s * 1e6) for k, s in enumerate(sess) if s)))
+PY
+sleep 20
 for k in 1 2 3 4; do
 	a=127.0.0.1:$((BASE + 40 + k))
 	echo "p$k push (Data Cache to stream): count $(pstat $a pilot.push_delay.count) p50 $(pstat $a pilot.push_delay.p50_us)us p99 $(pstat $a pilot.push_delay.p99_us)us max $(pstat $a pilot.push_delay.max_us)us"
