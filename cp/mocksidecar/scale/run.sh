@@ -30,6 +30,10 @@ TRANSPORT=${TRANSPORT:-}   # the mock sidecars' --transport (lean, the default, 
 # MOCK_GOMEMLIMIT (GOGC=off): 10,000 sidecars hold about 300 MiB. Go's
 # defaults: MOCK_GOGC=100 MOCK_GOMEMLIMIT=off.
 MOCK_GOGC=${MOCK_GOGC:-off}
+# MOCK_NICE: the mock processes' nice value (empty: as the script's). 19
+# gives the control plane the CPU first, so the pilots' share of a push
+# shows as it would with the simulated sidecars on hosts of their own.
+MOCK_NICE=${MOCK_NICE:-}
 MOCK_GOMEMLIMIT=${MOCK_GOMEMLIMIT:-1536MiB}
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
@@ -55,7 +59,7 @@ left() { echo $((DEADLINE - ($(date +%s) - START))); }
 start() { # name, args...
 	local name=$1
 	shift
-	"$BIN" "$@" >>"$OUT/$name.log" 2>&1 &
+	${NICE:+nice -n "$NICE"} "$BIN" "$@" >>"$OUT/$name.log" 2>&1 &
 	PIDS+=($!)
 	PID[$name]=$!
 }
@@ -97,7 +101,7 @@ for _ in $(seq 1 600); do [ -e "$OUT/registered" ] && break; sleep 0.1; done
 
 per=$((N / PROCS))
 for k in $(seq 0 $((PROCS - 1))); do
-	GOGC=$MOCK_GOGC GOMEMLIMIT=$MOCK_GOMEMLIMIT start "mock$k" mocksidecar --script "$HERE/sidecars.yaml" --count "$per" --first $((k * per)) --ramp "$RAMP" \
+	NICE=$MOCK_NICE GOGC=$MOCK_GOGC GOMEMLIMIT=$MOCK_GOMEMLIMIT start "mock$k" mocksidecar --script "$HERE/sidecars.yaml" --count "$per" --first $((k * per)) --ramp "$RAMP" \
 		--meta "$META" --var "dir=$OUT" --var killed=p2 --timeout "${DEADLINE}s" --json "$OUT/mock$k.json" --log-level "$MOCK_LOG_LEVEL" ${TRANSPORT:+--transport "$TRANSPORT"}
 done
 N=$((per * PROCS))
