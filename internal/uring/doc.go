@@ -16,5 +16,11 @@
 // holds it; the buffers handed to SendAll and RecvAll are read or written
 // only during the call.
 //
+// The ring is set up with IORING_SETUP_SUBMIT_ALL only. SINGLE_ISSUER
+// (and DEFER_TASKRUN, which needs it) and a registered ring descriptor
+// (IORING_REGISTER_RING_FDS) are bound to one OS thread, which a goroutine
+// is not; COOP_TASKRUN and NO_SQARRAY measured no better, since every
+// operation completes inline (docs/performance.md).
+//
 // uring is a leaf: it must never import another OctoMesh package.
 package uring
