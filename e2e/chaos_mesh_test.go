@@ -109,6 +109,20 @@ func (p *chaosProc) start() error {
 	return nil
 }
 
+// logTails logs the last n lines of each control-plane process's output:
+// what a failed round needs to be read after the fact (in CI).
+func (m *chaosMesh) logTails(t *testing.T, n int) {
+	t.Helper()
+	procs := append([]*chaosProc{m.etcd, m.nats, m.disp, m.meta, m.scanner}, m.pilots...)
+	for _, p := range procs {
+		if p == nil {
+			continue
+		}
+		lines := strings.Split(strings.TrimRight(p.logs.String(), "\n"), "\n")
+		t.Logf("%s, the last %d lines of its output:\n%s", p.name, min(n, len(lines)), strings.Join(lines[max(0, len(lines)-n):], "\n"))
+	}
+}
+
 // addr is an address the process wrote when it was ready, without a
 // scheme.
 func (p *chaosProc) addr(key string) string {

@@ -489,6 +489,9 @@ func TestChaos(t *testing.T) {
 				if f.zeroFailures && row.r.failed != 0 {
 					t.Errorf("%s: %d of %d calls failed; the design promises none (first: %s)", f.name, row.r.failed, row.r.calls, row.r.firstErr)
 				}
+				if t.Failed() {
+					m.logTails(t, 30)
+				}
 			})
 			if !ok && !waitFor(30*time.Second, func() bool { h, _ := m.healthy(); return h && l.recentRate() >= 99 }) {
 				// A fault that left the mesh broken would fail every later one.
