@@ -337,14 +337,23 @@ func chaosFaults() []chaosFault {
 			inject: func(t *testing.T, m *chaosMesh, _ *chaosLoad) func() {
 				return restartAfterKill(t, m.scanner)
 			}},
-		{name: "etcd stopped and started", hold: true, zeroFailures: true,
+		// kill -9, not SIGTERM: the embedded etcd's graceful stop waits about
+		// 8 s for its clients' streams, which with the hold made the outage
+		// longer than the leases' 10 s, and the registrations expired in
+		// one CI run of four. The promise is about an outage shorter than
+		// the leases; a longer one is the scanner's and the leases' business.
+		{name: "etcd killed and started", hold: true, zeroFailures: true,
 			promise: "no call fails: pilots serve what they have; leases kept (10s TTL, outage shorter)",
 			inject: func(t *testing.T, m *chaosMesh, _ *chaosLoad) func() {
-				m.etcd.stop()
+				t0 := time.Now()
+				m.etcd.kill()
+				t.Logf("etcd killed in %v", time.Since(t0))
 				return func() {
+					t1 := time.Now()
 					if err := m.etcd.start(); err != nil {
 						t.Fatal(err)
 					}
+					t.Logf("etcd started in %v", time.Since(t1))
 				}
 			}},
 		{name: "NATS stopped and started", hold: true, zeroFailures: true,
