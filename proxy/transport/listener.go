@@ -107,10 +107,11 @@ func (l *Listener) accept() {
 // listener, from a goroutine that first handshakes (adoptSecure).
 func (l *Listener) adopt(gc net.Conn) error {
 	if l.opts.MaxConns > 0 && l.Conns()+int(l.handshaking.Load()) >= l.opts.MaxConns {
-		// Closed before netpoll sees it: the peer reads EOF at once, and
-		// this process spends nothing more on it.
-		_ = gc.Close()
+		// Counted, then closed before netpoll sees it: the peer reads EOF
+		// at once, and this process spends nothing more on it. Counting
+		// first means whoever sees the EOF also sees the count.
 		l.stats.Refused.Add(1)
+		_ = gc.Close()
 		return nil
 	}
 	if l.opts.TLS.on() && l.network == "tcp" {
