@@ -143,8 +143,8 @@ func (r *Relay) reset(c net.Conn) {
 	if tc, ok := c.(*net.TCPConn); ok {
 		_ = tc.SetLinger(0)
 	}
+	r.Reset.Add(1) // before the close, so that whoever sees the reset sees the count
 	c.Close()
-	r.Reset.Add(1)
 }
 
 func (r *Relay) track(c net.Conn) bool {
