@@ -162,7 +162,12 @@ func (c *conn) flushLocked() error {
 		c.release()
 		return errConnClosed
 	}
-	if c.inflight { // the Batch's completion writes it, after its own bytes
+	if c.inflight { // the Batch's completion (or finishWrite) writes it, after its own bytes
+		if len(c.out) > c.srv.o.MaxQueued {
+			c.release()
+			c.closeLocked()
+			return fmt.Errorf("grpclite: more than %d bytes wait for a socket that takes nothing: connection dropped", c.srv.o.MaxQueued)
+		}
 		return nil
 	}
 	err := c.writeLocked(c.out)
@@ -171,8 +176,75 @@ func (c *conn) flushLocked() error {
 }
 
 // writeLocked writes p, with the write timeout; a failed write drops the
-// connection.
+// connection. On a connection the loop reads, the socket is offered p
+// without waiting (a raw write(2)); what it does not take is written by a
+// goroutine of its own (finishWrite), with the write timeout, and what is
+// built meanwhile waits behind it (inflight, as behind a Batch): the loop,
+// which answers pings and settings and runs handlers, never waits for a
+// peer.
 func (c *conn) writeLocked(p []byte) error {
+	if c.looped {
+		releaseIO()
+		n, errno := rawWrite(c.fd, p)
+		switch {
+		case errno == 0 && n == len(p):
+			return nil
+		case errno != 0 && errno != unix.EAGAIN:
+			c.closeLocked()
+			return fmt.Errorf("grpclite: write: %w", errno)
+		}
+		c.inflight = true
+		go c.finishWrite(append([]byte(nil), p[n:]...))
+		return nil
+	}
+	return c.writeWaitLocked(p)
+}
+
+// finishWrite writes rest, what a looped connection's socket did not take
+// at once, and then what was built meanwhile, waiting for the peer up to
+// the write timeout (a failed write drops the connection). It writes
+// without c.mu: while inflight nothing else writes to the socket, and
+// the loop, handling a frame of this connection, must not wait for it.
+func (c *conn) finishWrite(rest []byte) {
+	var outp *[]byte
+	for {
+		deadline := time.Now().Add(c.srv.o.WriteTimeout)
+		_ = c.nc.SetWriteDeadline(deadline)
+		_, err := c.nc.Write(rest)
+		if outp != nil && cap(rest) <= 256<<10 {
+			*outp = rest[:0]
+			bufPool.Put(outp)
+		}
+		outp = nil
+		c.mu.Lock()
+		c.writeDeadline = deadline.UnixNano()
+		switch {
+		case c.closePending:
+			c.inflight, c.closePending = false, false
+			c.release()
+			if !c.shutIfLoopedLocked() {
+				_ = c.nc.Close()
+			}
+		case err != nil || c.dead:
+			c.inflight = false
+			c.release()
+			c.closeLocked()
+		case len(c.out) > 0: // built meanwhile: next, still inflight
+			rest, outp = c.out, c.outp
+			c.out, c.outp = nil, nil
+			c.mu.Unlock()
+			continue
+		default:
+			c.inflight = false
+		}
+		c.mu.Unlock()
+		return
+	}
+}
+
+// writeWaitLocked writes p through the net.Conn, waiting up to the write
+// timeout; a failed write drops the connection.
+func (c *conn) writeWaitLocked(p []byte) error {
 	// The deadline is moved on by the Server's coarse clock, and only once
 	// less than half of WriteTimeout is left of it: not a timer change
 	// per write. A write has at least WriteTimeout/2 less a clock tick.
@@ -291,7 +363,12 @@ func (s *Server) serveConn(nc net.Conn) {
 		c.close()
 		return
 	}
+	// No deadline from here on but each write's: the next write sets
+	// its own (writeWaitLocked keeps a deadline it believes set).
 	_ = nc.SetDeadline(time.Time{})
+	c.mu.Lock()
+	c.writeDeadline = 0
+	c.mu.Unlock()
 	hf, err := c.sniff()
 	if err != nil {
 		c.close()

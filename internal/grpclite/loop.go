@@ -367,6 +367,20 @@ func rawRead(fd int, p []byte) (int, unix.Errno) {
 	}
 }
 
+// rawWrite is one non-blocking write(2).
+func rawWrite(fd int, p []byte) (int, unix.Errno) {
+	for {
+		n, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return 0, e
+		}
+		return int(n), 0
+	}
+}
+
 const (
 	feedOK = iota
 	feedBack

@@ -475,3 +475,76 @@ func TestLoopWithoutURing(t *testing.T) {
 		t.Fatalf("the loop's tests with OCTOMESH_IO_URING=off: %v\n%s", err, out)
 	}
 }
+
+// TestLoopSlowReader: a looped connection whose peer reads nothing while
+// the server sends it more than the socket takes: the writes that do not
+// fit wait on a goroutine of their own, so the loop keeps answering the
+// other connections (and this one's pings, queued behind); once the peer
+// reads, every byte arrives in order. One that reads nothing for the
+// write timeout is dropped.
+func TestLoopSlowReader(t *testing.T) {
+	h := startServer(t, Options{WriteTimeout: 2 * time.Second}, nil)
+	other := openStream(t, context.Background(), dial(t, h.addr))
+	roundTrip(t, other, []byte("hello"))
+	r := newRawStream(t, h)
+	r.write(frames(func(fr *http2.Framer) {
+		_ = fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1 << 30})
+		_ = fr.WriteWindowUpdate(0, 1<<30)
+		_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: r.headers(), EndHeaders: true})
+		_ = fr.WriteData(1, false, message([]byte("first")))
+	}), 1<<20)
+	r.expect(1, []byte("first"))
+	waitLooped(t)
+	e := h.stream(1)
+	chunk := bytes.Repeat([]byte("z"), 64<<10)
+	// Until the socket takes no more and a write waits for the peer (a
+	// few MiB on loopback).
+	buf := make([]byte, 8<<20)
+	waiting := func() bool {
+		return strings.Contains(string(buf[:runtime.Stack(buf, true)]), "grpclite.(*conn).finishWrite(")
+	}
+	chunks := 0
+	for ; chunks < 1000 && !waiting(); chunks++ {
+		start := time.Now()
+		if err := e.st.Send(chunk); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("Send waited %v for a peer that reads nothing", d)
+		}
+	}
+	if !waiting() {
+		t.Fatalf("no write waits for the peer after %d MiB", chunks/16)
+	}
+	r.write(frames(func(fr *http2.Framer) { _ = fr.WritePing(false, [8]byte{9}) }), 1<<20)
+	for range 20 {
+		roundTrip(t, other, []byte("not stalled"))
+	}
+	// The peer reads now: every message whole and in order.
+	got := 0
+	for got < chunks {
+		var m []byte
+		for len(m) < 5+len(chunk) {
+			f, err := r.fr.ReadFrame()
+			if err != nil {
+				t.Fatalf("after %d messages: %v", got, err)
+			}
+			if d, ok := f.(*http2.DataFrame); ok {
+				m = append(m, d.Data()...)
+			}
+		}
+		if len(m) != 5+len(chunk) || !bytes.Equal(m[5:], chunk) {
+			t.Fatalf("message %d: %d bytes, or not the ones sent", got, len(m))
+		}
+		got++
+	}
+	// Now a peer that never reads: dropped after the write timeout, or
+	// once more than MaxQueued waits behind the write.
+	for range 1000 {
+		if e.st.Send(chunk) != nil {
+			break
+		}
+	}
+	waitFor(t, "the peer that reads nothing dropped", e.closed.Load)
+	roundTrip(t, other, []byte("still served"))
+}

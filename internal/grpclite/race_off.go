@@ -2,9 +2,11 @@
 
 package grpclite
 
-// acquireIO tells the race detector, in race builds, that what the peer
+// acquireIO and releaseIO tell the race detector, in race builds, that what the peer
 // wrote before its bytes reached the socket happened before the loop's
-// raw read of them (package syscall's Read does so for its reads; the
-// loop reads with raw system calls, or io_uring). Without -race it does
+// raw read of them, and the converse for the raw writes to a looped
+// connection (package syscall's Read and Write do so; the loop reads and
+// writes with raw system calls, or io_uring). Without -race they do
 // nothing.
 func acquireIO() {}
+func releaseIO() {}
