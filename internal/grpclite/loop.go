@@ -213,7 +213,15 @@ func (l *loop) round(uintptr) bool {
 			l.again = l.again2[:0]
 			for i, c := range list {
 				list[i] = nil
-				l.serve(c, 0)
+				// One that left in this batch's events (given back to
+				// a goroutine, or ended) is not the loop's to read,
+				// unless it came back since.
+				l.mu.Lock()
+				in := c.slot >= 0
+				l.mu.Unlock()
+				if in {
+					l.serve(c, 0)
+				}
 			}
 			l.again2 = list[:0]
 		}

@@ -548,3 +548,45 @@ func TestLoopSlowReader(t *testing.T) {
 	waitFor(t, "the peer that reads nothing dropped", e.closed.Load)
 	roundTrip(t, other, []byte("still served"))
 }
+
+// TestLoopLongInputThenNewStream: more input than one turn reads (frames
+// the server ignores, which no flow control bounds), arriving while the
+// loop reads, and then new streams: the connection waits behind the
+// others between turns, goes back to a goroutine at each HEADERS, and the
+// loop does not read it after (run with -race).
+func TestLoopLongInputThenNewStream(t *testing.T) {
+	h := startServer(t, Options{}, nil)
+	r := newRawStream(t, h)
+	r.write(frames(func(fr *http2.Framer) {
+		_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: r.headers(), EndHeaders: true})
+		_ = fr.WriteData(1, false, message([]byte("first")))
+	}), 1<<20)
+	r.expect(1, []byte("first"))
+	junk := frames(func(fr *http2.Framer) {
+		for range 4 {
+			_ = fr.WriteRawFrame(0xfa, 0, 0, bytes.Repeat([]byte{1}, 16000))
+		}
+	})
+	for k := range 6 {
+		waitLooped(t)
+		id := uint32(3 + 2*k)
+		done := make(chan error, 1)
+		go func() {
+			for range 16 { // 1 MB, in 64 KB writes
+				if _, err := r.nc.Write(junk); err != nil {
+					done <- err
+					return
+				}
+			}
+			_, err := r.nc.Write(frames(func(fr *http2.Framer) {
+				_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: r.headers(), EndHeaders: true})
+				_ = fr.WriteData(id, false, message([]byte(fmt.Sprint("stream ", id))))
+			}))
+			done <- err
+		}()
+		r.expect(id, []byte(fmt.Sprint("stream ", id)))
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
