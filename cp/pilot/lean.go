@@ -18,7 +18,9 @@ import (
 // The lean transport of the xDS port (internal/grpclite): delta ADS
 // streams on a connection with one goroutine, which reads the client's
 // frames and runs the delta handler's request handling (deltaRequest)
-// right there. A push is written by the fan-out to the connection
+// right there, until the stream's first message (admission) was handled;
+// a plain connection is then read by grpclite's event loop, which runs
+// the same handling for the ACKs and requests that follow. A push is written by the fan-out to the connection
 // (grpclite.Batch: one io_uring submission for many connections;
 // like Stream.Send, it never waits for the client: what the client's
 // window does not take is queued); a redirect (Session.end)

@@ -159,7 +159,9 @@ func (b *Batch) done(k int, c *conn, buf []byte, sent int) {
 	case c.closePending:
 		c.closePending = false
 		c.release()
-		_ = c.nc.Close()
+		if !c.shutIfLoopedLocked() {
+			_ = c.nc.Close()
+		}
 	case sent < 0 && sent != -int(unix.EAGAIN) && sent != -int(unix.EINTR):
 		c.release()
 		c.closeLocked() // EPIPE, ECONNRESET: its reader ends the stream

@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+	"golang.org/x/sys/unix"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
@@ -65,7 +66,10 @@ type conn struct {
 	tls  *tls.ConnectionState
 	peer *peer.Peer
 	fr   *http2.Framer
-	br   *bufio.Reader
+	// rd is what the Framer reads: the socket through a bufio.Reader
+	// while the connection has its goroutine, one whole frame at a time
+	// while the loop serves it (loop.go).
+	rd connReader
 	// lean: the connection is this server's (not handed over): the
 	// keepalive sweep looks after it.
 	lean atomic.Bool
@@ -79,6 +83,12 @@ type conn struct {
 	recvWindow  int
 	recvUnacked int
 	owed        pendingAcks // sniff's, until serve sends them
+	// The loop's, while it serves the connection: a frame not yet whole
+	// (nil when none), whether the socket signalled its end, and the
+	// connection's slot in the loop (under the loop's mu; -1: none).
+	partial []byte
+	hup     bool
+	slot    int32
 
 	mu sync.Mutex
 	// out is the write being built (a pooled buffer; nil between
@@ -94,6 +104,10 @@ type conn struct {
 	fd           int
 	inflight     bool
 	closePending bool
+	// looped: the loop reads the socket (loop.go). Only the loop closes
+	// it then; a close elsewhere shuts it down, and the loop, seeing the
+	// hang-up, takes it out and closes it.
+	looped bool
 	// lastPing is when the peer last pinged (Unix ns); pingStrikes counts
 	// pings sooner than minPingInterval; pingForgiven: the server sent
 	// data since, and the next ping is not counted.
@@ -148,7 +162,12 @@ func (c *conn) flushLocked() error {
 		c.release()
 		return errConnClosed
 	}
-	if c.inflight { // the Batch's completion writes it, after its own bytes
+	if c.inflight { // the Batch's completion (or finishWrite) writes it, after its own bytes
+		if len(c.out) > c.srv.o.MaxQueued {
+			c.release()
+			c.closeLocked()
+			return fmt.Errorf("grpclite: more than %d bytes wait for a socket that takes nothing: connection dropped", c.srv.o.MaxQueued)
+		}
 		return nil
 	}
 	err := c.writeLocked(c.out)
@@ -157,8 +176,75 @@ func (c *conn) flushLocked() error {
 }
 
 // writeLocked writes p, with the write timeout; a failed write drops the
-// connection.
+// connection. On a connection the loop reads, the socket is offered p
+// without waiting (a raw write(2)); what it does not take is written by a
+// goroutine of its own (finishWrite), with the write timeout, and what is
+// built meanwhile waits behind it (inflight, as behind a Batch): the loop,
+// which answers pings and settings and runs handlers, never waits for a
+// peer.
 func (c *conn) writeLocked(p []byte) error {
+	if c.looped {
+		releaseIO()
+		n, errno := rawWrite(c.fd, p)
+		switch {
+		case errno == 0 && n == len(p):
+			return nil
+		case errno != 0 && errno != unix.EAGAIN:
+			c.closeLocked()
+			return fmt.Errorf("grpclite: write: %w", errno)
+		}
+		c.inflight = true
+		go c.finishWrite(append([]byte(nil), p[n:]...))
+		return nil
+	}
+	return c.writeWaitLocked(p)
+}
+
+// finishWrite writes rest, what a looped connection's socket did not take
+// at once, and then what was built meanwhile, waiting for the peer up to
+// the write timeout (a failed write drops the connection). It writes
+// without c.mu: while inflight nothing else writes to the socket, and
+// the loop, handling a frame of this connection, must not wait for it.
+func (c *conn) finishWrite(rest []byte) {
+	var outp *[]byte
+	for {
+		deadline := time.Now().Add(c.srv.o.WriteTimeout)
+		_ = c.nc.SetWriteDeadline(deadline)
+		_, err := c.nc.Write(rest)
+		if outp != nil && cap(rest) <= 256<<10 {
+			*outp = rest[:0]
+			bufPool.Put(outp)
+		}
+		outp = nil
+		c.mu.Lock()
+		c.writeDeadline = deadline.UnixNano()
+		switch {
+		case c.closePending:
+			c.inflight, c.closePending = false, false
+			c.release()
+			if !c.shutIfLoopedLocked() {
+				_ = c.nc.Close()
+			}
+		case err != nil || c.dead:
+			c.inflight = false
+			c.release()
+			c.closeLocked()
+		case len(c.out) > 0: // built meanwhile: next, still inflight
+			rest, outp = c.out, c.outp
+			c.out, c.outp = nil, nil
+			c.mu.Unlock()
+			continue
+		default:
+			c.inflight = false
+		}
+		c.mu.Unlock()
+		return
+	}
+}
+
+// writeWaitLocked writes p through the net.Conn, waiting up to the write
+// timeout; a failed write drops the connection.
+func (c *conn) writeWaitLocked(p []byte) error {
 	// The deadline is moved on by the Server's coarse clock, and only once
 	// less than half of WriteTimeout is left of it: not a timer change
 	// per write. A write has at least WriteTimeout/2 less a clock tick.
@@ -182,13 +268,25 @@ func (c *conn) closeLocked() {
 }
 
 // markClosedLocked marks the connection dropped and reports whether the
-// caller closes the socket (false: the Batch sending on it will).
+// caller closes the socket (false: the Batch sending on it will, or the
+// loop, which reads it: the socket is shut down, and the loop sees the
+// hang-up).
 func (c *conn) markClosedLocked() bool {
 	c.dead = true
 	if c.inflight {
 		c.closePending = true
 		return false
 	}
+	return !c.shutIfLoopedLocked()
+}
+
+// shutIfLoopedLocked shuts the socket down if the loop reads it, and
+// reports whether it did: the loop then closes it.
+func (c *conn) shutIfLoopedLocked() bool {
+	if !c.looped {
+		return false
+	}
+	_ = unix.Shutdown(c.fd, unix.SHUT_RDWR)
 	return true
 }
 
@@ -231,17 +329,22 @@ func (s *Server) serveConn(nc net.Conn) {
 		cs := tc.ConnectionState()
 		state, nc = &cs, tc
 	}
-	c := &conn{srv: s, nc: nc, tls: state, fd: -1, recvWindow: initialWindow, sendWindow: initialWindow,
+	c := &conn{srv: s, nc: nc, tls: state, fd: -1, slot: -1, recvWindow: initialWindow, sendWindow: initialWindow,
 		peerInitialWindow: initialWindow, peerMaxFrame: maxFrameSize}
 	c.lastRead.Store(s.clock.Load())
 	if !s.add(c) {
 		_ = nc.Close()
 		return
 	}
-	defer s.remove(c)
+	kept := false // serve's from then on, which removes c when it ends
+	defer func() {
+		if !kept {
+			s.remove(c)
+		}
+	}()
 	rec := &recorder{r: nc}
-	c.br = bufio.NewReaderSize(rec, readBufferSize)
-	c.fr = http2.NewFramer(c, c.br)
+	c.rd.br = bufio.NewReaderSize(rec, readBufferSize)
+	c.fr = http2.NewFramer(c, &c.rd)
 	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	c.fr.MaxHeaderListSize = maxHeaderListSize
 	c.fr.SetMaxReadFrameSize(maxFrameSize)
@@ -256,11 +359,16 @@ func (s *Server) serveConn(nc net.Conn) {
 		return
 	}
 	var preface [len(http2.ClientPreface)]byte
-	if _, err := io.ReadFull(c.br, preface[:]); err != nil || string(preface[:]) != http2.ClientPreface {
+	if _, err := io.ReadFull(c.rd.br, preface[:]); err != nil || string(preface[:]) != http2.ClientPreface {
 		c.close()
 		return
 	}
+	// No deadline from here on but each write's: the next write sets
+	// its own (writeWaitLocked keeps a deadline it believes set).
 	_ = nc.SetDeadline(time.Time{})
+	c.mu.Lock()
+	c.writeDeadline = 0
+	c.mu.Unlock()
 	hf, err := c.sniff()
 	if err != nil {
 		c.close()
@@ -282,8 +390,43 @@ func (s *Server) serveConn(nc net.Conn) {
 	} else {
 		c.peer = &peer.Peer{Addr: nc.RemoteAddr(), LocalAddr: nc.LocalAddr()}
 	}
+	kept = true
 	c.serve(hf)
 }
+
+// connReader is what a connection's Framer reads: src first (the bytes
+// the loop read after a frame that gave the connection back to a
+// goroutine; while the loop serves it, the one frame being read), then
+// br, the socket's bufio.Reader, while the connection has its goroutine
+// (nil while the loop serves it).
+type connReader struct {
+	src []byte
+	br  *bufio.Reader
+}
+
+var errNoInput = errors.New("grpclite: a frame read past its end") // never: the loop reads whole frames
+
+func (r *connReader) Read(p []byte) (int, error) {
+	if len(r.src) > 0 {
+		n := copy(p, r.src)
+		r.src = r.src[n:]
+		if len(r.src) == 0 {
+			r.src = nil
+		}
+		return n, nil
+	}
+	if r.br == nil {
+		return 0, errNoInput
+	}
+	return r.br.Read(p)
+}
+
+// buffered reports whether bytes read of the socket wait to be framed.
+func (r *connReader) buffered() bool {
+	return len(r.src) > 0 || r.br != nil && r.br.Buffered() > 0
+}
+
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
 
 // handOver gives the connection, with what was read of it, to the
 // fallback server.
@@ -341,9 +484,9 @@ func (c *conn) sniff() (*http2.MetaHeadersFrame, error) {
 	}
 }
 
-// serve runs the connection from its first HEADERS frame until it ends.
+// serve runs the connection from its first HEADERS frame until it ends
+// or the loop takes it.
 func (c *conn) serve(first *http2.MetaHeadersFrame) {
-	defer c.close()
 	c.mu.Lock()
 	for range c.owed.settings {
 		_ = c.fr.WriteSettingsAck()
@@ -355,32 +498,101 @@ func (c *conn) serve(first *http2.MetaHeadersFrame) {
 	err := c.flushLocked()
 	c.mu.Unlock()
 	if err != nil {
+		c.close()
 		return
 	}
-	var f http2.Frame = first
+	c.run(first, nil)
+}
+
+// run is the connection's goroutine from frame f (or ReadFrame's error
+// err) on: it reads and handles frames until the connection ends, or
+// until the loop takes it (handToLoop), and then returns.
+func (c *conn) run(f http2.Frame, err error) {
 	for {
-		c.lastRead.Store(c.srv.clock.Load())
-		if err := c.handle(f); err != nil {
-			var ce http2.ConnectionError
-			if errors.As(err, &ce) {
-				c.goAway(http2.ErrCode(ce))
-			}
+		if (f != nil || err != nil) && !c.step(f, err) {
+			c.close()
 			return
 		}
-		if f, err = c.fr.ReadFrame(); err != nil {
-			var se http2.StreamError
-			if errors.As(err, &se) {
-				c.resetStream(se.StreamID, se.Code)
-				f = nil
-				continue
-			}
-			var ce http2.ConnectionError
-			if errors.As(err, &ce) {
-				c.goAway(http2.ErrCode(ce))
-			}
+		if c.handToLoop() {
 			return
+		}
+		f, err = c.fr.ReadFrame()
+	}
+}
+
+// resume is a goroutine of the connection again, given back by the loop:
+// rd.src holds what the loop read from the frame that gave it back on.
+func (c *conn) resume() {
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(c.nc)
+	c.rd.br = br
+	c.run(nil, nil)
+}
+
+// handToLoop gives the connection to the loop, if it may have it: a plain
+// socket, nothing read of it waiting to be framed, every open stream's
+// first message handled (a stream's first message may keep its handler
+// waiting: not in the loop). The goroutine's read buffer goes back to the
+// pool; the goroutine exits.
+func (c *conn) handToLoop() bool {
+	if c.fd < 0 || c.tls != nil || c.rd.buffered() {
+		return false
+	}
+	l := getLoop()
+	if l == nil {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dead {
+		return false
+	}
+	for _, st := range c.streams {
+		if !st.firstDone {
+			return false
 		}
 	}
+	br := c.rd.br
+	c.rd.br = nil
+	c.looped = true
+	if err := l.add(c); err != nil {
+		c.looped = false
+		c.rd.br = br
+		return false
+	}
+	if br != nil && br.Size() == readBufferSize {
+		br.Reset(nil)
+		readerPool.Put(br)
+	}
+	loopStats.handedOver.Add(1)
+	return true
+}
+
+// step handles one frame read, or ReadFrame's error, the same way
+// whoever reads the connection (its goroutine, or the loop); false: the
+// connection ends (the caller closes it).
+func (c *conn) step(f http2.Frame, err error) bool {
+	if err != nil {
+		var se http2.StreamError
+		if errors.As(err, &se) {
+			c.resetStream(se.StreamID, se.Code)
+			return true
+		}
+		var ce http2.ConnectionError
+		if errors.As(err, &ce) {
+			c.goAway(http2.ErrCode(ce))
+		}
+		return false
+	}
+	c.lastRead.Store(c.srv.clock.Load())
+	if err := c.handle(f); err != nil {
+		var ce http2.ConnectionError
+		if errors.As(err, &ce) {
+			c.goAway(http2.ErrCode(ce))
+		}
+		return false
+	}
+	return true
 }
 
 var errGoAway = errors.New("grpclite: the peer sent GOAWAY")
@@ -711,6 +923,7 @@ func (c *conn) close() {
 	if now {
 		_ = c.nc.Close()
 	}
+	c.srv.remove(c)
 	for _, h := range hs {
 		h.Closed()
 	}

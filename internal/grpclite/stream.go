@@ -35,6 +35,9 @@ type Stream struct {
 	hdrN        int
 	need        int
 	msg         []byte
+	// firstDone: the Handler returned from the stream's first message
+	// (the connection may go to the loop: conn.handToLoop).
+	firstDone bool
 }
 
 // Context carries the stream's metadata (metadata.FromIncomingContext)
@@ -210,7 +213,9 @@ func (s *Stream) take(data []byte) error {
 			m = s.msg
 		}
 		s.hdrN, s.msg = 0, nil
-		if err := s.h.Message(m); err != nil {
+		err := s.h.Message(m)
+		s.firstDone = true
+		if err != nil {
 			return err
 		}
 	}
