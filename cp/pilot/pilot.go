@@ -64,8 +64,9 @@ type Options struct {
 	// app the certificate names.
 	XDSTLS *tls.Config
 	// XDSTransport serves the xDS port's delta ADS streams: "lean" (the
-	// default; lean.go, internal/grpclite: one goroutine per connection)
-	// or "grpc" (gRPC-go's server, as everything else on the port).
+	// default; lean.go, internal/grpclite: one event loop reads every
+	// established plain-TCP connection, which keeps no goroutine of its
+	// own) or "grpc" (gRPC-go's server, as everything else on the port).
 	XDSTransport string
 	// HTTPTLS, when set (api/ca.ServerTLS builds it), makes the HTTP port
 	// mutual TLS: every client shows a certificate of TrustDomain, and the
