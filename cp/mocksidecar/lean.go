@@ -143,19 +143,20 @@ type leanStream struct {
 
 	// On an event loop's stream (leanloop.go): the loop reads the
 	// socket and hands each response to handler on its goroutine.
-	lp      *leanLoop
-	fd      int
-	slot    int32
-	fdmu    sync.Mutex // held while the loop uses fd, and by end to close it
-	closed  bool       // fdmu
-	done    chan struct{}
-	pending []byte // the start of a frame (or header block) still arriving
-	handler func(*discovery.DeltaDiscoveryResponse) error
-	herr    error      // handler's error, which ended the stream
-	queued  chan struct{} // signalled when a response is queued and no handler takes it (Recv)
-	later   []*discovery.DeltaDiscoveryRequest // mu: deferred sends handed to a goroutine, in order
-	dirty   bool       // the loop's: in its batch's list of streams to write
-	reading bool       // the loop's: in its batch's list of streams to read
+	lp        *leanLoop
+	fd        int
+	slot      int32
+	fdmu      sync.Mutex // held while the loop uses fd, and by end to close it
+	closed    bool       // fdmu
+	done      chan struct{}
+	pending   []byte // the start of a frame (or header block) still arriving
+	readBytes int64  // rmu: bytes the loop read (tests)
+	handler   func(*discovery.DeltaDiscoveryResponse) error
+	herr      error                              // handler's error, which ended the stream
+	queued    chan struct{}                      // signalled when a response is queued and no handler takes it (Recv)
+	later     []*discovery.DeltaDiscoveryRequest // mu: deferred sends handed to a goroutine, in order
+	dirty     bool                               // the loop's: in its batch's list of streams to write
+	reading   bool                               // the loop's: in its batch's list of streams to read
 }
 
 // frameSource is what the stream's framer reads: the buffered
@@ -199,9 +200,13 @@ func dialLean(ctx context.Context, xds string, header []byte, index int) (*leanS
 		}
 		return nil, grpcstatus.Errorf(codes.Unavailable, "connection error: %v", err)
 	}
+	return newLeanStream(ctx, conn, header, pickLoop())
+}
+
+// newLeanStream prepares the stream on conn, read by lp (nil: by Recv).
+func newLeanStream(ctx context.Context, conn net.Conn, header []byte, lp *leanLoop) (*leanStream, error) {
 	ls := &leanStream{conn: conn, ctx: ctx,
 		peerWindow: 65535, sendConn: 65535, sendStream: 65535, maxFrame: 16384, fd: -1, slot: -1}
-	lp := pickLoop()
 	if lp == nil {
 		ls.br = bufio.NewReaderSize(conn, leanReadBuffer)
 		ls.src.br = ls.br
@@ -226,8 +231,9 @@ func dialLean(ctx context.Context, xds string, header []byte, index int) (*leanS
 	ls.mu.Unlock()
 	if lp != nil {
 		if err := lp.add(ls); err != nil {
-			ls.end(grpcstatus.Errorf(codes.Unavailable, "connection error: %v", err))
-			return nil, ls.err
+			err = grpcstatus.Errorf(codes.Unavailable, "connection error: %v", err)
+			ls.end(err)
+			return nil, err
 		}
 	}
 	return ls, nil

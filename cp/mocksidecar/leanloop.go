@@ -53,7 +53,7 @@ const (
 	// much of the loop's buffer; one that fills its share is read again.
 	leanLoopShare = 4 << 10
 	// leanSlowWrite bounds a write the socket could not take at once.
-	leanSlowWrite = 20 * time.Second
+	leanSlowWrite  = 20 * time.Second
 	leanYieldEvery = 8
 )
 
@@ -409,6 +409,7 @@ func (ls *leanStream) input(p []byte, eof bool) {
 	if ls.ended() != nil {
 		return
 	}
+	ls.readBytes += int64(len(p))
 	b := p
 	if len(ls.pending) > 0 {
 		ls.pending = append(ls.pending, p...)
