@@ -33,8 +33,11 @@ import (
 // messages in DATA frames, WINDOW_UPDATEs as it reads, PING and SETTINGS
 // ACKs, and the stream's end (trailers, RST_STREAM, GOAWAY, a closed
 // connection) as the gRPC status errors gRPC-go would return. No
-// goroutine of its own: the sidecar's connection loop reads (Recv), and
-// whoever sends writes inline. What the sidecar sends and checks is the
+// goroutine of its own: an event loop of the process reads the stream
+// and runs the sidecar's receive, batching its answers with other
+// streams' (leanloop.go); with OCTOMESH_MOCK_LEAN_LOOP=off the sidecar's
+// session goroutine reads (Recv). Whoever else sends writes inline.
+// What the sidecar sends and checks is the
 // same as on the gRPC-go transport (a ClientConn per sidecar: resolver,
 // balancer, transport goroutines), which costs several times the CPU per
 // push and per reconnection (docs/performance.md, "Lean mock sidecars").
