@@ -5,9 +5,11 @@
 // Each simulated sidecar speaks real delta ADS (go-control-plane's
 // types) to the pilot that Meta names for its app, over real HTTP/2 and
 // gRPC on a connection of its own: by default through a lean client of
-// the one method (lean.go: frames written and read by the sidecar's own
-// goroutines, a fraction of a gRPC-go ClientConn's memory and
-// reconnection cost), or through gRPC-go (Options.Transport "grpc"). On
+// the one method (lean.go: frames written by the sidecar's goroutines
+// and read by an event loop per core, leanloop.go, which reads the ready
+// connections and sends the sidecars' ACKs with one io_uring submission
+// each; a fraction of a gRPC-go ClientConn's memory and reconnection
+// cost), or through gRPC-go (Options.Transport "grpc"). On
 // the lean transport a response is read with protowire (wire.go: what
 // proto.Unmarshal would set, or its error); on either, an endpoint
 // resource's body is read for what expect checks without Envoy's types, so
@@ -26,8 +28,9 @@
 // Meta nor a redirect named. The logic repeats proxy/xds's (a cp package
 // may not import proxy/...).
 //
-// mocksidecar imports config and the wire contracts api/meta (the
-// look-up client, the redirect) and api/registry (the registration API's
+// mocksidecar imports config, internal/uring (the loop's batched
+// receives and sends) and the wire contracts api/meta (the look-up
+// client, the redirect) and api/registry (the registration API's
 // client). Like a sidecar, it must never import proxy/..., cp/pilot or
 // cp/meta.
 package mocksidecar

@@ -33,8 +33,11 @@ import (
 // messages in DATA frames, WINDOW_UPDATEs as it reads, PING and SETTINGS
 // ACKs, and the stream's end (trailers, RST_STREAM, GOAWAY, a closed
 // connection) as the gRPC status errors gRPC-go would return. No
-// goroutine of its own: the sidecar's connection loop reads (Recv), and
-// whoever sends writes inline. What the sidecar sends and checks is the
+// goroutine of its own: an event loop of the process reads the stream
+// and runs the sidecar's receive, batching its answers with other
+// streams' (leanloop.go); with OCTOMESH_MOCK_LEAN_LOOP=off the sidecar's
+// session goroutine reads (Recv). Whoever else sends writes inline.
+// What the sidecar sends and checks is the
 // same as on the gRPC-go transport (a ClientConn per sidecar: resolver,
 // balancer, transport goroutines), which costs several times the CPU per
 // push and per reconnection (docs/performance.md, "Lean mock sidecars").
@@ -111,7 +114,8 @@ type leanStream struct {
 	// Reading: Recv, or a sender that waits for send window and finds
 	// no one reading.
 	rmu        sync.Mutex
-	br         *bufio.Reader
+	br         *bufio.Reader // nil on a loop's stream
+	src        frameSource
 	fr         *http2.Framer
 	msg        *[]byte // a gRPC message arriving (from msgPool)
 	queue      []*discovery.DeltaDiscoveryResponse
@@ -139,6 +143,47 @@ type leanStream struct {
 	kaSeen     uint32
 	kaPing     bool
 	stopCtx    func() bool
+
+	// On an event loop's stream (leanloop.go): the loop reads the
+	// socket and hands each response to handler on its goroutine.
+	lp        *leanLoop
+	fd        int
+	slot      int32
+	fdmu      sync.Mutex // held while the loop uses fd, and by end to close it
+	closed    bool       // fdmu
+	done      chan struct{}
+	pending   []byte // the start of a frame (or header block) still arriving
+	readBytes int64  // rmu: bytes the loop read (tests)
+	handler   func(*discovery.DeltaDiscoveryResponse) error
+	herr      error                              // handler's error, which ended the stream
+	queued    chan struct{}                      // signalled when a response is queued and no handler takes it (Recv)
+	later     []*discovery.DeltaDiscoveryRequest // mu: deferred sends handed to a goroutine, in order
+	dirty     bool                               // the loop's: in its batch's list of streams to write
+	reading   bool                               // the loop's: in its batch's list of streams to read
+}
+
+// frameSource is what the stream's framer reads: the buffered
+// connection, or on a loop's stream the bytes of whole frames the loop
+// read (and, at the end of the input, what remains of a partial one).
+type frameSource struct {
+	br  *bufio.Reader
+	b   []byte
+	eof bool
+}
+
+func (s *frameSource) Read(p []byte) (int, error) {
+	if s.br != nil {
+		return s.br.Read(p)
+	}
+	if len(s.b) == 0 {
+		if s.eof {
+			return 0, io.EOF
+		}
+		return 0, io.ErrNoProgress // never: the loop hands whole frames
+	}
+	n := copy(p, s.b)
+	s.b = s.b[n:]
+	return n, nil
 }
 
 // dialLean connects to address and prepares the stream: the preface,
@@ -158,10 +203,18 @@ func dialLean(ctx context.Context, xds string, header []byte, index int) (*leanS
 		}
 		return nil, grpcstatus.Errorf(codes.Unavailable, "connection error: %v", err)
 	}
+	return newLeanStream(ctx, conn, header, pickLoop())
+}
+
+// newLeanStream prepares the stream on conn, read by lp (nil: by Recv).
+func newLeanStream(ctx context.Context, conn net.Conn, header []byte, lp *leanLoop) (*leanStream, error) {
 	ls := &leanStream{conn: conn, ctx: ctx,
-		peerWindow: 65535, sendConn: 65535, sendStream: 65535, maxFrame: 16384}
-	ls.br = bufio.NewReaderSize(conn, leanReadBuffer)
-	ls.fr = http2.NewFramer(nil, ls.br)
+		peerWindow: 65535, sendConn: 65535, sendStream: 65535, maxFrame: 16384, fd: -1, slot: -1}
+	if lp == nil {
+		ls.br = bufio.NewReaderSize(conn, leanReadBuffer)
+		ls.src.br = ls.br
+	}
+	ls.fr = http2.NewFramer(nil, &ls.src)
 	ls.fr.SetReuseFrames()
 	ls.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	ls.fr.MaxHeaderListSize = 1 << 20
@@ -179,6 +232,13 @@ func dialLean(ctx context.Context, xds string, header []byte, index int) (*leanS
 	ls.mu.Lock()
 	ls.stopCtx = stop
 	ls.mu.Unlock()
+	if lp != nil {
+		if err := lp.add(ls); err != nil {
+			err = grpcstatus.Errorf(codes.Unavailable, "connection error: %v", err)
+			ls.end(err)
+			return nil, err
+		}
+	}
 	return ls, nil
 }
 
@@ -211,7 +271,16 @@ func (ls *leanStream) end(err error) {
 	if stop != nil {
 		stop()
 	}
+	if ls.done != nil {
+		close(ls.done)
+	}
+	ls.fdmu.Lock()
+	if ls.lp != nil && !ls.closed {
+		ls.lp.remove(ls)
+	}
+	ls.closed = true
 	_ = ls.conn.Close()
+	ls.fdmu.Unlock()
 }
 
 func (ls *leanStream) ended() error {
@@ -316,12 +385,20 @@ func (ls *leanStream) SendAll(reqs []*discovery.DeltaDiscoveryRequest) error {
 // auto-ACK): it is written with the reader's next write, at the latest
 // when the reader has handled all it has buffered and is about to wait.
 func (ls *leanStream) SendDeferred(r *discovery.DeltaDiscoveryRequest) error {
+	if ls.lp != nil {
+		return ls.sendFromLoop(r)
+	}
 	return ls.send(false, r)
 }
 
 func (ls *leanStream) send(flush bool, reqs ...*discovery.DeltaDiscoveryRequest) error {
 	ls.smu.Lock()
 	defer ls.smu.Unlock()
+	return ls.sendHeld(flush, reqs...)
+}
+
+// sendHeld is send with smu held.
+func (ls *leanStream) sendHeld(flush bool, reqs ...*discovery.DeltaDiscoveryRequest) error {
 	for _, r := range reqs {
 		b := append(ls.obuf[:0], 0, 0, 0, 0, 0)
 		b, err := proto.MarshalOptions{}.MarshalAppend(b, r)
@@ -376,7 +453,7 @@ func (ls *leanStream) reserve(want int) (int, error) {
 		if err := ls.write(nil); err != nil { // what is buffered, so the pilot can grant more
 			return 0, err
 		}
-		if ls.rmu.TryLock() {
+		if ls.lp == nil && ls.rmu.TryLock() {
 			ls.pump()
 			ls.rmu.Unlock()
 			continue
@@ -393,6 +470,9 @@ func (ls *leanStream) reserve(want int) (int, error) {
 // Recv returns the next response, or the stream's end as a gRPC status
 // error (io.EOF for status OK).
 func (ls *leanStream) Recv() (*discovery.DeltaDiscoveryResponse, error) {
+	if ls.lp != nil {
+		return ls.recvLoop()
+	}
 	ls.rmu.Lock()
 	defer ls.rmu.Unlock()
 	for {
@@ -419,6 +499,12 @@ func (ls *leanStream) Recv() (*discovery.DeltaDiscoveryResponse, error) {
 // pump reads and handles one frame; rmu is held.
 func (ls *leanStream) pump() {
 	f, err := ls.fr.ReadFrame()
+	ls.frame(f, err)
+}
+
+// frame handles what the framer read: a frame, or an error that ends the
+// stream; rmu is held.
+func (ls *leanStream) frame(f http2.Frame, err error) {
 	if err != nil {
 		var se http2.StreamError
 		switch {

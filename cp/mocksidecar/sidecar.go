@@ -358,8 +358,14 @@ func (s *sidecar) session(ctx context.Context, t target) error {
 	if err != nil {
 		return err
 	}
-	if ls, ok := stream.(*leanStream); ok {
+	ls, _ := stream.(*leanStream)
+	if ls != nil {
 		defer ls.Close()
+		if ls.lp != nil {
+			// An event loop reads the stream and runs receive
+			// (leanloop.go); this goroutine waits for its end.
+			ls.Serve(func(resp *discovery.DeltaDiscoveryResponse) error { return s.receive(ls, t, resp) })
+		}
 	}
 	s.sendMu.Lock()
 	s.mu.Lock()
@@ -389,10 +395,16 @@ func (s *sidecar) session(ctx context.Context, t target) error {
 	reqs[0].Node = &core.Node{Id: s.id, Cluster: s.app, Locality: &core.Locality{Zone: s.zone, SubZone: s.set}, UserAgentName: "octomesh-mocksidecar"}
 	if err := sendAll(stream, reqs); err != nil {
 		s.sendMu.Unlock()
+		if ls != nil && ls.lp != nil {
+			return ls.Wait()
+		}
 		_, err = stream.Recv() // the status says why
 		return err
 	}
 	s.sendMu.Unlock()
+	if ls != nil && ls.lp != nil {
+		return ls.Wait()
+	}
 	for {
 		resp, err := stream.Recv()
 		if err != nil {
@@ -502,6 +514,12 @@ func (s *sidecar) receive(stream adsStream, t target, resp *discovery.DeltaDisco
 func (s *sidecar) sendLocked(stream adsStream, r *discovery.DeltaDiscoveryRequest) error {
 	s.mu.Unlock()
 	defer s.mu.Lock()
+	if ls, ok := stream.(*leanStream); ok && ls.lp != nil {
+		// On the event loop, which must not wait for sendMu (its holder
+		// may wait for send window, which the loop brings): the stream
+		// orders its senders itself.
+		return ls.SendDeferred(r)
+	}
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
 	if ls, ok := stream.(*leanStream); ok {

@@ -152,7 +152,7 @@ func TestPackageArrows(t *testing.T) {
 		// The scale run's rule writer is a client of the rule API.
 		"cp/dispatcher/scale/driver": {"api/rules"},
 		"cp/meta":                    {"api/meta", "config", "cp/registration", "cp/shardmap", "cp/store", "stats/exposition"},
-		"cp/mocksidecar":             {"api/meta", "api/registry", "config"},
+		"cp/mocksidecar":             {"api/meta", "api/registry", "config", "internal/uring"},
 		// The operator's views read the pilots, Meta and the sidecars'
 		// admin endpoints over HTTP; its test helper starts a pilot.
 		"cp/inspect":             {"api/ca", "api/meta", "api/pilot", "api/registry", "api/scanner", "config"},
