@@ -10,8 +10,10 @@
 // OCTOMESH_IO_URING=off, and the caller then writes and reads as before.
 //
 // Users: proxy/transport's poller (reads of ready connections, deferred
-// writes of a batch) and internal/grpclite's Batch (the pilot's fan-out of
-// a push). A Ring is used by one goroutine at a time. The kernel owns the
+// writes of a batch), internal/grpclite (the pilot's fan-out of a push in
+// Batch, and its event loop's reads of ready connections) and
+// cp/mocksidecar's event loops (the simulated sidecars' reads and
+// answers). A Ring is used by one goroutine at a time. The kernel owns the
 // rings' memory (mmap of the ring's descriptor), so the Go heap never
 // holds it; the buffers handed to SendAll and RecvAll are read or written
 // only during the call.
