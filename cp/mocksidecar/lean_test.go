@@ -499,3 +499,27 @@ func TestSourceAddrIsOwnPerSidecar(t *testing.T) {
 		}
 	}
 }
+
+// endedStream is a stream whose Send fails with err.
+type endedStream struct{ err error }
+
+func (s endedStream) Send(*discovery.DeltaDiscoveryRequest) error { return s.err }
+func (s endedStream) Recv() (*discovery.DeltaDiscoveryResponse, error) {
+	return nil, s.err
+}
+
+// A step that sends on a stream which has just ended (its reader has yet to
+// report why, and the session loop to open the next) does not fail: the
+// next stream sends what the step recorded. Any other error is the step's.
+func TestSendOnEndedStream(t *testing.T) {
+	s := &sidecar{}
+	s.stream = endedStream{io.EOF}
+	if err := s.send(&discovery.DeltaDiscoveryRequest{}); err != nil {
+		t.Fatalf("send on an ended stream: %v, want nil", err)
+	}
+	broken := errors.New("broken")
+	s.stream = endedStream{broken}
+	if err := s.send(&discovery.DeltaDiscoveryRequest{}); !errors.Is(err, broken) {
+		t.Fatalf("send failing otherwise: %v, want %v", err, broken)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"slices"
@@ -567,7 +568,14 @@ func (s *sidecar) send(r *discovery.DeltaDiscoveryRequest) error {
 	if stream == nil {
 		return nil // the next stream sends the subscriptions
 	}
-	return stream.Send(r)
+	if err := stream.Send(r); err != io.EOF {
+		return err
+	}
+	// The stream has ended and its reader has yet to say why (a redirect
+	// while the pilots' shards settle, a lost pilot): the session loop
+	// takes its status and opens the next stream, which sends what the
+	// steps recorded, as when no stream is open.
+	return nil
 }
 
 // answer ACKs or NACKs the oldest unanswered response of type ty (-1:
