@@ -10,13 +10,13 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-	"unsafe"
 
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"golang.org/x/net/http2"
 	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/octomesh/octomesh/internal/rawpoll"
 	"github.com/octomesh/octomesh/internal/uring"
 )
 
@@ -86,9 +86,7 @@ func pickLoop() *leanLoop {
 }
 
 type leanLoop struct {
-	epfd int
-	file *os.File // epfd, as the runtime's poller knows it; never closed
-	rc   syscall.RawConn
+	ep *rawpoll.Epoll
 
 	mu      sync.Mutex
 	streams []*leanStream // by slot; nil where free
@@ -111,21 +109,11 @@ type leanLoop struct {
 }
 
 func newLeanLoop() (*leanLoop, error) {
-	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	ep, err := rawpoll.New("mocksidecar-loop")
 	if err != nil {
-		return nil, fmt.Errorf("mocksidecar: epoll_create1: %w", err)
+		return nil, err
 	}
-	if err := unix.SetNonblock(epfd, true); err != nil {
-		_ = unix.Close(epfd)
-		return nil, fmt.Errorf("mocksidecar: loop: %w", err)
-	}
-	f := os.NewFile(uintptr(epfd), "mocksidecar-loop")
-	rc, err := f.SyscallConn()
-	if err != nil {
-		_ = f.Close()
-		return nil, fmt.Errorf("mocksidecar: loop: %w", err)
-	}
-	lp := &leanLoop{epfd: epfd, file: f, rc: rc, ring: uring.New()}
+	lp := &leanLoop{ep: ep, ring: uring.New()}
 	n := len(lp.events)
 	if lp.ring != nil {
 		n = lp.ring.Capacity()
@@ -163,11 +151,10 @@ func (lp *leanLoop) add(ls *leanStream) error {
 	}
 	lp.mu.Unlock()
 	ls.lp = lp
-	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLET, Fd: ls.slot}
-	if err := unix.EpollCtl(lp.epfd, unix.EPOLL_CTL_ADD, ls.fd, &ev); err != nil {
+	if err := lp.ep.Add(ls.fd, ls.slot); err != nil {
 		lp.remove(ls)
 		ls.lp = nil
-		return fmt.Errorf("mocksidecar: epoll_ctl: %w", err)
+		return err
 	}
 	return nil
 }
@@ -177,7 +164,7 @@ func (lp *leanLoop) add(ls *leanStream) error {
 // added since, which then reads nothing (harmless: its socket is
 // non-blocking).
 func (lp *leanLoop) remove(ls *leanStream) {
-	_ = unix.EpollCtl(lp.epfd, unix.EPOLL_CTL_DEL, ls.fd, nil)
+	lp.ep.Del(ls.fd)
 	lp.mu.Lock()
 	if ls.slot >= 0 && lp.streams[ls.slot] == ls {
 		lp.streams[ls.slot] = nil
@@ -187,13 +174,7 @@ func (lp *leanLoop) remove(ls *leanStream) {
 	ls.slot = -1
 }
 
-func (lp *leanLoop) run() {
-	for {
-		if err := lp.rc.Read(lp.round); err != nil {
-			panic(fmt.Sprintf("mocksidecar: loop: %v", err)) // the file is never closed
-		}
-	}
-}
+func (lp *leanLoop) run() { lp.ep.Run(lp.round) }
 
 // round serves ready streams until none is, then reports false (the
 // loop parks until the epoll instance is readable).
@@ -202,7 +183,7 @@ func (lp *leanLoop) round(uintptr) bool {
 		if batches%leanYieldEvery == 0 {
 			runtime.Gosched()
 		}
-		n := loopEpollWait(lp.epfd, lp.events[:])
+		n := lp.ep.Take(lp.events[:])
 		if n == 0 && len(lp.again) == 0 {
 			return false
 		}
@@ -613,48 +594,17 @@ func (ls *leanStream) sendLater() {
 	}
 }
 
-// loopEpollWait takes what is ready without waiting.
-func loopEpollWait(epfd int, events []unix.EpollEvent) int {
-	for {
-		n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd),
-			uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
-		if e == unix.EINTR {
-			continue
-		}
-		if e != 0 {
-			panic(fmt.Sprintf("mocksidecar: epoll_pwait: %v", e)) // only a bad descriptor or buffer
-		}
-		return int(n)
-	}
-}
-
 // loopRead is one non-blocking read(2), with its result as the ring
 // gives it (bytes, or a negative errno).
-func loopRead(fd int, p []byte) int32 {
-	for {
-		n, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
-		if e == unix.EINTR {
-			continue
-		}
-		if e != 0 {
-			return -int32(e)
-		}
-		return int32(n)
-	}
-}
+func loopRead(fd int, p []byte) int32 { return ringResult(rawpoll.Read(fd, p)) }
 
-// loopWrite is one non-blocking send (MSG_NOSIGNAL: a closed peer is
-// EPIPE, not a signal), with its result as the ring gives it.
-func loopWrite(fd int, p []byte) int32 {
-	for {
-		n, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)),
-			unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, 0, 0)
-		if e == unix.EINTR {
-			continue
-		}
-		if e != 0 {
-			return -int32(e)
-		}
-		return int32(n)
+// loopWrite is one non-blocking send (a closed peer is EPIPE, not a
+// signal), with its result as the ring gives it.
+func loopWrite(fd int, p []byte) int32 { return ringResult(rawpoll.Send(fd, p)) }
+
+func ringResult(n int, errno unix.Errno) int32 {
+	if errno != 0 {
+		return -int32(errno)
 	}
+	return int32(n)
 }

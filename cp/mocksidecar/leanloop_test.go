@@ -28,7 +28,7 @@ func loopPairs(t *testing.T, n int) (*leanLoop, []*leanStream, []net.Conn) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = lp.file.Close() })
+	t.Cleanup(func() { _ = lp.ep.Close() })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

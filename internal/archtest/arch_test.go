@@ -117,7 +117,7 @@ func TestPackageArrows(t *testing.T) {
 		// The request path: transport, router and upstream, the filter
 		// contract, the built-in filters (a package each), and the
 		// downstream handler that runs them.
-		"proxy/transport":        {"codec", "internal/uring", "stats"},
+		"proxy/transport":        {"codec", "internal/rawpoll", "internal/uring", "stats"},
 		"proxy/upstream":         {"codec", "config", "lb", "proxy/transport", "stats"},
 		"proxy/router":           {"codec"},
 		"proxy/filter":           {"codec", "config", "proxy/upstream", "stats"},
@@ -152,7 +152,7 @@ func TestPackageArrows(t *testing.T) {
 		// The scale run's rule writer is a client of the rule API.
 		"cp/dispatcher/scale/driver": {"api/rules"},
 		"cp/meta":                    {"api/meta", "config", "cp/registration", "cp/shardmap", "cp/store", "stats/exposition"},
-		"cp/mocksidecar":             {"api/meta", "api/registry", "config", "internal/uring"},
+		"cp/mocksidecar":             {"api/meta", "api/registry", "config", "internal/rawpoll", "internal/uring"},
 		// The operator's views read the pilots, Meta and the sidecars'
 		// admin endpoints over HTTP; its test helper starts a pilot.
 		"cp/inspect":             {"api/ca", "api/meta", "api/pilot", "api/registry", "api/scanner", "config"},
@@ -178,9 +178,11 @@ func TestPackageArrows(t *testing.T) {
 		"internal/faultrelay": {},
 		// io_uring for batches of socket sends and receives: a leaf.
 		"internal/uring": {},
+		// The event loops' epoll instance and raw socket calls: a leaf.
+		"internal/rawpoll": {},
 		// The xDS port's lean HTTP/2 + gRPC transport: over internal/uring
-		// alone.
-		"internal/grpclite": {"internal/uring"},
+		// and internal/rawpoll alone.
+		"internal/grpclite": {"internal/rawpoll", "internal/uring"},
 		"bench":             {"codec", "internal/proc"},
 	}
 	for name, ok := range allowed {

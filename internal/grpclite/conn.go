@@ -24,6 +24,8 @@ import (
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/octomesh/octomesh/internal/rawpoll"
 )
 
 const (
@@ -185,7 +187,7 @@ func (c *conn) flushLocked() error {
 func (c *conn) writeLocked(p []byte) error {
 	if c.looped {
 		releaseIO()
-		n, errno := rawWrite(c.fd, p)
+		n, errno := rawpoll.Write(c.fd, p)
 		switch {
 		case errno == 0 && n == len(p):
 			return nil

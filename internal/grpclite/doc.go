@@ -60,8 +60,9 @@
 // way; TLS connections, and every connection where io_uring is
 // unavailable or OCTOMESH_IO_URING=off, are sent Stream.Send's way.
 //
-// grpclite must never import cp/..., proxy/..., api/... or agent: its one
-// OctoMesh import is internal/uring, a leaf (and it imports gRPC-go only
-// for its status, metadata, peer and credentials types, so that handlers
-// see what a gRPC-go handler sees).
+// grpclite must never import cp/..., proxy/..., api/... or agent: its
+// OctoMesh imports are internal/uring and internal/rawpoll (the event
+// loop's epoll instance and raw socket calls), both leaves. It imports
+// gRPC-go only for its status, metadata, peer and credentials types, so
+// that handlers see what a gRPC-go handler sees.
 package grpclite

@@ -1,17 +1,14 @@
 package grpclite
 
 import (
-	"fmt"
-	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
-	"unsafe"
 
 	"golang.org/x/net/http2"
 	"golang.org/x/sys/unix"
 
+	"github.com/octomesh/octomesh/internal/rawpoll"
 	"github.com/octomesh/octomesh/internal/uring"
 )
 
@@ -44,9 +41,7 @@ import (
 // only then is it closed (on a goroutine of its own, which also tells the
 // handlers): its number cannot be reused under the loop.
 type loop struct {
-	epfd int
-	file *os.File // epfd, as the runtime's poller knows it; never closed
-	rc   syscall.RawConn
+	ep *rawpoll.Epoll
 
 	mu    sync.Mutex
 	conns []*conn // by slot; nil where free
@@ -106,21 +101,11 @@ func getLoop() *loop {
 }
 
 func newLoop() (*loop, error) {
-	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	ep, err := rawpoll.New("grpclite-loop")
 	if err != nil {
-		return nil, fmt.Errorf("grpclite: epoll_create1: %w", err)
+		return nil, err
 	}
-	if err := unix.SetNonblock(epfd, true); err != nil {
-		_ = unix.Close(epfd)
-		return nil, fmt.Errorf("grpclite: loop: %w", err)
-	}
-	f := os.NewFile(uintptr(epfd), "grpclite-loop")
-	rc, err := f.SyscallConn()
-	if err != nil {
-		_ = f.Close()
-		return nil, fmt.Errorf("grpclite: loop: %w", err)
-	}
-	return &loop{epfd: epfd, file: f, rc: rc, buf: make([]byte, loopBufSize), ring: uring.New()}, nil
+	return &loop{ep: ep, buf: make([]byte, loopBufSize), ring: uring.New()}, nil
 }
 
 // add registers c's socket (c.mu held, c.looped set): its input is the
@@ -138,10 +123,9 @@ func (l *loop) add(c *conn) error {
 	}
 	c.slot = slot
 	l.mu.Unlock()
-	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLET, Fd: slot}
-	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, c.fd, &ev); err != nil {
+	if err := l.ep.Add(c.fd, slot); err != nil {
 		l.release(c)
-		return fmt.Errorf("grpclite: epoll_ctl: %w", err)
+		return err
 	}
 	return nil
 }
@@ -149,7 +133,7 @@ func (l *loop) add(c *conn) error {
 // leave takes c out of the loop (the loop goroutine's): no event names it
 // after, and the slot is free.
 func (l *loop) leave(c *conn) {
-	_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, c.fd, nil)
+	l.ep.Del(c.fd)
 	l.release(c)
 	c.partial = nil
 	c.hup = false
@@ -173,13 +157,9 @@ func (l *loop) release(c *conn) {
 
 // run is the loop goroutine.
 func (l *loop) run() {
-	for {
-		// round returns false only when nothing is ready: Read then parks
-		// until the epoll instance is readable, and calls round again.
-		if err := l.rc.Read(l.round); err != nil {
-			panic(fmt.Sprintf("grpclite: loop: %v", err)) // the file is never closed
-		}
-	}
+	// round returns false only when nothing is ready: Run then parks until
+	// the epoll instance is readable, and calls round again.
+	l.ep.Run(l.round)
 }
 
 // round serves ready connections until none is, then reports false.
@@ -188,7 +168,7 @@ func (l *loop) round(uintptr) bool {
 		if batches%loopYieldEvery == 0 {
 			runtime.Gosched()
 		}
-		n := epollWait(l.epfd, l.events[:])
+		n := l.ep.Take(l.events[:])
 		if n == 0 && len(l.again) == 0 {
 			return false
 		}
@@ -238,7 +218,7 @@ func (l *loop) serve(c *conn, ev uint32) {
 		c.hup = true // signalled once: read to the end, over as many turns as it takes
 	}
 	for range loopTurn {
-		n, errno := rawRead(c.fd, l.buf)
+		n, errno := rawpoll.Read(c.fd, l.buf)
 		switch {
 		case n > 0:
 			acquireIO()
@@ -344,49 +324,6 @@ func (l *loop) hangUp(c *conn) {
 	l.leave(c)
 	loopStats.hangUps.Add(1)
 	go c.close()
-}
-
-// epollWait takes what is ready without waiting.
-func epollWait(epfd int, events []unix.EpollEvent) int {
-	for {
-		n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd),
-			uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
-		if e == unix.EINTR {
-			continue
-		}
-		if e != 0 {
-			panic(fmt.Sprintf("grpclite: epoll_pwait: %v", e)) // only a bad descriptor or buffer
-		}
-		return int(n)
-	}
-}
-
-// rawRead is one non-blocking read(2).
-func rawRead(fd int, p []byte) (int, unix.Errno) {
-	for {
-		n, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
-		if e == unix.EINTR {
-			continue
-		}
-		if e != 0 {
-			return 0, e
-		}
-		return int(n), 0
-	}
-}
-
-// rawWrite is one non-blocking write(2).
-func rawWrite(fd int, p []byte) (int, unix.Errno) {
-	for {
-		n, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
-		if e == unix.EINTR {
-			continue
-		}
-		if e != 0 {
-			return 0, e
-		}
-		return int(n), 0
-	}
 }
 
 const (

@@ -1,16 +1,13 @@
 package transport
 
 import (
-	"fmt"
-	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/octomesh/octomesh/internal/rawpoll"
 	"github.com/octomesh/octomesh/internal/uring"
 )
 
@@ -41,9 +38,7 @@ import (
 // frames then leave in one write: under load one write per batch instead
 // of one per frame, at low rates no delay (a batch of one).
 type poller struct {
-	epfd int
-	file *os.File // epfd, as the runtime's poller knows it; never closed
-	rc   syscall.RawConn
+	ep *rawpoll.Epoll
 
 	mu    sync.Mutex
 	conns []*Conn // by slot; nil where free
@@ -113,21 +108,11 @@ func getPoller() (*poller, error) {
 }
 
 func newPoller() (*poller, error) {
-	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	ep, err := rawpoll.New("transport-poller")
 	if err != nil {
-		return nil, fmt.Errorf("transport: epoll_create1: %w", err)
+		return nil, err
 	}
-	if err := unix.SetNonblock(epfd, true); err != nil {
-		_ = unix.Close(epfd)
-		return nil, fmt.Errorf("transport: poller: %w", err)
-	}
-	f := os.NewFile(uintptr(epfd), "transport-poller")
-	rc, err := f.SyscallConn()
-	if err != nil {
-		_ = f.Close()
-		return nil, fmt.Errorf("transport: poller: %w", err)
-	}
-	p := &poller{epfd: epfd, file: f, rc: rc, buf: make([]byte, readBufSize), ring: uring.New()}
+	p := &poller{ep: ep, buf: make([]byte, readBufSize), ring: uring.New()}
 	p.ringOn.Store(p.ring != nil)
 	return p, nil
 }
@@ -146,10 +131,9 @@ func (p *poller) add(c *Conn) error {
 	}
 	c.slot = slot
 	p.mu.Unlock()
-	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLET, Fd: slot}
-	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, c.fd, &ev); err != nil {
+	if err := p.ep.Add(c.fd, slot); err != nil {
 		p.release(c)
-		return fmt.Errorf("transport: epoll_ctl: %w", err)
+		return err
 	}
 	return nil
 }
@@ -167,13 +151,9 @@ func (p *poller) release(c *Conn) {
 
 // run is the poller goroutine.
 func (p *poller) run() {
-	for {
-		// round returns false only when nothing is ready: Read then parks
-		// until the epoll instance is readable, and calls round again.
-		if err := p.rc.Read(p.round); err != nil {
-			panic(fmt.Sprintf("transport: poller: %v", err)) // the file is never closed
-		}
-	}
+	// round returns false only when nothing is ready: Run then parks until
+	// the epoll instance is readable, and calls round again.
+	p.ep.Run(p.round)
 }
 
 // round serves ready connections until none is, then reports false. A
@@ -188,7 +168,7 @@ func (p *poller) round(uintptr) bool {
 			// work readied (flushers, callers on goroutines) run.
 			runtime.Gosched()
 		}
-		n := epollWait(p.epfd, p.events[:])
+		n := p.ep.Take(p.events[:])
 		if n == 0 && len(p.again) == 0 {
 			return false
 		}
@@ -237,7 +217,7 @@ func (p *poller) serve(c *Conn, ev uint32) {
 	}
 	drain := c.hup
 	for range readTurn.Load() {
-		n, errno := read(c.fd, p.buf)
+		n, errno := rawpoll.Read(c.fd, p.buf)
 		switch {
 		case n > 0:
 			c.consume(p.buf[:n])
@@ -330,7 +310,7 @@ func (p *poller) serveRing(n int) {
 // leaves the poller here, and is closed on a goroutine of its own (Closed
 // may take its time).
 func (p *poller) hangUp(c *Conn) {
-	_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, c.fd, nil)
+	p.ep.Del(c.fd)
 	p.release(c)
 	c.gone.Store(true)
 	go c.finish()
@@ -424,33 +404,4 @@ func (p *poller) sendRing(list []*Conn) {
 		conns[i], bufs[i] = nil, nil
 	}
 	p.sending, p.fds, p.bufs = conns[:0], fds[:0], bufs[:0]
-}
-
-// epollWait takes what is ready without waiting.
-func epollWait(epfd int, events []unix.EpollEvent) int {
-	for {
-		n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd),
-			uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
-		if e == unix.EINTR {
-			continue
-		}
-		if e != 0 {
-			panic(fmt.Sprintf("transport: epoll_pwait: %v", e)) // only a bad descriptor or buffer
-		}
-		return int(n)
-	}
-}
-
-// read is one non-blocking read(2).
-func read(fd int, p []byte) (int, unix.Errno) {
-	for {
-		n, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
-		if e == unix.EINTR {
-			continue
-		}
-		if e != 0 {
-			return 0, e
-		}
-		return int(n), 0
-	}
 }

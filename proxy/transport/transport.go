@@ -9,11 +9,11 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/octomesh/octomesh/codec"
+	"github.com/octomesh/octomesh/internal/rawpoll"
 )
 
 // Options bound what one connection may do, and (MaxConns, IdleTimeout)
@@ -272,18 +272,14 @@ func (c *Conn) sentDeferred(n int, err error) {
 // write is one non-blocking write(2); a full socket takes nothing (n 0,
 // no error).
 func write(fd int, p []byte) (int, error) {
-	for {
-		n, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
-		switch e {
-		case 0:
-			return int(n), nil
-		case unix.EINTR:
-			continue
-		case unix.EAGAIN:
-			return 0, nil
-		}
-		return 0, e
+	n, errno := rawpoll.Write(fd, p)
+	switch errno {
+	case 0:
+		return n, nil
+	case unix.EAGAIN:
+		return 0, nil
 	}
+	return 0, errno
 }
 
 // flushLoop sends the backlog whenever there is one, until the connection
