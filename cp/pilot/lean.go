@@ -120,6 +120,9 @@ func decodeAck(p []byte) (*discovery.DeltaDiscoveryRequest, bool) {
 			return nil, false
 		}
 		p = p[n+m:]
+		if !utf8.Valid(v) { // proto.Unmarshal checks every occurrence of a string, not only the last
+			return nil, false
+		}
 		switch num {
 		case fieldTypeURL: // a repeated field: the last one counts, as in proto.Unmarshal
 			typeURL = v
@@ -128,9 +131,6 @@ func decodeAck(p []byte) (*discovery.DeltaDiscoveryRequest, bool) {
 		default:
 			return nil, false
 		}
-	}
-	if !utf8.Valid(nonce) {
-		return nil, false
 	}
 	for _, u := range typeURLs {
 		if string(typeURL) == u { // compared, not allocated
