@@ -70,6 +70,9 @@ func runMockSidecar(args []string) error {
 	defer cancel()
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	// With GOGC=off (the scale runs): collect after the ramp, when quiet
+	// for a second, so that a push reuses pages instead of faulting in new.
+	go mocksidecar.CollectWhenIdle(ctx, time.Second, 1<<20, 128<<20)
 	rep, err := mocksidecar.Run(ctx, script, opts)
 	if err != nil {
 		return err
