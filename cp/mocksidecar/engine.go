@@ -72,6 +72,7 @@ type engine struct {
 	shared   map[string]string // set by controls
 
 	expansions expansions
+	names      sync.Map // stepAt -> stepName: each step's kind and label, worked out once
 
 	barrierMu sync.Mutex
 	alive     int
@@ -234,11 +235,7 @@ func (e *engine) steps(s *sidecar, steps []Step, prefix string, vars map[string]
 			return e.ctx.Err()
 		}
 		raw := &steps[i]
-		k, _ := raw.kind()
-		label := raw.Name
-		if label == "" {
-			label = fmt.Sprintf("%s%d.%s", prefix, i, k)
-		}
+		k, label := e.name(raw, prefix, i)
 		rng, _ := parseRange(raw.Sidecars)
 		if rng[1] >= 0 && (s.index < rng[0] || s.index > rng[1]) {
 			if k == "barrier" {
@@ -284,6 +281,31 @@ func (e *engine) steps(s *sidecar, steps []Step, prefix string, vars map[string]
 		e.record(label, lat)
 	}
 	return nil
+}
+
+// stepAt is a step where it stands in the script.
+type stepAt struct {
+	step   *Step
+	prefix string
+}
+
+type stepName struct{ kind, label string }
+
+// name is the kind of the i-th step under prefix, and its label in the
+// report: its name, else prefix, index and kind.
+func (e *engine) name(raw *Step, prefix string, i int) (kind, label string) {
+	key := stepAt{raw, prefix}
+	if v, ok := e.names.Load(key); ok {
+		n := v.(stepName)
+		return n.kind, n.label
+	}
+	kind, _ = raw.kind() // checked by Parse
+	label = raw.Name
+	if label == "" {
+		label = fmt.Sprintf("%s%d.%s", prefix, i, kind)
+	}
+	e.names.Store(key, stepName{kind, label})
+	return kind, label
 }
 
 func timeout(d Duration, def time.Duration) time.Duration {
@@ -357,16 +379,14 @@ func (e *engine) step(s *sidecar, k string, st *Step, label string, vars map[str
 		}
 		count := func() int {
 			if ty < 0 {
-				return s.counts["responses"]
+				return s.counts[cResponses]
 			}
 			return s.perType[ty]
 		}
 		s.mu.Lock()
 		before := count()
 		s.mu.Unlock()
-		ctx, cancel := context.WithTimeout(e.ctx, st.Quiet.For.Std())
-		defer cancel()
-		if s.wait(ctx, func() bool { return count() != before }) {
+		if s.wait(st.Quiet.For.Std(), func() bool { return count() != before }) {
 			return -1, errors.New("a response arrived")
 		}
 		return -1, nil
@@ -386,9 +406,7 @@ func (e *engine) step(s *sidecar, k string, st *Step, label string, vars map[str
 				msg = "mocksidecar: rejected by the script"
 			}
 		}
-		ctx, cancel := context.WithTimeout(e.ctx, timeout(a.Timeout, 10*time.Second))
-		defer cancel()
-		return -1, s.answer(ctx, ty, msg)
+		return -1, s.answer(timeout(a.Timeout, 10*time.Second), ty, msg)
 	case "auto_ack":
 		s.mu.Lock()
 		s.autoAck = *st.AutoAck
@@ -437,13 +455,11 @@ func (e *engine) step(s *sidecar, k string, st *Step, label string, vars map[str
 		s.mu.Lock()
 		seq := s.moveSeq
 		s.mu.Unlock()
-		ctx, cancel := context.WithTimeout(e.ctx, timeout(st.WaitMove.Timeout, time.Minute))
-		defer cancel()
 		moved := func() bool { return s.moveSeq > seq }
 		if from := st.WaitMove.From; from != "" {
 			moved = func() bool { return s.connected && s.pilot.id != from }
 		}
-		if !s.wait(ctx, moved) && !st.WaitMove.Optional {
+		if !s.wait(timeout(st.WaitMove.Timeout, time.Minute), moved) && !st.WaitMove.Optional {
 			return -1, errors.New("the sidecar did not move to another pilot")
 		}
 		return -1, nil
@@ -452,9 +468,7 @@ func (e *engine) step(s *sidecar, k string, st *Step, label string, vars map[str
 }
 
 func (e *engine) awaitConnected(s *sidecar, d time.Duration) error {
-	ctx, cancel := context.WithTimeout(e.ctx, d)
-	defer cancel()
-	if !s.wait(ctx, func() bool { return s.connected }) {
+	if !s.wait(d, func() bool { return s.connected }) {
 		if e.ctx.Err() != nil {
 			return fmt.Errorf("the run ended before a pilot answered: %w", e.ctx.Err())
 		}
@@ -538,9 +552,7 @@ func (e *engine) expect(s *sidecar, x *ExpectStep) (time.Duration, error) {
 		}
 		return true
 	}
-	ctx, cancel := context.WithTimeout(e.ctx, timeout(x.Timeout, 10*time.Second))
-	defer cancel()
-	if !s.wait(ctx, match) {
+	if !s.wait(timeout(x.Timeout, 10*time.Second), match) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		return -1, fmt.Errorf("not within the timeout: %s", why)
@@ -570,14 +582,15 @@ func (e *engine) awaitOwner(s *sidecar, d time.Duration) error {
 		// Ask again when the sidecar's connection changes, or after a
 		// second: thousands of sidecars must not poll Meta in a loop.
 		s.mu.Lock()
-		ch := s.changed
+		ch := s.watchLocked()
 		s.mu.Unlock()
-		wctx, cancel := context.WithTimeout(e.ctx, time.Second)
+		tick := time.NewTimer(time.Second)
 		select {
 		case <-ch:
-		case <-wctx.Done():
+		case <-tick.C:
+		case <-e.ctx.Done():
 		}
-		cancel()
+		tick.Stop()
 		if e.ctx.Err() != nil {
 			return e.ctx.Err()
 		}
@@ -594,8 +607,9 @@ func (e *engine) assert(s *sidecar, a *AssertStep) error {
 		}
 		got = v
 	} else {
+		c, _ := counterOf(a.Counter) // checked by Parse
 		s.mu.Lock()
-		got = s.counts[a.Counter]
+		got = s.counts[c]
 		s.mu.Unlock()
 	}
 	switch {

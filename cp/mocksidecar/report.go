@@ -69,8 +69,10 @@ func (e *engine) report(sidecars []*sidecar, failed []bool, elapsed time.Duratio
 			continue
 		}
 		s.mu.Lock()
-		for k, v := range s.counts {
-			r.Counters[k] += v
+		for c, v := range s.counts {
+			if v != 0 {
+				r.Counters[counterNames[c]] += v
+			}
 		}
 		if s.connected {
 			r.Pilots[s.pilot.id]++
@@ -159,19 +161,21 @@ func round(d time.Duration) string {
 	return d.Round(time.Millisecond).String()
 }
 
-func sortedNames(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 func nanos(d []time.Duration) []int64 {
 	out := make([]int64, len(d))
 	for i, x := range d {
 		out[i] = int64(x)
 	}
+	return out
+}
+
+func isCounter(name string) bool {
+	_, ok := counterOf(name)
+	return ok
+}
+
+func sortedCounters() []string {
+	out := append([]string(nil), counterNames[:]...)
+	sort.Strings(out)
 	return out
 }

@@ -385,8 +385,8 @@ func checkSteps(steps []Step, path string, known map[string]bool) error {
 			if a.Counter == "" || a.Equals == nil && a.Min == nil && a.Max == nil {
 				return fmt.Errorf("%s: a counter and equals, min or max", p)
 			}
-			if !strings.HasPrefix(a.Counter, "pilot:") && !counterNames[a.Counter] {
-				return fmt.Errorf("%s.counter: %q is not a counter (%s, or pilot:<stat>)", p, a.Counter, strings.Join(sortedNames(counterNames), ", "))
+			if !strings.HasPrefix(a.Counter, "pilot:") && !isCounter(a.Counter) {
+				return fmt.Errorf("%s.counter: %q is not a counter (%s, or pilot:<stat>)", p, a.Counter, strings.Join(sortedCounters(), ", "))
 			}
 		case "register":
 			if st.Register.Service == "" || st.Register.Address == "" {

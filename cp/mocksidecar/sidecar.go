@@ -62,9 +62,39 @@ const (
 	reconnectMax = 2 * time.Second
 )
 
-// counterNames are the sidecar counters assert can check.
-var counterNames = map[string]bool{"connects": true, "redirects": true, "lookups": true, "losses": true, "moves": true,
-	"responses": true, "acks": true, "nacks": true, "resources": true, "removed": true, "stamps": true}
+// A counter is one of a sidecar's counts, which assert can check and the
+// report sums: an array index, not a map key, since a push bumps several
+// for each of thousands of sidecars.
+type counter int
+
+const (
+	cConnects counter = iota
+	cRedirects
+	cLookups
+	cLosses
+	cMoves
+	cResponses
+	cAcks
+	cNacks
+	cResources
+	cRemoved
+	cStamps
+	numCounters
+)
+
+// counterNames names the counters, by index.
+var counterNames = [numCounters]string{"connects", "redirects", "lookups", "losses", "moves",
+	"responses", "acks", "nacks", "resources", "removed", "stamps"}
+
+// counterOf is the counter named name.
+func counterOf(name string) (counter, bool) {
+	for c, n := range counterNames {
+		if n == name {
+			return counter(c), true
+		}
+	}
+	return 0, false
+}
 
 // held is what the sidecar knows of one resource.
 type held struct {
@@ -112,7 +142,8 @@ type sidecar struct {
 	// streamStart is when the current stream opened.
 	streamStart time.Time
 	changed     chan struct{}
-	counts      map[string]int
+	watched     bool // changed was handed out since it was made
+	counts      [numCounters]int
 	moveFrom    string    // the pilot the sidecar is moving away from
 	moveStart   time.Time // when that stream ended
 	moveSeq     int
@@ -130,7 +161,7 @@ type sidecar struct {
 
 func newSidecar(e *engine, index int, id, app, zone, set string, autoAck bool) *sidecar {
 	s := &sidecar{e: e, index: index, id: id, app: app, zone: zone, set: set, autoAck: autoAck,
-		changed: make(chan struct{}), counts: map[string]int{}, stamps: map[string]int64{}}
+		changed: make(chan struct{}), stamps: map[string]int64{}}
 	for t := range numTypes {
 		s.state[t], s.acked[t], s.subs[t] = map[string]*held{}, map[string]string{}, map[string]bool{}
 	}
@@ -138,24 +169,52 @@ func newSidecar(e *engine, index int, id, app, zone, set string, autoAck bool) *
 	return s
 }
 
+// notifyLocked wakes whoever waits for the sidecar's state to change. A
+// new channel is made only when the last was handed out (watchLocked):
+// most responses come while no step waits.
 func (s *sidecar) notifyLocked() {
+	if !s.watched {
+		return
+	}
 	close(s.changed)
 	s.changed = make(chan struct{})
+	s.watched = false
 }
 
-// wait calls cond under s.mu until it holds or ctx ends.
-func (s *sidecar) wait(ctx context.Context, cond func() bool) bool {
+// watchLocked is the channel closed at the sidecar's next change.
+func (s *sidecar) watchLocked() <-chan struct{} {
+	s.watched = true
+	return s.changed
+}
+
+// wait calls cond under s.mu until it holds, d passes or the run ends.
+// It times with a timer, started only if cond does not hold at once, and
+// not with a context derived from the run's: every step of thousands of
+// sidecars would register a child with that one context, under its lock,
+// and remove it again (a tenth of the simulated sidecars' CPU in a push).
+func (s *sidecar) wait(d time.Duration, cond func() bool) bool {
+	var t *time.Timer
+	defer func() {
+		if t != nil {
+			t.Stop()
+		}
+	}()
 	for {
 		s.mu.Lock()
 		ok := cond()
-		ch := s.changed
+		ch := s.watchLocked()
 		s.mu.Unlock()
 		if ok {
 			return true
 		}
+		if t == nil {
+			t = time.NewTimer(d)
+		}
 		select {
 		case <-ch:
-		case <-ctx.Done():
+		case <-t.C:
+			return false
+		case <-s.e.ctx.Done():
 			return false
 		}
 	}
@@ -191,9 +250,9 @@ func (s *sidecar) close() {
 	}
 }
 
-func (s *sidecar) count(name string) {
+func (s *sidecar) count(c counter) {
 	s.mu.Lock()
-	s.counts[name]++
+	s.counts[c]++
 	s.mu.Unlock()
 }
 
@@ -235,7 +294,7 @@ func (s *sidecar) loop(ctx context.Context, direct string) {
 			case s.e.meta == nil:
 				t = target{xds: s.e.opts.Pilot}
 			default:
-				s.count("lookups")
+				s.count(cLookups)
 				wait := time.Duration(0)
 				if avoid != "" {
 					wait = metaWait
@@ -274,7 +333,7 @@ func (s *sidecar) loop(ctx context.Context, direct string) {
 		s.mu.Unlock()
 		if to, ok := redirectOf(err); ok && redirects < maxRedirects {
 			redirects++
-			s.count("redirects")
+			s.count(cRedirects)
 			next, avoid = to, ""
 			continue
 		}
@@ -287,7 +346,7 @@ func (s *sidecar) loop(ctx context.Context, direct string) {
 		case wasConnected:
 			// Try the same pilot again without a look-up: it may be alive
 			// (if the app moved, it redirects).
-			s.count("losses")
+			s.count(cLosses)
 			failed, failures, lost = "", 0, t.id
 		default:
 			// Unreachable twice in a row (once may be a full listen
@@ -473,10 +532,10 @@ func (s *sidecar) receive(stream adsStream, t target, resp *discovery.DeltaDisco
 	ty := typeOf(resp.GetTypeUrl())
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.counts["responses"]++
+	s.counts[cResponses]++
 	if !s.connected {
 		s.connected = true
-		s.counts["connects"]++
+		s.counts[cConnects]++
 	}
 	if ty < 0 {
 		s.notifyLocked()
@@ -491,11 +550,11 @@ func (s *sidecar) receive(stream adsStream, t target, resp *discovery.DeltaDisco
 		}
 		h.at = now
 		s.state[ty][r.GetName()] = h
-		s.counts["resources"]++
+		s.counts[cResources]++
 	}
 	for _, name := range resp.GetRemovedResources() {
 		s.state[ty][name] = &held{exists: false, at: now}
-		s.counts["removed"]++
+		s.counts[cRemoved]++
 	}
 	if s.autoAck {
 		s.ackLocked(resp)
@@ -532,7 +591,7 @@ func (s *sidecar) sendLocked(stream adsStream, r *discovery.DeltaDiscoveryReques
 // ackLocked records the versions of an ACKed response.
 func (s *sidecar) ackLocked(resp *discovery.DeltaDiscoveryResponse) {
 	ty := typeOf(resp.GetTypeUrl())
-	s.counts["acks"]++
+	s.counts[cAcks]++
 	for _, r := range resp.GetResources() {
 		s.acked[ty][r.GetName()] = r.GetVersion()
 	}
@@ -551,7 +610,7 @@ func (s *sidecar) movedLocked(t target) {
 		return
 	}
 	if t.id != s.moveFrom {
-		s.counts["moves"]++
+		s.counts[cMoves]++
 		s.moveSeq++
 		s.e.moved(time.Since(s.moveStart), time.Now())
 	}
@@ -579,10 +638,10 @@ func (s *sidecar) send(r *discovery.DeltaDiscoveryRequest) error {
 }
 
 // answer ACKs or NACKs the oldest unanswered response of type ty (-1:
-// any), waiting for one until ctx ends.
-func (s *sidecar) answer(ctx context.Context, ty int, nack string) error {
+// any), waiting for one for up to d.
+func (s *sidecar) answer(d time.Duration, ty int, nack string) error {
 	var p pendingResponse
-	ok := s.wait(ctx, func() bool {
+	ok := s.wait(d, func() bool {
 		for i, q := range s.pending {
 			if ty < 0 || typeOf(q.resp.GetTypeUrl()) == ty {
 				p = q
@@ -599,7 +658,7 @@ func (s *sidecar) answer(ctx context.Context, ty int, nack string) error {
 	s.mu.Lock()
 	if nack != "" {
 		req.ErrorDetail = &status.Status{Code: int32(codes.InvalidArgument), Message: nack}
-		s.counts["nacks"]++
+		s.counts[cNacks]++
 	} else {
 		s.ackLocked(p.resp)
 		s.movedLocked(s.pilot)
@@ -707,7 +766,7 @@ func (s *sidecar) stampsLocked(resp *discovery.DeltaDiscoveryResponse, ack time.
 			continue
 		}
 		s.stamps[r.GetName()] = h.stamp
-		s.counts["stamps"]++
+		s.counts[cStamps]++
 		s.e.stamped(ack.Sub(time.Unix(0, h.stamp)), h.stamp)
 	}
 }

@@ -79,8 +79,8 @@ func TestRouteStampsRecordedOncePerStamp(t *testing.T) {
 		if on {
 			want = 2
 		}
-		if len(e.stampLat) != want || sc.counts["stamps"] != want {
-			t.Fatalf("route_stamps %v: %d samples, %d counted; want %d", on, len(e.stampLat), sc.counts["stamps"], want)
+		if len(e.stampLat) != want || sc.counts[cStamps] != want {
+			t.Fatalf("route_stamps %v: %d samples, %d counted; want %d", on, len(e.stampLat), sc.counts[cStamps], want)
 		}
 		if on && (e.stampAt[0] != stamp || e.stampAt[1] != stamp+1 || e.stampLat[0] < 50*time.Millisecond || e.stampLat[0] > time.Minute) {
 			t.Fatalf("stamps %v, latencies %v: want %d then %d, the first at least 50ms", e.stampAt, e.stampLat, stamp, stamp+1)
