@@ -134,14 +134,7 @@ func (p *Snapshot) deltaRequest(s *Session, req *discovery.DeltaDiscoveryRequest
 	}
 	add, remove := req.GetResourceNamesSubscribe(), req.GetResourceNamesUnsubscribe()
 	s.mu.Lock()
-	st := &s.dk[k]
-	if !st.started {
-		st.started = true
-		st.returned = req.GetInitialResourceVersions()
-		if st.returned == nil {
-			st.returned = map[string]string{}
-		}
-	}
+	st := s.startedLocked(k, req.GetInitialResourceVersions())
 	for _, name := range remove {
 		delete(st.returned, name)
 	}
@@ -159,11 +152,44 @@ func (p *Snapshot) deltaRequest(s *Session, req *discovery.DeltaDiscoveryRequest
 			p.shard.learn(app, names)
 		}
 	}
+	return p.answerDelta(s, k)
+}
+
+// deltaAck is deltaRequest for the usual request, an ACK (decodeAck): a
+// type URL and a nonce, nothing else, and nothing allocated for it.
+func (p *Snapshot) deltaAck(s *Session, k kind, nonce []byte) error {
+	if err := p.sessions.ack(s, k, nonce); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.startedLocked(k, nil)
+	s.mu.Unlock()
+	return p.answerDelta(s, k)
+}
+
+// startedLocked is the session's state of kind k, started by its first
+// request with the versions the client says it has (nil: none).
+func (s *Session) startedLocked(k kind, initial map[string]string) *deltaKind {
+	st := &s.dk[k]
+	if !st.started {
+		st.started = true
+		st.returned = initial
+		if st.returned == nil {
+			st.returned = map[string]string{}
+		}
+	}
+	return st
+}
+
+// answerDelta sends the session what it lacks of kind k, if anything, else
+// lets the next change of k be pushed to it (the watch is open).
+func (p *Snapshot) answerDelta(s *Session, k kind) error {
 	s.mu.Lock()
 	if s.endErr != nil || s.gone { // the handler is ending the stream
 		s.mu.Unlock()
 		return nil
 	}
+	st := &s.dk[k]
 	st.open = true
 	r := p.deltaDiff(s, k)
 	if r == nil {

@@ -88,12 +88,12 @@ type leanSession struct {
 // Message takes one request, in the connection's goroutine; an error ends
 // the stream with it.
 func (h *leanSession) Message(p []byte) error {
-	req, ok := decodeAck(p)
-	if !ok {
-		req = &discovery.DeltaDiscoveryRequest{}
-		if err := proto.Unmarshal(p, req); err != nil {
-			return status.Errorf(codes.InvalidArgument, "octomesh pilot: a delta request that does not decode: %v", err)
-		}
+	if k, nonce, ok := decodeAck(p); ok {
+		return h.srv.snapshot.deltaAck(h.s, k, nonce)
+	}
+	req := &discovery.DeltaDiscoveryRequest{}
+	if err := proto.Unmarshal(p, req); err != nil {
+		return status.Errorf(codes.InvalidArgument, "octomesh pilot: a delta request that does not decode: %v", err)
 	}
 	return h.srv.snapshot.deltaRequest(h.s, req)
 }
@@ -105,23 +105,24 @@ const (
 )
 
 // decodeAck decodes the usual request, an ACK (a type URL the pilot serves
-// and a nonce, nothing else), without protobuf's reflection: one per
-// session and push. Anything else is not ok, and proto.Unmarshal decodes
-// it (or says why it does not decode).
-func decodeAck(p []byte) (*discovery.DeltaDiscoveryRequest, bool) {
-	var typeURL, nonce []byte
+// and a nonce, nothing else), without protobuf's reflection and without
+// allocating: one per session and push. nonce is p's (nil: none).
+// Anything else is not ok, and proto.Unmarshal decodes it (or says why it
+// does not decode).
+func decodeAck(p []byte) (k kind, nonce []byte, ok bool) {
+	var typeURL []byte
 	for len(p) > 0 {
 		num, typ, n := protowire.ConsumeTag(p)
 		if n < 0 || typ != protowire.BytesType {
-			return nil, false
+			return 0, nil, false
 		}
 		v, m := protowire.ConsumeBytes(p[n:])
 		if m < 0 {
-			return nil, false
+			return 0, nil, false
 		}
 		p = p[n+m:]
 		if !utf8.Valid(v) { // proto.Unmarshal checks every occurrence of a string, not only the last
-			return nil, false
+			return 0, nil, false
 		}
 		switch num {
 		case fieldTypeURL: // a repeated field: the last one counts, as in proto.Unmarshal
@@ -129,15 +130,15 @@ func decodeAck(p []byte) (*discovery.DeltaDiscoveryRequest, bool) {
 		case fieldResponseNonce:
 			nonce = v
 		default:
-			return nil, false
+			return 0, nil, false
 		}
 	}
-	for _, u := range typeURLs {
+	for i, u := range typeURLs {
 		if string(typeURL) == u { // compared, not allocated
-			return &discovery.DeltaDiscoveryRequest{TypeUrl: u, ResponseNonce: string(nonce)}, true
+			return kind(i), nonce, true
 		}
 	}
-	return nil, false
+	return 0, nil, false
 }
 
 // Closed: the stream ended (the client went, the pilot ended it, the

@@ -259,11 +259,34 @@ func (m *SessionMgr) request(s *Session, node *core.Node, typeURL, nonce string,
 		m.mu.Unlock()
 		m.log.Debug("pilot: session opened", "session", s.id, "node", s.nodeID, "app", s.app, "delta", s.delta)
 	}
+	k, ok := kindOf(typeURL)
+	if !ok {
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k, ok := kindOf(typeURL)
-	if !ok || nonce == "" || nonce != s.sent[k].nonce {
-		return nil // a subscription change, or a stale nonce
+	m.answeredLocked(s, k, []byte(nonce), nack)
+	return nil
+}
+
+// ack is request for the usual request, an ACK: a type URL and a nonce,
+// no node, no error.
+func (m *SessionMgr) ack(s *Session, k kind, nonce []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.endErr != nil && !s.endSent { // ended while no watch was open
+		s.endSent = true
+		return s.endErr
+	}
+	m.answeredLocked(s, k, nonce, nil)
+	return nil
+}
+
+// answeredLocked takes a request's answer to what was last sent of kind
+// k, if nonce names it (ACK, or NACK with nack), under s.mu.
+func (m *SessionMgr) answeredLocked(s *Session, k kind, nonce []byte, nack *string) {
+	if len(nonce) == 0 || string(nonce) != s.sent[k].nonce {
+		return // a subscription change, or a stale nonce
 	}
 	sent := s.sent[k]
 	s.sent[k].nonce = "" // answered
@@ -276,8 +299,8 @@ func (m *SessionMgr) request(s *Session, node *core.Node, typeURL, nonce string,
 			rejected = append(rejected, r.GetName()+"@"+r.GetVersion())
 		}
 		m.log.Warn("pilot: NACK; the session stays on its last acknowledged version",
-			"node", s.nodeID, "type", k.String(), "nonce", nonce, "rejected", rejected, "removed", sent.removed, "error", *nack)
-		return nil
+			"node", s.nodeID, "type", k.String(), "nonce", string(nonce), "rejected", rejected, "removed", sent.removed, "error", *nack)
+		return
 	}
 	m.stats.Acks.Add(1)
 	if sent.pushed != 0 {
@@ -294,7 +317,6 @@ func (m *SessionMgr) request(s *Session, node *core.Node, typeURL, nonce string,
 	for _, name := range sent.removed {
 		delete(s.acked[k], name)
 	}
-	return nil
 }
 
 // endApp ends the streams of every session of app with err (a redirect):

@@ -350,6 +350,7 @@ func (s *Server) serveConn(nc net.Conn) {
 	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	c.fr.MaxHeaderListSize = maxHeaderListSize
 	c.fr.SetMaxReadFrameSize(maxFrameSize)
+	c.fr.SetReuseFrames() // a frame is handled before the next is read: one DATA frame struct per connection, not per message
 
 	_ = nc.SetDeadline(time.Now().Add(prefaceTimeout))
 	c.mu.Lock()
