@@ -136,6 +136,21 @@ func Run(ctx context.Context, script *Script, opts Options) (*Report, error) {
 	var wg sync.WaitGroup
 	sidecars := make([]*sidecar, opts.Count)
 	failed := make([]bool, opts.Count)
+	// The end of the run wakes every sidecar's wait (sidecar.wait does not
+	// select on ctx: thousands parking on its one channel contend for it).
+	var (
+		startedMu sync.Mutex
+		started   = 0
+	)
+	stopWake := context.AfterFunc(ctx, func() {
+		startedMu.Lock()
+		n := started
+		startedMu.Unlock()
+		for _, s := range sidecars[:n] {
+			s.wake()
+		}
+	})
+	defer stopWake()
 	for n := range opts.Count {
 		if opts.Ramp > 0 && n > 0 {
 			due := start.Add(time.Duration(n) * time.Second / time.Duration(opts.Ramp))
@@ -161,7 +176,10 @@ func Run(ctx context.Context, script *Script, opts Options) (*Report, error) {
 		s.appHeader = *script.Sidecar.AppHeader
 		s.lean = opts.Transport == TransportLean
 		s.moveJitter = script.Sidecar.MoveJitter.Std()
+		startedMu.Lock()
 		sidecars[n] = s
+		started = n + 1
+		startedMu.Unlock()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

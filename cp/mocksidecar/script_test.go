@@ -1,9 +1,11 @@
 package mocksidecar
 
 import (
+	"context"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseIsStrict(t *testing.T) {
@@ -80,5 +82,55 @@ steps:
 		if got := x.get(&s.Steps[1], map[string]string{"i": strconv.Itoa(2 * i)}); got.Subscribe.Names[0] != "svc-0" {
 			t.Fatalf("past the cache's bound: %v", got.Subscribe.Names)
 		}
+	}
+}
+
+// TestRunEndWakesWaits: a wait does not select on the run's context; the
+// run's end wakes it.
+func TestRunEndWakesWaits(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &engine{ctx: ctx}
+	s := newSidecar(e, 0, "mock-0", "app", "", "", true)
+	done := make(chan bool, 1)
+	go func() { done <- s.wait(10*time.Minute, func() bool { return false }) }()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Millisecond) { // until it waits
+		s.mu.Lock()
+		parked := s.watched
+		s.mu.Unlock()
+		if parked {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the wait did not start")
+		}
+	}
+	cancel()
+	s.wake()
+	select {
+	case ok := <-done:
+		if ok {
+			t.Fatal("wait = true after the run ended, want false")
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the wait did not end when woken after the run ended")
+	}
+
+	// Through Run: sidecars waiting to connect (10 minutes) end with it.
+	script, err := Parse("wake.yaml", []byte("steps:\n  - connect: {timeout: 10m}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel = context.WithCancel(context.Background())
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		_, _ = Run(ctx, script, Options{Count: 3, Pilot: "127.0.0.1:1"})
+	}()
+	time.Sleep(300 * time.Millisecond) // let them wait (if not yet, they see the end at once)
+	cancel()
+	select {
+	case <-ended:
+	case <-time.After(time.Minute):
+		t.Fatal("Run did not return within a minute of its context's end")
 	}
 }

@@ -192,6 +192,8 @@ func (s *sidecar) watchLocked() <-chan struct{} {
 // not with a context derived from the run's: every step of thousands of
 // sidecars would register a child with that one context, under its lock,
 // and remove it again (a tenth of the simulated sidecars' CPU in a push).
+// Nor does it select on the run's context: Run wakes it (wake) when the
+// run ends.
 func (s *sidecar) wait(d time.Duration, cond func() bool) bool {
 	var t *time.Timer
 	defer func() {
@@ -207,6 +209,9 @@ func (s *sidecar) wait(d time.Duration, cond func() bool) bool {
 		if ok {
 			return true
 		}
+		if s.e.ctx.Err() != nil { // the run ended: Run wakes every wait
+			return false
+		}
 		if t == nil {
 			t = time.NewTimer(d)
 		}
@@ -214,10 +219,16 @@ func (s *sidecar) wait(d time.Duration, cond func() bool) bool {
 		case <-ch:
 		case <-t.C:
 			return false
-		case <-s.e.ctx.Done():
-			return false
 		}
 	}
+}
+
+// wake wakes the sidecar's wait, to see that the run ended.
+func (s *sidecar) wake() {
+	s.mu.Lock()
+	s.watched = true
+	s.notifyLocked()
+	s.mu.Unlock()
 }
 
 // start runs the connection loop: find the pilot, stream, and on losing
@@ -676,11 +687,54 @@ func decode(ty int, r *discovery.Resource) (*held, error) {
 	if ty != tEndpoint {
 		return decodeFull(ty, r)
 	}
+	if h := decoded.get(r); h != nil {
+		return h, nil
+	}
 	h := &held{version: r.GetVersion(), exists: true}
 	if err := decodeEndpoints(r, h); err != nil {
 		return nil, err
 	}
+	decoded.put(r, h)
 	return h, nil
+}
+
+// decoded shares the process's decoded endpoint resources among its
+// sidecars: in a push, thousands receive the same body. Each gets its own
+// copy of the held, whose slices, never changed after decoding, are shared.
+var decoded decodedCache
+
+type decodedCache struct {
+	mu sync.Mutex
+	m  map[string]decodedEntry // by body
+}
+
+type decodedEntry struct {
+	name, url string // the resource's name and its body's type URL
+	h         *held
+}
+
+// maxDecoded bounds the cache: when full it starts again.
+const maxDecoded = 4096
+
+func (c *decodedCache) get(r *discovery.Resource) *held {
+	c.mu.Lock()
+	e, ok := c.m[string(r.GetResource().GetValue())]
+	c.mu.Unlock()
+	if !ok || e.name != r.GetName() || e.url != r.GetResource().GetTypeUrl() || e.h.version != r.GetVersion() {
+		return nil
+	}
+	h := *e.h
+	return &h
+}
+
+func (c *decodedCache) put(r *discovery.Resource, h *held) {
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxDecoded {
+		c.m = make(map[string]decodedEntry)
+	}
+	kept := *h
+	c.m[string(r.GetResource().GetValue())] = decodedEntry{name: r.GetName(), url: r.GetResource().GetTypeUrl(), h: &kept}
+	c.mu.Unlock()
 }
 
 // decodeFull reads a resource by unmarshalling its body into Envoy's

@@ -350,3 +350,39 @@ steps:
 		})
 	}
 }
+
+// TestDecodedShared: a body decoded once is not decoded again for the next
+// sidecar, which gets its own held, equal to a fresh decoding; a resource
+// with another name, version or type URL is not taken for it.
+func TestDecodedShared(t *testing.T) {
+	r := endpointResource(claBodies(t)[0])
+	r.Name = "shared-test"
+	first, err := decode(tEndpoint, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := decode(tEndpoint, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first == second || !sameHeld(first, second) {
+		t.Fatalf("second decoding: same pointer %v, equal %v; want a copy, equal", first == second, sameHeld(first, second))
+	}
+	second.at = time.Unix(1, 0)
+	if !first.at.IsZero() {
+		t.Fatal("a sidecar's held changed another's")
+	}
+	if n := testing.AllocsPerRun(100, func() { _, _ = decode(tEndpoint, r) }); n > 1 {
+		t.Errorf("a shared decoding allocates %v times, want 1 (the copy)", n)
+	}
+	other := proto.Clone(r).(*discovery.Resource)
+	other.Version = "another"
+	if h, err := decode(tEndpoint, other); err != nil || h.version != "another" {
+		t.Fatalf("another version: %v, %v", h, err)
+	}
+	bad := proto.Clone(r).(*discovery.Resource)
+	bad.Resource.TypeUrl = "type.googleapis.com/envoy.config.cluster.v3.Cluster"
+	if _, err := decode(tEndpoint, bad); err == nil {
+		t.Fatal("a body under another type URL was taken from the cache")
+	}
+}
