@@ -91,6 +91,9 @@ func TestRunEndWakesWaits(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &engine{ctx: ctx}
 	s := newSidecar(e, 0, "mock-0", "app", "", "", true)
+	if s.wait(20*time.Millisecond, func() bool { return false }) { // its timer wakes it
+		t.Fatal("wait = true for a condition that never holds, want false when its time is up")
+	}
 	done := make(chan bool, 1)
 	go func() { done <- s.wait(10*time.Minute, func() bool { return false }) }()
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Millisecond) { // until it waits

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	cluster "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
@@ -188,14 +189,17 @@ func (s *sidecar) watchLocked() <-chan struct{} {
 }
 
 // wait calls cond under s.mu until it holds, d passes or the run ends.
-// It times with a timer, started only if cond does not hold at once, and
-// not with a context derived from the run's: every step of thousands of
-// sidecars would register a child with that one context, under its lock,
-// and remove it again (a tenth of the simulated sidecars' CPU in a push).
-// Nor does it select on the run's context: Run wakes it (wake) when the
-// run ends.
+// It waits on one channel, the sidecar's (watchLocked): a timer started
+// only if cond does not hold at once, and the run's end (Run), wake it
+// there. Not a context derived from the run's, nor a select on it: every
+// step of thousands of sidecars would register a child with that one
+// context under its lock, or park on its one channel (a tenth of the
+// simulated sidecars' CPU in a push).
 func (s *sidecar) wait(d time.Duration, cond func() bool) bool {
-	var t *time.Timer
+	var (
+		t       *time.Timer
+		expired atomic.Bool
+	)
 	defer func() {
 		if t != nil {
 			t.Stop()
@@ -203,27 +207,27 @@ func (s *sidecar) wait(d time.Duration, cond func() bool) bool {
 	}()
 	for {
 		s.mu.Lock()
-		ok := cond()
-		ch := s.watchLocked()
-		s.mu.Unlock()
-		if ok {
+		if cond() {
+			s.mu.Unlock()
 			return true
 		}
-		if s.e.ctx.Err() != nil { // the run ended: Run wakes every wait
+		ch := s.watchLocked()
+		s.mu.Unlock()
+		if expired.Load() || s.e.ctx.Err() != nil {
 			return false
 		}
 		if t == nil {
-			t = time.NewTimer(d)
+			t = time.AfterFunc(d, func() {
+				expired.Store(true)
+				s.wake()
+			})
 		}
-		select {
-		case <-ch:
-		case <-t.C:
-			return false
-		}
+		<-ch
 	}
 }
 
-// wake wakes the sidecar's wait, to see that the run ended.
+// wake wakes the sidecar's wait, to see that its time is up or the run
+// ended.
 func (s *sidecar) wake() {
 	s.mu.Lock()
 	s.watched = true
