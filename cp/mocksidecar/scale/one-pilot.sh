@@ -25,7 +25,8 @@
 # after the pilot serves again, and the CPU per reconnection.
 #
 # MOCK_PERF=1 records mock0's CPU (perf record -g) from just before the
-# change to the last ACK, in $OUT/mock0.perf.
+# change to the last ACK, in $OUT/mock0.perf; MOCK_PERF=all records every
+# process on every CPU (perf record -a) over the same span, in $OUT/all.perf.
 #
 # TRANSPORT (default lean) is the mock sidecars' transport (octomesh
 # mocksidecar --transport): lean or grpc, or a list cycled over the mock
@@ -151,7 +152,19 @@ if [ "${MOCK_PERF:-0}" = 1 ]; then # a CPU profile of mock0 through the push: pe
 	perf record -F 999 -g -p "${PID[mock0]}" -o "$OUT/mock0.perf" >/dev/null 2>&1 &
 	PERFPID=$!
 	sleep 1
+elif [ "${MOCK_PERF:-0}" = all ]; then # every process on every CPU: perf report -i $OUT/all.perf --sort comm,pid
+	perf record -F 2999 -a -g -o "$OUT/all.perf" >/dev/null 2>&1 &
+	PERFPID=$!
+	sleep 1
 fi
+# PUSH_ALLOCS=1: what the pilot allocated from here to the last ACK (the
+# heap profile's sampled alloc_space, before and after, each after a GC),
+# in $OUT/push-allocs.txt. The GC it forces starts the push on a fresh heap.
+PUSH_ALLOCS=${PUSH_ALLOCS:-0}
+[ -n "$PPROF" ] || PUSH_ALLOCS=0 # an older binary: no profiles
+[ "$PUSH_ALLOCS" = 0 ] || curl -fsS "http://$HTTP/debug/pprof/heap?gc=1" -o "$OUT/allocs-before.pprof"
+NSTAT=$(command -v nstat || true)
+[ -z "$NSTAT" ] || nstat -n # TCP segments from here (the machine's, loopback included)
 P0=$(cpu_ticks "${PID[pilot]}") M0=$(mocks_ticks) E0=$(each_ticks) T0=$(date +%s%N)
 touch "$OUT/change"
 for _ in $(seq 1 600); do
@@ -160,6 +173,10 @@ for _ in $(seq 1 600); do
 done
 P1=$(cpu_ticks "${PID[pilot]}") M1=$(mocks_ticks) E1=$(each_ticks) T1=$(date +%s%N)
 if [ -n "$PERFPID" ]; then kill -INT "$PERFPID"; wait "$PERFPID" || true; fi
+if [ "$PUSH_ALLOCS" != 0 ]; then
+	curl -fsS "http://$HTTP/debug/pprof/heap?gc=1" -o "$OUT/allocs-after.pprof"
+	go tool pprof -sample_index=alloc_space -base "$OUT/allocs-before.pprof" -top "$OUT/allocs-after.pprof" 2>/dev/null | head -16 >"$OUT/push-allocs.txt" || true
+fi
 sleep 2
 stamp=$(curl -fsS "http://$HTTP/debug/config?node=mock-0" | grep -o '"changed_at": *"[0-9]*"' | grep -o '[0-9]*' | head -1 || true)
 {
@@ -168,6 +185,7 @@ stamp=$(curl -fsS "http://$HTTP/debug/config?node=mock-0" | grep -o '"changed_at
 	[ -n "$stamp" ] && echo "stamp -> Data Cache: $(((last * 1000 - stamp) / 1000)) us (stamp $stamp)"
 	echo "CPU from the change to the last ACK ($(((T1 - T0) / 1000000)) ms, polled every 0.1 s): pilot $(((P1 - P0) * 1000 / HZ)) ms, sidecars $(((M1 - M0) * 1000 / HZ)) ms; per sidecar: pilot $(((P1 - P0) * 1000000 / HZ / N)) us, sidecar $(((M1 - M0) * 1000000 / HZ / N)) us"
 	per_mock "$E0" "$E1" "and push"
+	[ -z "$NSTAT" ] || nstat -z TcpOutSegs TcpExtTCPPureAcks TcpExtDelayedACKs 2>/dev/null | awk -v n="$N" '$1 ~ /^Tcp/ {printf "%s %s (%.2f per sidecar) ", $1, $2, $2 / n} END {print "from the change to the last ACK"}'
 	for h in push_delay ack_delay push_acked; do
 		echo "pilot.$h: count $(stat pilot.$h.count) p50 $(stat pilot.$h.p50_us)us p99 $(stat pilot.$h.p99_us)us max $(stat pilot.$h.max_us)us"
 	done

@@ -30,6 +30,7 @@ TRANSPORT=${TRANSPORT:-}   # the mock sidecars' --transport (lean, the default, 
 # MOCK_GOMEMLIMIT (GOGC=off): 10,000 sidecars hold about 300 MiB. Go's
 # defaults: MOCK_GOGC=100 MOCK_GOMEMLIMIT=off.
 MOCK_GOGC=${MOCK_GOGC:-off}
+MOCK_GOMAXPROCS=${MOCK_GOMAXPROCS:-} # empty: Go's default (the CPUs)
 # MOCK_NICE: the mock processes' nice value (empty: as the script's). 19
 # gives the control plane the CPU first, so the pilots' share of a push
 # shows as it would with the simulated sidecars on hosts of their own.
@@ -101,7 +102,7 @@ for _ in $(seq 1 600); do [ -e "$OUT/registered" ] && break; sleep 0.1; done
 
 per=$((N / PROCS))
 for k in $(seq 0 $((PROCS - 1))); do
-	NICE=$MOCK_NICE GOGC=$MOCK_GOGC GOMEMLIMIT=$MOCK_GOMEMLIMIT start "mock$k" mocksidecar --script "$HERE/sidecars.yaml" --count "$per" --first $((k * per)) --ramp "$RAMP" \
+	NICE=$MOCK_NICE GOGC=$MOCK_GOGC GOMEMLIMIT=$MOCK_GOMEMLIMIT GOMAXPROCS=$MOCK_GOMAXPROCS start "mock$k" mocksidecar --script "$HERE/sidecars.yaml" --count "$per" --first $((k * per)) --ramp "$RAMP" \
 		--meta "$META" --var "dir=$OUT" --var killed=p2 --timeout "${DEADLINE}s" --json "$OUT/mock$k.json" --log-level "$MOCK_LOG_LEVEL" ${TRANSPORT:+--transport "$TRANSPORT"}
 done
 N=$((per * PROCS))
@@ -146,12 +147,24 @@ push_ticks() {
 	local p
 	for p in etcd meta p1 p2 p3 p4 $(seq -f "mock%g" 0 $((PROCS - 1))); do printf "%s " "$(cpu_ticks "${PID[$p]}")"; done
 }
+# PERF=all: a CPU profile of every process on every CPU (perf record -a
+# -g) from 1 s before the change to 4 s after, in $OUT/push.perf; it slows
+# what it records by about a tenth.
 T0=($(push_ticks))
-sleep 10
+PERFPID=
+if [ "${PERF:-0}" = all ]; then
+	sleep 9
+	perf record -F 2999 -a -g -o "$OUT/push.perf" -- sleep 5 >/dev/null 2>&1 &
+	PERFPID=$!
+	sleep 1
+else
+	sleep 10
+fi
 T1=($(push_ticks))
 echo "changing one endpoint of common"
 touch "$OUT/change"
 sleep 10
+[ -z "$PERFPID" ] || wait "$PERFPID" || true
 T2=($(push_ticks))
 python3 - "$(getconf CLK_TCK)" "$N" "${T0[*]}" "${T1[*]}" "${T2[*]}" "$(for k in 1 2 3 4; do pstat "127.0.0.1:$((BASE + 40 + k))" pilot.sessions; done | tr '\n' ' ')" <<'PY' | tee -a "$OUT/steady.txt"
 import sys
@@ -170,6 +183,7 @@ sleep 20
 for k in 1 2 3 4; do
 	a=127.0.0.1:$((BASE + 40 + k))
 	echo "p$k push (Data Cache to stream): count $(pstat $a pilot.push_delay.count) p50 $(pstat $a pilot.push_delay.p50_us)us p99 $(pstat $a pilot.push_delay.p99_us)us max $(pstat $a pilot.push_delay.max_us)us"
+	echo "p$k push (Data Cache to ACK): count $(pstat $a pilot.push_acked.count) p50 $(pstat $a pilot.push_acked.p50_us)us p99 $(pstat $a pilot.push_acked.p99_us)us max $(pstat $a pilot.push_acked.max_us)us"
 done | tee -a "$OUT/steady.txt"
 
 # Failover: CPU of the registry, Meta and the surviving pilots, sampled
