@@ -12,11 +12,18 @@ import (
 // that is not a positive number. A timeout longer than a time.Duration holds
 // is the longest one.
 func (h *Header) CallerTimeout(frame []byte) (d time.Duration, ok bool) {
-	if h.timeoutLen == 0 || h.timeoutLen > 18 {
+	if h.timeoutLen == 0 {
+		return 0, false
+	}
+	field := frame[h.timeoutOff : h.timeoutOff+h.timeoutLen]
+	for len(field) > 1 && field[0] == '0' { // zero padding, as SetCallerTimeout writes it
+		field = field[1:]
+	}
+	if len(field) > 18 {
 		return 0, false
 	}
 	var ms int64
-	for _, c := range frame[h.timeoutOff : h.timeoutOff+h.timeoutLen] {
+	for _, c := range field {
 		if c < '0' || c > '9' {
 			return 0, false
 		}

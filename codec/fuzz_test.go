@@ -257,11 +257,11 @@ func agreeWithReference(t *testing.T, frame []byte, h *Header, ref ttheader.Deco
 }
 
 // referenceTimeout is what the reference's int info 12 means: decimal
-// milliseconds, positive, at most 18 digits; a duration past the largest
-// one is the largest.
+// milliseconds, positive, at most 18 digits after any leading zeros; a
+// duration past the largest one is the largest.
 func referenceTimeout(ref ttheader.DecodeParam) (time.Duration, bool) {
 	v, ok := ref.IntInfo[IntKeyRPCTimeout]
-	if !ok || v == "" || len(v) > 18 || strings.Trim(v, "0123456789") != "" {
+	if !ok || v == "" || len(strings.TrimLeft(v, "0")) > 18 || strings.Trim(v, "0123456789") != "" {
 		return 0, false
 	}
 	ms, err := strconv.ParseInt(v, 10, 64)
