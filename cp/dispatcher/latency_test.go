@@ -59,14 +59,24 @@ func TestNoticeLatency(t *testing.T) {
 	t.Logf("publish -> sidecar, %d changes: p50 %v p90 %v p99 %v max %v", n, lat[n/2], lat[n*9/10], lat[n*99/100], lat[n-1])
 	fwd, del, fetch := d.Stats.ForwardDelay.Snapshot(), p.Notices.DeliveryDelay.Snapshot(), p.Notices.FetchDelay.Snapshot()
 	// Every notice of the loop was timed (the preload's read was not a
-	// notice's; a back-check may add a few). The last fetch may be recorded
-	// just after the sidecar saw its change: wait for it, within a deadline.
-	for deadline := time.Now().Add(10 * time.Second); (fwd.Count() < n || del.Count() < n || fetch.Count() < n) && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
+	// notice's; a back-check may add a few), except one that reached the
+	// pilot as a back-check's repair, which carries no stored time: on a
+	// loaded machine the pilot's 2 s shard lease can lapse, the shard map
+	// then names no owner for a moment, a notice forwarded meanwhile goes
+	// to no pilot, and the back-check after the map's change repairs it
+	// (the change then arrives a second late). The last fetch may be
+	// recorded just after the sidecar saw its change: wait for it, within a
+	// deadline.
+	timed := func() bool {
 		fwd, del, fetch = d.Stats.ForwardDelay.Snapshot(), p.Notices.DeliveryDelay.Snapshot(), p.Notices.FetchDelay.Snapshot()
+		return fwd.Count() >= n && del.Count()+d.Stats.BackCheckRepairs.Load() >= n && fetch.Count() >= n
 	}
-	if fwd.Count() < n || del.Count() < n || fetch.Count() < n {
-		t.Fatalf("timed %d forwards, %d deliveries, %d fetches; want at least %d each", fwd.Count(), del.Count(), fetch.Count(), n)
+	for deadline := time.Now().Add(10 * time.Second); !timed() && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !timed() {
+		t.Fatalf("timed %d forwards, %d deliveries (and %d back-check repairs, %d notices forwarded to no pilot), %d fetches; want at least %d each",
+			fwd.Count(), del.Count(), d.Stats.BackCheckRepairs.Load(), d.Stats.Dropped.Load(), fetch.Count(), n)
 	}
 	if q := del.Quantile(0.5); q <= 0 || q > 10*time.Second {
 		t.Fatalf("delivery p50 %v: want more than 0, at most 10s", q)
