@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/octomesh/octomesh/cp/mocksidecar"
+	"github.com/octomesh/octomesh/internal/idlegc"
 )
 
 // varFlags collects --var name=value.
@@ -72,7 +73,7 @@ func runMockSidecar(args []string) error {
 	defer stop()
 	// With GOGC=off (the scale runs): collect after the ramp, when quiet
 	// for a second, so that a push reuses pages instead of faulting in new.
-	go mocksidecar.CollectWhenIdle(ctx, time.Second, 1<<20, 128<<20)
+	go idlegc.Run(ctx, time.Second, 1<<20, 128<<20)
 	rep, err := mocksidecar.Run(ctx, script, opts)
 	if err != nil {
 		return err

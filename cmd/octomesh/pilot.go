@@ -13,6 +13,7 @@ import (
 
 	"github.com/octomesh/octomesh/api/ca"
 	"github.com/octomesh/octomesh/cp/pilot"
+	"github.com/octomesh/octomesh/internal/idlegc"
 )
 
 func runPilot(args []string) error {
@@ -91,6 +92,11 @@ func runPilot(args []string) error {
 			return err
 		}
 	}
+	// Collect in quiet moments (after a ramp or a failover of sessions),
+	// before the pacer's cycle comes due in a push (internal/idlegc).
+	gcCtx, stopGC := context.WithCancel(context.Background())
+	defer stopGC()
+	go idlegc.Run(gcCtx, time.Second, 1<<20, 16<<20)
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	got := <-sig
