@@ -70,6 +70,7 @@ type engine struct {
 	lastMove time.Time
 	regs     map[string]*registry.Registration
 	shared   map[string]string // set by controls
+	quiet    quietWaker        // wakes held by wake_quiet steps
 
 	expansions expansions
 	names      sync.Map // stepAt -> stepName: each step's kind and label, worked out once
@@ -569,6 +570,16 @@ func (e *engine) expect(s *sidecar, x *ExpectStep) (time.Duration, error) {
 			lat = h.at.Sub(time.Unix(0, ns))
 		}
 		return true
+	}
+	if x.WakeQuiet > 0 {
+		s.mu.Lock()
+		s.wakeQuiet = time.Duration(x.WakeQuiet)
+		s.mu.Unlock()
+		defer func() {
+			s.mu.Lock()
+			s.wakeQuiet = 0
+			s.mu.Unlock()
+		}()
 	}
 	if !s.wait(timeout(x.Timeout, 10*time.Second), match) {
 		s.mu.Lock()

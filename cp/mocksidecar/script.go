@@ -134,8 +134,16 @@ type ExpectStep struct {
 	// Since is a Unix time in nanoseconds (a variable, say from a file a
 	// shell wrote when it killed an instance): the step's latency is then
 	// from that time until the matching response arrived.
-	Since   string   `yaml:"since"`
-	Timeout Duration `yaml:"timeout"`
+	Since string `yaml:"since"`
+	// WakeQuiet (with LatencyFrom or Since, whose stamps time the step)
+	// lets the step notice its match late: a response that arrives while
+	// the step waits wakes it only once no response has reached any of
+	// the process's sidecars for this long (at most 20 times it), so that
+	// thousands of simulated sidecars run their next steps after a push
+	// instead of inside it, competing with what the push measures. The
+	// ACK still goes at once, and the latency is the response's arrival.
+	WakeQuiet Duration `yaml:"wake_quiet"`
+	Timeout   Duration `yaml:"timeout"`
 }
 
 // QuietStep fails if a response (of Type, if given) arrives within For.
@@ -365,6 +373,9 @@ func checkSteps(steps []Step, path string, known map[string]bool) error {
 			}
 			if e.LatencyFrom != "" && e.Since != "" {
 				return fmt.Errorf("%s: latency_from and since", p)
+			}
+			if e.WakeQuiet < 0 || e.WakeQuiet > 0 && e.LatencyFrom == "" && e.Since == "" {
+				return fmt.Errorf("%s.wake_quiet: a positive duration, with latency_from or since (a late wake must not count in the step's latency)", p)
 			}
 		case "quiet":
 			if st.Quiet.For <= 0 {

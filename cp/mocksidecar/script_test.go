@@ -26,6 +26,7 @@ func TestParseIsStrict(t *testing.T) {
 		{"no steps", "sidecar: {app: web}\n", "steps: a script needs at least one step"},
 		{"modulo zero", "sidecar: {app: \"web-${i % 0}\"}\nsteps: [{connect: {}}]\n", "sidecar.app: ${i % 0}"},
 		{"given twice", "steps:\n  - expect: {name: a, name: b}\n", "steps[0].expect.name: field given twice"},
+		{"wake_quiet unstamped", "steps:\n  - expect: {name: a, wake_quiet: 50ms}\n", "steps[0].expect.wake_quiet: a positive duration, with latency_from or since"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

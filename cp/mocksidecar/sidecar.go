@@ -144,12 +144,16 @@ type sidecar struct {
 	streamStart time.Time
 	changed     chan struct{}
 	watched     bool // changed was handed out since it was made
-	counts      [numCounters]int
-	moveFrom    string    // the pilot the sidecar is moving away from
-	moveStart   time.Time // when that stream ended
-	moveSeq     int
-	override    map[string]map[string]string // reconnect versions for the next stream
-	stamps      map[string]int64             // route stamps recorded, by resource (SidecarSpec.RouteStamps)
+	// wakeQuiet is the waiting expect step's wake_quiet (0: none);
+	// wakeDeferred, that the engine's quietWaker holds a wake for it.
+	wakeQuiet    time.Duration
+	wakeDeferred bool
+	counts       [numCounters]int
+	moveFrom     string    // the pilot the sidecar is moving away from
+	moveStart    time.Time // when that stream ended
+	moveSeq      int
+	override     map[string]map[string]string // reconnect versions for the next stream
+	stamps       map[string]int64             // route stamps recorded, by resource (SidecarSpec.RouteStamps)
 
 	loopCancel context.CancelFunc
 	loopDone   chan struct{}
@@ -579,6 +583,10 @@ func (s *sidecar) receive(stream adsStream, t target, resp *discovery.DeltaDisco
 		s.movedLocked(t)
 	} else {
 		s.pending = append(s.pending, pendingResponse{resp: resp, at: now})
+	}
+	if s.wakeQuiet > 0 && s.watched {
+		s.e.quiet.deferLocked(s, now, s.wakeQuiet)
+		return nil
 	}
 	s.notifyLocked()
 	return nil
