@@ -63,6 +63,10 @@ func testPushOverGRPC(t *testing.T, transport string) {
 	}
 	eventually(t, "the first responses ACKed", func() bool { return srv.Stats.Acks.Load() == n })
 
+	if srv.Stats.LastPushAck.Load() != 0 {
+		t.Fatal("last push ACK set before any push")
+	}
+	changed := time.Now()
 	src.setService("echo", inst("10.0.0.1:7000", 7))
 	nonce := ""
 	for i, s := range streams {
@@ -85,6 +89,9 @@ func testPushOverGRPC(t *testing.T, transport string) {
 	if pa := srv.Stats.PushAcked.Snapshot(); pa.Count() != n {
 		got := pa.Count()
 		t.Errorf("push_acked counted %d, want %d", got, n)
+	}
+	if last := time.Unix(0, srv.Stats.LastPushAck.Load()); last.Before(changed) || last.After(time.Now()) {
+		t.Errorf("last push ACK at %v; want between the change (%v) and now", last, changed)
 	}
 
 	// The pilot ends an idle stream (all ACKed): the handler, not waiting

@@ -53,6 +53,10 @@ type Stats struct {
 	// version of a resource: with the time of the registry write, the
 	// first stage of a push (etcd write to Data Cache).
 	LastChange atomic.Int64
+	// LastPushAck is when (Unix ns) a session last ACKed a pushed
+	// version (the latest of those recorded in PushAcked): with the time
+	// of the registry write, when a push's last ACK arrived.
+	LastPushAck atomic.Int64
 }
 
 // Server is the pilot's xDS server: delta ADS for sidecars, served by the
@@ -134,6 +138,7 @@ func (s *Server) WriteStats(w io.Writer) {
 		m[name+".max_us"] = uint64(pd.Quantile(1).Microseconds())
 	}
 	m["pilot.last_change_unix_us"] = uint64(s.Stats.LastChange.Load() / 1e3)
+	m["pilot.last_push_ack_unix_us"] = uint64(s.Stats.LastPushAck.Load() / 1e3)
 	if s.snapshot.shard != nil {
 		m["shard.owned"] = uint64(s.Shard.Owned.Load())
 		m["shard.preloaded"] = uint64(s.Shard.Preloaded.Load())

@@ -307,6 +307,7 @@ func (m *SessionMgr) answeredLocked(s *Session, k kind, nonce []byte, nack *stri
 		now := time.Now().UnixNano()
 		m.stats.AckDelay.Record(time.Duration(now - sent.sentAt))
 		m.stats.PushAcked.Record(time.Duration(now - sent.pushed))
+		m.stats.LastPushAck.Store(now)
 	}
 	if s.acked[k] == nil {
 		s.acked[k] = map[string]string{}

@@ -194,6 +194,24 @@ for k in 1 2 3 4; do
 	echo "p$k push (Data Cache to stream): count $(pstat $a pilot.push_delay.count) p50 $(pstat $a pilot.push_delay.p50_us)us p99 $(pstat $a pilot.push_delay.p99_us)us max $(pstat $a pilot.push_delay.max_us)us"
 	echo "p$k push (Data Cache to ACK): count $(pstat $a pilot.push_acked.count) p50 $(pstat $a pilot.push_acked.p50_us)us p99 $(pstat $a pilot.push_acked.p99_us)us max $(pstat $a pilot.push_acked.max_us)us"
 done | tee -a "$OUT/steady.txt"
+# The push's stages, exactly: from the change's stamp (the driver's
+# clock, just before its registry write) to each pilot's Data Cache, and
+# to the last ACK any pilot received (the histograms above are bucketed).
+stamp=
+for k in 1 2 3 4; do
+	stamp=$(curl -fsS "http://127.0.0.1:$((BASE + 40 + k))/debug/config?node=mock-0" 2>/dev/null | grep -o '"changed_at": *"[0-9]*"' | grep -o '[0-9][0-9]*' | head -1 || true)
+	[ -z "$stamp" ] || break
+done
+if [ -n "$stamp" ]; then
+	last=0 stages=
+	for k in 1 2 3 4; do
+		a=127.0.0.1:$((BASE + 40 + k))
+		l=$(pstat "$a" pilot.last_push_ack_unix_us) c=$(pstat "$a" pilot.last_change_unix_us)
+		[ "$l" -le "$last" ] || last=$l
+		stages="$stages p$k $(((c * 1000 - stamp) / 1000000)) ms"
+	done
+	echo "from the change's stamp: to the Data Cache$stages; to the last ACK at any pilot $(((last * 1000 - stamp) / 1000000)) ms"
+fi | tee -a "$OUT/steady.txt"
 
 # Failover: CPU of the registry, Meta and the surviving pilots, sampled
 # every second while p2's sidecars move.
