@@ -39,7 +39,14 @@ func NewClientTLS(addr string, cfg *tls.Config) (*Client, error) {
 			return d.DialContext(ctx, network, address)
 		},
 		TLSClientConfig: cfg,
-		// A mock sidecar process shares one client among its sidecars.
+		// A mock sidecar process shares one client among its sidecars:
+		// thousands ask at once when a pilot dies or returns. At most 64
+		// connections (the rest queue for one), all kept: a connection per
+		// look-up beyond the idle pool, closed after it, left a TIME_WAIT
+		// each on the machine's 28,000 ports to Meta's address, and a
+		// scale run once ran out of them ("cannot assign requested
+		// address"; its registrations' keepalives failed and lapsed).
+		MaxConnsPerHost:     64,
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     30 * time.Second,
 	}
