@@ -3,7 +3,6 @@ package idlegc
 import (
 	"context"
 	"runtime"
-	"runtime/debug"
 	"runtime/metrics"
 	"time"
 )
@@ -29,6 +28,7 @@ func Run(ctx context.Context, tick time.Duration, quietBytes, minBytes uint64) {
 		{Name: "/gc/cycles/total:gc-cycles"},
 		{Name: "/gc/heap/goal:bytes"},
 		{Name: "/gc/heap/live:bytes"},
+		{Name: "/gc/gogc:percent"}, // -1 (as a uint64) when off
 	}
 	for {
 		select {
@@ -38,7 +38,7 @@ func Run(ctx context.Context, tick time.Duration, quietBytes, minBytes uint64) {
 		}
 		metrics.Read(sample)
 		var headroom uint64
-		if !collectorOff() {
+		if int64(sample[4].Value.Uint64()) >= 0 { // the pacer is on
 			goal, live := sample[2].Value.Uint64(), sample[3].Value.Uint64()
 			headroom = 1 // on, with nothing known: minBytes decides
 			if goal > live {
@@ -49,13 +49,6 @@ func Run(ctx context.Context, tick time.Duration, quietBytes, minBytes uint64) {
 			runtime.GC()
 		}
 	}
-}
-
-// collectorOff reports whether GOGC is off.
-func collectorOff() bool {
-	old := debug.SetGCPercent(-1)
-	debug.SetGCPercent(old)
-	return old < 0
 }
 
 // decider is Run's decision, apart from the clock and the runtime.
