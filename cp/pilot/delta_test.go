@@ -93,6 +93,9 @@ func testPushOverGRPC(t *testing.T, transport string) {
 	if last := time.Unix(0, srv.Stats.LastPushAck.Load()); last.Before(changed) || last.After(time.Now()) {
 		t.Errorf("last push ACK at %v; want between the change (%v) and now", last, changed)
 	}
+	if lp := srv.LastPush(); lp.Acked != n || time.UnixMicro(lp.ChangedUnixUS).Before(changed.Truncate(time.Microsecond)) || lp.Quantile(1) <= 0 {
+		t.Errorf("last push %+v: want %d ACKs of a change after %v", lp, n, changed)
+	}
 
 	// The pilot ends an idle stream (all ACKed): the handler, not waiting
 	// on the client, returns the error.

@@ -51,7 +51,7 @@ var pilotStats = exposition.Subsystem{
 		"diplomat.bad_values":       "Stored values that did not decode and were skipped.",
 		"diplomat.resyncs":          "etcd watches restarted after an error or a compaction.",
 	},
-	Skip: []string{"pilot.push_delay.", "pilot.ack_delay.", "pilot.push_acked.", "pilot.last_change_unix_us", "pilot.last_push_ack_unix_us", "notices.delivery_delay.", "notices.fetch_delay."},
+	Skip: []string{"pilot.push_delay.", "pilot.ack_delay.", "pilot.push_acked.", "pilot.last_change_unix_us", "pilot.last_push_ack_unix_us", "pilot.last_push.", "notices.delivery_delay.", "notices.fetch_delay."},
 }
 
 // metrics serves /metrics from the /stats page of mux, and the push delay

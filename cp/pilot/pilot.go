@@ -404,6 +404,7 @@ func (p *Pilot) Close() {
 //
 //	GET /debug/sessions   every xDS session: node, subscriptions, ACKed versions, NACKs
 //	GET /stats            counters, "name value" lines
+//	GET /debug/push       the latest push's ACKs per millisecond after its change (PushAcks)
 //	GET /metrics          the same in the Prometheus text format (metrics.go)
 //	GET /debug/scanners   the live scanners' records (api/scanner.Info), as the pilot follows them
 //	GET /healthz          "ok", or 503 and why while etcd is unreachable
@@ -452,6 +453,10 @@ func (p *Pilot) httpHandler() http.Handler {
 		writeSorted(w, m)
 	})
 	mux.Handle("GET /metrics", p.metrics(mux))
+	mux.HandleFunc("GET /debug/push", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(p.XDS.LastPush())
+	})
 	mux.HandleFunc("GET /debug/shard", func(w http.ResponseWriter, _ *http.Request) {
 		if p.shard == nil {
 			http.Error(w, "this pilot is not a shard: it serves every app", http.StatusNotFound)

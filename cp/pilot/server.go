@@ -57,6 +57,9 @@ type Stats struct {
 	// version (the latest of those recorded in PushAcked): with the time
 	// of the registry write, when a push's last ACK arrived.
 	LastPushAck atomic.Int64
+	// lastPush counts the latest push's ACKs to the millisecond
+	// (LastPush, GET /debug/push).
+	lastPush lastPush
 }
 
 // Server is the pilot's xDS server: delta ADS for sidecars, served by the
@@ -104,6 +107,9 @@ func (s *Server) StreamAggregatedResources(stream discoverygrpc.AggregatedDiscov
 	return s.xds.StreamAggregatedResources(stream)
 }
 
+// LastPush returns the latest push's ACKs, to the millisecond.
+func (s *Server) LastPush() PushAcks { return s.Stats.lastPush.snapshot() }
+
 // Sessions describes the connected clients.
 func (s *Server) Sessions() []SessionInfo { return s.sessions.Sessions() }
 
@@ -139,6 +145,15 @@ func (s *Server) WriteStats(w io.Writer) {
 	}
 	m["pilot.last_change_unix_us"] = uint64(s.Stats.LastChange.Load() / 1e3)
 	m["pilot.last_push_ack_unix_us"] = uint64(s.Stats.LastPushAck.Load() / 1e3)
+	lp := s.LastPush()
+	m["pilot.last_push.acked"], m["pilot.last_push.later"] = lp.Acked, lp.Later
+	for name, q := range map[string]float64{"p50": 0.5, "p99": 0.99, "max": 1} {
+		d := lp.Quantile(q)
+		if d < 0 {
+			d = lastPushSpan // among the later ones
+		}
+		m["pilot.last_push."+name+"_ms"] = uint64(d.Milliseconds())
+	}
 	if s.snapshot.shard != nil {
 		m["shard.owned"] = uint64(s.Shard.Owned.Load())
 		m["shard.preloaded"] = uint64(s.Shard.Preloaded.Load())

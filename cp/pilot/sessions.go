@@ -308,6 +308,7 @@ func (m *SessionMgr) answeredLocked(s *Session, k kind, nonce []byte, nack *stri
 		m.stats.AckDelay.Record(time.Duration(now - sent.sentAt))
 		m.stats.PushAcked.Record(time.Duration(now - sent.pushed))
 		m.stats.LastPushAck.Store(now)
+		m.stats.lastPush.ack(sent.pushed, now)
 	}
 	if s.acked[k] == nil {
 		s.acked[k] = map[string]string{}

@@ -211,6 +211,33 @@ if [ -n "$stamp" ]; then
 		stages="$stages p$k $(((c * 1000 - stamp) / 1000000)) ms"
 	done
 	echo "from the change's stamp: to the Data Cache$stages; to the last ACK at any pilot $(((last * 1000 - stamp) / 1000000)) ms"
+	# Every session's ACK, to the millisecond: each pilot counts its
+	# latest push's ACKs per millisecond after its Data Cache had the
+	# change (GET /debug/push); shifted by that pilot's stamp-to-Data-Cache
+	# time they merge into one distribution from the stamp.
+	for k in 1 2 3 4; do
+		curl -fsS "http://127.0.0.1:$((BASE + 40 + k))/debug/push" 2>/dev/null || echo '{}'
+	done | python3 -c '
+import json, math, sys
+stamp, n = int(sys.argv[1]), int(sys.argv[2])
+acks = []  # (ms after the stamp, count), each ACK at the upper bound of its millisecond
+for line in sys.stdin:
+    p = json.loads(line)
+    if not p.get("acked"):
+        continue
+    off = (p["changed_unix_us"] * 1000 - stamp) / 1e6
+    acks += [(off + i + 1, c) for i, c in enumerate(p["ack_ms"]) if c]
+    acks.append((math.inf, p["later"]))
+acks.sort()
+total = sum(c for _, c in acks)
+def q(f):
+    rank, s = max(1, math.ceil(f * total)), 0
+    for t, c in acks:
+        s += c
+        if s >= rank:
+            return "%.0f ms" % t
+print("from the stamp to each session ACK (to the ms; %d ACKs of %d sessions): p50 %s p90 %s p99 %s max %s" % (total, n, q(0.5), q(0.9), q(0.99), q(1)))
+' "$stamp" "$N"
 fi | tee -a "$OUT/steady.txt"
 
 # Failover: CPU of the registry, Meta and the surviving pilots, sampled
