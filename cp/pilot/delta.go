@@ -57,6 +57,10 @@ type deltaKind struct {
 	// a resource it was told does not exist). The first request's
 	// initial_resource_versions start it.
 	returned map[string]string
+	// current: since the last full diff (deltaDiff) every change of a
+	// subscribed resource was sent (pushOne found the kind open), so an
+	// ACK lacks nothing and opens the kind without a diff (deltaAck).
+	current bool
 }
 
 type deltaStream = discovery.AggregatedDiscoveryService_DeltaAggregatedResourcesServer
@@ -162,7 +166,11 @@ func (p *Snapshot) deltaAck(s *Session, k kind, nonce []byte) error {
 		return err
 	}
 	s.mu.Lock()
-	s.startedLocked(k, nil)
+	if st := s.startedLocked(k, nil); st.current && s.endErr == nil && !s.gone {
+		st.open = true // nothing changed that was not sent: no diff
+		s.mu.Unlock()
+		return nil
+	}
 	s.mu.Unlock()
 	return p.answerDelta(s, k)
 }
@@ -192,6 +200,7 @@ func (p *Snapshot) answerDelta(s *Session, k kind) error {
 	st := &s.dk[k]
 	st.open = true
 	r := p.deltaDiff(s, k)
+	st.current = true
 	if r == nil {
 		s.mu.Unlock()
 		return nil
@@ -314,11 +323,16 @@ func (p *Snapshot) pushDelta(k kind, name string, sessions []*Session) {
 func (p *Snapshot) pushOne(s *Session, k kind, name string, r *encoded, msg func() *sharedResponse, b *grpclite.Batch) {
 	s.mu.Lock()
 	st := &s.dk[k]
-	if !st.open || s.endErr != nil || s.gone {
+	if s.endErr != nil || s.gone {
 		s.mu.Unlock()
 		return
 	}
 	if _, ok := s.subs[k][name]; !ok {
+		s.mu.Unlock()
+		return
+	}
+	if !st.open { // its answer to the last response brings it (answerDelta)
+		st.current = false
 		s.mu.Unlock()
 		return
 	}

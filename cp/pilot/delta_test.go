@@ -178,3 +178,81 @@ func TestPushDoesNotWaitOnAStuckClient(t *testing.T) {
 		}
 	}
 }
+
+// TestAckBringsWhatChangedMeanwhile: a change made while a session has
+// not answered its last response comes with its ACK; an ACK when nothing
+// was missed sends nothing but lets the next change be pushed (deltaAck
+// opens the kind without a diff). Both transports: the lean one takes
+// ACKs through decodeAck.
+func TestAckBringsWhatChangedMeanwhile(t *testing.T) {
+	for _, transport := range []string{TransportLean, TransportGRPC} {
+		t.Run(transport, func(t *testing.T) { testAckBringsWhatChangedMeanwhile(t, transport) })
+	}
+}
+
+func testAckBringsWhatChangedMeanwhile(t *testing.T, transport string) {
+	srv, src := newTestServer(t)
+	src.setService("echo", inst("10.0.0.1:7000", 1))
+	addr := serveXDS(t, srv, transport, nil)
+	conn, err := grpc.NewClient("passthrough:///"+addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := discovery.NewAggregatedDiscoveryServiceClient(conn).DeltaAggregatedResources(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send(&discovery.DeltaDiscoveryRequest{Node: &core.Node{Id: "web-a", Cluster: "web"},
+		TypeUrl: typeURLs[kindEndpoint], ResourceNamesSubscribe: []string{"echo"}}); err != nil {
+		t.Fatal(err)
+	}
+	want := func(w string) *discovery.DeltaDiscoveryResponse {
+		t.Helper()
+		r, err := s.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := weights(assignment(t, r)); got != w {
+			t.Fatalf("got %s, want %s", got, w)
+		}
+		return r
+	}
+	ack := func(r *discovery.DeltaDiscoveryResponse) {
+		t.Helper()
+		if err := s.Send(&discovery.DeltaDiscoveryRequest{TypeUrl: r.TypeUrl, ResponseNonce: r.Nonce}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	current := func() bool { // the session's endpoint kind, as pushOne left it
+		for _, sess := range srv.sessions.Sessions() {
+			srv.sessions.mu.RLock()
+			x := srv.sessions.sessions[sess.ID]
+			srv.sessions.mu.RUnlock()
+			x.mu.Lock()
+			defer x.mu.Unlock()
+			return x.dk[kindEndpoint].current
+		}
+		return true
+	}
+
+	r := want("10.0.0.1:7000=1/HEALTHY") // left unanswered
+	src.setService("echo", inst("10.0.0.1:7000", 2))
+	eventually(t, "the push found the session not open", func() bool { return !current() })
+	ack(r)
+	r = want("10.0.0.1:7000=2/HEALTHY") // brought by the ACK
+	ack(r)
+	eventually(t, "the ACKs counted", func() bool { return srv.Stats.Acks.Load() == 2 })
+
+	src.setService("echo", inst("10.0.0.1:7000", 3)) // pushed: the kind is open
+	r = want("10.0.0.1:7000=3/HEALTHY")
+	if !current() {
+		t.Fatal("a push to an open session marked it as having missed a change")
+	}
+	ack(r) // nothing missed: no diff, the kind opens
+	eventually(t, "the ACKs counted", func() bool { return srv.Stats.Acks.Load() == 3 })
+	src.setService("echo", inst("10.0.0.1:7000", 4))
+	want("10.0.0.1:7000=4/HEALTHY")
+}
