@@ -401,7 +401,7 @@ func (ls *leanStream) send(flush bool, reqs ...*discovery.DeltaDiscoveryRequest)
 func (ls *leanStream) sendHeld(flush bool, reqs ...*discovery.DeltaDiscoveryRequest) error {
 	for _, r := range reqs {
 		b := append(ls.obuf[:0], 0, 0, 0, 0, 0)
-		b, err := proto.MarshalOptions{}.MarshalAppend(b, r)
+		b, err := appendRequest(b, r)
 		if err != nil {
 			return grpcstatus.Errorf(codes.Internal, "grpc: error while marshaling: %v", err)
 		}
@@ -636,7 +636,13 @@ func (ls *leanStream) data(f *http2.DataFrame) {
 			if len(b) < 5+size {
 				break
 			}
-			r, err := decodeResponse(b[5 : 5+size])
+			var r *discovery.DeltaDiscoveryResponse
+			var err error
+			if ls.lp != nil { // on the loop's goroutine
+				r, err = ls.lp.responses.decode(b[5 : 5+size])
+			} else {
+				r, err = decodeResponse(b[5 : 5+size])
+			}
 			if err != nil {
 				ls.end(grpcstatus.Errorf(codes.Internal, "grpc: failed to unmarshal the received message: %v", err))
 				return

@@ -14,7 +14,6 @@ import (
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"golang.org/x/net/http2"
 	"golang.org/x/sys/unix"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/octomesh/octomesh/internal/rawpoll"
 	"github.com/octomesh/octomesh/internal/uring"
@@ -103,6 +102,8 @@ type leanLoop struct {
 	bufs   [][]byte
 	res    []int32
 	group  []*leanStream
+	// responses is shared by the sidecars whose streams it reads.
+	responses responseCache
 
 	// Counters, for tests.
 	recvSubmits, sendSubmits, sent atomic.Int64
@@ -560,7 +561,7 @@ func (ls *leanStream) sendFromLoop(r *discovery.DeltaDiscoveryRequest) error {
 
 // sendNow buffers r if the send window takes it whole; smu is held.
 func (ls *leanStream) sendNow(r *discovery.DeltaDiscoveryRequest) (bool, error) {
-	size := 5 + proto.Size(r)
+	size := 5 + requestSize(r)
 	ls.mu.Lock()
 	ok := size <= min(ls.sendConn, ls.sendStream, ls.maxFrame)
 	ls.mu.Unlock()

@@ -48,6 +48,73 @@ func decodeResponse(b []byte) (*discovery.DeltaDiscoveryResponse, error) {
 	return r, nil
 }
 
+// responseCache is a loop's last decoded responses, by their bytes: a
+// push is one message for every session of a pilot, so a loop decodes it
+// once and its sidecars share the result, which no one changes.
+type responseCache struct {
+	wire [8][]byte
+	resp [8]*discovery.DeltaDiscoveryResponse
+	next int
+}
+
+// decode is decodeResponse through the cache.
+func (c *responseCache) decode(b []byte) (*discovery.DeltaDiscoveryResponse, error) {
+	for i, w := range c.wire {
+		if c.resp[i] != nil && string(w) == string(b) {
+			return c.resp[i], nil
+		}
+	}
+	r, err := decodeResponse(b) // its strings are copies, not parts of b
+	if err != nil {
+		return nil, err
+	}
+	i := c.next
+	c.next = (i + 1) % len(c.wire)
+	c.wire[i], c.resp[i] = append(c.wire[i][:0], b...), r
+	return r, nil
+}
+
+// appendRequest appends r's encoding; an ACK (type URL and nonce only,
+// what every sidecar sends per push) is written by hand, in
+// proto.Marshal's bytes.
+func appendRequest(b []byte, r *discovery.DeltaDiscoveryRequest) ([]byte, error) {
+	if !isAck(r) {
+		return proto.MarshalOptions{}.MarshalAppend(b, r)
+	}
+	if r.TypeUrl != "" {
+		b = protowire.AppendTag(b, 2, protowire.BytesType)
+		b = protowire.AppendString(b, r.TypeUrl)
+	}
+	if r.ResponseNonce != "" {
+		b = protowire.AppendTag(b, 6, protowire.BytesType)
+		b = protowire.AppendString(b, r.ResponseNonce)
+	}
+	return b, nil
+}
+
+// requestSize is proto.Size(r), ACKs counted by hand.
+func requestSize(r *discovery.DeltaDiscoveryRequest) int {
+	if !isAck(r) {
+		return proto.Size(r)
+	}
+	n := 0
+	for _, v := range []string{r.TypeUrl, r.ResponseNonce} {
+		if v != "" {
+			n += 1 + protowire.SizeBytes(len(v))
+		}
+	}
+	return n
+}
+
+// isAck: r has no field but its type URL and nonce (both valid UTF-8, as
+// proto.Marshal requires of strings).
+func isAck(r *discovery.DeltaDiscoveryRequest) bool {
+	return r.Node == nil && len(r.ResourceNamesSubscribe) == 0 && len(r.ResourceNamesUnsubscribe) == 0 &&
+		len(r.InitialResourceVersions) == 0 && r.ErrorDetail == nil && len(r.ResourceLocatorsSubscribe) == 0 &&
+		len(r.ResourceLocatorsUnsubscribe) == 0 && len(r.ProtoReflect().GetUnknown()) == 0 &&
+		utf8.ValidString(r.TypeUrl) && utf8.ValidString(r.ResponseNonce)
+}
+
 // wireReader walks one message of s (the whole gRPC message, copied once
 // into a string: every string field is a substring of it).
 type wireReader struct {

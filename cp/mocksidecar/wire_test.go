@@ -386,3 +386,70 @@ func TestDecodedShared(t *testing.T) {
 		t.Fatal("a body under another type URL was taken from the cache")
 	}
 }
+
+// TestResponseCacheSharesDecodings: the same bytes decode once (the
+// result is shared), other bytes are decoded anew, and a bad message is
+// refused as decodeResponse refuses it, not kept.
+func TestResponseCacheSharesDecodings(t *testing.T) {
+	rs := responses(t)
+	var c responseCache
+	first, err := c.decode(slices.Clone(rs[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := c.decode(slices.Clone(rs[0])); again != first {
+		t.Error("the same bytes were decoded again")
+	}
+	for i, b := range rs {
+		want := &discovery.DeltaDiscoveryResponse{}
+		if err := proto.Unmarshal(b, want); err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.decode(b)
+		if err != nil || !proto.Equal(got, want) {
+			t.Errorf("response %d: got %v (%v), want %v", i, got, err, want)
+		}
+	}
+	if _, err := c.decode(rs[0][:len(rs[0])-1]); err == nil {
+		t.Error("a truncated response was accepted")
+	}
+	// Ten others later, the first is decoded anew (the cache holds 8).
+	for i := range 10 {
+		b, _ := proto.Marshal(&discovery.DeltaDiscoveryResponse{Nonce: strings.Repeat("n", i+1)})
+		if _, err := c.decode(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if again, err := c.decode(rs[0]); err != nil || again == first || !proto.Equal(again, first) {
+		t.Errorf("after the cache moved on: %v (%v), shared %v", again, err, again == first)
+	}
+}
+
+// TestAppendRequestMatchesProto: an ACK written by hand has
+// proto.Marshal's bytes and size; other requests are marshalled.
+func TestAppendRequestMatchesProto(t *testing.T) {
+	for i, r := range []*discovery.DeltaDiscoveryRequest{
+		{TypeUrl: "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment", ResponseNonce: "12345"},
+		{ResponseNonce: "7"},
+		{TypeUrl: "t"},
+		{},
+		{TypeUrl: strings.Repeat("x", 300), ResponseNonce: strings.Repeat("y", 200)},
+		{TypeUrl: "t", ResponseNonce: "1", ResourceNamesSubscribe: []string{"a"}},
+		{TypeUrl: "t", ResponseNonce: "1", Node: &core.Node{Id: "n"}},
+	} {
+		want, err := proto.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := appendRequest([]byte{9}, r)
+		if err != nil || string(got) != "\x09"+string(want) {
+			t.Errorf("request %d: got %x (%v), want 09%x", i, got, err, want)
+		}
+		if n := requestSize(r); n != len(want) {
+			t.Errorf("request %d: size %d, want %d", i, n, len(want))
+		}
+	}
+	if _, err := appendRequest(nil, &discovery.DeltaDiscoveryRequest{ResponseNonce: "\xff"}); err == nil {
+		t.Error("a nonce that is not UTF-8 was encoded")
+	}
+}
