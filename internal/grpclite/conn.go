@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/tls"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -588,7 +589,12 @@ func (c *conn) step(f http2.Frame, err error) bool {
 		return false
 	}
 	c.lastRead.Store(c.srv.clock.Load())
-	if err := c.handle(f); err != nil {
+	return c.handled(c.handle(f))
+}
+
+// handled ends the connection if handling a frame failed (false).
+func (c *conn) handled(err error) bool {
+	if err != nil {
 		var ce http2.ConnectionError
 		if errors.As(err, &ce) {
 			c.goAway(http2.ErrCode(ce))
@@ -596,6 +602,23 @@ func (c *conn) step(f http2.Frame, err error) bool {
 		return false
 	}
 	return true
+}
+
+// stepData is step for the usual frame, DATA without padding on a
+// stream (frame: the whole frame, header included), read without the
+// framer, which would find it valid.
+func (c *conn) stepData(frame []byte) bool {
+	c.lastRead.Store(c.srv.clock.Load())
+	id := binary.BigEndian.Uint32(frame[5:9]) & (1<<31 - 1)
+	return c.handled(c.data(id, http2.Flags(frame[4]).Has(http2.FlagDataEndStream), len(frame)-frameHeaderLen, frame[frameHeaderLen:]))
+}
+
+// plainData reports whether frame (header included) is a whole DATA
+// frame without padding on a stream other than 0: what stepData takes.
+func plainData(frame []byte) bool {
+	return len(frame) >= frameHeaderLen && http2.FrameType(frame[3]) == http2.FrameData &&
+		int(frame[0])<<16|int(frame[1])<<8|int(frame[2]) == len(frame)-frameHeaderLen &&
+		!http2.Flags(frame[4]).Has(http2.FlagDataPadded) && binary.BigEndian.Uint32(frame[5:9])&(1<<31-1) != 0
 }
 
 var errGoAway = errors.New("grpclite: the peer sent GOAWAY")
@@ -834,16 +857,21 @@ func (c *conn) remoteClosed(st *Stream) {
 
 // onData takes a DATA frame: flow control, then the messages in it.
 func (c *conn) onData(f *http2.DataFrame) error {
-	n := int(f.Header().Length)
+	return c.data(f.StreamID, f.StreamEnded(), int(f.Header().Length), f.Data())
+}
+
+// data takes a DATA frame of stream id, n bytes long with its padding,
+// whose payload is p.
+func (c *conn) data(id uint32, ended bool, n int, p []byte) error {
 	c.recvWindow -= n
 	if c.recvWindow < 0 {
 		return http2.ConnectionError(http2.ErrCodeFlowControl)
 	}
 	c.recvUnacked += n
 	c.mu.Lock()
-	st := c.lookupLocked(f.StreamID)
+	st := c.lookupLocked(id)
 	c.mu.Unlock()
-	if st == nil && (f.StreamID == 0 || f.StreamID > c.lastID) {
+	if st == nil && (id == 0 || id > c.lastID) {
 		return http2.ConnectionError(http2.ErrCodeProtocol)
 	}
 	if st != nil {
@@ -853,9 +881,9 @@ func (c *conn) onData(f *http2.DataFrame) error {
 			st = nil
 		} else {
 			st.recvUnacked += n
-			if err := st.take(f.Data()); err != nil {
+			if err := st.take(p); err != nil {
 				st.End(err)
-			} else if f.StreamEnded() {
+			} else if ended {
 				c.remoteClosed(st)
 			}
 		}

@@ -356,10 +356,16 @@ func (c *conn) feed(b []byte) int {
 		if len(data) < n {
 			break
 		}
-		c.rd.src = data[:n]
-		f, err := c.fr.ReadFrame()
-		c.rd.src = nil
-		if !c.step(f, err) {
+		var ok bool
+		if plainData(data[:n]) {
+			ok = c.stepData(data[:n])
+		} else {
+			c.rd.src = data[:n]
+			f, err := c.fr.ReadFrame()
+			c.rd.src = nil
+			ok = c.step(f, err)
+		}
+		if !ok {
 			c.partial = nil
 			return feedEnd
 		}

@@ -233,6 +233,14 @@ func TestLoopPartialFrames(t *testing.T) {
 		_ = fr.WriteData(1, false, m[200:])
 	}), 7)
 	r.expect(1, bytes.Repeat([]byte("split"), 100))
+	// A padded DATA frame (the framer reads it; plain ones are read
+	// without it), and a plain one after it in the same write.
+	r.write(frames(func(fr *http2.Framer) {
+		_ = fr.WriteDataPadded(1, false, message([]byte("padded")), []byte{0, 0, 0})
+		_ = fr.WriteData(1, false, message([]byte("plain")))
+	}), 1<<20)
+	r.expect(1, []byte("padded"))
+	r.expect(1, []byte("plain"))
 	// Several messages in one write.
 	r.write(frames(func(fr *http2.Framer) {
 		for i := range 5 {
@@ -587,6 +595,29 @@ func TestLoopLongInputThenNewStream(t *testing.T) {
 		r.expect(id, []byte(fmt.Sprint("stream ", id)))
 		if err := <-done; err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// TestPlainData: the loop reads without the framer only whole DATA
+// frames without padding on a stream; the framer judges the rest.
+func TestPlainData(t *testing.T) {
+	frame := func(write func(fr *http2.Framer)) []byte { return frames(write) }
+	plain := frame(func(fr *http2.Framer) { _ = fr.WriteData(1, true, []byte("abc")) })
+	for name, c := range map[string]struct {
+		b    []byte
+		want bool
+	}{
+		"plain":       {plain, true},
+		"empty":       {frame(func(fr *http2.Framer) { _ = fr.WriteData(3, false, nil) }), true},
+		"padded":      {frame(func(fr *http2.Framer) { _ = fr.WriteDataPadded(1, false, []byte("abc"), []byte{0}) }), false},
+		"stream 0":    {append(append([]byte{}, plain[:5]...), append([]byte{0x80, 0, 0, 0}, plain[9:]...)...), false},
+		"cut short":   {plain[:len(plain)-1], false},
+		"header only": {plain[:frameHeaderLen], false},
+		"ping":        {frame(func(fr *http2.Framer) { _ = fr.WritePing(false, [8]byte{}) }), false},
+	} {
+		if got := plainData(c.b); got != c.want {
+			t.Errorf("%s: plainData %v, want %v", name, got, c.want)
 		}
 	}
 }
