@@ -597,9 +597,14 @@ func (ls *leanStream) grownLocked() {
 // data handles a DATA frame: flow control, then the gRPC messages it
 // completes, decoded into the queue.
 func (ls *leanStream) data(f *http2.DataFrame) {
-	n := int(f.Header().Length)
+	ls.dataOf(f.StreamID, f.StreamEnded(), int(f.Header().Length), f.Data())
+}
+
+// dataOf is data for a DATA frame of stream id, n bytes long with its
+// padding, whose payload is p.
+func (ls *leanStream) dataOf(id uint32, ended bool, n int, p []byte) {
 	ls.recvConn += n
-	if f.StreamID == streamID && !f.StreamEnded() {
+	if id == streamID && !ended {
 		ls.recvStream += n
 	}
 	if ls.recvConn >= leanWindowUpdate || ls.recvStream >= leanWindowUpdate {
@@ -616,10 +621,10 @@ func (ls *leanStream) data(f *http2.DataFrame) {
 			return b
 		})
 	}
-	if f.StreamID != streamID {
+	if id != streamID {
 		return
 	}
-	if p := f.Data(); len(p) > 0 {
+	if len(p) > 0 {
 		// The usual frame holds whole messages: read them where they
 		// are; only a part of one is copied, to wait for the rest.
 		b := p
@@ -662,7 +667,7 @@ func (ls *leanStream) data(f *http2.DataFrame) {
 			*ls.msg = append((*ls.msg)[:0], b...)
 		}
 	}
-	if f.StreamEnded() {
+	if ended {
 		ls.end(grpcstatus.Error(codes.Internal, "server closed the stream without sending trailers"))
 	}
 }

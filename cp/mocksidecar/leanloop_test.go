@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -255,6 +256,49 @@ func TestFrameUnit(t *testing.T) {
 	} {
 		if got := frameUnit(c.b); got != c.want {
 			t.Errorf("%s: %d, want %d", c.name, got, c.want)
+		}
+	}
+}
+
+// TestLeanLoopPaddedAndPlainData: a padded DATA frame (read by the
+// framer) and a plain one (read without it) both bring their responses,
+// in order.
+func TestLeanLoopPaddedAndPlainData(t *testing.T) {
+	lp, streams, peers := loopPairs(t, 1)
+	ls, peer := streams[0], peers[0]
+	var b bytes.Buffer
+	fr := http2.NewFramer(&b, nil)
+	_ = fr.WriteSettings()
+	var hb bytes.Buffer
+	_ = hpack.NewEncoder(&hb).WriteField(hpack.HeaderField{Name: ":status", Value: "200"})
+	_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: streamID, BlockFragment: hb.Bytes(), EndHeaders: true})
+	var want []*discovery.DeltaDiscoveryResponse
+	for i, padded := range []bool{true, false} {
+		r := &discovery.DeltaDiscoveryResponse{TypeUrl: typeURLs[tEndpoint], Nonce: fmt.Sprint("n", i)}
+		msg, err := proto.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data := append(binary.BigEndian.AppendUint32([]byte{0}, uint32(len(msg))), msg...)
+		if padded {
+			_ = fr.WriteDataPadded(streamID, false, data, make([]byte, 5))
+		} else {
+			_ = fr.WriteData(streamID, false, data)
+		}
+		want = append(want, r)
+	}
+	if _, err := peer.Write(b.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	drive(t, lp, func() bool {
+		ls.rmu.Lock()
+		defer ls.rmu.Unlock()
+		return len(ls.queue) == 2
+	})
+	for i, w := range want {
+		r, err := ls.Recv()
+		if err != nil || !proto.Equal(r, w) {
+			t.Fatalf("response %d: got %v (%v), want %v", i, r, err, w)
 		}
 	}
 }

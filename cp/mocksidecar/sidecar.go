@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	cluster "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -718,23 +719,40 @@ var decoded decodedCache
 type decodedCache struct {
 	mu sync.Mutex
 	m  map[string]decodedEntry // by body
+	// byResource holds recent decodings by the resource itself: the
+	// sidecars a loop reads share one decoded response (responseCache),
+	// so most look-ups are of a resource already seen, found without
+	// the lock or hashing the body. Slot: the resource's address.
+	byResource [64]atomic.Pointer[decodedEntry]
 }
 
 type decodedEntry struct {
 	name, url string // the resource's name and its body's type URL
 	h         *held
+	r         *discovery.Resource // in byResource
+}
+
+func resourceSlot(r *discovery.Resource) int {
+	return int(uintptr(unsafe.Pointer(r))>>6) % 64
 }
 
 // maxDecoded bounds the cache: when full it starts again.
 const maxDecoded = 4096
 
 func (c *decodedCache) get(r *discovery.Resource) *held {
+	slot := &c.byResource[resourceSlot(r)]
+	if e := slot.Load(); e != nil && e.r == r {
+		h := *e.h
+		return &h
+	}
 	c.mu.Lock()
 	e, ok := c.m[string(r.GetResource().GetValue())]
 	c.mu.Unlock()
 	if !ok || e.name != r.GetName() || e.url != r.GetResource().GetTypeUrl() || e.h.version != r.GetVersion() {
 		return nil
 	}
+	e.r = r
+	slot.Store(&e)
 	h := *e.h
 	return &h
 }

@@ -107,12 +107,12 @@ func requestSize(r *discovery.DeltaDiscoveryRequest) int {
 }
 
 // isAck: r has no field but its type URL and nonce (both valid UTF-8, as
-// proto.Marshal requires of strings).
+// proto.Marshal requires of strings). The sidecars build their requests
+// themselves, never with unknown fields.
 func isAck(r *discovery.DeltaDiscoveryRequest) bool {
 	return r.Node == nil && len(r.ResourceNamesSubscribe) == 0 && len(r.ResourceNamesUnsubscribe) == 0 &&
 		len(r.InitialResourceVersions) == 0 && r.ErrorDetail == nil && len(r.ResourceLocatorsSubscribe) == 0 &&
-		len(r.ResourceLocatorsUnsubscribe) == 0 && len(r.ProtoReflect().GetUnknown()) == 0 &&
-		utf8.ValidString(r.TypeUrl) && utf8.ValidString(r.ResponseNonce)
+		len(r.ResourceLocatorsUnsubscribe) == 0 && utf8.ValidString(r.TypeUrl) && utf8.ValidString(r.ResponseNonce)
 }
 
 // wireReader walks one message of s (the whole gRPC message, copied once
