@@ -26,7 +26,10 @@ func TestPushIsOneResponseEncodedOnceOverGRPC(t *testing.T) {
 	}
 }
 
-func testPushOverGRPC(t *testing.T, transport string) {
+// echoOverGRPC serves a test server, whose registry has service echo
+// with one instance, over transport, and dials it with gRPC-go; ctx ends
+// with the test, a minute at most.
+func echoOverGRPC(t *testing.T, transport string) (*Server, *fakeSource, discovery.AggregatedDiscoveryServiceClient, context.Context) {
 	srv, src := newTestServer(t)
 	src.setService("echo", inst("10.0.0.1:7000", 1))
 	addr := serveXDS(t, srv, transport, nil)
@@ -36,12 +39,17 @@ func testPushOverGRPC(t *testing.T, transport string) {
 	}
 	t.Cleanup(func() { conn.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	t.Cleanup(cancel)
+	return srv, src, discovery.NewAggregatedDiscoveryServiceClient(conn), ctx
+}
+
+func testPushOverGRPC(t *testing.T, transport string) {
+	srv, src, ads, ctx := echoOverGRPC(t, transport)
 
 	const n = 3
 	var streams []discovery.AggregatedDiscoveryService_DeltaAggregatedResourcesClient
 	for i := range n {
-		s, err := discovery.NewAggregatedDiscoveryServiceClient(conn).DeltaAggregatedResources(ctx)
+		s, err := ads.DeltaAggregatedResources(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -191,17 +199,8 @@ func TestAckBringsWhatChangedMeanwhile(t *testing.T) {
 }
 
 func testAckBringsWhatChangedMeanwhile(t *testing.T, transport string) {
-	srv, src := newTestServer(t)
-	src.setService("echo", inst("10.0.0.1:7000", 1))
-	addr := serveXDS(t, srv, transport, nil)
-	conn, err := grpc.NewClient("passthrough:///"+addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	s, err := discovery.NewAggregatedDiscoveryServiceClient(conn).DeltaAggregatedResources(ctx)
+	srv, src, ads, ctx := echoOverGRPC(t, transport)
+	s, err := ads.DeltaAggregatedResources(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
