@@ -176,7 +176,8 @@ func (p *Snapshot) deltaAck(s *Session, k kind, nonce []byte) error {
 }
 
 // startedLocked is the session's state of kind k, started by its first
-// request with the versions the client says it has (nil: none).
+// request with the versions the client says it has (nil: none), which
+// also count as ACKed.
 func (s *Session) startedLocked(k kind, initial map[string]string) *deltaKind {
 	st := &s.dk[k]
 	if !st.started {
@@ -184,6 +185,14 @@ func (s *Session) startedLocked(k kind, initial map[string]string) *deltaKind {
 		st.returned = initial
 		if st.returned == nil {
 			st.returned = map[string]string{}
+		}
+		// What the client says it holds (a reconnection) counts as ACKed:
+		// the session shows it, and its next change is timed as a push.
+		if len(initial) > 0 && s.acked[k] == nil {
+			s.acked[k] = make(map[string]string, len(initial))
+		}
+		for name, version := range initial {
+			s.acked[k][name] = version
 		}
 	}
 	return st

@@ -220,6 +220,20 @@ func TestReconnectSendsOnlyWhatChanged(t *testing.T) {
 		t.Fatalf("resync sent %v removed %v; want only user, and gone removed", sent, removed)
 	}
 	c2.quiet(100 * time.Millisecond) // echo is not sent: the client holds its version
+
+	// The version it said it holds counts as ACKed: the session shows it,
+	// and a change of echo is timed as a push.
+	if got := srv.Sessions()[0].Acked[kindEndpoint.String()]["echo"]; got != held["echo"] {
+		t.Errorf("the session's ACKed echo: %q, want the version it said it holds, %q", got, held["echo"])
+	}
+	pushAcked := func() uint64 { pa := srv.Stats.PushAcked.Snapshot(); return pa.Count() }
+	pushes := pushAcked()
+	src.setService("echo", inst("10.0.0.1:7000", 2))
+	c2.ack(c2.recvKind(kindEndpoint))
+	waitFor(t, func() bool { return pushAcked() == pushes+1 })
+	if lp := srv.LastPush(); lp.Acked != 1 {
+		t.Errorf("the last push counted %d ACKs, want 1", lp.Acked)
+	}
 }
 
 func waitFor(t *testing.T, cond func() bool) {
