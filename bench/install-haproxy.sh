@@ -6,8 +6,12 @@
 # the benchmark starts and stops itself.
 set -euo pipefail
 
+# The version's first line. Not `haproxy -v | head -n 1`: under pipefail that
+# fails with SIGPIPE (exit 141) whenever head exits before haproxy's last write.
+version() { haproxy -v | sed -n 1p; }
+
 if command -v haproxy >/dev/null 2>&1; then
-	haproxy -v | head -n 1
+	version
 	exit 0
 fi
 if [ "$(id -u)" != 0 ]; then
@@ -29,4 +33,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends haproxy >/dev/null
-haproxy -v | head -n 1
+version

@@ -86,9 +86,9 @@ mocks_ticks() { local t=0 k; for k in $(seq 0 $((PROCS - 1))); do t=$((t + $(cpu
 HZ=$(getconf CLK_TCK)
 
 PPROF=--pprof
-"$BIN" pilot --help 2>&1 | grep -q -- '-pprof' || PPROF= # an older binary, for a "before" run
+"$BIN" pilot --help 2>&1 | grep -c -- '-pprof' >/dev/null || PPROF= # an older binary, for a "before" run
 HAS_TRANSPORT=1
-"$BIN" mocksidecar --help 2>&1 | grep -q -- '-transport' || HAS_TRANSPORT= # an older binary: gRPC-go only
+"$BIN" mocksidecar --help 2>&1 | grep -c -- '-transport' >/dev/null || HAS_TRANSPORT= # an older binary: gRPC-go only
 transport_of() { # mock process k
 	local tr=${TRANSPORTS[$(($1 % ${#TRANSPORTS[@]}))]}
 	[ -n "$HAS_TRANSPORT" ] || tr=grpc
