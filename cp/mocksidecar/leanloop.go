@@ -2,14 +2,13 @@ package mocksidecar
 
 import (
 	"encoding/binary"
-	"fmt"
+	"errors"
 	"io"
 	"net"
 	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
@@ -42,6 +41,10 @@ import (
 // taken or too little send window goes to a goroutine (sendFromLoop),
 // and a send the socket takes only part of, or none of, is finished by a
 // goroutine that waits for the socket (a blocking write with a deadline).
+//
+// A loop's socket is out of the runtime's poller (rawpoll.Detach): the
+// stream's connection is then an fdConn, whose writes go to the
+// descriptor, and wait in poll(2) when the socket takes only part.
 //
 // Without io_uring (OCTOMESH_IO_URING=off, or where the kernel refuses
 // it) the loop reads and writes each socket with read(2) and write(2).
@@ -127,21 +130,21 @@ func newLeanLoop() (*leanLoop, error) {
 
 // add registers ls's socket with the loop.
 func (lp *leanLoop) add(ls *leanStream) error {
-	sc, ok := ls.conn.(syscall.Conn)
-	if !ok {
-		return fmt.Errorf("mocksidecar: %T has no descriptor", ls.conn)
-	}
-	rc, err := sc.SyscallConn()
+	ls.done = make(chan struct{})
+	ls.queued = make(chan struct{}, 1)
+	ls.wmu.Lock()
+	defer ls.wmu.Unlock()
+	ls.fdmu.Lock()
+	defer ls.fdmu.Unlock()
+	// The socket leaves the runtime's poller (rawpoll.Detach): the loop's
+	// epoll instance is the only one it wakes.
+	local, remote := ls.conn.LocalAddr(), ls.conn.RemoteAddr()
+	fd, err := rawpoll.Detach(ls.conn)
 	if err != nil {
 		return err
 	}
-	if err := rc.Control(func(fd uintptr) { ls.fd = int(fd) }); err != nil {
-		return err
-	}
-	ls.done = make(chan struct{})
-	ls.queued = make(chan struct{}, 1)
-	ls.fdmu.Lock()
-	defer ls.fdmu.Unlock()
+	ls.fd = fd
+	ls.conn = &fdConn{fd: fd, local: local, remote: remote}
 	lp.mu.Lock()
 	if n := len(lp.free); n > 0 {
 		ls.slot = lp.free[n-1]
@@ -603,6 +606,52 @@ func (ls *leanStream) sendLater() {
 			return
 		}
 	}
+}
+
+// fdConn is a loop's stream's connection: its socket's own descriptor,
+// out of the runtime's poller. The loop reads it; a write it does not
+// take at once waits for it (poll(2)) up to the write deadline.
+type fdConn struct {
+	fd            int
+	local, remote net.Addr
+	deadline      atomic.Int64 // the write deadline, Unix ns; 0: none
+	closed        atomic.Bool
+}
+
+func (c *fdConn) Read([]byte) (int, error) {
+	return 0, errors.New("mocksidecar: a loop reads this connection")
+}
+
+func (c *fdConn) Write(p []byte) (int, error) {
+	if c.closed.Load() {
+		return 0, net.ErrClosed
+	}
+	var deadline time.Time
+	if d := c.deadline.Load(); d != 0 {
+		deadline = time.Unix(0, d)
+	}
+	return rawpoll.WriteWait(c.fd, p, deadline)
+}
+
+// Close closes the descriptor, once; the loop no longer watches it.
+func (c *fdConn) Close() error {
+	if !c.closed.CompareAndSwap(false, true) {
+		return net.ErrClosed
+	}
+	return unix.Close(c.fd)
+}
+
+func (c *fdConn) LocalAddr() net.Addr             { return c.local }
+func (c *fdConn) RemoteAddr() net.Addr            { return c.remote }
+func (c *fdConn) SetDeadline(t time.Time) error   { return c.SetWriteDeadline(t) }
+func (c *fdConn) SetReadDeadline(time.Time) error { return nil }
+func (c *fdConn) SetWriteDeadline(t time.Time) error {
+	var d int64
+	if !t.IsZero() {
+		d = t.UnixNano()
+	}
+	c.deadline.Store(d)
+	return nil
 }
 
 // loopRead is one non-blocking read(2), with its result as the ring

@@ -18,6 +18,8 @@ import (
 	"google.golang.org/grpc/codes"
 	grpcstatus "google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/octomesh/octomesh/internal/rawpoll"
 )
 
 // loopPairs opens n lean streams served by a loop of their own, which
@@ -52,6 +54,11 @@ func loopPairs(t *testing.T, n int) (*leanLoop, []*leanStream, []net.Conn) {
 		}
 		t.Cleanup(ls.Close)
 		t.Cleanup(func() { _ = p.Close() })
+		// Out of the runtime's poller: the loop's epoll instance is the
+		// only one the socket wakes.
+		if eps, err := rawpoll.Watchers(ls.fd); err != nil || len(eps) != 1 || eps[0] != lp.ep.FD {
+			t.Fatalf("epoll instances watching a loop's socket: %v (%v), want only the loop's (%d)", eps, err, lp.ep.FD)
+		}
 		streams, peers = append(streams, ls), append(peers, p)
 	}
 	return lp, streams, peers

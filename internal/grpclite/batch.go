@@ -79,8 +79,8 @@ type Batch struct {
 // Flush). msg must not change until Flush returns.
 func (b *Batch) Send(s *Stream, msg []byte) error {
 	c := s.c
-	if c.fd < 0 {
-		return s.Send(msg)
+	if c.tls != nil {
+		return s.Send(msg) // no descriptor to send on
 	}
 	if b.ring == nil {
 		if b.ring = takeRing(); b.ring == nil {
@@ -88,7 +88,7 @@ func (b *Batch) Send(s *Stream, msg []byte) error {
 		}
 	}
 	c.mu.Lock()
-	if c.inflight || s.ended.Load() || c.dead || !s.fitsLocked(msg) {
+	if c.fd < 0 || c.inflight || s.ended.Load() || c.dead || !s.fitsLocked(msg) {
 		c.mu.Unlock()
 		return s.Send(msg) // behind the batch's bytes, if inflight
 	}
@@ -160,7 +160,7 @@ func (b *Batch) done(k int, c *conn, buf []byte, sent int) {
 		c.closePending = false
 		c.release()
 		if !c.shutIfLoopedLocked() {
-			_ = c.nc.Close()
+			c.closeSocket()
 		}
 	case sent < 0 && sent != -int(unix.EAGAIN) && sent != -int(unix.EINTR):
 		c.release()

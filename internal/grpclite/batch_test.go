@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
+	"github.com/octomesh/octomesh/internal/rawpoll"
 	"github.com/octomesh/octomesh/internal/uring"
 )
 
@@ -73,7 +74,10 @@ func TestBatchPartialSend(t *testing.T) {
 	cs := openStream(t, context.Background(), dial(t, h.addr))
 	roundTrip(t, cs, []byte("hello"))
 	st := h.stream(0).st
-	if st.c.fd < 0 {
+	st.c.mu.Lock()
+	fd := st.c.fd
+	st.c.mu.Unlock()
+	if fd < 0 {
 		t.Fatal("a plain TCP connection without its descriptor")
 	}
 	for _, sent := range []int{3, -int(unix.EAGAIN)} {
@@ -91,8 +95,10 @@ func TestBatchPartialSend(t *testing.T) {
 			t.Fatal(err)
 		}
 		if sent > 0 {
-			if _, err := c.nc.Write(b.bufs[0][:sent]); err != nil {
-				t.Fatal(err)
+			// The socket's descriptor, which the loop, once it has the
+			// connection, does not share with a net.Conn.
+			if n, errno := rawpoll.Send(b.fds[0], b.bufs[0][:sent]); n != sent {
+				t.Fatal(n, errno)
 			}
 		}
 		b.done(0, c, b.bufs[0], sent)

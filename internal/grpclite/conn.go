@@ -111,6 +111,13 @@ type conn struct {
 	// it then; a close elsewhere shuts it down, and the loop, seeing the
 	// hang-up, takes it out and closes it.
 	looped bool
+	// ownFD: fd is the connection's own duplicate of the socket
+	// (rawpoll.Detach), made when the loop first took it, and closed by
+	// closeSocket beside nc: while the loop reads the socket nc is closed,
+	// so that the runtime's poller does not watch the socket too; a
+	// goroutine given the connection back gets a new nc (rawpoll.Attach).
+	ownFD    bool
+	fdClosed atomic.Bool
 	// lastPing is when the peer last pinged (Unix ns); pingStrikes counts
 	// pings sooner than minPingInterval; pingForgiven: the server sent
 	// data since, and the next ping is not counted.
@@ -211,22 +218,22 @@ func (c *conn) writeLocked(p []byte) error {
 func (c *conn) finishWrite(rest []byte) {
 	var outp *[]byte
 	for {
+		// The socket's own descriptor: nc is closed while the loop
+		// reads the socket (ownFD).
 		deadline := time.Now().Add(c.srv.o.WriteTimeout)
-		_ = c.nc.SetWriteDeadline(deadline)
-		_, err := c.nc.Write(rest)
+		_, err := rawpoll.WriteWait(c.fd, rest, deadline)
 		if outp != nil && cap(rest) <= 256<<10 {
 			*outp = rest[:0]
 			bufPool.Put(outp)
 		}
 		outp = nil
 		c.mu.Lock()
-		c.writeDeadline = deadline.UnixNano()
 		switch {
 		case c.closePending:
 			c.inflight, c.closePending = false, false
 			c.release()
 			if !c.shutIfLoopedLocked() {
-				_ = c.nc.Close()
+				c.closeSocket()
 			}
 		case err != nil || c.dead:
 			c.inflight = false
@@ -266,7 +273,17 @@ func (c *conn) writeWaitLocked(p []byte) error {
 // socket is closed now, or when the Batch sending on it is done.
 func (c *conn) closeLocked() {
 	if c.markClosedLocked() {
-		_ = c.nc.Close()
+		c.closeSocket()
+	}
+}
+
+// closeSocket closes the socket: nc (again, harmlessly, if the loop
+// closed it when it took the socket) and the connection's own descriptor,
+// once.
+func (c *conn) closeSocket() {
+	_ = c.nc.Close()
+	if c.ownFD && c.fdClosed.CompareAndSwap(false, true) {
+		_ = unix.Close(c.fd)
 	}
 }
 
@@ -300,7 +317,7 @@ func (c *conn) drop() {
 	now := c.markClosedLocked()
 	c.mu.Unlock()
 	if now {
-		_ = c.nc.Close()
+		c.closeSocket()
 	}
 }
 
@@ -524,6 +541,21 @@ func (c *conn) run(f http2.Frame, err error) {
 	}
 }
 
+// attach gives the connection a net.Conn again (the loop closed nc when
+// it took the socket), for the goroutine it is given back to; false if
+// that failed (the connection is then closed).
+func (c *conn) attach() bool {
+	nc, err := rawpoll.Attach(c.fd)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil {
+		return false
+	}
+	c.nc = nc
+	c.writeDeadline = 0 // none set on the new nc
+	return true
+}
+
 // resume is a goroutine of the connection again, given back by the loop:
 // rd.src holds what the loop read from the frame that gave it back on.
 func (c *conn) resume() {
@@ -556,6 +588,16 @@ func (c *conn) handToLoop() bool {
 			return false
 		}
 	}
+	if c.inflight {
+		return false // a Batch sends on the descriptor: not now
+	}
+	if !c.ownFD {
+		fd, err := rawpoll.Dup(c.fd)
+		if err != nil {
+			return false
+		}
+		c.fd, c.ownFD = fd, true
+	}
 	br := c.rd.br
 	c.rd.br = nil
 	c.looped = true
@@ -564,6 +606,9 @@ func (c *conn) handToLoop() bool {
 		c.rd.br = br
 		return false
 	}
+	// Out of the runtime's poller (ownFD): the loop's epoll instance is
+	// the only one the socket wakes.
+	_ = c.nc.Close()
 	if br != nil && br.Size() == readBufferSize {
 		br.Reset(nil)
 		readerPool.Put(br)
@@ -952,7 +997,7 @@ func (c *conn) close() {
 	now := c.markClosedLocked()
 	c.mu.Unlock()
 	if now {
-		_ = c.nc.Close()
+		c.closeSocket()
 	}
 	c.srv.remove(c)
 	for _, h := range hs {

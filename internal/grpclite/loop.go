@@ -35,6 +35,14 @@ import (
 // it. A frame split across reads is kept in the connection's partial
 // buffer until it is whole; the buffer is let go once it is empty.
 //
+// While the loop has a connection its socket is out of the runtime's
+// poller: handToLoop closes the net.Conn, the socket living on through the
+// connection's own duplicate of its descriptor (rawpoll.Detach, conn.ownFD),
+// so that each arrival wakes the loop's epoll instance only, not the
+// runtime's too; a write the socket does not take at once waits in poll(2)
+// (finishWrite), and a connection given back to a goroutine gets a new
+// net.Conn (conn.attach).
+//
 // Only the loop closes a looped connection's socket: a close elsewhere
 // (a failed write, keepalive, Server.Close) shuts the socket down, and
 // the loop, seeing the hang-up, takes it out of the epoll instance, and
@@ -243,6 +251,11 @@ func (l *loop) feed(c *conn, b []byte) bool {
 	switch c.feed(b) {
 	case feedBack:
 		l.leave(c)
+		if !c.attach() {
+			loopStats.hangUps.Add(1)
+			go c.close()
+			return false
+		}
 		loopStats.handedBack.Add(1)
 		go c.resume()
 		return false

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/octomesh/octomesh/internal/rawpoll"
 	"github.com/octomesh/octomesh/internal/uring"
 )
 
@@ -218,6 +219,8 @@ func TestLoopPartialFrames(t *testing.T) {
 	}), 1<<20)
 	r.expect(1, []byte("first"))
 	waitLooped(t)
+	c := h.stream(0).st.c
+	checkOnlyLoopWatches(t, c)
 	over, back := loopStats.handedOver.Load(), loopStats.handedBack.Load()
 
 	// One DATA frame, a byte at a time.
@@ -275,6 +278,7 @@ func TestLoopPartialFrames(t *testing.T) {
 	if loopStats.handedOver.Load() == over {
 		t.Fatal("the connection did not return to the loop after the new stream's first message")
 	}
+	checkOnlyLoopWatches(t, c)
 	// Both streams still work.
 	r.write(frames(func(fr *http2.Framer) {
 		_ = fr.WriteData(1, false, message([]byte("one")))
@@ -619,5 +623,21 @@ func TestPlainData(t *testing.T) {
 		if got := plainData(c.b); got != c.want {
 			t.Errorf("%s: plainData %v, want %v", name, got, c.want)
 		}
+	}
+}
+
+// checkOnlyLoopWatches fails unless the loop's epoll instance is the only
+// one of the process that watches c's socket: the runtime's poller, which
+// watched it while c had a goroutine, no longer does (rawpoll.Detach).
+func checkOnlyLoopWatches(t *testing.T, c *conn) {
+	t.Helper()
+	c.mu.Lock()
+	eps, err := rawpoll.Watchers(c.fd)
+	c.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := getLoop().ep.FD; len(eps) != 1 || eps[0] != want {
+		t.Fatalf("epoll instances watching the looped socket: %v, want only the loop's (%d)", eps, want)
 	}
 }

@@ -16,5 +16,13 @@
 // runtime wakes that monitor. What each loop does with what is ready
 // (its descriptors' table, its buffers, io_uring batches) stays its own.
 //
+// A loop reads sockets taken out of the runtime's poller (Detach): the
+// kernel wakes every epoll instance that watches a socket, so one watched
+// by both would cost each arrival twice. Attach gives such a socket back
+// to the runtime (a goroutine that reads it again), WriteWait is the one
+// call here that waits (a write the socket did not take at once, on a
+// goroutine that may wait), and Watchers lists the epoll instances that
+// watch a socket, for tests.
+//
 // rawpoll is a leaf: it must never import another OctoMesh package.
 package rawpoll

@@ -7,7 +7,6 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -134,29 +133,16 @@ func (c *Conn) start() error {
 }
 
 // socketOf takes the socket out of gc, a connection of the Go runtime's
-// poller: a duplicate, close-on-exec (a program this process starts, a
-// hot-restart successor, must not inherit it), and closes gc. Go has made
-// the socket non-blocking (shared by the duplicate) and, for TCP, set
-// TCP_NODELAY and keep-alive on it.
+// poller (rawpoll.Detach): a duplicate, close-on-exec (a program this
+// process starts, a hot-restart successor, must not inherit it), and
+// closes gc, also when it fails. Go has made the socket non-blocking
+// (shared by the duplicate) and, for TCP, set TCP_NODELAY and keep-alive
+// on it.
 func socketOf(gc net.Conn) (int, error) {
-	defer gc.Close()
-	sc, ok := gc.(syscall.Conn)
-	if !ok {
-		return -1, fmt.Errorf("transport: %T has no socket", gc)
-	}
-	rc, err := sc.SyscallConn()
+	fd, err := rawpoll.Detach(gc)
 	if err != nil {
-		return -1, err
-	}
-	fd := -1
-	cerr := rc.Control(func(s uintptr) {
-		fd, err = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
-	})
-	if cerr != nil {
-		return -1, cerr
-	}
-	if err != nil {
-		return -1, fmt.Errorf("transport: duplicating the socket: %w", err)
+		_ = gc.Close()
+		return -1, fmt.Errorf("transport: taking the socket: %w", err)
 	}
 	return fd, nil
 }
