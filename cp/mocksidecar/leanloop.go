@@ -44,7 +44,7 @@ import (
 //
 // A loop's socket is out of the runtime's poller (rawpoll.Detach): the
 // stream's connection is then an fdConn, whose writes go to the
-// descriptor, and wait in poll(2) when the socket takes only part.
+// descriptor, and wait (rawpoll.WriteWait) when the socket takes only part.
 //
 // Without io_uring (OCTOMESH_IO_URING=off, or where the kernel refuses
 // it) the loop reads and writes each socket with read(2) and write(2).
@@ -610,7 +610,7 @@ func (ls *leanStream) sendLater() {
 
 // fdConn is a loop's stream's connection: its socket's own descriptor,
 // out of the runtime's poller. The loop reads it; a write it does not
-// take at once waits for it (poll(2)) up to the write deadline.
+// take at once waits for it (rawpoll.WriteWait) up to the write deadline.
 type fdConn struct {
 	fd            int
 	local, remote net.Addr

@@ -39,8 +39,8 @@ import (
 // poller: handToLoop closes the net.Conn, the socket living on through the
 // connection's own duplicate of its descriptor (rawpoll.Detach, conn.ownFD),
 // so that each arrival wakes the loop's epoll instance only, not the
-// runtime's too; a write the socket does not take at once waits in poll(2)
-// (finishWrite), and a connection given back to a goroutine gets a new
+// runtime's too; a write the socket does not take at once waits on a
+// goroutine of its own (finishWrite, rawpoll.WriteWait), and a connection given back to a goroutine gets a new
 // net.Conn (conn.attach).
 //
 // Only the loop closes a looped connection's socket: a close elsewhere

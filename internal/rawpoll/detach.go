@@ -1,7 +1,6 @@
 package rawpoll
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -76,36 +75,55 @@ func Attach(fd int) (net.Conn, error) {
 }
 
 // WriteWait writes all of p to the non-blocking socket fd, waiting for
-// room (poll(2), a blocking system call on this goroutine's thread) until
-// deadline (the zero time: no deadline), and says how much it wrote;
-// os.ErrDeadlineExceeded when the deadline passes first. It is for the
-// rare write a detached socket does not take at once, on a goroutine that
-// may wait.
+// room until deadline (the zero time: no deadline), and says how much it
+// wrote; os.ErrDeadlineExceeded when the deadline passes first. It waits
+// as any goroutine writing a socket does, parked in the runtime's poller
+// (through a duplicate of fd, registered there for the wait only), not in
+// a blocking system call: thousands of connections waiting at once (a
+// large push) must not hold a thread each. It is for the rare write a
+// detached socket does not take at once, on a goroutine that may wait.
 func WriteWait(fd int, p []byte, deadline time.Time) (int, error) {
-	written := 0
-	for written < len(p) {
-		n, errno := Send(fd, p[written:])
-		written += n
-		switch {
-		case written == len(p):
-			return written, nil
-		case errno != 0 && errno != unix.EAGAIN:
-			return written, os.NewSyscallError("write", errno)
-		}
-		timeout := -1
-		if !deadline.IsZero() {
-			wait := time.Until(deadline)
-			if wait <= 0 {
-				return written, os.ErrDeadlineExceeded
-			}
-			timeout = int(wait/time.Millisecond) + 1
-		}
-		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
-		if _, err := unix.Poll(pfd, timeout); err != nil && !errors.Is(err, unix.EINTR) {
-			return written, os.NewSyscallError("poll", err)
+	written, errno := Send(fd, p)
+	switch {
+	case written == len(p):
+		return written, nil
+	case errno != 0 && errno != unix.EAGAIN:
+		return written, os.NewSyscallError("write", errno)
+	}
+	d, err := Dup(fd)
+	if err != nil {
+		return written, err
+	}
+	f := os.NewFile(uintptr(d), "rawpoll-write") // non-blocking: in the runtime's poller
+	defer f.Close()
+	if !deadline.IsZero() {
+		if err := f.SetWriteDeadline(deadline); err != nil {
+			return written, err
 		}
 	}
-	return written, nil
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return written, err
+	}
+	var werr error
+	err = rc.Write(func(s uintptr) bool {
+		for written < len(p) {
+			n, errno := Send(int(s), p[written:])
+			written += n
+			switch {
+			case errno == unix.EAGAIN:
+				return false // wait for room
+			case errno != 0:
+				werr = os.NewSyscallError("write", errno)
+				return true
+			}
+		}
+		return true
+	})
+	if err == nil {
+		err = werr
+	}
+	return written, err
 }
 
 // Watchers lists the descriptors of this process's epoll instances that

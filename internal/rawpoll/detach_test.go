@@ -5,6 +5,9 @@ import (
 	"io"
 	"net"
 	"os"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -92,4 +95,87 @@ func TestWriteWait(t *testing.T) {
 	if n, err := WriteWait(fd, make([]byte, 4<<20), time.Time{}); n != 4<<20 || err != nil {
 		t.Fatalf("WriteWait to a reading peer, no deadline: %d bytes, %v", n, err)
 	}
+}
+
+// TestWriteWaitHoldsNoThread: writes waiting for their peers park their
+// goroutines in the runtime's poller; none holds a thread in a blocking
+// system call (a push to thousands of full sockets must not make
+// thousands of threads).
+func TestWriteWaitHoldsNoThread(t *testing.T) {
+	const n = 64
+	big := make([]byte, 32<<20)
+	before := threads(t)
+	var peers []net.Conn
+	done := make(chan error, n)
+	for range n {
+		a, b := tcpPair(t)
+		fd, err := Detach(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { unix.Close(fd) })
+		peers = append(peers, b)
+		go func() {
+			_, err := WriteWait(fd, big, time.Time{})
+			done <- err
+		}()
+	}
+	// Every write has filled its socket and waits (the peers read
+	// nothing); give them a moment to get there, then count.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		full := 0
+		for _, p := range peers {
+			if queued(t, p) > 0 {
+				full++
+			}
+		}
+		if full == n || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := threads(t); got-before >= n/2 {
+		t.Fatalf("%d writes waiting for their peers: %d threads, %d before; want them parked, not a thread each", n, got, before)
+	}
+	for _, p := range peers {
+		_ = p.Close()
+	}
+	for range n {
+		if err := <-done; err == nil {
+			t.Fatal("a write to a closed peer succeeded")
+		}
+	}
+}
+
+// threads is how many threads the process has.
+func threads(t *testing.T) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Threads:"); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatal("no Threads line in /proc/self/status")
+	return 0
+}
+
+// queued is how many bytes wait to be read in c's socket.
+func queued(t *testing.T, c net.Conn) int {
+	t.Helper()
+	rc, err := c.(syscall.Conn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	_ = rc.Control(func(fd uintptr) { n, _ = unix.IoctlGetInt(int(fd), unix.SIOCINQ) })
+	return n
 }

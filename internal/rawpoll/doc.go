@@ -21,7 +21,8 @@
 // by both would cost each arrival twice. Attach gives such a socket back
 // to the runtime (a goroutine that reads it again), WriteWait is the one
 // call here that waits (a write the socket did not take at once, on a
-// goroutine that may wait), and Watchers lists the epoll instances that
+// goroutine that may wait: parked in the runtime's poller, which watches
+// a duplicate of the socket for that wait only), and Watchers lists the epoll instances that
 // watch a socket, for tests.
 //
 // rawpoll is a leaf: it must never import another OctoMesh package.
