@@ -1,6 +1,8 @@
 package server
 
 import (
+	"time"
+
 	"fmt"
 	"reflect"
 	"sort"
@@ -265,12 +267,13 @@ func (s *Server) ClusterNames() []string {
 }
 
 // sweepClusters times out requests in the clusters that have some in
-// flight and closes drained clusters. It reports whether anything is left
-// to time, so that the sweeper ticks again soon.
-func (s *Server) sweepClusters() bool {
-	busy := s.sweeper.Sweep()
+// flight and closes drained clusters. It returns when to sweep again (the
+// request path's clock, upstream.Now): the earliest deadline left, soon
+// while a cluster drains, upstream.NoDeadline with nothing to time.
+func (s *Server) sweepClusters() (next time.Duration) {
+	next = s.sweeper.Sweep()
 	if !s.applyMu.TryLock() {
-		return true // an apply is running; next tick
+		return upstream.Now() // an apply is running; soon again
 	}
 	defer s.applyMu.Unlock()
 	kept := s.retiring[:0]
@@ -284,7 +287,10 @@ func (s *Server) sweepClusters() bool {
 	}
 	clear(s.retiring[len(kept):])
 	s.retiring = kept
-	return busy || len(kept) > 0
+	if len(kept) > 0 {
+		next = min(next, upstream.Now())
+	}
+	return next
 }
 
 func (s *Server) closeClusters() {

@@ -134,6 +134,63 @@ func TestRetryBudgetBoundsRetriesWhenEveryEndpointFails(t *testing.T) {
 	}
 }
 
+// requestWithin is request with the caller's timeout (RPCTimeout) set.
+func requestWithin(seq int32, timeout time.Duration, body string) []byte {
+	fh := codec.FrameHeader{SeqID: seq, IntInfo: []codec.IntKV{{Key: codec.IntKeyToService, Value: "echo"}, {Key: codec.IntKeyToMethod, Value: "Echo"}, {Key: codec.IntKeyRPCTimeout, Value: strconv.Itoa(int(timeout.Milliseconds()))}}}
+	b, start, _ := codec.BeginFrame(nil, &fh)
+	b = thrift.Binary.AppendMessageBegin(b, "Echo", thrift.CALL, seq)
+	b = thrift.Binary.AppendFieldBegin(b, thrift.STRING, 1)
+	b = thrift.Binary.AppendBinary(b, []byte(body))
+	b = thrift.Binary.AppendFieldStop(b)
+	codec.EndFrame(b, start)
+	return b
+}
+
+// The sweeper runs when a deadline comes, not on a tick: calls in flight
+// with a distant deadline cost no sweeps, and a call with a near one still
+// times out within the sweep's resolution of it.
+func TestTimeoutsSweptAtTheirDeadlineNotOnATick(t *testing.T) {
+	p := newPair(t, "", "")
+	hold := func(body []byte) (time.Duration, bool) { return 0, strings.Contains(string(body), "silent") }
+	p.b1.hold, p.b2.hold = hold, hold
+	for i := range 4 { // in flight for the rest of the test, due in a minute
+		c := dial(t, p.out)
+		if _, err := c.Write(requestWithin(int32(i+1), time.Minute, "silent")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := eventually(func() bool { return p.b1.calls.Load()+p.b2.calls.Load() == 4 }); err != nil {
+		t.Fatal("the calls did not reach the backends")
+	}
+	before, start := statValue(p.s, "sweeper.sweeps"), time.Now()
+	for time.Since(start) < 500*time.Millisecond { // answered calls meanwhile
+		if r := call(t, dial(t, p.out), requestWithin(9, time.Minute, "x")); r.meshError != "" {
+			t.Fatalf("call: %+v", r)
+		}
+	}
+	// A 10 ms tick would have swept about 50 times; the deadlines, a minute
+	// away, call for the slow sweep once a second at most.
+	if n := statValue(p.s, "sweeper.sweeps") - before; n > 5 {
+		t.Fatalf("%d sweeps in %v with every deadline a minute away; want at most 5", n, time.Since(start))
+	}
+	// A call due sooner than the planned sweep wakes the sweeper. Sent just
+	// after a sweep, when the next is planned a second away.
+	swept := statValue(p.s, "sweeper.sweeps")
+	if err := eventually(func() bool { return statValue(p.s, "sweeper.sweeps") > swept }); err != nil {
+		t.Fatal("the sweeper did not sweep within the deadline")
+	}
+	start = time.Now()
+	r := call(t, dial(t, p.out), requestWithin(10, 150*time.Millisecond, "silent"))
+	took := time.Since(start)
+	if r.meshError != codec.ErrorTimeout {
+		t.Fatalf("a silent call got %+v; want a timeout", r)
+	}
+	// A call that waited for the planned sweep would take about a second.
+	if took < 150*time.Millisecond || took > 700*time.Millisecond {
+		t.Fatalf("a call due in 150ms timed out after %v; want 150-700ms", took)
+	}
+}
+
 func TestDeadlineIsTheSmallerAndPassesOn(t *testing.T) {
 	cases := []struct {
 		name       string

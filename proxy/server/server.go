@@ -32,7 +32,7 @@ import (
 // timeouts; slowSweep, of outlier detection's timers and of an idle
 // sidecar's wake-ups; idleSweep, of clusters' idle_timeout.
 const (
-	sweepInterval = 10 * time.Millisecond
+	sweepInterval = upstream.SweepResolution
 	slowSweep     = time.Second
 	idleSweep     = 10 * time.Second
 )
@@ -43,6 +43,7 @@ type Stats struct {
 	ProxyRestartsSent  stats.Counter
 	HotRestartFailures stats.Counter // hand-overs that failed (this process served on)
 	MemoryReleases     stats.Counter // memory returned after a burst of connections closed
+	Sweeps             stats.Counter // runs of the clusters' timers (sweep)
 }
 
 // Server is one sidecar: its listeners, clusters and admin endpoint, built
@@ -246,38 +247,43 @@ func (s *Server) start(offer *hotrestart.Offer) error {
 	return nil
 }
 
-// sweep runs the clusters' timers (upstream.Sweeper): every sweepInterval
-// while some cluster has requests in flight, once a slowSweep otherwise,
-// so that an idle sidecar wakes once a second whatever its configuration's
-// size. The slow tick also judges outlier detection's intervals, returns
-// memory after a burst of connections (memory.go), and every idleSweep
-// closes upstream connections idle for their cluster's idle_timeout.
+// sweep runs the clusters' timers (upstream.Sweeper): at the earliest
+// deadline of the requests in flight (within upstream.SweepResolution,
+// never twice within it), and at least once a slowSweep, so that an idle
+// sidecar wakes once a second whatever its configuration's size and a busy
+// one once per request timeout, not at a fixed tick. The slow tick also
+// judges outlier detection's intervals, returns memory after a burst of
+// connections (memory.go), and every idleSweep closes upstream connections
+// idle for their cluster's idle_timeout.
 func (s *Server) sweep() {
 	defer s.wg.Done()
-	t := time.NewTimer(sweepInterval)
+	t := time.NewTimer(slowSweep)
 	defer t.Stop()
-	due := time.Now().Add(sweepInterval) // when t fires
 	mem := memoryReleaser{release: func() {
 		if err := releaseMemory(s.dropText.Load()); err != nil {
 			s.log.Warn("memory not released", "error", err)
 		}
 	}}
 	lastSlow, lastIdle := time.Now(), time.Now()
+	last := upstream.Now() - sweepInterval // the last sweep
 	for {
 		select {
 		case <-s.stop:
 			return
 		case <-s.sweeper.Woken():
-			// A cluster has requests to time: tick soon, unless t will.
-			if time.Until(due) > sweepInterval {
-				t.Reset(sweepInterval)
-				due = time.Now().Add(sweepInterval)
+			// Something is due before the planned sweep: sweep now, or
+			// once sweepInterval has passed since the last.
+			if early := last + sweepInterval - upstream.Now(); early > 0 {
+				t.Reset(early)
+				s.sweeper.Plan(last + sweepInterval)
+				continue
 			}
-			continue
 		case <-t.C:
 		}
 		now := time.Now()
-		busy := s.sweepClusters()
+		last = upstream.Now()
+		s.stats.Sweeps.Add(1)
+		next := s.sweepClusters()
 		if now.Sub(lastSlow) >= slowSweep {
 			lastSlow = now
 			s.sweeper.SweepSlow()
@@ -291,12 +297,9 @@ func (s *Server) sweep() {
 				}
 			}
 		}
-		next := slowSweep
-		if busy {
-			next = sweepInterval
-		}
-		t.Reset(next)
-		due = now.Add(next)
+		wait := min(max(next-last, sweepInterval), slowSweep)
+		s.sweeper.Plan(last + wait)
+		t.Reset(wait)
 	}
 }
 
@@ -393,6 +396,7 @@ func (s *Server) WriteStats(w io.Writer) {
 		"hotrestart.proxy_restarts_sent":   s.stats.ProxyRestartsSent.Load(),
 		"hotrestart.failures":              s.stats.HotRestartFailures.Load(),
 		"memory.releases":                  s.stats.MemoryReleases.Load(),
+		"sweeper.sweeps":                   s.stats.Sweeps.Load(),
 		"upstream.proxy_restarts":          s.upstream.ProxyRestarts.Load(),
 		"downstream.inflight":              uint64(s.sidecar.Inflight.Load()),
 		"transport.accepted":               s.transport.Accepted.Load(),

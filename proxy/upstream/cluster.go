@@ -163,7 +163,7 @@ func (c *Cluster) Update(endpoints []EndpointConfig) error {
 		c.drainingEPs = append(c.drainingEPs, ep)
 	}
 	if len(old) > 0 {
-		c.activate()
+		c.sweepSoon()
 	}
 	return nil
 }
@@ -380,19 +380,21 @@ var (
 )
 
 // Sweep times out the requests whose deadline has passed and closes removed
-// endpoints that have drained. The owner calls it periodically from one
-// goroutine; its period is the resolution of request timeouts.
-func (c *Cluster) Sweep() {
+// endpoints that have drained, and returns the earliest deadline of the
+// requests left in flight (NoDeadline: none). The owner calls it from one
+// goroutine, by then or sooner (a Sweeper tells when).
+func (c *Cluster) Sweep() (next time.Duration) {
 	t := now()
+	next = NoDeadline
 	for _, ep := range c.state.Load().endpoints {
-		ep.sweep(t)
+		next = min(next, ep.sweep(t))
 	}
 	c.sweepOutliers(t)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	kept := c.drainingEPs[:0]
 	for _, ep := range c.drainingEPs {
-		ep.sweep(t)
+		next = min(next, ep.sweep(t))
 		if ep.load.Inflight() > 0 {
 			kept = append(kept, ep)
 			continue
@@ -401,6 +403,7 @@ func (c *Cluster) Sweep() {
 	}
 	clear(c.drainingEPs[len(kept):])
 	c.drainingEPs = kept
+	return next
 }
 
 // SweepIdle closes the connections idle for the cluster's IdleTimeout. Its

@@ -99,7 +99,8 @@ func (c *conn) send(r *Request, now time.Duration) bool {
 	s.down = r.Down
 	s.origin = OriginOf(r.Header)
 	s.start = now
-	s.deadline = now + r.Timeout
+	deadline := now + r.Timeout
+	s.deadline = deadline
 	// Rewritten before the slot is published: once it is, the request may
 	// complete, and its frame be reused, as soon as the answer is in.
 	// Written under the lock: until WriteFrame returns, the transport may
@@ -111,6 +112,9 @@ func (c *conn) send(r *Request, now time.Duration) bool {
 	c.mu.Unlock()
 	c.inflight.Add(1)
 	c.ep.begin()
+	if sw := c.ep.cluster.cfg.Sweeper; sw != nil {
+		sw.due(deadline) // after begin: the cluster is enlisted
+	}
 
 	if err != nil {
 		// The transport closes c; whoever takes the slot answers.
@@ -263,21 +267,27 @@ func (c *conn) Closed(reason error) {
 	}
 }
 
-// sweep fails the requests whose deadline has passed.
-func (c *conn) sweep(now time.Duration) {
+// sweep fails the requests whose deadline has passed, and returns the
+// earliest deadline of those left (NoDeadline: none).
+func (c *conn) sweep(now time.Duration) (next time.Duration) {
+	next = NoDeadline
 	if c.inflight.Load() == 0 {
-		return
+		return next
 	}
 	c.mu.Lock()
 	expired := c.expired[:0]
 	for i := 0; i < c.hi; i++ {
 		s := &c.slots[i]
-		if s.inUse && s.deadline <= now {
+		switch {
+		case !s.inUse:
+		case s.deadline <= now:
 			expired = append(expired, expiredSlot{s.down, s.origin})
 			s.inUse, s.down = false, nil
 			c.free = append(c.free, uint32(i))
 			c.inflight.Add(-1)
 			c.ep.end(now-s.start, true)
+		default:
+			next = min(next, s.deadline)
 		}
 	}
 	c.expired = expired[:0]
@@ -291,4 +301,5 @@ func (c *conn) sweep(now time.Duration) {
 		c.ep.cluster.failures.Add(1)
 		e.down.Fail(e.origin, Failure{Kind: ErrTimeout, Cluster: c.ep.cluster.name, Endpoint: c.ep.address})
 	}
+	return next
 }

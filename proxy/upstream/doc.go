@@ -22,7 +22,8 @@
 // outlier detection (outlier.go), Sweep also ejects, down-weights, probes
 // and returns endpoints, and republishes the picker with their weights.
 // A Sweeper (sweeper.go) calls Sweep only for the clusters that have
-// something to time, so an idle sidecar's clusters cost nothing.
+// something to time, when the earliest deadline comes, so an idle
+// sidecar's clusters cost nothing and a busy one sweeps once per timeout.
 //
 // Hot-path package: it must never import cp/..., proxy/router,
 // proxy/filter, proxy/downstream, proxy/server, proxy/xds, proxy/admin or

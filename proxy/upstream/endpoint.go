@@ -190,7 +190,7 @@ func (ep *Endpoint) retireConn(cn *conn) {
 	ep.drainMu.Lock()
 	ep.draining = append(ep.draining, cn)
 	ep.drainMu.Unlock()
-	ep.cluster.activate()
+	ep.cluster.sweepSoon()
 }
 
 // sweepIdle closes the connections idle for the cluster's IdleTimeout.
@@ -203,16 +203,19 @@ func (ep *Endpoint) sweepIdle(idle time.Duration) {
 	}
 }
 
-func (ep *Endpoint) sweep(now time.Duration) {
+// sweep sweeps the endpoint's connections and returns the earliest
+// deadline left (NoDeadline: none).
+func (ep *Endpoint) sweep(now time.Duration) (next time.Duration) {
+	next = NoDeadline
 	for i := range ep.conns {
 		if cn := ep.conns[i].Load(); cn != nil {
-			cn.sweep(now)
+			next = min(next, cn.sweep(now))
 		}
 	}
 	ep.drainMu.Lock()
 	kept := ep.draining[:0]
 	for _, cn := range ep.draining {
-		cn.sweep(now)
+		next = min(next, cn.sweep(now))
 		if cn.tc.Active() {
 			kept = append(kept, cn)
 		}
@@ -220,6 +223,7 @@ func (ep *Endpoint) sweep(now time.Duration) {
 	clear(ep.draining[len(kept):])
 	ep.draining = kept
 	ep.drainMu.Unlock()
+	return next
 }
 
 func (ep *Endpoint) close() {

@@ -96,6 +96,9 @@ func (ep *Endpoint) record(failed bool, rtt time.Duration) {
 	n := od.consecutive.Add(1)
 	if t := int32(o.cfg.ConsecutiveFailures); t > 0 && (n == t || n == o.degradeAt) {
 		od.flagged.Store(true)
+		if sw := ep.cluster.cfg.Sweeper; sw != nil {
+			sw.wakeUp() // judged at the next sweep: make it soon
+		}
 	}
 }
 

@@ -1,6 +1,11 @@
 package upstream
 
-import "sync"
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+)
 
 // A cluster's place in its Sweeper (Cluster.sweep).
 const (
@@ -9,64 +14,104 @@ const (
 	sweepFast              // requests in flight, or endpoints and connections draining: swept every tick
 )
 
+// NoDeadline is the deadline of nothing: Sweep's answer when no request is
+// left to time.
+const NoDeadline = time.Duration(math.MaxInt64)
+
+// SweepResolution bounds how late a request times out: a Sweeper's owner
+// sweeps within this of every deadline, and never sooner than this after
+// its last sweep.
+const SweepResolution = 10 * time.Millisecond
+
 // Sweeper runs the timers of the clusters that have something to time, so
 // that an idle sidecar does no work whatever the size of its
 // configuration. A cluster enlists itself when its first request in flight
 // begins (the request path pays one atomic add it makes anyway, and one
-// load) or when it starts draining something; Sweep, every tick, sweeps
-// those and keeps the ones with requests still in flight. A cluster left
-// with only outlier detection to judge goes to the slow list, which
-// SweepSlow sweeps; one with nothing left leaves both.
+// load) or when it starts draining something; Sweep sweeps those and keeps
+// the ones with requests still in flight. A cluster left with only outlier
+// detection to judge goes to the slow list, which SweepSlow sweeps; one
+// with nothing left leaves both.
+//
+// The owner sweeps when the earliest deadline comes, not on a fixed tick:
+// Sweep returns that deadline, the owner says by Plan when it will sweep
+// next, and a request whose deadline would be missed by more than
+// SweepResolution wakes it (Woken). A busy sidecar whose requests all
+// answer in time then sweeps once per request timeout, not every 10 ms,
+// and the thread that waits for its sockets sleeps with no timer due
+// soon: no timer to program and cancel at every wake-up.
 //
 // Sweep and SweepSlow run on one goroutine (the sidecar's sweeper); only
-// enlisting comes from others.
+// enlisting and due come from others.
 type Sweeper struct {
 	mu    sync.Mutex
 	fast  []*Cluster // enlisted; swapped out by Sweep
 	spare []*Cluster
-	idle  bool // the last Sweep left nothing enlisted: the sweeper ticks slowly
 	wake  chan struct{}
+	// planned: when the owner sweeps next (Now's clock); 0 while it
+	// sweeps, so that a request meanwhile wakes it again.
+	planned atomic.Int64
 
 	slow []*Cluster // the sweeper goroutine's only
 }
 
 // NewSweeper returns a Sweeper with no cluster enlisted.
-func NewSweeper() *Sweeper { return &Sweeper{wake: make(chan struct{}, 1)} }
+func NewSweeper() *Sweeper {
+	s := &Sweeper{wake: make(chan struct{}, 1)}
+	s.planned.Store(int64(NoDeadline))
+	return s
+}
 
-// Woken receives when a cluster enlists after a Sweep that left nothing
-// enlisted: the sweeper, waiting slowly, must tick again.
+// Woken receives when the planned sweep is too late: a request began whose
+// deadline comes more than SweepResolution before it, something started
+// draining, or outlier detection flagged an endpoint.
 func (s *Sweeper) Woken() <-chan struct{} { return s.wake }
+
+// Plan tells the Sweeper when its owner sweeps next (Now's clock).
+func (s *Sweeper) Plan(at time.Duration) { s.planned.Store(int64(at)) }
+
+// due notes a request's deadline (the request path: one atomic load).
+func (s *Sweeper) due(deadline time.Duration) {
+	if int64(deadline)+int64(SweepResolution) < s.planned.Load() {
+		s.wakeUp()
+	}
+}
+
+func (s *Sweeper) wakeUp() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
 
 func (s *Sweeper) enlist(c *Cluster) {
 	s.mu.Lock()
 	s.fast = append(s.fast, c)
-	wake := s.idle
-	s.idle = false
 	s.mu.Unlock()
-	if wake { // only a sweeper that ticks slowly needs it
-		select {
-		case s.wake <- struct{}{}:
-		default:
-		}
-	}
 }
 
 // Sweep sweeps the enlisted clusters once: their requests past their
-// deadline time out, drained endpoints and connections close. It reports
-// whether any cluster stays enlisted, so the caller ticks again soon.
-func (s *Sweeper) Sweep() bool {
+// deadline time out, drained endpoints and connections close. It returns
+// when to sweep again: the earliest deadline left, now while something
+// drains, NoDeadline with nothing to time.
+func (s *Sweeper) Sweep() (next time.Duration) {
+	s.planned.Store(0)
 	s.mu.Lock()
 	list := s.fast
 	s.fast = s.spare[:0]
 	s.mu.Unlock()
+	next = NoDeadline
 	for _, c := range list {
-		c.Sweep()
+		d := c.Sweep()
 		// Demote first, then look: a request that begins meanwhile either
 		// sees the demotion (and enlists the cluster again) or is seen
 		// here. Both sides' atomics are sequentially consistent.
 		c.sweepState.Store(sweepWarm)
 		switch {
 		case c.inflight.Load() > 0 || c.draining():
+			if d == NoDeadline { // draining, or answered since: soon
+				d = now()
+			}
+			next = min(next, d)
 			if c.sweepState.CompareAndSwap(sweepWarm, sweepFast) {
 				s.mu.Lock()
 				s.fast = append(s.fast, c)
@@ -84,10 +129,11 @@ func (s *Sweeper) Sweep() bool {
 	clear(list)
 	s.mu.Lock()
 	s.spare = list[:0]
-	busy := len(s.fast) > 0
-	s.idle = !busy
+	if len(s.fast) > 0 && next == NoDeadline { // enlisted by a request meanwhile
+		next = now()
+	}
 	s.mu.Unlock()
-	return busy
+	return next
 }
 
 // SweepSlow sweeps the clusters that only have outlier detection left to
@@ -135,6 +181,15 @@ func (c *Cluster) activate() {
 			sw.enlist(c)
 			return
 		}
+	}
+}
+
+// sweepSoon enlists c, which started draining something, and has its
+// sweeper sweep soon, to close what drained.
+func (c *Cluster) sweepSoon() {
+	c.activate()
+	if sw := c.cfg.Sweeper; sw != nil {
+		sw.wakeUp()
 	}
 }
 

@@ -24,36 +24,53 @@ func TestClusterEnlistsWhileItHasSomethingToTime(t *testing.T) {
 	if got := enlisted(sw); got != [2]int{0, 0} {
 		t.Fatalf("a cluster with nothing in flight is enlisted: %v", got)
 	}
-	sw.Sweep() // nothing enlisted: the sweeper would tick slowly now
+	if next := sw.Sweep(); next != NoDeadline {
+		t.Fatalf("Sweep with nothing enlisted returned %v, want NoDeadline", next)
+	}
+	sw.Plan(Now() + time.Second) // as the sidecar's sweeper: a second away
 	rec := newRecorder()
-	forward(t, c, rec, 1, time.Minute)
+	forward(t, c, rec, 1, 2*time.Second) // due after the planned sweep
 	frame := <-p.frames
 	conn := <-p.conns
 	select {
 	case <-sw.Woken():
+		t.Fatal("a request due after the planned sweep woke the sweeper")
 	default:
-		t.Fatal("the first request in flight did not wake the sweeper")
 	}
 	if got := enlisted(sw); got != [2]int{1, 0} {
 		t.Fatalf("enlisted %v with a request in flight, want [1 0]", got)
 	}
-	if !sw.Sweep() || enlisted(sw) != [2]int{1, 0} {
-		t.Fatalf("a cluster with a request in flight left the fast list: %v", enlisted(sw))
+	next := sw.Sweep()
+	if d := next - Now(); d < time.Second || d > 2*time.Second || enlisted(sw) != [2]int{1, 0} {
+		t.Fatalf("with a request due in 2 s in flight: Sweep says next in %v, enlisted %v; want 1-2 s, [1 0]", d, enlisted(sw))
 	}
-	forward(t, c, rec, 3, time.Minute) // a second request: enlisted already
+	sw.Plan(next)
+	forward(t, c, rec, 3, time.Minute) // due later: no wake
 	second := <-p.frames
 	select {
 	case <-sw.Woken():
-		t.Fatal("a request woke a sweeper that ticks fast already")
+		t.Fatal("a request due after the planned sweep woke the sweeper")
 	default:
+	}
+	forward(t, c, rec, 5, 100*time.Millisecond) // due before it: wakes
+	third := <-p.frames
+	select {
+	case <-sw.Woken():
+	default:
+		t.Fatal("a request due before the planned sweep did not wake the sweeper")
+	}
+	if d := sw.Sweep() - Now(); d <= 0 || d > 100*time.Millisecond {
+		t.Fatalf("Sweep says next in %v, want the third request's deadline, within 100ms", d)
 	}
 	replyTo(t, conn, frame)
 	replyTo(t, conn, second)
+	replyTo(t, conn, third)
+	rec.wait(t)
 	rec.wait(t)
 	rec.wait(t)
 	// Nothing in flight, but an interval's counts to judge: slow list.
-	if sw.Sweep() {
-		t.Fatal("Sweep reports work left with nothing in flight")
+	if next := sw.Sweep(); next != NoDeadline {
+		t.Fatalf("Sweep says next at %v with nothing in flight, want NoDeadline", next)
 	}
 	if got := enlisted(sw); got != [2]int{0, 1} {
 		t.Fatalf("enlisted %v after the answer, want [0 1] (outlier detection's counts)", got)
@@ -85,20 +102,16 @@ func TestNoRequestEscapesTheSweeper(t *testing.T) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { // the sidecar's sweeper, without its slow tick
+	go func() { // the sidecar's sweeper, without its slow work
 		defer wg.Done()
 		for {
-			if !sw.Sweep() {
-				select {
-				case <-sw.Woken():
-				case <-stop:
-					return
-				}
-			}
+			wait := min(max(sw.Sweep()-Now(), time.Millisecond), time.Hour)
+			sw.Plan(Now() + wait)
 			select {
+			case <-sw.Woken():
+			case <-time.After(wait):
 			case <-stop:
 				return
-			case <-time.After(time.Millisecond):
 			}
 		}
 	}()
