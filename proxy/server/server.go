@@ -250,8 +250,9 @@ func (s *Server) start(offer *hotrestart.Offer) error {
 // sweep runs the clusters' timers (upstream.Sweeper): at the earliest
 // deadline of the requests in flight (within upstream.SweepResolution,
 // never twice within it), and at least once a slowSweep, so that an idle
-// sidecar wakes once a second whatever its configuration's size and a busy
-// one once per request timeout, not at a fixed tick. The slow tick also
+// sidecar wakes once a second whatever its configuration's size, and a busy
+// one whose requests answer in time no more often (or once per request
+// timeout, when that is shorter), not at a fixed tick. The slow tick also
 // judges outlier detection's intervals, returns memory after a burst of
 // connections (memory.go), and every idleSweep closes upstream connections
 // idle for their cluster's idle_timeout.

@@ -23,7 +23,7 @@
 // and returns endpoints, and republishes the picker with their weights.
 // A Sweeper (sweeper.go) calls Sweep only for the clusters that have
 // something to time, when the earliest deadline comes, so an idle
-// sidecar's clusters cost nothing and a busy one sweeps once per timeout.
+// sidecar's clusters cost nothing and a busy one sweeps about once a second.
 //
 // Hot-path package: it must never import cp/..., proxy/router,
 // proxy/filter, proxy/downstream, proxy/server, proxy/xds, proxy/admin or

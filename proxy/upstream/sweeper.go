@@ -36,7 +36,9 @@ const SweepResolution = 10 * time.Millisecond
 // Sweep returns that deadline, the owner says by Plan when it will sweep
 // next, and a request whose deadline would be missed by more than
 // SweepResolution wakes it (Woken). A busy sidecar whose requests all
-// answer in time then sweeps once per request timeout, not every 10 ms,
+// answer in time then sweeps once per request timeout (or once per its
+// owner's longest wait, a second in the sidecar, when that is sooner),
+// not every 10 ms,
 // and the thread that waits for its sockets sleeps with no timer due
 // soon: no timer to program and cancel at every wake-up.
 //
