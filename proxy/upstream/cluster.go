@@ -389,7 +389,7 @@ func (c *Cluster) Sweep() (next time.Duration) {
 	for _, ep := range c.state.Load().endpoints {
 		next = min(next, ep.sweep(t))
 	}
-	c.sweepOutliers(t)
+	next = min(next, c.sweepOutliers(t))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	kept := c.drainingEPs[:0]

@@ -109,15 +109,21 @@ func (ep *Endpoint) setReason(format string, args ...any) {
 
 // sweepOutliers applies what the request path counted: ejections,
 // down-weighting, returns and probes. Sweep calls it.
-func (c *Cluster) sweepOutliers(now time.Duration) {
+//
+// It returns when it has something to do next (an interval's end, an
+// ejected endpoint's next probe or the end of its ejection; NoDeadline:
+// nothing), so that a cluster with calls in flight is swept on time for
+// those as well as for its deadlines.
+func (c *Cluster) sweepOutliers(now time.Duration) (next time.Duration) {
+	next = NoDeadline
 	o := c.od
 	if o == nil {
-		return
+		return next
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.dead {
-		return
+		return next
 	}
 	st := c.state.Load()
 	changed := false
@@ -160,10 +166,17 @@ func (c *Cluster) sweepOutliers(now time.Duration) {
 			c.stats.Probes.Add(1)
 			go ep.probe()
 		}
+		if od.nextProbe > now {
+			next = min(next, od.nextProbe)
+		}
+		if od.until > now {
+			next = min(next, od.until)
+		}
 	}
 	if changed {
 		c.republishLocked(st)
 	}
+	return min(next, o.next)
 }
 
 // eject takes ep out of balancing, unless the cluster's share of ejected
@@ -338,6 +351,9 @@ func (ep *Endpoint) probeResult(ok bool, why string) {
 	t := int64(Now())
 	if ok {
 		ep.od.probePassed.Store(t)
+		if sw := ep.cluster.cfg.Sweeper; sw != nil {
+			sw.wakeUp() // the sweep that returns it: soon
+		}
 		return
 	}
 	ep.od.probeFailed.Store(t)

@@ -41,10 +41,11 @@ func TestClusterEnlistsWhileItHasSomethingToTime(t *testing.T) {
 		t.Fatalf("enlisted %v with a request in flight, want [1 0]", got)
 	}
 	next := sw.Sweep()
-	if d := next - Now(); d < time.Second || d > 2*time.Second || enlisted(sw) != [2]int{1, 0} {
-		t.Fatalf("with a request due in 2 s in flight: Sweep says next in %v, enlisted %v; want 1-2 s, [1 0]", d, enlisted(sw))
+	// Outlier detection's interval (20 ms) ends before the request's 2 s.
+	if d := next - Now(); d <= 0 || d > 20*time.Millisecond || enlisted(sw) != [2]int{1, 0} {
+		t.Fatalf("with a request due in 2 s in flight: Sweep says next in %v, enlisted %v; want the interval's end, within 20ms, [1 0]", d, enlisted(sw))
 	}
-	sw.Plan(next)
+	sw.Plan(Now() + time.Second)       // as if the interval were a second
 	forward(t, c, rec, 3, time.Minute) // due later: no wake
 	second := <-p.frames
 	select {
@@ -89,6 +90,46 @@ func TestClusterEnlistsWhileItHasSomethingToTime(t *testing.T) {
 	rec.wait(t)
 	if got := enlisted(sw); got[0] != 1 {
 		t.Fatalf("enlisted %v after a new request, want it in the fast list", got)
+	}
+}
+
+// Sweep returns the earliest deadline of the requests in flight, and a
+// request due before the planned sweep wakes the sweeper.
+func TestSweepPlansByTheEarliestDeadline(t *testing.T) {
+	p := newPeer(t, shortDir(t), "p.sock") // never answers
+	sw := NewSweeper()
+	c, _ := newTestClusterWith(t, func(cfg *ClusterConfig) { cfg.Sweeper = sw }, p.addr)
+	go func() {
+		for range p.frames {
+		}
+	}()
+	rec := newRecorder()
+	forward(t, c, rec, 1, 3*time.Second)
+	forward(t, c, rec, 2, 2*time.Second)
+	start := Now()
+	if d := sw.Sweep() - start; d < time.Second || d > 2*time.Second {
+		t.Fatalf("Sweep says next in %v; want the earlier deadline, 1-2 s away", d)
+	}
+	sw.Plan(start + 2*time.Second)
+	select { // the first requests woke it: nothing was planned
+	case <-sw.Woken():
+	default:
+		t.Fatal("the first request did not wake a sweeper with nothing planned")
+	}
+	forward(t, c, rec, 3, 4*time.Second)
+	select {
+	case <-sw.Woken():
+		t.Fatal("a request due after the planned sweep woke the sweeper")
+	default:
+	}
+	forward(t, c, rec, 4, 50*time.Millisecond)
+	select {
+	case <-sw.Woken():
+	default:
+		t.Fatal("a request due before the planned sweep did not wake the sweeper")
+	}
+	if d := sw.Sweep() - Now(); d > 50*time.Millisecond {
+		t.Fatalf("Sweep says next in %v; want the 50ms request's deadline", d)
 	}
 }
 
